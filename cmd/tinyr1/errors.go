@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// usageErr marks an error in the command line itself (unknown flag, bad
+// value, missing argument); run exits with status 2 for it.
+type usageErr struct{ err error }
+
+func (e *usageErr) Error() string { return e.err.Error() }
+func (e *usageErr) Unwrap() error { return e.err }
+
+// usageError returns a usage error with a one-line message saying what was
+// found and what was expected.
+func usageError(format string, args ...any) error {
+	return &usageErr{fmt.Errorf(format, args...)}
+}
+
+// onUsageError turns urfave/cli's flag parsing errors into usage errors
+// without printing the whole help text: one line is enough.
+func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
+	msg := strings.TrimSpace(err.Error())
+	name := "tinyr1"
+	if c != nil && c.Command != nil && c.Command.HelpName != "" {
+		name = c.Command.HelpName
+	}
+	return usageError("%s: %s (see '%s --help')", strings.TrimPrefix(name, "tinyr1 "), msg, name)
+}
+
+// onCommandNotFound records an unknown command as a usage error in the
+// app's metadata; run reports it (urfave/cli gives this hook no error return).
+func onCommandNotFound(c *cli.Context, name string) {
+	c.App.Metadata[unknownCommandKey] = usageError("unknown command %q (see 'tinyr1 --help')", name)
+}
+
+const unknownCommandKey = "unknown-command"

@@ -1,0 +1,124 @@
+// Package data holds tinyr1's verifiable problems: the character-level
+// tokenizer, the task families with their generators and strict verifiers,
+// the train/validation/test splits and the task-mixture syntax. It stands
+// alone: nothing here knows about models or training.
+//
+// Output contract (see GRPO.md): a completion is
+//
+//	<think>WORKED SOLUTION</think><answer>ANSWER</answer>
+//
+// followed by end-of-sequence. The verifier extracts the single answer block,
+// trims ASCII white space around it and checks it exactly; there is no partial
+// credit.
+package data
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+)
+
+// Problem is one generated task instance. Its exported fields are all a
+// verifier needs: a Problem read back from JSON (tasks export) verifies the
+// same way as a freshly generated one.
+type Problem struct {
+	Family   string `json:"family"`   // family name, e.g. "add"
+	Level    int    `json:"level"`    // difficulty 1-5; 5 is for out-of-distribution tests only
+	Split    string `json:"split"`    // "train", "validation" or "test"
+	Key      string `json:"key"`      // canonical key: equal problems have equal keys
+	Prompt   string `json:"prompt"`   // what the model sees
+	Answer   string `json:"answer"`   // gold answer, the text of the answer block
+	Solution string `json:"solution"` // a worked solution, the text of a good think block
+}
+
+// Verdict is a verifier's structured result.
+type Verdict struct {
+	Correct  bool   `json:"correct"`   // the answer is exactly right and the format is valid
+	FormatOK bool   `json:"format_ok"` // the completion follows the output contract
+	Reason   string `json:"reason"`    // short reason: "ok", "no answer block", "wrong value", ...
+}
+
+// Reasons shared by every family. They are constants so that verifying does
+// not allocate.
+const (
+	ReasonOK = "ok"
+)
+
+// Family is one kind of task.
+type Family interface {
+	// Name is the short name used in task mixtures, e.g. "add".
+	Name() string
+	// Description is one line for `tinyr1 tasks list`.
+	Description() string
+	// Generate draws one problem of the given level (1-5) from rng. It sets
+	// Family, Level, Key, Prompt, Answer and Solution (not Split).
+	Generate(rng *rand.Rand, level int) Problem
+	// Verify judges a full completion text (without the end-of-sequence
+	// token) against p. It must not panic on any input.
+	Verify(p *Problem, completion string) Verdict
+}
+
+// MaxLevel is the highest difficulty level; it is meant for
+// out-of-distribution testing only.
+const MaxLevel = 5
+
+var registry = map[string]Family{}
+
+// register adds a family; each family file calls it from init.
+func register(f Family) {
+	if _, dup := registry[f.Name()]; dup {
+		panic("data: family registered twice: " + f.Name())
+	}
+	registry[f.Name()] = f
+}
+
+// Families returns every family, sorted by name.
+func Families() []Family {
+	fs := make([]Family, 0, len(registry))
+	for _, f := range registry {
+		fs = append(fs, f)
+	}
+	sort.Slice(fs, func(i, j int) bool { return fs[i].Name() < fs[j].Name() })
+	return fs
+}
+
+// FamilyNames returns the sorted family names.
+func FamilyNames() []string {
+	var names []string
+	for _, f := range Families() {
+		names = append(names, f.Name())
+	}
+	return names
+}
+
+// Lookup returns the family with the given name.
+func Lookup(name string) (Family, error) {
+	f, ok := registry[name]
+	if !ok {
+		return nil, fmt.Errorf("data: unknown task family %q: want one of %v", name, FamilyNames())
+	}
+	return f, nil
+}
+
+// Verify judges a completion with the problem's own family.
+func Verify(p *Problem, completion string) (Verdict, error) {
+	f, err := Lookup(p.Family)
+	if err != nil {
+		return Verdict{}, err
+	}
+	return f.Verify(p, completion), nil
+}
+
+// CheckLevel returns an error for a level outside 1..MaxLevel.
+func CheckLevel(level int) error {
+	if level < 1 || level > MaxLevel {
+		return fmt.Errorf("data: level %d: want 1 to %d", level, MaxLevel)
+	}
+	return nil
+}
+
+// FormatCompletion is the ideal completion text for p: its worked solution
+// as the think block and its gold answer as the answer block.
+func FormatCompletion(p *Problem) string {
+	return TagThinkOpen + p.Solution + TagThinkClose + TagAnswerOpen + p.Answer + TagAnswerClose
+}
