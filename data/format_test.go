@@ -1,0 +1,221 @@
+package data
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// extractCases is the adversarial table of ExtractAnswer. Every reason of
+// format.go is reached by at least one case (TestExtractAnswerReasons).
+var extractCases = []struct {
+	name       string
+	completion string
+	want       string // answer when ok
+	reason     string
+}{
+	{"good", "<think>1+1=2</think><answer>2</answer>", "2", ReasonOK},
+	{"empty think", "<think></think><answer>x</answer>", "x", ReasonOK},
+	{"answer trimmed", "<think>a</think><answer> \n\t 2 \r\n</answer>", "2", ReasonOK},
+	{"space between blocks", "<think>a</think> \n<answer>2</answer>", "2", ReasonOK},
+	{"trailing white space", "<think>a</think><answer>2</answer>\n \t", "2", ReasonOK},
+	{"inner spaces kept", "<think>a</think><answer>1 2  3</answer>", "1 2  3", ReasonOK},
+	{"answer at max length", "<think></think><answer>" + strings.Repeat("9", MaxAnswerBytes) + "</answer>", strings.Repeat("9", MaxAnswerBytes), ReasonOK},
+	{"lt in answer", "<think></think><answer>3<4</answer>", "3<4", ReasonOK},
+
+	{"empty", "", "", ReasonNoThink},
+	{"missing tags", "42", "", ReasonNoThink},
+	{"answer only", "<answer>42</answer>", "", ReasonNoThink},
+	{"leading space", " <think>a</think><answer>2</answer>", "", ReasonNoThink},
+	{"leading text", "sure! <think>a</think><answer>2</answer>", "", ReasonNoThink},
+	{"upper case tags", "<THINK>a</THINK><ANSWER>2</ANSWER>", "", ReasonNoThink},
+	{"think unclosed", "<think>a<answer>2</answer>", "", ReasonThinkUnclosed},
+	{"cut off in think", "<think>7+8=15 c1; 4+3", "", ReasonThinkUnclosed},
+	{"nested think", "<think><think>a</think><answer>2</answer>", "", ReasonTwoThinks},
+	{"second think after", "<think>a</think><think>b</think><answer>2</answer>", "", ReasonTwoThinks},
+	{"think in answer", "<think>a</think><answer><think>2</answer>", "", ReasonTwoThinks},
+	{"stray close think after", "<think>a</think><answer>2</answer></think>", "", ReasonTwoThinks},
+	{"answer tags in think", "<think><answer>1</answer></think><answer>2</answer>", "", ReasonTagInAnswer},
+	{"close answer in think", "<think>a</answer></think><answer>2</answer>", "", ReasonTagInAnswer},
+	{"no answer block", "<think>a</think>", "", ReasonNoAnswer},
+	{"bare answer after think", "<think>a</think>42", "", ReasonNoAnswer},
+	{"close answer only", "<think>a</think>42</answer>", "", ReasonNoAnswer},
+	{"text between", "<think>a</think>so<answer>2</answer>", "", ReasonTextBetween},
+	{"answer unclosed", "<think>a</think><answer>2", "", ReasonAnswerUnclosed},
+	{"answer cut off", "<think>a</think><answer>", "", ReasonAnswerUnclosed},
+	{"two answer blocks", "<think>a</think><answer>1</answer><answer>2</answer>", "", ReasonTwoAnswers},
+	{"nested answer", "<think>a</think><answer>1<answer>2</answer>", "", ReasonTwoAnswers},
+	{"two closes", "<think>a</think><answer>1</answer></answer>", "", ReasonTwoAnswers},
+	{"text after", "<think>a</think><answer>2</answer>x", "", ReasonTextAfter},
+	{"number after", "<think>a</think><answer>2</answer> 3", "", ReasonTextAfter},
+	{"empty answer", "<think>a</think><answer></answer>", "", ReasonEmptyAnswer},
+	{"blank answer", "<think>a</think><answer> \n\t</answer>", "", ReasonEmptyAnswer},
+	{"answer too long", "<think></think><answer>" + strings.Repeat("9", MaxAnswerBytes+1) + "</answer>", "", ReasonAnswerTooLong},
+	{"100 KB", "<think>" + strings.Repeat("x", 100<<10) + "</think><answer>2</answer>", "", ReasonTooLong},
+	{"just over the limit", "<think>" + strings.Repeat("x", MaxCompletionBytes-len("<think></think><answer>2</answer>")+1) + "</think><answer>2</answer>", "", ReasonTooLong},
+	{"at the limit", "<think>" + strings.Repeat("x", MaxCompletionBytes-len("<think></think><answer>2</answer>")) + "</think><answer>2</answer>", "2", ReasonOK},
+}
+
+func TestExtractAnswer(t *testing.T) {
+	for _, tc := range extractCases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, reason, ok := ExtractAnswer(tc.completion)
+			if got != tc.want || reason != tc.reason || ok != (tc.reason == ReasonOK) {
+				t.Errorf("ExtractAnswer = %q, %q, %v, want %q, %q, %v", got, reason, ok, tc.want, tc.reason, tc.reason == ReasonOK)
+			}
+		})
+	}
+}
+
+// TestExtractAnswerReasons checks that the table reaches every reason.
+func TestExtractAnswerReasons(t *testing.T) {
+	all := []string{ReasonOK, ReasonTooLong, ReasonNoThink, ReasonThinkUnclosed, ReasonNoAnswer, ReasonAnswerUnclosed,
+		ReasonTwoAnswers, ReasonTwoThinks, ReasonTextBetween, ReasonTextAfter, ReasonTagInAnswer, ReasonEmptyAnswer, ReasonAnswerTooLong}
+	reached := map[string]bool{}
+	for _, tc := range extractCases {
+		reached[tc.reason] = true
+	}
+	for _, r := range all {
+		if !reached[r] {
+			t.Errorf("no ExtractAnswer case reaches reason %q", r)
+		}
+	}
+}
+
+func TestExtractAnswerAllocs(t *testing.T) {
+	c := "<think>7+8=15 c1; 4+3+1=8 c0</think><answer> 85 </answer>\n"
+	if n := testing.AllocsPerRun(100, func() { ExtractAnswer(c) }); n != 0 {
+		t.Errorf("ExtractAnswer allocs = %v, want 0", n)
+	}
+}
+
+func TestCheckInteger(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"0", ReasonOK},
+		{"7", ReasonOK},
+		{"85", ReasonOK},
+		{"-3", ReasonOK},
+		{"-120", ReasonOK},
+		{strings.Repeat("9", 200), ReasonOK},
+		{"", ReasonNotNumber},
+		{"-", ReasonNotNumber},
+		{"--3", ReasonNotNumber},
+		{"+3", ReasonPlusSign},
+		{"+", ReasonPlusSign},
+		{"03", ReasonLeadingZeros},
+		{"00", ReasonLeadingZeros},
+		{"-03", ReasonLeadingZeros},
+		{"-0", ReasonNegZero},
+		{"1,000", ReasonNotNumber},
+		{"1_000", ReasonNotNumber},
+		{"1 000", ReasonNotNumber},
+		{"1.0", ReasonNotNumber},
+		{"1e3", ReasonNotNumber},
+		{"0x1f", ReasonNotNumber},
+		{" 1", ReasonNotNumber},
+		{"1 or 2", ReasonNotNumber},
+		{"8 5", ReasonNotNumber},
+		{"\u0668\u0665", ReasonNotNumber}, // Arabic-Indic 85
+		{"\uff18\uff15", ReasonNotNumber}, // fullwidth 85
+		{"\u00b2", ReasonNotNumber},       // superscript two
+		{"Infinity", ReasonNotNumber},
+		{"NaN", ReasonNotNumber},
+		{"five", ReasonNotNumber},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := CheckInteger(tc.in); got != tc.want {
+				t.Errorf("CheckInteger(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestVerifyExact(t *testing.T) {
+	p := &Problem{Answer: "85"}
+	tests := []struct {
+		name, completion string
+		check            func(string) string
+		want             Verdict
+	}{
+		{"right", "<think></think><answer>85</answer>", CheckInteger, Verdict{Correct: true, FormatOK: true, Reason: ReasonOK}},
+		{"wrong", "<think></think><answer>86</answer>", CheckInteger, Verdict{FormatOK: true, Reason: ReasonWrongValue}},
+		{"leading zero", "<think></think><answer>085</answer>", CheckInteger, Verdict{FormatOK: true, Reason: ReasonLeadingZeros}},
+		{"no check", "<think></think><answer>085</answer>", nil, Verdict{FormatOK: true, Reason: ReasonWrongValue}},
+		{"format", "<answer>85</answer>", CheckInteger, Verdict{Reason: ReasonNoThink}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := VerifyExact(p, tc.completion, tc.check); got != tc.want {
+				t.Errorf("VerifyExact = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzExtractAnswer: ExtractAnswer never panics; when it succeeds the
+// answer is a trimmed, non-empty substring of the completion holding no
+// tag, the completion has exactly one of each tag, and it starts with
+// <think>.
+func FuzzExtractAnswer(f *testing.F) {
+	for _, tc := range extractCases {
+		if len(tc.completion) < 1000 {
+			f.Add(tc.completion)
+		}
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ans, reason, ok := ExtractAnswer(s)
+		if ok != (reason == ReasonOK) {
+			t.Fatalf("ExtractAnswer(%q) ok %v with reason %q", s, ok, reason)
+		}
+		if !ok {
+			if ans != "" {
+				t.Fatalf("ExtractAnswer(%q) failed (%s) but returned %q", s, reason, ans)
+			}
+			return
+		}
+		if ans == "" || len(ans) > MaxAnswerBytes || strings.Trim(ans, " \t\r\n") != ans {
+			t.Fatalf("ExtractAnswer(%q) = %q: want non-empty, trimmed, at most %d bytes", s, ans, MaxAnswerBytes)
+		}
+		if !strings.Contains(s, ans) {
+			t.Fatalf("ExtractAnswer(%q) = %q: not a substring", s, ans)
+		}
+		if !strings.HasPrefix(s, TagThinkOpen) {
+			t.Fatalf("ExtractAnswer(%q) accepted a completion not starting with <think>", s)
+		}
+		for _, tag := range tagTokens {
+			if strings.Contains(ans, tag) {
+				t.Fatalf("ExtractAnswer(%q) = %q holds tag %s", s, ans, tag)
+			}
+			if n := strings.Count(s, tag); n != 1 {
+				t.Fatalf("ExtractAnswer(%q) accepted %d copies of %s", s, n, tag)
+			}
+		}
+		// The answer is exactly the trimmed text between the answer tags.
+		inner := s[strings.Index(s, TagAnswerOpen)+len(TagAnswerOpen) : strings.Index(s, TagAnswerClose)]
+		if strings.Trim(inner, " \t\r\n") != ans {
+			t.Fatalf("ExtractAnswer(%q) = %q, want %q", s, ans, strings.Trim(inner, " \t\r\n"))
+		}
+		if tail := s[strings.Index(s, TagAnswerClose)+len(TagAnswerClose):]; strings.Trim(tail, " \t\r\n") != "" {
+			t.Fatalf("ExtractAnswer(%q) accepted text after </answer>", s)
+		}
+	})
+}
+
+func BenchmarkExtractAnswer(b *testing.B) {
+	c := "<think>" + strings.Repeat("7+8=15 c1; ", 8) + "</think><answer>85</answer>"
+	b.ReportAllocs()
+	for b.Loop() {
+		ExtractAnswer(c)
+	}
+}
+
+func ExampleExtractAnswer() {
+	fmt.Println(ExtractAnswer("<think>7+8=15</think><answer> 15 </answer>"))
+	fmt.Println(ExtractAnswer("<think>7+8=15</think><answer>15</answer><answer>16</answer>"))
+	// Output:
+	// 15 ok true
+	//  two answer blocks false
+}
