@@ -1,0 +1,95 @@
+package model
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"testing"
+)
+
+// Rollout benchmarks at the preset sizes, vocabulary 64 (about the size of
+// tinyr1's character-level tokenizer), fixed seed. Reported metrics:
+//
+//	tok/s    generated (decode) or scored tokens per second
+//	GFLOP/s  2 * (matmul parameters) per token fed, plus attention
+//	         4 * D * L * (pos+1) per token fed: prompts and completions
+//
+// Run: go test ./model/ -run '^$' -bench 'Decode|Score' -benchtime 3x
+
+const benchVocab = 64
+
+// benchFLOPs estimates the forward FLOPs of feeding positions [from, to)
+// of one sequence.
+func benchFLOPs(cfg Config, from, to int) float64 {
+	D, M, V, L := float64(cfg.Dim), float64(cfg.MLP), float64(cfg.Vocab), float64(cfg.Layers)
+	perTok := 2 * (L*(3*D*D+D*D+2*D*M) + D*V)
+	f := 0.0
+	for pos := from; pos < to; pos++ {
+		f += perTok + 4*D*L*float64(pos+1)
+	}
+	return f
+}
+
+func benchEngine(b *testing.B, preset string, batch, workers int) (*Engine, Config) {
+	cfg, err := Preset(preset, benchVocab)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := NewParams(cfg)
+	p.Init(1)
+	return NewEngine(p, batch, cfg.Context, workers), cfg
+}
+
+// BenchmarkDecode times Generate for a batch of 16-token prompts and 128
+// new tokens each (no EOS), so almost all the work is KV-cache decode.
+func BenchmarkDecode(b *testing.B) {
+	const promptLen, maxNew = 16, 128
+	for _, preset := range []string{"small", "medium"} {
+		for _, batch := range []int{1, 16, 64} {
+			for _, workers := range []int{1, 2} {
+				b.Run(fmt.Sprintf("%s/B=%d/workers=%d", preset, batch, workers), func(b *testing.B) {
+					e, cfg := benchEngine(b, preset, batch, workers)
+					defer e.Close()
+					rng := rand.New(rand.NewPCG(1, 2))
+					prompts := engRandSeqs(rng, batch, promptLen, promptLen, cfg.Vocab)
+					seeds := make([]uint64, batch)
+					sc := SampleConfig{Temperature: 1, TopP: 1, MaxNew: maxNew, EOS: -1}
+					ro := NewRollout(batch, maxNew)
+					b.ReportAllocs()
+					for b.Loop() {
+						if err := e.Generate(ro, prompts, seeds, sc); err != nil {
+							b.Fatal(err)
+						}
+					}
+					s := b.Elapsed().Seconds()
+					b.ReportMetric(float64(batch*maxNew*b.N)/s, "tok/s")
+					b.ReportMetric(float64(batch)*benchFLOPs(cfg, 0, promptLen+maxNew-1)*float64(b.N)/s/1e9, "GFLOP/s")
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkScore times Score of 64 sequences of 144 tokens (a GRPO batch of
+// prompt + completion) at temperature 1.
+func BenchmarkScore(b *testing.B) {
+	const batch, seqLen = 64, 144
+	for _, preset := range []string{"small", "medium"} {
+		b.Run(preset, func(b *testing.B) {
+			e, cfg := benchEngine(b, preset, batch, runtime.GOMAXPROCS(0))
+			defer e.Close()
+			rng := rand.New(rand.NewPCG(3, 4))
+			seqs := engRandSeqs(rng, batch, seqLen, seqLen, cfg.Vocab)
+			dst := engNewDst(seqs)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := e.Score(dst, seqs, 1); err != nil {
+					b.Fatal(err)
+				}
+			}
+			s := b.Elapsed().Seconds()
+			b.ReportMetric(float64(batch*(seqLen-1)*b.N)/s, "tok/s")
+			b.ReportMetric(float64(batch)*benchFLOPs(cfg, 0, seqLen-1)*float64(b.N)/s/1e9, "GFLOP/s")
+		})
+	}
+}

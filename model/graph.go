@@ -1,0 +1,365 @@
+package model
+
+import (
+	"fmt"
+	"math"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// GraphOptions configures a training graph.
+type GraphOptions struct {
+	Temperature float32 // logits are divided by it before the log-softmax; 0 means 1
+	Entropy     bool    // fill Graph.Entropy (entropy of the full softmax) after every pass
+	// Float64 builds the graph in float64 over a private float64 copy of
+	// p.Data (Graph.Data64), for gradient checks. Grads then live in
+	// Grads64; Grads returns nil. Updates to p.Data are not seen.
+	Float64 bool
+}
+
+// Graph is a gorgonia forward/backward graph of the model for one fixed
+// micro-batch shape (B, T), built once and run every step. It computes
+//
+//	Loss = sum_t Weights[t] * LogP[t],  LogP[t] = log p(Targets[t] | Tokens[<=t])
+//
+// which serves supervised training (w = -1/N on target tokens) and every
+// GRPO variant (w = per-token coefficient computed outside, see GRPO.md).
+// Padding positions carry w = 0.
+//
+// The parameter nodes are backed by p.Data itself, so optimizer updates are
+// seen by the next step without copying. A step is: write Tokens, Targets,
+// Weights; Step(); optimizer over (p.Data, Grads()), which zeroes Grads.
+//
+// Step allocates the intermediates anew each call (gorgonia's tape machine
+// drops them on Reset); everything owned by Graph is allocated once.
+type Graph struct {
+	B, T int // micro-batch shape
+
+	Tokens  []int     // (B*T) input ids, row-major (b, t); written by the caller
+	Targets []int     // (B*T) target ids: usually Tokens shifted left by one
+	Weights []float32 // (B*T) loss coefficients w_t; 0 on padding
+
+	LogP    []float32 // (B*T) log p(target_t | tokens_<=t) at the graph's temperature, after Step/Forward
+	Entropy []float32 // (B*T) entropy of the softmax at each position, nil unless GraphOptions.Entropy
+	Loss    float64   // sum_t w_t * logp_t, after Step/Forward
+
+	Data64 []float64 // (NumParams) float64 parameter copy; nil unless GraphOptions.Float64
+
+	p      *Params
+	opts   GraphOptions
+	dt     tensor.Dtype
+	grads  []float32 // (NumParams) accumulated gradients, layout of p.Data
+	grad64 []float64 // (NumParams) same in a float64 graph
+
+	pos  []int       // (B*T) position ids t
+	wmat interface{} // (B*T, V) []float32 or []float64: w_t at [t, target_t], 0 elsewhere
+
+	train, fwd *graphMachine // full graph with backward, and forward-only graph built on first Forward
+}
+
+// graphMachine is one built expression graph and its tape.
+type graphMachine struct {
+	g      *G.ExprGraph
+	vm     G.VM
+	params []*G.Node // in p.Tensors order
+	logsm  *G.Node   // (B*T, V) log-softmax of the tempered logits
+	loss   *G.Node   // scalar
+}
+
+// NewGraph builds the training graph for micro-batches of B sequences of T
+// tokens over p.
+func NewGraph(p *Params, B, T int, opts GraphOptions) (*Graph, error) {
+	cfg := p.Cfg
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if B <= 0 || T <= 0 || T > cfg.Context {
+		return nil, fmt.Errorf("model: graph shape B=%d, T=%d: want B > 0 and 0 < T <= context %d", B, T, cfg.Context)
+	}
+	if opts.Temperature == 0 {
+		opts.Temperature = 1
+	}
+	if !(opts.Temperature > 0) || math.IsInf(float64(opts.Temperature), 0) {
+		return nil, fmt.Errorf("model: graph temperature %g: want a finite value > 0", opts.Temperature)
+	}
+	N, V := B*T, cfg.Vocab
+	g := &Graph{
+		B: B, T: T,
+		Tokens:  make([]int, N),
+		Targets: make([]int, N),
+		Weights: make([]float32, N),
+		LogP:    make([]float32, N),
+		p:       p,
+		opts:    opts,
+		pos:     make([]int, N),
+	}
+	if opts.Entropy {
+		g.Entropy = make([]float32, N)
+	}
+	for i := range g.pos {
+		g.pos[i] = i % T
+	}
+	if opts.Float64 {
+		g.dt = tensor.Float64
+		g.Data64 = make([]float64, len(p.Data))
+		for i, v := range p.Data {
+			g.Data64[i] = float64(v)
+		}
+		g.grad64 = make([]float64, len(p.Data))
+		g.wmat = make([]float64, N*V)
+	} else {
+		g.dt = tensor.Float32
+		g.grads = make([]float32, len(p.Data))
+		g.wmat = make([]float32, N*V)
+	}
+	var err error
+	if g.train, err = g.build(true); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// Params returns the parameters the graph was built over.
+func (g *Graph) Params() *Params { return g.p }
+
+// Grads returns the accumulated gradient of Loss, one flat buffer with the
+// layout of p.Data. Step adds to it (so several micro-batches graphAccumulate);
+// the optimizer (AdamW.Update) or ZeroGrads clears it. nil in a float64 graph.
+func (g *Graph) Grads() []float32 { return g.grads }
+
+// Grads64 is Grads for a float64 graph (nil otherwise).
+func (g *Graph) Grads64() []float64 { return g.grad64 }
+
+// ZeroGrads clears the accumulated gradients.
+func (g *Graph) ZeroGrads() {
+	clear(g.grads)
+	clear(g.grad64)
+}
+
+// Step runs forward and backward on the current Tokens, Targets and
+// Weights: it sets LogP, Entropy and Loss and adds d Loss / d params to Grads.
+func (g *Graph) Step() error { return g.run(g.train, true) }
+
+// Forward runs the forward pass only: it sets LogP, Entropy and Loss and
+// leaves Grads alone. The forward-only graph is built on the first call.
+func (g *Graph) Forward() error {
+	if g.fwd == nil {
+		m, err := g.build(false)
+		if err != nil {
+			return err
+		}
+		g.fwd = m
+	}
+	return g.run(g.fwd, false)
+}
+
+func (g *Graph) run(m *graphMachine, backward bool) error {
+	V := g.p.Cfg.Vocab
+	for i, tok := range g.Tokens {
+		if tok < 0 || tok >= V {
+			return fmt.Errorf("model: graph token %d at position %d: want an id in [0, %d)", tok, i, V)
+		}
+		if tgt := g.Targets[i]; tgt < 0 || tgt >= V {
+			return fmt.Errorf("model: graph target %d at position %d: want an id in [0, %d)", tgt, i, V)
+		}
+	}
+	switch w := g.wmat.(type) {
+	case []float32:
+		clear(w)
+		for i, t := range g.Targets {
+			w[i*V+t] = g.Weights[i]
+		}
+	case []float64:
+		clear(w)
+		for i, t := range g.Targets {
+			w[i*V+t] = float64(g.Weights[i])
+		}
+	}
+	defer m.vm.Reset()
+	if err := m.vm.RunAll(); err != nil {
+		return fmt.Errorf("model: graph run: %w", err)
+	}
+	switch ls := m.logsm.Value().Data().(type) {
+	case []float32:
+		graphReadOutputs(g.LogP, g.Entropy, ls, g.Targets, V)
+	case []float64:
+		graphReadOutputs(g.LogP, g.Entropy, ls, g.Targets, V)
+	}
+	switch l := m.loss.Value().Data().(type) {
+	case float32:
+		g.Loss = float64(l)
+	case float64:
+		g.Loss = l
+	}
+	if !backward {
+		return nil
+	}
+	// With BindDualValues every RunAll adds into the nodes' gradient
+	// buffers (GORGONIA.md): move them into the flat buffer and zero them.
+	for i, n := range m.params {
+		gv, err := n.Grad()
+		if err != nil {
+			return fmt.Errorf("model: graph gradient of %s: %w", g.p.Tensors[i].Name, err)
+		}
+		off := g.p.Tensors[i].Offset
+		switch d := gv.Data().(type) {
+		case []float32:
+			graphAccumulate(g.grads[off:off+len(d)], d)
+		case []float64:
+			graphAccumulate(g.grad64[off:off+len(d)], d)
+		}
+	}
+	return nil
+}
+
+// graphAccumulate adds src to dst and zeroes src.
+func graphAccumulate[F float32 | float64](dst, src []F) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] += v
+		src[i] = 0
+	}
+}
+
+// graphReadOutputs gathers logp at the targets and, if ent is not nil, the
+// entropy -sum_v p_v log p_v of each row of logsm (N, V).
+func graphReadOutputs[F float32 | float64](logp, ent []float32, logsm []F, targets []int, V int) {
+	for i, t := range targets {
+		row := logsm[i*V : (i+1)*V]
+		logp[i] = float32(row[t])
+		if ent != nil {
+			var h float64
+			for _, l := range row {
+				h -= math.Exp(float64(l)) * float64(l)
+			}
+			ent[i] = float32(h)
+		}
+	}
+}
+
+// build constructs the expression graph; with backward it adds the
+// symbolic gradient and binds dual values to the parameters.
+func (g *Graph) build(backward bool) (m *graphMachine, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("model: build graph: %v", r)
+		}
+	}()
+	cfg := g.p.Cfg
+	B, T, D, H, V := g.B, g.T, cfg.Dim, cfg.Heads, cfg.Vocab
+	hd, N := D/H, B*T
+	m = &graphMachine{g: G.NewGraph()}
+	b := &graphBuilder{g: m.g, dt: g.dt}
+
+	// Parameters, backed by the arena (or its float64 copy).
+	nodes := make(map[*Tensor]*G.Node, len(g.p.Tensors))
+	for _, t := range g.p.Tensors {
+		var backing interface{} = t.Data
+		if g.Data64 != nil {
+			backing = g.Data64[t.Offset : t.Offset+len(t.Data)]
+		}
+		val := tensor.New(tensor.WithShape(t.Shape...), tensor.WithBacking(backing))
+		n := G.NewTensor(m.g, g.dt, len(t.Shape), G.WithShape(t.Shape...), G.WithValue(val), G.WithName(t.Name))
+		nodes[t] = n
+		m.params = append(m.params, n)
+	}
+	P := func(t *Tensor) *G.Node { return nodes[t] }
+
+	// Inputs: the caller's buffers are the node values.
+	toks := G.NewVector(m.g, tensor.Int, G.WithShape(N), G.WithName("tokens"),
+		G.WithValue(tensor.New(tensor.WithShape(N), tensor.WithBacking(g.Tokens))))
+	pos := G.NewVector(m.g, tensor.Int, G.WithShape(N), G.WithName("pos"),
+		G.WithValue(tensor.New(tensor.WithShape(N), tensor.WithBacking(g.pos))))
+	wmat := G.NewMatrix(m.g, g.dt, G.WithShape(N, V), G.WithName("wmat"),
+		G.WithValue(tensor.New(tensor.WithShape(N, V), tensor.WithBacking(g.wmat))))
+
+	// x = wte[tok] + wpe[pos]
+	x := b.add(b.must(G.ByIndices(P(g.p.WTE), toks, 0)), b.must(G.ByIndices(P(g.p.WPE), pos, 0))) // (N, D)
+	for l := range g.p.Blocks {
+		blk := &g.p.Blocks[l]
+		h := b.layerNorm(x, P(blk.LN1G), P(blk.LN1B))             // (N, D)
+		qkv := b.bias(b.must(G.Mul(h, P(blk.WQKV))), P(blk.BQKV)) // (N, 3D)
+		// Fused causal attention (attention_op.go): gorgonia's own
+		// Reshape/Transpose/BatchedMatMul/SoftMax chain computed wrong
+		// values for D >= 128.
+		y := b.must(G.ApplyOp(newAttentionOp(B, T, H, hd), qkv))     // (N, D)
+		x = b.add(x, b.bias(b.must(G.Mul(y, P(blk.WO))), P(blk.BO))) // (N, D)
+		h = b.layerNorm(x, P(blk.LN2G), P(blk.LN2B))                 // (N, D)
+		u := b.gelu(b.bias(b.must(G.Mul(h, P(blk.W1))), P(blk.B1)))  // (N, M)
+		x = b.add(x, b.bias(b.must(G.Mul(u, P(blk.W2))), P(blk.B2))) // (N, D)
+	}
+	x = b.layerNorm(x, P(g.p.LNFG), P(g.p.LNFB)) // (N, D)
+	var logits *G.Node
+	if g.p.Head == nil {
+		logits = b.must(G.Mul(x, b.must(G.Transpose(P(g.p.WTE))))) // (N, V)
+	} else {
+		logits = b.must(G.Mul(x, P(g.p.Head))) // (N, V)
+	}
+	if g.opts.Temperature != 1 {
+		logits = b.must(G.Div(logits, b.scalar(float64(g.opts.Temperature))))
+	}
+	// LogSoftMax, not Log(SoftMax): gorgonia issue #569 (GORGONIA.md).
+	m.logsm = b.must(G.LogSoftMax(logits))                        // (N, V)
+	m.loss = b.must(G.Sum(b.must(G.HadamardProd(m.logsm, wmat)))) // scalar
+
+	if !backward {
+		m.vm = G.NewTapeMachine(m.g)
+		return m, nil
+	}
+	if _, err := G.Grad(m.loss, m.params...); err != nil {
+		return nil, fmt.Errorf("model: graph gradient: %w", err)
+	}
+	m.vm = G.NewTapeMachine(m.g, G.BindDualValues(m.params...))
+	return m, nil
+}
+
+// graphBuilder wraps gorgonia's constructors for one dtype; shape errors are
+// programming errors and panic (recovered by build).
+type graphBuilder struct {
+	g  *G.ExprGraph
+	dt tensor.Dtype
+}
+
+func (b *graphBuilder) must(n *G.Node, err error) *G.Node {
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+// scalar is a constant in the graphBuilder's dtype.
+func (b *graphBuilder) scalar(v float64) *G.Node {
+	if b.dt == tensor.Float64 {
+		return G.NewConstant(v)
+	}
+	return G.NewConstant(float32(v))
+}
+
+func (b *graphBuilder) add(x, y *G.Node) *G.Node { return b.must(G.Add(x, y)) }
+
+// bias adds a (C) vector to every row of x (N, C).
+func (b *graphBuilder) bias(x, v *G.Node) *G.Node {
+	return b.must(G.BroadcastAdd(x, v, nil, []byte{0}))
+}
+
+// layerNorm normalises each row of x (N, D) with biased variance and eps
+// 1e-5, then applies gain and bias (D). The reciprocal square root is
+// Pow(., -0.5): InverseSqrt has a wrong gradient (GORGONIA.md).
+func (b *graphBuilder) layerNorm(x, gain, bias *G.Node) *G.Node {
+	mean := b.must(G.Mean(x, 1))                                    // (N)
+	xc := b.must(G.BroadcastSub(x, mean, nil, []byte{1}))           // (N, D)
+	v := b.must(G.Mean(b.must(G.Square(xc)), 1))                    // (N)
+	rstd := b.must(G.Pow(b.add(v, b.scalar(1e-5)), b.scalar(-0.5))) // (N)
+	y := b.must(G.BroadcastHadamardProd(xc, rstd, nil, []byte{1}))  // (N, D)
+	y = b.must(G.BroadcastHadamardProd(y, gain, nil, []byte{0}))    // (N, D)
+	return b.bias(y, bias)
+}
+
+// gelu is the tanh approximation 0.5u(1+tanh(sqrt(2/pi)(u+0.044715u^3)))
+// (Hendrycks & Gimpel 2016), as in GPT-2.
+func (b *graphBuilder) gelu(u *G.Node) *G.Node {
+	inner := b.add(u, b.must(G.HadamardProd(b.must(G.Cube(u)), b.scalar(0.044715))))
+	t := b.must(G.Tanh(b.must(G.HadamardProd(inner, b.scalar(math.Sqrt(2/math.Pi))))))
+	return b.must(G.HadamardProd(b.must(G.HadamardProd(u, b.scalar(0.5))), b.add(t, b.scalar(1))))
+}

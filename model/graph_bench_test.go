@@ -1,0 +1,82 @@
+package model
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// BenchmarkTrainStep times one training step (forward, backward, AdamW) on
+// 2048 tokens and reports ms/step, tokens/s and GFLOP/s by the 6*params*tokens
+// rule. Allocations are gorgonia's: the tape machine reallocates every
+// intermediate each step (GORGONIA.md).
+func BenchmarkTrainStep(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		preset string
+		B, T   int
+	}{
+		{"small/B32xT64", "small", 32, 64},
+		{"medium/B16xT128", "medium", 16, 128},
+	} {
+		b.Run(bc.name, func(b *testing.B) { benchTrainStep(b, bc.preset, bc.B, bc.T) })
+	}
+}
+
+func benchTrainStep(b *testing.B, preset string, B, T int) {
+	cfg, err := Preset(preset, 103)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := NewParams(cfg)
+	p.Init(1)
+	g, err := NewGraph(p, B, T, GraphOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	o, err := NewAdamW(p, DefaultAdamWConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range g.Tokens {
+		g.Tokens[i] = 1 + rng.IntN(cfg.Vocab-1)
+	}
+	for i := range g.Targets {
+		g.Targets[i] = 1 + rng.IntN(cfg.Vocab-1)
+		g.Weights[i] = -1 / float32(len(g.Targets))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		if err := g.Step(); err != nil {
+			b.Fatal(err)
+		}
+		o.Update(p.Data, g.Grads(), 1e-4)
+	}
+	sec := time.Since(start).Seconds() / float64(b.N)
+	tokens := float64(B * T)
+	b.ReportMetric(sec*1e3, "ms/step")
+	b.ReportMetric(tokens/sec, "tokens/s")
+	b.ReportMetric(6*float64(p.NumParams())*tokens/sec/1e9, "GFLOP/s")
+}
+
+// BenchmarkAdamWUpdate times the optimizer alone on the small preset.
+func BenchmarkAdamWUpdate(b *testing.B) {
+	cfg, _ := Preset("small", 103)
+	p := NewParams(cfg)
+	p.Init(1)
+	o, err := NewAdamW(p, DefaultAdamWConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	grads := make([]float32, len(p.Data))
+	b.ReportAllocs()
+	b.SetBytes(int64(16 * len(p.Data))) // read p, g, m, v; write p, g, m, v
+	b.ResetTimer()
+	for range b.N {
+		grads[0] = 1
+		o.Update(p.Data, grads, 1e-4)
+	}
+}

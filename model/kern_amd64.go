@@ -1,0 +1,182 @@
+//go:build !purego
+
+package model
+
+import "math"
+
+// AVX2+FMA kernels in Go assembly (kern_amd64.s): no cgo, used when the CPU
+// has AVX2 and FMA (checked with CPUID at start-up); build with -tags purego
+// to force the pure-Go kernel. With FMA each product is added without a
+// separate rounding, so results differ from the pure-Go kernel in the last
+// bits, but one process always uses one kernel, and within it a row's
+// result is independent of the batch and of the column split (kern4 and
+// kern1 run the same FMA chain per output element).
+
+//go:noescape
+func kern4(c *float32, ldc int, x *float32, ldx int, w *float32, ldw int, in int, ncols int)
+
+//go:noescape
+func kern1(c *float32, x *float32, w *float32, ldw int, in int, ncols int)
+
+//go:noescape
+func attnMix(out *float32, s *float32, v *float32, ldv int, hd int, n int)
+
+//go:noescape
+func expArr(x *float32, n int, c *[12]float32)
+
+// expConsts are expArr's constants: clamp range, log2 e, ln 2 split in a
+// high part exact in float32 and the rest, Taylor coefficients 1/720 ..
+// 1/2, 1, and the exponent bias 127 (as int32 bits).
+var expConsts = [12]float32{
+	88.3, -87.3, 1.44269504088896341, 0.693359375, -2.12194440e-4,
+	1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1,
+	math.Float32frombits(127),
+}
+
+// expVec sets x[i] = exp(x[i]); len(x) must be a multiple of 8.
+func expVec(x []float32) {
+	if len(x) > 0 {
+		expArr(&x[0], len(x), &expConsts)
+	}
+}
+
+func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
+
+func xgetbv0() (eax uint32)
+
+// hasAVX2FMA reports CPU and OS support for AVX2 and FMA3.
+func hasAVX2FMA() bool {
+	maxID, _, _, _ := cpuid(0, 0)
+	if maxID < 7 {
+		return false
+	}
+	_, _, c1, _ := cpuid(1, 0)
+	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
+	if c1&fma == 0 || c1&osxsave == 0 || c1&avx == 0 || xgetbv0()&6 != 6 {
+		return false
+	}
+	_, b7, _, _ := cpuid(7, 0)
+	return b7&(1<<5) != 0 // AVX2
+}
+
+func init() {
+	if hasAVX2FMA() {
+		useAVX = true
+		if matmulKernel == "go" {
+			linearKernel, matmulKernel = linearAVX, "avx2"
+		}
+	}
+}
+
+// linearAVX computes rows [r0, r1) and columns [j0, j1) of a with the
+// assembly kernels: 4 rows at a time, then single rows. It needs a.ldw and
+// j0 to be multiples of 16, j1 a multiple of 16 or a.out, and a.w to hold
+// in rows of a.ldw floats (the engine pads weights to that); scratch holds
+// at least 4 * (j1 - j0 rounded up to 16) floats.
+func linearAVX(a *linArgs, r0, r1, j0, j1 int, scratch []float32) {
+	if r0 >= r1 || j0 >= j1 {
+		return
+	}
+	in, out, ldw := a.in, a.out, a.ldw
+	nc := (j1 - j0 + 15) &^ 15
+	if ldw%16 != 0 || j0%16 != 0 || j0+nc > ldw || len(a.w) < in*ldw || len(scratch) < 4*nc ||
+		len(a.x) < r1*in || len(a.dst) < r1*out {
+		panic("model: linearAVX: bad shapes")
+	}
+	i := r0
+	if r1-r0 >= 8 {
+		// Column chunks whose weight panel (in x cw floats) stays in L1
+		// across all the 4-row tiles; a row's bits do not depend on it.
+		cw := max(16, (8192/in)&^15)
+		i = r0 + (r1-r0)&^3
+		for c0 := j0; c0 < j1; c0 += cw {
+			c1 := min(c0+cw, j1)
+			cn := (c1 - c0 + 15) &^ 15
+			for t := r0; t < i; t += 4 {
+				kern4(&scratch[0], cn, &a.x[t*in], in, &a.w[c0], ldw, in, cn)
+				for r := range 4 {
+					epilogueRowAVX(a.dst[(t+r)*out:(t+r+1)*out], scratch[r*cn:r*cn+cn], a.b, c0, c1, a.epi)
+				}
+			}
+		}
+	} else {
+		for ; i+4 <= r1; i += 4 {
+			kern4(&scratch[0], nc, &a.x[i*in], in, &a.w[j0], ldw, in, nc)
+			for r := range 4 {
+				epilogueRowAVX(a.dst[(i+r)*out:(i+r+1)*out], scratch[r*nc:r*nc+nc], a.b, j0, j1, a.epi)
+			}
+		}
+	}
+	for ; i < r1; i++ {
+		kern1(&scratch[0], &a.x[i*in], &a.w[j0], ldw, in, nc)
+		epilogueRowAVX(a.dst[i*out:(i+1)*out], scratch[:nc], a.b, j0, j1, a.epi)
+	}
+}
+
+// attendHeadAVX is one head of Engine.attend with the assembly kernels:
+// scores from the transposed keys Kt (hd rows of ldk positions) with kern1,
+// softmax with expVec, the mix of values V (positions ldv apart) with
+// attnMix. s has room for len(s) rounded up to 16; hd % 8 == 0.
+func attendHeadAVX(out, s, q, Kt, V []float32, ldk, ldv, hd int, scale float32) {
+	n := len(s)
+	n16 := (n + 15) &^ 15
+	s16 := s[:n16]
+	_, _ = Kt[(hd-1)*ldk+n16-1], V[(n-1)*ldv+hd-1]
+	kern1(&s16[0], &q[0], &Kt[0], ldk, hd, n16)
+	mx := float32(math.Inf(-1))
+	for j, v := range s {
+		v *= scale
+		s[j] = v
+		mx = max(mx, v)
+	}
+	// The pad past n is exp'd and ignored.
+	for j := range s16 {
+		if j < n {
+			s16[j] -= mx
+		} else {
+			s16[j] = 0
+		}
+	}
+	expVec(s16)
+	var s0, s1, s2, s3 float32 // fixed order: four interleaved partial sums
+	j := 0
+	for ; j+4 <= n; j += 4 {
+		s0 += s[j]
+		s1 += s[j+1]
+		s2 += s[j+2]
+		s3 += s[j+3]
+	}
+	sum := (s0 + s1) + (s2 + s3)
+	for ; j < n; j++ {
+		sum += s[j]
+	}
+	attnMix(&out[0], &s[0], &V[0], ldv, hd, n)
+	inv := 1 / sum
+	for c := range out[:hd] {
+		out[c] *= inv
+	}
+}
+
+// epilogueRowAVX is epilogueRow with GELU vectorised: c (length a multiple
+// of 16) is reused for exp(-2 sqrt(2/pi) (u + 0.044715 u^3)).
+func epilogueRowAVX(dst, c, b []float32, j0, j1 int, epi epilogue) {
+	if epi != epiGELU {
+		epilogueRow(dst, c, b, j0, j1, epi)
+		return
+	}
+	epilogueRow(dst, c, b, j0, j1, epiSet) // dst = u = c + b
+	d := dst[j0:j1]
+	for j := range c {
+		var t float32
+		if j < len(d) {
+			u := d[j]
+			t = -2 * 0.7978845608028654 * (u + 0.044715*u*u*u)
+		}
+		c[j] = t
+	}
+	expVec(c)
+	c = c[:len(d)]
+	for j, u := range d {
+		d[j] = u / (1 + c[j])
+	}
+}

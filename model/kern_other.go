@@ -1,0 +1,15 @@
+//go:build !amd64 || purego
+
+package model
+
+// linearAVX exists only on amd64; elsewhere (or with -tags purego) the
+// engine uses the pure-Go kernel.
+func linearAVX(a *linArgs, r0, r1, j0, j1 int, scratch []float32) {
+	panic("model: linearAVX: not built for this platform")
+}
+
+func attendHeadAVX(out, s, q, Kt, V []float32, ldk, ldv, hd int, scale float32) {
+	panic("model: attendHeadAVX: not built for this platform")
+}
+
+func expVec(x []float32) { panic("model: expVec: not built for this platform") }

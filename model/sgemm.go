@@ -1,0 +1,434 @@
+package model
+
+import (
+	"runtime"
+	"sync"
+)
+
+// Sgemm is a deterministic single-precision matrix multiply in pure Go plus
+// Go assembly (no cgo), BLIS-style (Van Zee & van de Geijn, "BLIS: A
+// Framework for Rapidly Instantiating BLAS Functionality", TOMS 2015):
+// panels of op(A) and op(B) are packed into contiguous buffers and an
+// MR x NR register-tiled micro-kernel computes each tile of C.
+//
+// It computes, with row-major storage,
+//
+//	C = alpha * op(A) * op(B) + beta * C
+//
+// where op(A) is m x k (A stored m x k with lda >= k, or k x m with
+// lda >= m when tA), op(B) is k x n (B stored k x n with ldb >= n, or n x k
+// with ldb >= k when tB) and C is m x n with ldc >= n. As in BLAS, C is not
+// read when beta == 0, and when alpha == 0 or k == 0 only C = beta*C is done.
+//
+// Determinism: each element of C is one accumulator updated in k order,
+// acc = acc + a[i,p]*b[p,j] for p = 0..k-1 (fused multiply-add on CPUs with
+// FMA), then alpha*acc (+ beta*c). k is never split, so an element's bits do
+// not depend on m, n, the tile it falls in, the packing or the number of
+// workers. On amd64 with AVX-512 or AVX2+FMA the kernels are bitwise
+// identical to each other and to the engine's kern4/kern1 (alpha=1,
+// beta=0); the portable Go kernel (other CPUs, -tags purego) rounds each
+// product separately, so its last bits differ, but one process uses one
+// kernel.
+//
+// Sgemm allocates nothing once its packing buffers have grown (they live in
+// a sync.Pool). Large calls are split over up to sgemmMaxWorkers goroutines
+// by a fixed partition of the rows or columns of C. It panics on bad
+// shapes, like gonum's BLAS.
+func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	workers := 1
+	if 2*m*n*k >= sgemmParallelFlops {
+		workers = min(runtime.GOMAXPROCS(0), sgemmMaxWorkers)
+	}
+	sgemmWorkers(workers, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+const (
+	// sgemmMaxWorkers caps the goroutines one call uses (the machine this
+	// was tuned on has 2 cores).
+	sgemmMaxWorkers = 2
+	// sgemmParallelFlops is the size (2*m*n*k) from which a call is split
+	// over workers: below it the hand-off (a few microseconds) costs more
+	// than it saves.
+	sgemmParallelFlops = 1 << 21
+	// sgemmL2Floats bounds the packed A block (mc x k) and half the packed
+	// B block (k x nc), in floats, so that both stay in L2 (2 MiB a core).
+	sgemmL2Floats = 128 << 10
+	// sgemmPackBMinRows: with fewer rows than this, full-width column
+	// panels of an untransposed B are read in place instead of packed
+	// (packing costs more than the few tiles that reuse it).
+	sgemmPackBMinRows = 32
+)
+
+// sgemmPackAll makes run pack every panel of A; otherwise the kernel reads
+// A in place and only a short last panel is packed (zero-padded).
+var sgemmPackAll = false
+
+// sgemmMicro is a micro-kernel: it computes one mr x nr tile of C from mr
+// rows of op(A) (element (i, p) at a[i*rsa+p*csa]) and k rows of B
+// (b[p*ldb+j]); see sgemm_amd64.s for the exact arithmetic.
+type sgemmMicro struct {
+	mr, nr int
+	name   string
+	fn     func(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool)
+}
+
+// sgemmKern is the micro-kernel Sgemm uses, chosen once at start-up:
+// AVX-512 8x32 or AVX2+FMA 6x16 on amd64 (sgemm_amd64.go), else the
+// portable 4x4 Go kernel.
+var sgemmKern = sgemmMicro{4, 4, "go", sgemmKernelGo}
+
+// sgemmKernels lists the kernels this CPU can run, best last; tests run
+// each.
+var sgemmKernels = []sgemmMicro{sgemmKern}
+
+// SgemmKernel names the micro-kernel Sgemm uses: "avx512", "avx2" or "go".
+func SgemmKernel() string { return sgemmKern.name }
+
+// sgemmArgs is one call's operands.
+type sgemmArgs struct {
+	tA, tB      bool
+	m, n, k     int
+	alpha, beta float32
+	a, b, c     []float32
+	lda, ldb    int
+	ldc         int
+}
+
+// sgemmTask is one worker's share: rows [i0, i1) and columns [j0, j1) of C.
+type sgemmTask struct {
+	args           *sgemmArgs
+	i0, i1, j0, j1 int
+	s              sgemmScratch
+	done           chan struct{}
+}
+
+// sgemmScratch holds one worker's packing buffers.
+type sgemmScratch struct {
+	packA []float32 // (mc/mr, k, mr)
+	packB []float32 // (nc/nr, k, nr)
+	tile  []float32 // (mr, nr) for edge tiles
+}
+
+// sgemmCall is what a call takes from sgemmPool: a task per worker.
+type sgemmCall struct {
+	args  sgemmArgs
+	tasks [sgemmMaxWorkers]sgemmTask
+}
+
+var (
+	sgemmPool = sync.Pool{New: func() any {
+		cl := new(sgemmCall)
+		for i := range cl.tasks {
+			cl.tasks[i].done = make(chan struct{}, 1)
+		}
+		return cl
+	}}
+	sgemmQueue     chan *sgemmTask
+	sgemmStartOnce sync.Once
+)
+
+// sgemmStart starts the helper goroutines, which live for the process.
+func sgemmStart() {
+	sgemmQueue = make(chan *sgemmTask, sgemmMaxWorkers)
+	for range sgemmMaxWorkers - 1 {
+		go func() {
+			for t := range sgemmQueue {
+				t.s.run(t.args, t.i0, t.i1, t.j0, t.j1)
+				t.done <- struct{}{}
+			}
+		}()
+	}
+}
+
+// sgemmWorkers is Sgemm with the number of workers given (clamped to
+// [1, sgemmMaxWorkers]); tests use it to check that the result does not
+// depend on it.
+func sgemmWorkers(workers int, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	sgemmCheck(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		sgemmScaleC(c, m, n, ldc, beta)
+		return
+	}
+	cl := sgemmPool.Get().(*sgemmCall)
+	cl.args = sgemmArgs{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
+	mr, nr := sgemmKern.mr, sgemmKern.nr
+	workers = max(1, min(workers, sgemmMaxWorkers))
+	// Split the rows when op(B) is the smaller operand (each worker packs
+	// all of B), else the columns (each packs all of A); any split gives
+	// the same bits.
+	splitRows := n <= m
+	span, unit := n, nr
+	if splitRows {
+		span, unit = m, mr
+	}
+	workers = min(workers, (span+unit-1)/unit)
+	if workers > 1 {
+		sgemmStartOnce.Do(sgemmStart)
+	}
+	per := ((span+workers-1)/workers + unit - 1) / unit * unit
+	for w := range workers {
+		t := &cl.tasks[w]
+		t.args = &cl.args
+		lo, hi := min(w*per, span), min((w+1)*per, span)
+		if splitRows {
+			t.i0, t.i1, t.j0, t.j1 = lo, hi, 0, n
+		} else {
+			t.i0, t.i1, t.j0, t.j1 = 0, m, lo, hi
+		}
+		if w > 0 {
+			sgemmQueue <- t
+		}
+	}
+	t0 := &cl.tasks[0]
+	t0.s.run(t0.args, t0.i0, t0.i1, t0.j0, t0.j1)
+	for w := 1; w < workers; w++ {
+		<-cl.tasks[w].done
+	}
+	for w := range cl.tasks {
+		cl.tasks[w].args = nil
+	}
+	cl.args = sgemmArgs{}
+	sgemmPool.Put(cl)
+}
+
+// sgemmCheck panics unless the operands hold the shapes they claim.
+func sgemmCheck(tA, tB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic("model: Sgemm: negative dimension")
+	}
+	ar, ac := m, k
+	if tA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if tB {
+		br, bc = n, k
+	}
+	if lda < max(1, ac) || ldb < max(1, bc) || ldc < max(1, n) {
+		panic("model: Sgemm: bad leading dimension")
+	}
+	if ar > 0 && ac > 0 && len(a) < (ar-1)*lda+ac {
+		panic("model: Sgemm: short A")
+	}
+	if br > 0 && bc > 0 && len(b) < (br-1)*ldb+bc {
+		panic("model: Sgemm: short B")
+	}
+	if m > 0 && n > 0 && len(c) < (m-1)*ldc+n {
+		panic("model: Sgemm: short C")
+	}
+}
+
+// sgemmScaleC sets C = beta*C (C = 0 when beta == 0, without reading C).
+func sgemmScaleC(c []float32, m, n, ldc int, beta float32) {
+	for i := range m {
+		row := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// grow returns buf with length n, reallocating only when it is too short.
+func sgemmGrow(buf []float32, n int) []float32 {
+	if cap(buf) < n {
+		return make([]float32, n)
+	}
+	return buf[:n]
+}
+
+// run computes rows [i0, i1) and columns [j0, j1) of C. Loop order is
+// BLIS's without the k loop: column blocks of nc (packed B in L2), row
+// blocks of mc (packed A in L2), then NR-wide B panels (L1) by MR-high A
+// panels.
+func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
+	kern := sgemmKern
+	mr, nr, k := kern.mr, kern.nr, p.k
+	nc := max(nr, sgemmL2Floats*2/k/nr*nr)
+	mc := max(mr, sgemmL2Floats/k/mr*mr)
+	s.tile = sgemmGrow(s.tile, mr*nr)
+	packAllB := p.tB || i1-i0 >= sgemmPackBMinRows
+	// A transposed is packed: read in place its tile's rows sit lda floats
+	// apart in k, which with lda a multiple of 512 falls in a few L1 sets.
+	packA := sgemmPackAll || p.tA
+	loadC := p.beta != 0
+	for jc := j0; jc < j1; jc += nc {
+		ncur := min(nc, j1-jc)
+		npan := (ncur + nr - 1) / nr
+		s.packB = sgemmGrow(s.packB, npan*nr*k)
+		for jp := range npan {
+			cols := min(nr, ncur-jp*nr)
+			if packAllB || cols < nr {
+				sgemmPackB(s.packB[jp*nr*k:(jp+1)*nr*k], p, jc+jp*nr, cols, nr)
+			}
+		}
+		for ic := i0; ic < i1; ic += mc {
+			mcur := min(mc, i1-ic)
+			mpan := (mcur + mr - 1) / mr
+			if packA {
+				s.packA = sgemmGrow(s.packA, mpan*mr*k)
+				for ip := range mpan {
+					sgemmPackA(s.packA[ip*mr*k:(ip+1)*mr*k], p, ic+ip*mr, min(mr, mcur-ip*mr), mr)
+				}
+			} else if rows := mcur % mr; rows != 0 { // the last panel is short: pack it
+				s.packA = sgemmGrow(s.packA, mr*k)
+				sgemmPackA(s.packA, p, ic+mcur-rows, rows, mr)
+			}
+			for jp := range npan {
+				j := jc + jp*nr
+				cols := min(nr, ncur-jp*nr)
+				bp, ldbp := s.packB[jp*nr*k:(jp+1)*nr*k], nr
+				if !packAllB && cols == nr {
+					bp, ldbp = p.b[j:], p.ldb
+				}
+				for ip := range mpan {
+					i := ic + ip*mr
+					rows := min(mr, mcur-ip*mr)
+					ap, rsa, csa := s.packA, 1, mr
+					switch {
+					case packA:
+						ap = s.packA[ip*mr*k : (ip+1)*mr*k]
+					case rows < mr: // packed above
+					case p.tA: // op(A)[i, q] = a[q*lda + i]
+						ap, rsa, csa = p.a[i:], 1, p.lda
+					default:
+						ap, rsa, csa = p.a[i*p.lda:], p.lda, 1
+					}
+					if rows == mr && cols == nr {
+						kern.fn(k, ap, rsa, csa, bp, ldbp, p.c[i*p.ldc+j:], p.ldc, p.alpha, p.beta, loadC)
+						continue
+					}
+					kern.fn(k, ap, rsa, csa, bp, ldbp, s.tile, nr, 1, 0, false)
+					sgemmEdge(p.c[i*p.ldc+j:], p.ldc, s.tile, nr, rows, cols, p.alpha, p.beta)
+				}
+			}
+		}
+	}
+}
+
+// sgemmEdge stores a rows x cols corner of an accumulator tile into C with
+// the kernels' arithmetic: alpha*acc, plus beta*c (each product rounded on
+// its own; the float32 conversions stop the compiler fusing them).
+func sgemmEdge(c []float32, ldc int, tile []float32, ldt, rows, cols int, alpha, beta float32) {
+	for r := range rows {
+		dst := c[r*ldc : r*ldc+cols]
+		src := tile[r*ldt : r*ldt+cols]
+		if beta == 0 {
+			for j, v := range src {
+				dst[j] = float32(alpha * v)
+			}
+			continue
+		}
+		for j, v := range src {
+			dst[j] = float32(alpha*v) + float32(beta*dst[j])
+		}
+	}
+}
+
+// sgemmPackA packs rows [i, i+rows) of op(A) into dst as k rows of mr
+// floats (dst[p*mr+r] = op(A)[i+r, p]), zero-padding rows past rows.
+func sgemmPackA(dst []float32, p *sgemmArgs, i, rows, mr int) {
+	k, lda := p.k, p.lda
+	if rows < mr {
+		clear(dst[:k*mr])
+	}
+	if p.tA { // op(A)[i, q] = a[q*lda + i]: rows are contiguous in a
+		if rows == 8 && mr == 8 {
+			for q := range k {
+				*(*[8]float32)(dst[q*8:]) = [8]float32(p.a[q*lda+i:])
+			}
+			return
+		}
+		for q := range k {
+			copy(dst[q*mr:q*mr+rows], p.a[q*lda+i:q*lda+i+rows])
+		}
+		return
+	}
+	for r := range rows {
+		src := p.a[(i+r)*lda : (i+r)*lda+k]
+		d := dst[r:]
+		for q, v := range src {
+			d[q*mr] = v
+		}
+	}
+}
+
+// sgemmPackB packs columns [j, j+cols) of op(B) into dst as k rows of nr
+// floats (dst[q*nr+c] = op(B)[q, j+c]), zero-padding columns past cols.
+func sgemmPackB(dst []float32, p *sgemmArgs, j, cols, nr int) {
+	k, ldb := p.k, p.ldb
+	if cols < nr {
+		clear(dst[:k*nr])
+	}
+	if !p.tB { // op(B)[q, j] = b[q*ldb + j]
+		for q := range k {
+			copy(dst[q*nr:q*nr+cols], p.b[q*ldb+j:q*ldb+j+cols])
+		}
+		return
+	}
+	// op(B)[q, j] = b[j*ldb + q]: transpose 4 columns at a time.
+	c := 0
+	for ; c+4 <= cols; c += 4 {
+		s0 := p.b[(j+c)*ldb : (j+c)*ldb+k]
+		s1 := p.b[(j+c+1)*ldb : (j+c+1)*ldb+k]
+		s2 := p.b[(j+c+2)*ldb : (j+c+2)*ldb+k]
+		s3 := p.b[(j+c+3)*ldb : (j+c+3)*ldb+k]
+		for q := range s0 {
+			*(*[4]float32)(dst[q*nr+c:]) = [4]float32{s0[q], s1[q], s2[q], s3[q]}
+		}
+	}
+	for ; c < cols; c++ {
+		src := p.b[(j+c)*ldb : (j+c)*ldb+k]
+		d := dst[c:]
+		for q, v := range src {
+			d[q*nr] = v
+		}
+	}
+}
+
+// sgemmKernelGo is the portable 4x4 micro-kernel: each product is rounded
+// before it is added (float32(x*y) stops fusing), unlike the FMA kernels.
+func sgemmKernelGo(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool) {
+	var c00, c01, c02, c03, c10, c11, c12, c13 float32
+	var c20, c21, c22, c23, c30, c31, c32, c33 float32
+	_ = b[(k-1)*ldb+3]
+	a0s, a1s, a2s, a3s := a, a[rsa:], a[2*rsa:], a[3*rsa:]
+	_ = a3s[(k-1)*csa]
+	for p := range k {
+		bp := b[p*ldb : p*ldb+4 : p*ldb+4]
+		a0, a1, a2, a3 := a0s[p*csa], a1s[p*csa], a2s[p*csa], a3s[p*csa]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		c00 += float32(a0 * b0)
+		c01 += float32(a0 * b1)
+		c02 += float32(a0 * b2)
+		c03 += float32(a0 * b3)
+		c10 += float32(a1 * b0)
+		c11 += float32(a1 * b1)
+		c12 += float32(a1 * b2)
+		c13 += float32(a1 * b3)
+		c20 += float32(a2 * b0)
+		c21 += float32(a2 * b1)
+		c22 += float32(a2 * b2)
+		c23 += float32(a2 * b3)
+		c30 += float32(a3 * b0)
+		c31 += float32(a3 * b1)
+		c32 += float32(a3 * b2)
+		c33 += float32(a3 * b3)
+	}
+	acc := [16]float32{c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33}
+	if !loadC {
+		beta = 0
+	}
+	for r := range 4 {
+		sgemmEdge(c[r*ldc:], ldc, acc[4*r:], 4, 1, 4, alpha, beta)
+	}
+}

@@ -1,0 +1,37 @@
+//go:build !purego
+
+package model
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestSgemmMatchesEngineKernel: with alpha=1, beta=0 the FMA kernels give
+// the same bits as the engine's own AVX2 kernel (kern1), so the engine could
+// call Sgemm without changing its outputs.
+func TestSgemmMatchesEngineKernel(t *testing.T) {
+	if SgemmKernel() == "go" || matmulKernel != "avx2" {
+		t.Skipf("kernels %q and %q", SgemmKernel(), matmulKernel)
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	in, out := 128, 384
+	x := make([]float32, in)
+	w := make([]float32, in*out)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for i := range w {
+		w[i] = float32(rng.NormFloat64())
+	}
+	want := make([]float32, out)
+	kern1(&want[0], &x[0], &w[0], out, in, out)
+	got := make([]float32, out)
+	Sgemm(false, false, 1, out, in, 1, x, in, w, out, 0, got, out)
+	for j := range got {
+		if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+			t.Fatalf("column %d: Sgemm %v, kern1 %v", j, got[j], want[j])
+		}
+	}
+}

@@ -1,0 +1,6 @@
+//go:build !amd64 || purego
+
+package model
+
+// Other architectures, and amd64 with -tags purego, use the portable Go
+// micro-kernel that sgemmKern starts as (sgemm.go).

@@ -1,0 +1,250 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// sgemmRef is the reference: a naive triple loop accumulating in float64.
+func sgemmRef(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for i := range m {
+		for j := range n {
+			var s float64
+			for p := range k {
+				s += float64(sgemmAt(a, lda, tA, i, p)) * float64(sgemmAt(b, ldb, tB, p, j))
+			}
+			v := float64(alpha) * s
+			if beta != 0 {
+				v += float64(beta) * float64(c[i*ldc+j])
+			}
+			c[i*ldc+j] = float32(v)
+		}
+	}
+}
+
+// sgemmAt returns op(X)[i, j] for X stored row-major with leading dimension ld.
+func sgemmAt(x []float32, ld int, t bool, i, j int) float32 {
+	if t {
+		return x[j*ld+i]
+	}
+	return x[i*ld+j]
+}
+
+// sgemmBound returns the error scale of element (i, j): |alpha| sum_p
+// |a_ip||b_pj| + |beta||c_ij|.
+func sgemmBound(tA, tB bool, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c0 []float32, ldc, i, j int) float64 {
+	var s float64
+	for p := range k {
+		s += math.Abs(float64(sgemmAt(a, lda, tA, i, p)) * float64(sgemmAt(b, ldb, tB, p, j)))
+	}
+	return math.Abs(float64(alpha))*s + math.Abs(float64(beta)*float64(c0[i*ldc+j]))
+}
+
+type sgemmCase struct {
+	tA, tB           bool
+	m, n, k          int
+	alpha, beta      float32
+	padA, padB, padC int
+}
+
+// operands builds random A, B, C (with leading dimensions padded) for c.
+func (tc sgemmCase) operands(rng *rand.Rand) (a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	ar, ac := tc.m, tc.k
+	if tc.tA {
+		ar, ac = tc.k, tc.m
+	}
+	br, bc := tc.k, tc.n
+	if tc.tB {
+		br, bc = tc.n, tc.k
+	}
+	lda, ldb, ldc = max(1, ac)+tc.padA, max(1, bc)+tc.padB, max(1, tc.n)+tc.padC
+	fill := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		return x
+	}
+	return fill(ar*lda + 3), lda, fill(br*ldb + 3), ldb, fill(tc.m*ldc + 3), ldc
+}
+
+// sgemmTol is the relative tolerance against sgemmBound: float32 sums of up
+// to ~600 terms, each rounding at most 2^-24 relative.
+const sgemmTol = 1e-5
+
+func TestSgemmMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var cases []sgemmCase
+	for _, tA := range []bool{false, true} {
+		for _, tB := range []bool{false, true} {
+			for range 12 {
+				cases = append(cases, sgemmCase{tA: tA, tB: tB,
+					m: 1 + rng.IntN(70), n: 1 + rng.IntN(70), k: 1 + rng.IntN(70),
+					alpha: 1, beta: 0, padA: rng.IntN(3), padB: rng.IntN(3), padC: rng.IntN(3)})
+			}
+			for _, ab := range [][2]float32{{1, 1}, {0.5, -2}, {-1.5, 0}, {0, 0.5}, {0, 0}} {
+				cases = append(cases, sgemmCase{tA: tA, tB: tB, m: 37, n: 45, k: 29,
+					alpha: ab[0], beta: ab[1], padA: 2, padB: 1, padC: 5})
+			}
+			cases = append(cases,
+				sgemmCase{tA: tA, tB: tB, m: 64, n: 384, k: 128, alpha: 1},
+				sgemmCase{tA: tA, tB: tB, m: 1, n: 384, k: 128, alpha: 1, beta: 1},
+				sgemmCase{tA: tA, tB: tB, m: 130, n: 97, k: 600, alpha: 1, beta: 1},
+				sgemmCase{tA: tA, tB: tB, m: 5, n: 7, k: 0, alpha: 1, beta: 2},
+				sgemmCase{tA: tA, tB: tB, m: 0, n: 7, k: 3, alpha: 1, beta: 2},
+			)
+		}
+	}
+	for _, kern := range sgemmKernels {
+		t.Run(kern.name, func(t *testing.T) {
+			defer sgemmUseKernel(kern)()
+			sgemmCheckCases(t, rng, cases)
+		})
+	}
+}
+
+// sgemmUseKernel makes Sgemm use kern until the returned func is called.
+func sgemmUseKernel(kern sgemmMicro) (restore func()) {
+	saved := sgemmKern
+	sgemmKern = kern
+	return func() { sgemmKern = saved }
+}
+
+func sgemmCheckCases(t *testing.T, rng *rand.Rand, cases []sgemmCase) {
+	for _, tc := range cases {
+		name := fmt.Sprintf("tA=%v,tB=%v,%dx%dx%d,alpha=%g,beta=%g,pad=%d.%d.%d",
+			tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.padA, tc.padB, tc.padC)
+		t.Run(name, func(t *testing.T) {
+			a, lda, b, ldb, c, ldc := tc.operands(rng)
+			c0 := append([]float32(nil), c...)
+			want := append([]float32(nil), c...)
+			sgemmRef(tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, want, ldc)
+			for _, workers := range []int{1, 2} {
+				got := append([]float32(nil), c0...)
+				sgemmWorkers(workers, tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
+				for idx := range got {
+					i, j := idx/ldc, idx%ldc
+					if i >= tc.m || j >= tc.n {
+						if got[idx] != c0[idx] { // padding must be left alone
+							t.Fatalf("workers=%d: C[%d] outside the matrix changed: got %v, want %v", workers, idx, got[idx], c0[idx])
+						}
+						continue
+					}
+					bound := sgemmBound(tc.tA, tc.tB, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c0, ldc, i, j)
+					if d := math.Abs(float64(got[idx]) - float64(want[idx])); d > sgemmTol*bound+1e-30 {
+						t.Fatalf("workers=%d: C[%d,%d] = %v, want %v (|diff| %.3g > %.0e * %.3g)", workers, i, j, got[idx], want[idx], d, sgemmTol, bound)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSgemmDeterministic checks that an element's bits depend on neither the
+// number of workers nor the rows and columns around it in the call.
+func TestSgemmDeterministic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, tc := range []sgemmCase{
+		{m: 2048, n: 384, k: 128, alpha: 1},
+		{tA: true, m: 128, n: 384, k: 2048, alpha: 1},
+		{tB: true, m: 300, n: 130, k: 512, alpha: 0.5, beta: 1},
+		{tA: true, tB: true, m: 67, n: 45, k: 33, alpha: 1, beta: -1},
+	} {
+		t.Run(fmt.Sprintf("tA=%v,tB=%v,%dx%dx%d", tc.tA, tc.tB, tc.m, tc.n, tc.k), func(t *testing.T) {
+			a, lda, b, ldb, c, ldc := tc.operands(rng)
+			c1 := append([]float32(nil), c...)
+			c2 := append([]float32(nil), c...)
+			sgemmWorkers(1, tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c1, ldc)
+			sgemmWorkers(2, tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c2, ldc)
+			for i := range c1 {
+				if math.Float32bits(c1[i]) != math.Float32bits(c2[i]) {
+					t.Fatalf("C[%d]: 1 worker %v, 2 workers %v", i, c1[i], c2[i])
+				}
+			}
+			// Row i alone (m = 1) and columns [j, n) alone must give the
+			// same bits as in the full call.
+			for _, i := range []int{0, tc.m / 2, tc.m - 1} {
+				row := append([]float32(nil), c[i*ldc:i*ldc+tc.n]...)
+				ai := a[i:] // op(A) row i: column i of a stored A
+				if !tc.tA {
+					ai = a[i*lda:]
+				}
+				sgemmWorkers(1, tc.tA, tc.tB, 1, tc.n, tc.k, tc.alpha, ai, lda, b, ldb, tc.beta, row, tc.n)
+				for j, v := range row {
+					if math.Float32bits(v) != math.Float32bits(c1[i*ldc+j]) {
+						t.Fatalf("C[%d,%d]: alone %v, in the full call %v", i, j, v, c1[i*ldc+j])
+					}
+				}
+			}
+			j0 := tc.n / 3
+			sub := append([]float32(nil), c...)
+			bj := b[j0:]
+			if tc.tB {
+				bj = b[j0*ldb:]
+			}
+			sgemmWorkers(2, tc.tA, tc.tB, tc.m, tc.n-j0, tc.k, tc.alpha, a, lda, bj, ldb, tc.beta, sub[j0:], ldc)
+			for i := range tc.m {
+				for j := j0; j < tc.n; j++ {
+					if math.Float32bits(sub[i*ldc+j]) != math.Float32bits(c1[i*ldc+j]) {
+						t.Fatalf("C[%d,%d]: column slice %v, full call %v", i, j, sub[i*ldc+j], c1[i*ldc+j])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSgemmKernelsAgree: the FMA kernels (AVX-512 8x32, AVX2 6x16) run the
+// same FMA chain per element, so they must agree bit for bit.
+func TestSgemmKernelsAgree(t *testing.T) {
+	var fma []sgemmMicro
+	for _, k := range sgemmKernels {
+		if k.name != "go" {
+			fma = append(fma, k)
+		}
+	}
+	if len(fma) < 2 {
+		t.Skipf("only %d FMA kernel(s) on this CPU", len(fma))
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, tc := range []sgemmCase{
+		{m: 70, n: 67, k: 130, alpha: 1},
+		{tA: true, tB: true, m: 33, n: 100, k: 64, alpha: 0.5, beta: -1, padC: 3},
+	} {
+		a, lda, b, ldb, c, ldc := tc.operands(rng)
+		var res [][]float32
+		for _, kern := range fma {
+			got := append([]float32(nil), c...)
+			restore := sgemmUseKernel(kern)
+			Sgemm(tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, got, ldc)
+			restore()
+			res = append(res, got)
+		}
+		for i := range res[0] {
+			if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+				t.Fatalf("%v: C[%d]: %s %v, %s %v", tc, i, fma[0].name, res[0][i], fma[1].name, res[1][i])
+			}
+		}
+	}
+}
+
+func TestSgemmAllocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, tc := range []sgemmCase{
+		{m: 64, n: 384, k: 128, alpha: 1},
+		{m: 2048, n: 128, k: 512, alpha: 1, beta: 1},
+		{tA: true, m: 128, n: 384, k: 2048, alpha: 1},
+		{m: 1, n: 384, k: 128, alpha: 1},
+	} {
+		a, lda, b, ldb, c, ldc := tc.operands(rng)
+		run := func() {
+			Sgemm(tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+		}
+		run()
+		if got := testing.AllocsPerRun(10, run); got != 0 {
+			t.Errorf("%dx%dx%d: %v allocs per call, want 0", tc.m, tc.n, tc.k, got)
+		}
+	}
+}
