@@ -1,0 +1,282 @@
+package rl
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+
+	"tinyr1/data"
+	"tinyr1/model"
+)
+
+// Config holds every setting of a training run, supervised warm start and
+// GRPO alike. It is flat so that each field is one command-line flag and one
+// config-file key with the same name (the json tag). The fully resolved
+// Config is written with every run (config.json) and every checkpoint.
+type Config struct {
+	// Run.
+	Seed    uint64 `json:"seed" usage:"seed of every random draw (init, data, sampling)"`
+	Steps   int    `json:"steps" usage:"total optimizer steps of the run"`
+	Tasks   string `json:"tasks" usage:"task mixture family:level[=weight],... (levels may be ranges lo-hi)"`
+	Workers int    `json:"workers" usage:"goroutines of the rollout engine (results do not depend on it)"`
+
+	// Model (sft from scratch only; train takes the model of --init).
+	Preset string `json:"preset" usage:"model preset: tiny, small or medium"`
+
+	// Optimizer.
+	LR          float64 `json:"lr" usage:"peak learning rate"`
+	Schedule    string  `json:"schedule" usage:"learning-rate schedule: constant, linear or cosine"`
+	Warmup      int     `json:"warmup" usage:"linear warm-up steps"`
+	MinLR       float64 `json:"min_lr" usage:"final learning rate of the cosine and linear schedules"`
+	WeightDecay float64 `json:"weight_decay" usage:"AdamW decoupled weight decay (matmul weights only)"`
+	ClipNorm    float64 `json:"clip_norm" usage:"global gradient-norm clip; 0 is off"`
+	Beta1       float64 `json:"beta1" usage:"AdamW beta1"`
+	Beta2       float64 `json:"beta2" usage:"AdamW beta2"`
+	MicroBatch  int     `json:"micro_batch" usage:"sequences per pass of the training graph (the gradient does not depend on it)"`
+
+	// Supervised warm start.
+	BatchSize int `json:"batch_size" usage:"sft: sequences per optimizer step"`
+
+	// GRPO sampling.
+	Prompts     int     `json:"prompts" usage:"train: prompts per step (P)"`
+	Group       int     `json:"group" usage:"train: completions per prompt (G)"`
+	MaxNew      int     `json:"max_new" usage:"completion length limit in tokens"`
+	Temperature float64 `json:"temperature" usage:"sampling temperature (log-probs are computed at the same temperature)"`
+	TopK        int     `json:"top_k" usage:"sample from the k most likely tokens; 0 is off"`
+	TopP        float64 `json:"top_p" usage:"nucleus sampling mass; 1 is off"`
+
+	// GRPO objective (see GRPO.md).
+	Loss          string  `json:"loss" usage:"token aggregation: grpo, dapo, dr_grpo or bnpo"`
+	Scale         string  `json:"scale" usage:"advantage scaling: group, batch or none (Dr. GRPO)"`
+	EpsLow        float64 `json:"eps_low" usage:"lower clip range of the ratio"`
+	EpsHigh       float64 `json:"eps_high" usage:"upper clip range of the ratio (DAPO clip-higher: 0.28)"`
+	DualClip      float64 `json:"dual_clip" usage:"dual-clip constant c for negative advantages; 0 is off"`
+	Beta          float64 `json:"beta" usage:"weight of the KL penalty to the frozen reference; 0 is off"`
+	KL            string  `json:"kl" usage:"KL estimator: k1, k2 or k3"`
+	Mu            int     `json:"mu" usage:"policy-update passes per rollout batch"`
+	Dynamic       bool    `json:"dynamic" usage:"dynamic sampling: drop zero-variance groups and refill (DAPO)"`
+	MaxRefill     int     `json:"max_refill" usage:"dynamic sampling: extra rollout rounds allowed per step"`
+	MaskTruncated bool    `json:"mask_truncated" usage:"leave truncated completions out of the loss"`
+
+	// Rewards.
+	Reward         string  `json:"reward" usage:"reward source: verifier, or random (control: random rewards at the same success rate)"`
+	RewardCorrect  float64 `json:"reward_correct" usage:"weight of the correctness reward"`
+	RewardFormat   float64 `json:"reward_format" usage:"weight of the format reward"`
+	RewardLength   float64 `json:"reward_length" usage:"weight of the linear length penalty (-len/max_new); 0 is off"`
+	Overlong       float64 `json:"overlong" usage:"weight of DAPO's soft overlong penalty; 0 is off"`
+	OverlongWindow int     `json:"overlong_window" usage:"tokens before max_new over which the overlong penalty ramps"`
+
+	// Curriculum.
+	Curriculum bool `json:"curriculum" usage:"move each family's level up or down from its rolling success rate"`
+
+	// Evaluation and checkpoints.
+	EvalEvery    int `json:"eval_every" usage:"validation greedy pass@1 every N steps; 0 is off"`
+	EvalProblems int `json:"eval_problems" usage:"validation problems per family and level"`
+	SaveEvery    int `json:"save_every" usage:"write a checkpoint every N steps (and at the end)"`
+	KeepLast     int `json:"keep_last" usage:"checkpoints kept: the last N (plus best and every keep_every-th)"`
+	KeepEvery    int `json:"keep_every" usage:"also keep every K-th step's checkpoint; 0 is off"`
+	MaxNonFinite int `json:"max_nonfinite" usage:"stop after this many non-finite steps in a row"`
+}
+
+// DefaultSFTConfig returns the warm-start defaults.
+func DefaultSFTConfig() Config {
+	c := defaultConfig()
+	c.Steps = 600
+	c.LR = 3e-3
+	c.Warmup = 50
+	c.Schedule = "cosine"
+	c.MinLR = 3e-4
+	return c
+}
+
+// DefaultTrainConfig returns the GRPO defaults.
+func DefaultTrainConfig() Config {
+	c := defaultConfig()
+	c.Steps = 100
+	c.LR = 2e-4
+	c.Warmup = 0
+	c.Schedule = "constant"
+	return c
+}
+
+func defaultConfig() Config {
+	return Config{
+		Seed: 1, Tasks: "add:1-3,sort:1-2,rev:1-2", Workers: 2, Preset: "small",
+		Beta1: 0.9, Beta2: 0.95, WeightDecay: 0.01, ClipNorm: 1, MicroBatch: 32,
+		BatchSize: 64,
+		Prompts:   16, Group: 8, MaxNew: 96, Temperature: 1, TopK: 0, TopP: 1,
+		Loss: AggGRPO, Scale: ScaleGroup, EpsLow: 0.2, EpsHigh: 0.2, Beta: 0.0, KL: KL3, Mu: 1,
+		MaxRefill: 2,
+		Reward:    "verifier", RewardCorrect: 1, RewardFormat: 0.1, OverlongWindow: 16,
+		EvalEvery: 50, EvalProblems: 32, SaveEvery: 50, KeepLast: 2, KeepEvery: 0, MaxNonFinite: 5,
+	}
+}
+
+// Validate explains every bad value.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key string, v any, want string) {
+		errs = append(errs, fmt.Errorf("rl: config %s = %v: want %s", key, v, want))
+	}
+	if c.Steps < 0 {
+		bad("steps", c.Steps, "a value >= 0")
+	}
+	if _, err := data.ParseMixture(c.Tasks); err != nil {
+		errs = append(errs, fmt.Errorf("rl: config tasks: %w", err))
+	}
+	if _, err := model.Preset(c.Preset, 1); err != nil {
+		errs = append(errs, fmt.Errorf("rl: config preset: %w", err))
+	}
+	if c.Workers < 1 || c.Workers > 256 {
+		bad("workers", c.Workers, "1 to 256")
+	}
+	if !(c.LR > 0) || math.IsInf(c.LR, 0) {
+		bad("lr", c.LR, "a finite value > 0")
+	}
+	switch c.Schedule {
+	case "constant", "linear", "cosine":
+	default:
+		bad("schedule", c.Schedule, "constant, linear or cosine")
+	}
+	if c.Warmup < 0 {
+		bad("warmup", c.Warmup, "a value >= 0")
+	}
+	if !(c.MinLR >= 0) {
+		bad("min_lr", c.MinLR, "a value >= 0")
+	}
+	if !(c.WeightDecay >= 0) {
+		bad("weight_decay", c.WeightDecay, "a value >= 0")
+	}
+	if !(c.ClipNorm >= 0) {
+		bad("clip_norm", c.ClipNorm, "a value >= 0 (0 is off)")
+	}
+	if !(c.Beta1 >= 0 && c.Beta1 < 1) {
+		bad("beta1", c.Beta1, "a value in [0, 1)")
+	}
+	if !(c.Beta2 >= 0 && c.Beta2 < 1) {
+		bad("beta2", c.Beta2, "a value in [0, 1)")
+	}
+	if c.MicroBatch < 1 || c.MicroBatch > 4096 {
+		bad("micro_batch", c.MicroBatch, "1 to 4096")
+	}
+	if c.BatchSize < 1 || c.BatchSize > 1<<16 {
+		bad("batch_size", c.BatchSize, "1 to 65536")
+	}
+	if c.Prompts < 1 || c.Prompts > 4096 {
+		bad("prompts", c.Prompts, "1 to 4096")
+	}
+	if c.Group < 2 || c.Group > 1024 {
+		bad("group", c.Group, "2 to 1024 (a group of one has no advantage)")
+	}
+	if c.MaxNew < 1 || c.MaxNew > 4096 {
+		bad("max_new", c.MaxNew, "1 to 4096")
+	}
+	if !(c.Temperature > 0) || c.Temperature > 100 {
+		bad("temperature", c.Temperature, "a value in (0, 100]")
+	}
+	if c.TopK < 0 {
+		bad("top_k", c.TopK, "a value >= 0 (0 is off)")
+	}
+	if !(c.TopP > 0 && c.TopP <= 1) {
+		bad("top_p", c.TopP, "a value in (0, 1]")
+	}
+	if err := c.LossConfig().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.AdvantageConfig().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.RewardConfig().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.Mu < 1 || c.Mu > 64 {
+		bad("mu", c.Mu, "1 to 64")
+	}
+	if c.MaxRefill < 0 {
+		bad("max_refill", c.MaxRefill, "a value >= 0")
+	}
+	switch c.Reward {
+	case "verifier", "random":
+	default:
+		bad("reward", c.Reward, "verifier or random")
+	}
+	if c.EvalEvery < 0 {
+		bad("eval_every", c.EvalEvery, "a value >= 0 (0 is off)")
+	}
+	if c.EvalProblems < 1 {
+		bad("eval_problems", c.EvalProblems, "a value >= 1")
+	}
+	if c.SaveEvery < 1 {
+		bad("save_every", c.SaveEvery, "a value >= 1")
+	}
+	if c.KeepLast < 1 {
+		bad("keep_last", c.KeepLast, "a value >= 1")
+	}
+	if c.KeepEvery < 0 {
+		bad("keep_every", c.KeepEvery, "a value >= 0 (0 is off)")
+	}
+	if c.MaxNonFinite < 1 {
+		bad("max_nonfinite", c.MaxNonFinite, "a value >= 1")
+	}
+	return errors.Join(errs...)
+}
+
+// LossConfig returns the GRPO loss settings.
+func (c Config) LossConfig() LossConfig {
+	return LossConfig{Agg: c.Loss, EpsLow: c.EpsLow, EpsHigh: c.EpsHigh, DualClip: c.DualClip,
+		Beta: c.Beta, KL: c.KL, MaskTruncated: c.MaskTruncated, MaxNew: c.MaxNew}
+}
+
+// AdvantageConfig returns the advantage settings.
+func (c Config) AdvantageConfig() AdvantageConfig {
+	a := DefaultAdvantageConfig()
+	a.Scale = c.Scale
+	return a
+}
+
+// RewardConfig returns the reward weights.
+func (c Config) RewardConfig() RewardConfig {
+	r := DefaultRewardConfig()
+	r.Correct, r.Format, r.Length = c.RewardCorrect, c.RewardFormat, c.RewardLength
+	if c.RewardLength > 0 {
+		r.LengthScale = c.MaxNew
+	}
+	r.Overlong = c.Overlong
+	if c.Overlong > 0 {
+		r.OverlongMax = c.MaxNew
+		r.OverlongCache = min(max(c.OverlongWindow, 1), c.MaxNew)
+	}
+	return r
+}
+
+// DecodeConfig reads a JSON config over base: keys present in the file
+// replace base's values, unknown keys are an error naming the key.
+func DecodeConfig(raw []byte, base Config, name string) (Config, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	c := base
+	if err := dec.Decode(&c); err != nil {
+		msg := err.Error()
+		if k, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+			return base, fmt.Errorf("rl: config %s: unknown key %s: want one of the keys of 'tinyr1 train --help'", name, k)
+		}
+		return base, fmt.Errorf("rl: config %s: %v", name, err)
+	}
+	if dec.More() {
+		return base, fmt.Errorf("rl: config %s: more than one JSON object: want exactly one", name)
+	}
+	return c, nil
+}
+
+// LoadConfig reads a JSON config file over base.
+func LoadConfig(path string, base Config) (Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return base, fmt.Errorf("rl: config: %w", err)
+	}
+	return DecodeConfig(raw, base, path)
+}

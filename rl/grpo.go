@@ -1,0 +1,448 @@
+package rl
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"tinyr1/data"
+	"tinyr1/model"
+)
+
+// group is one prompt with its G sampled completions.
+type group struct {
+	prob    data.Problem
+	prompt  []int
+	index   int       // prompt index within the step (for the sampling seeds)
+	comps   [][]int   // (G) generated tokens, EOS included when produced
+	stopped []bool    // (G) ended with EOS
+	outs    []Outcome // (G) verdicts
+	rewards []float64 // (G)
+	ent     []float64 // (G) summed entropy of the sampling distribution
+}
+
+// rolloutGroups draws n prompts (indices first..first+n-1 of this step),
+// samples G completions each with the engine and scores them.
+func (t *Trainer) rolloutGroups(first, n int) ([]group, error) {
+	G := t.Cfg.Group
+	rng := newRand(t.Cfg.Seed, streamPrompt, uint64(t.Step), uint64(first))
+	gs := make([]group, n)
+	prompts := make([][]int, 0, n*G)
+	seeds := make([]uint64, 0, n*G)
+	for i := range gs {
+		it := t.Mix[t.Mix.Pick(rng)]
+		p, err := t.drawProblem(it)
+		if err != nil {
+			return nil, err
+		}
+		pt, err := t.Tok.EncodePrompt(p.Prompt)
+		if err != nil {
+			return nil, err
+		}
+		gs[i] = group{prob: p, prompt: pt, index: first + i}
+		for s := range G {
+			prompts = append(prompts, pt)
+			seeds = append(seeds, model.SeedFor(DeriveSeed(t.Cfg.Seed, streamSample), t.Step, first+i, s))
+		}
+	}
+	t.ensureEngine(len(prompts))
+	if t.roll == nil || len(t.roll.Stopped) < len(prompts) {
+		t.roll = model.NewRollout(len(prompts), t.Cfg.MaxNew)
+	}
+	sc := model.SampleConfig{Temperature: float32(t.Cfg.Temperature), TopK: t.Cfg.TopK, TopP: float32(t.Cfg.TopP),
+		MaxNew: t.Cfg.MaxNew, EOS: data.EOS}
+	if err := t.engine.Generate(t.roll, prompts, seeds, sc); err != nil {
+		return nil, err
+	}
+	rc := t.Cfg.RewardConfig()
+	for i := range gs {
+		g := &gs[i]
+		g.comps = make([][]int, G)
+		g.stopped = make([]bool, G)
+		g.outs = make([]Outcome, G)
+		g.rewards = make([]float64, G)
+		g.ent = make([]float64, G)
+		for s := range G {
+			k := i*G + s
+			g.comps[s] = append([]int(nil), t.roll.Tokens[k]...)
+			g.stopped[s] = t.roll.Stopped[k]
+			for _, e := range t.roll.Entropy[k] {
+				g.ent[s] += float64(e)
+			}
+			text, _, err := t.Tok.DecodeCompletion(g.comps[s])
+			v := data.Verdict{Reason: "undecodable tokens"}
+			if err == nil {
+				if v, err = data.Verify(&g.prob, text); err != nil {
+					return nil, err
+				}
+			}
+			g.outs[s] = Outcome{Verdict: Verdict(v), Len: len(g.comps[s]), Truncated: !g.stopped[s]}
+		}
+		rc.ScoreBatch(g.rewards, nil, g.outs)
+	}
+	return gs, nil
+}
+
+// grpoStep is one GRPO step (see GRPO.md): sample, score, advantages, mu
+// update passes through the training graph with per-token coefficients.
+func (t *Trainer) grpoStep() (map[string]any, error) {
+	cfg := t.Cfg
+	P, G := cfg.Prompts, cfg.Group
+	m := map[string]any{}
+	tRoll := time.Now()
+
+	gs, err := t.rolloutGroups(0, P)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Reward == "random" {
+		t.randomRewards(gs)
+	}
+	t.rolloutMetrics(m, gs)
+	rolled := gs
+	if cfg.Dynamic {
+		kept := signalGroups(gs)
+		next := P
+		for round := 0; len(kept) < P && round < cfg.MaxRefill; round++ {
+			more, err := t.rolloutGroups(next, P)
+			if err != nil {
+				return nil, err
+			}
+			if cfg.Reward == "random" {
+				t.randomRewards(more)
+			}
+			next += P
+			rolled = append(rolled, more...)
+			kept = append(kept, signalGroups(more)...)
+		}
+		if len(kept) > P {
+			kept = kept[:P]
+		}
+		gs = kept
+		m["dynamic_groups"] = len(gs)
+		m["dynamic_rounds"] = next / P
+	}
+	rollTokens := 0
+	for _, g := range rolled {
+		for _, c := range g.comps {
+			rollTokens += len(c)
+		}
+	}
+	m["time_rollout"] = time.Since(tRoll).Seconds()
+	m["tokens_rollout"] = rollTokens
+
+	if len(gs) == 0 {
+		// Nothing to learn from: no update, but the step counts.
+		m["skipped_no_signal"] = true
+		m["lr"] = t.Sched.LR(t.Step, cfg.LR)
+		return m, nil
+	}
+
+	// Advantages, one per completion.
+	N := len(gs) * G
+	rewards := make([]float64, N)
+	for i, g := range gs {
+		copy(rewards[i*G:], g.rewards)
+	}
+	adv := make([]float64, N)
+	Advantages(adv, rewards, G, cfg.AdvantageConfig())
+
+	// Sequences in the padded completion layout (N, MaxNew).
+	Tc := cfg.MaxNew
+	seqs := make([][]int, N)
+	plen := make([]int, N)
+	lens := make([]int, N)
+	trunc := make([]bool, N)
+	maxSeq := 0
+	for i, g := range gs {
+		for s := range G {
+			k := i*G + s
+			seqs[k] = append(append(make([]int, 0, len(g.prompt)+len(g.comps[s])), g.prompt...), g.comps[s]...)
+			plen[k] = len(g.prompt)
+			lens[k] = len(g.comps[s])
+			trunc[k] = !g.stopped[s]
+			maxSeq = max(maxSeq, len(seqs[k]))
+		}
+	}
+	// Reference log-probs (KL) from the frozen initial policy.
+	tRef := time.Now()
+	var refLogP []float32
+	if t.Ref != nil {
+		if t.refEng == nil || t.refB < t.engB {
+			if t.refEng != nil {
+				t.refEng.Close()
+			}
+			t.refEng = model.NewEngine(t.Ref, t.engB, t.Ref.Cfg.Context, cfg.Workers)
+			t.refB = t.engB
+		}
+		refLogP = make([]float32, N*Tc)
+		if err := t.scoreInto(refLogP, t.refEng, seqs, plen, lens); err != nil {
+			return nil, err
+		}
+	}
+	m["time_reference"] = time.Since(tRef).Seconds()
+	m["tokens_reference"] = sum(lens)
+
+	// Old log-probs: the sampling policy's, at the sampling temperature over
+	// the full distribution. With mu = 1 they are also the current ones, so
+	// rho == 1 exactly.
+	tUpd := time.Now()
+	oldLogP := make([]float32, N*Tc)
+	if err := t.scoreInto(oldLogP, t.engine, seqs, plen, lens); err != nil {
+		return nil, err
+	}
+	if err := t.ensureGraph(min(t.grpoLength(maxSeq), t.Params.Cfg.Context)); err != nil {
+		return nil, err
+	}
+	lc := cfg.LossConfig()
+	batch := Batch{T: Tc, Len: lens, LogP: oldLogP, OldLogP: oldLogP, RefLogP: refLogP, Adv: adv, Truncated: trunc}
+	norm := NewNorm(batch, lc)
+	coef := make([]float32, N*Tc)
+	curLogP := oldLogP
+	var stats LossStats
+	var gradNorm, lossSum float64
+	var graphDiff float64
+	for pass := 0; pass < cfg.Mu; pass++ {
+		if pass > 0 {
+			curLogP = make([]float32, N*Tc)
+			if err := t.scoreInto(curLogP, t.engine, seqs, plen, lens); err != nil {
+				return nil, err
+			}
+		}
+		batch.LogP = curLogP
+		stats = Coefficients(coef, batch, norm, lc)
+		lossSum = stats.Loss
+		d, err := t.graphPass(seqs, plen, lens, coef, curLogP, Tc)
+		if err != nil {
+			return nil, err
+		}
+		graphDiff = math.Max(graphDiff, d)
+		lr := t.Sched.LR(t.Step, cfg.LR)
+		gradNorm = t.update(lr)
+		m["lr"] = lr
+		if math.IsNaN(gradNorm) || math.IsInf(gradNorm, 0) {
+			break
+		}
+	}
+	m["time_update"] = time.Since(tUpd).Seconds()
+	m["tokens_update"] = sum(lens) * cfg.Mu
+	m["loss"] = finiteOr(lossSum)
+	m["grad_norm"] = finiteOr(gradNorm)
+	m["kl"] = stats.KLMean()
+	m["ratio_mean"] = stats.RatioMean()
+	m["clip_low"] = stats.ClipLowFrac()
+	m["clip_high"] = stats.ClipHighFrac()
+	m["dual_clip"] = stats.DualClipFrac()
+	m["graph_engine_logp_maxdiff"] = graphDiff
+	t.checkFinite(m, lossSum, gradNorm)
+	total := m["time_rollout"].(float64) + m["time_reference"].(float64) + m["time_update"].(float64)
+	m["time_step"] = total
+	m["tokens_per_s"] = float64(rollTokens+sum(lens)*(1+cfg.Mu)) / total
+	return m, nil
+}
+
+// grpoLength is the graph length for sequences of up to maxSeq tokens:
+// the longest possible prompt+completion, so the graph is built once.
+func (t *Trainer) grpoLength(maxSeq int) int {
+	if t.graph != nil {
+		return max(t.graphT, maxSeq-1)
+	}
+	return max(maxSeq-1, t.promptBound()+t.Cfg.MaxNew)
+}
+
+// promptBound is the longest prompt among the first problems of every
+// mixture item at levels up to 4, plus a margin.
+func (t *Trainer) promptBound() int {
+	longest := 0
+	for _, it := range t.Mix {
+		f, err := data.Lookup(it.Family)
+		if err != nil {
+			continue
+		}
+		for lv := 1; lv <= max(it.Level, 4); lv++ {
+			for i := range uint64(64) {
+				p, err := data.Generate(f, lv, data.Train, 0x5eed, i)
+				if err == nil {
+					longest = max(longest, len(p.Prompt)+1)
+				}
+			}
+		}
+	}
+	return longest + 8
+}
+
+// scoreInto writes the engine's log-probs of each completion token into the
+// padded (N, MaxNew) layout.
+func (t *Trainer) scoreInto(dst []float32, e *model.Engine, seqs [][]int, plen, lens []int) error {
+	out := make([][]float32, len(seqs))
+	for i, s := range seqs {
+		out[i] = make([]float32, max(len(s)-1, 0))
+	}
+	if err := e.Score(out, seqs, float32(t.Cfg.Temperature)); err != nil {
+		return err
+	}
+	Tc := t.Cfg.MaxNew
+	clear(dst)
+	for i := range seqs {
+		copy(dst[i*Tc:i*Tc+lens[i]], out[i][plen[i]-1:plen[i]-1+lens[i]])
+	}
+	return nil
+}
+
+// graphPass runs the training graph over every completion in micro-batches
+// with the per-token coefficients coef, accumulating gradients. It returns
+// the largest difference between the graph's and the engine's log-probs.
+func (t *Trainer) graphPass(seqs [][]int, plen, lens []int, coef, engLogP []float32, Tc int) (float64, error) {
+	g := t.graph
+	T := t.graphT
+	var diff float64
+	for lo := 0; lo < len(seqs); lo += g.B {
+		clear(g.Tokens)
+		clear(g.Targets)
+		clear(g.Weights)
+		for b := 0; b < g.B && lo+b < len(seqs); b++ {
+			k := lo + b
+			s := seqs[k]
+			row := b * T
+			for i := 0; i+1 < len(s) && i < T; i++ {
+				g.Tokens[row+i] = s[i]
+				g.Targets[row+i] = s[i+1]
+			}
+			for j := 0; j < lens[k]; j++ {
+				g.Weights[row+plen[k]-1+j] = coef[k*Tc+j]
+			}
+		}
+		if err := g.Step(); err != nil {
+			return 0, err
+		}
+		for b := 0; b < g.B && lo+b < len(seqs); b++ {
+			k := lo + b
+			for j := 0; j < lens[k]; j++ {
+				d := math.Abs(float64(g.LogP[b*T+plen[k]-1+j] - engLogP[k*Tc+j]))
+				diff = math.Max(diff, d)
+			}
+		}
+	}
+	return diff, nil
+}
+
+// signalGroups keeps the groups whose rewards are not all equal.
+func signalGroups(gs []group) []group {
+	var out []group
+	for _, g := range gs {
+		if ZeroVarianceGroups(g.rewards, len(g.rewards)) == 0 {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// randomRewards replaces the rewards by Bernoulli draws at the batch's real
+// success rate: the control arm that tells learning from noise.
+func (t *Trainer) randomRewards(gs []group) {
+	var outs []Outcome
+	for _, g := range gs {
+		outs = append(outs, g.outs...)
+	}
+	p := SuccessRate(outs)
+	rng := newRand(t.Cfg.Seed, streamRandom, uint64(t.Step), uint64(gs[0].index))
+	for i := range gs {
+		RandomRewards(gs[i].rewards, p, rng)
+	}
+}
+
+// rolloutMetrics records reward, accuracy, format, length and entropy
+// figures of the step's first rollout round (the policy as it is).
+func (t *Trainer) rolloutMetrics(m map[string]any, gs []group) {
+	var rs []float64
+	var outs []Outcome
+	var lens []float64
+	entSum, entN := 0.0, 0
+	perTask := map[string][]float64{}
+	minL, maxL := math.MaxInt, 0
+	for _, g := range gs {
+		rs = append(rs, g.rewards...)
+		outs = append(outs, g.outs...)
+		key := fmt.Sprintf("%s:%d", g.prob.Family, g.prob.Level)
+		for s, o := range g.outs {
+			lens = append(lens, float64(o.Len))
+			minL, maxL = min(minL, o.Len), max(maxL, o.Len)
+			entSum += g.ent[s]
+			entN += o.Len
+			c := 0.0
+			if o.Correct && !o.Truncated {
+				c = 1
+			}
+			perTask[key] = append(perTask[key], c)
+		}
+		if t.Cur != nil {
+			for _, o := range g.outs {
+				t.Cur.Record(g.prob.Family, o.Correct && !o.Truncated)
+			}
+		}
+	}
+	mean, _ := MeanStdErr(rs)
+	m["reward_mean"] = mean
+	m["reward_std"] = stddev(rs)
+	acc, fmtOK, trunc := 0.0, 0.0, 0.0
+	for _, o := range outs {
+		if o.Correct && !o.Truncated {
+			acc++
+		}
+		if o.FormatOK {
+			fmtOK++
+		}
+		if o.Truncated {
+			trunc++
+		}
+	}
+	n := float64(len(outs))
+	m["accuracy"] = acc / n
+	m["format_rate"] = fmtOK / n
+	m["truncation_rate"] = trunc / n
+	zero := 0
+	for _, g := range gs {
+		zero += ZeroVarianceGroups(g.rewards, len(g.rewards))
+	}
+	m["zero_variance_frac"] = float64(zero) / float64(len(gs))
+	lm, _ := MeanStdErr(lens)
+	m["completion_len_mean"] = lm
+	m["completion_len_min"] = minL
+	m["completion_len_max"] = maxL
+	if entN > 0 {
+		m["entropy"] = entSum / float64(entN)
+	}
+	acct := map[string]float64{}
+	for k, v := range perTask {
+		a, _ := MeanStdErr(v)
+		acct[k] = a
+	}
+	m["accuracy_by_task"] = acct
+	if t.Cur != nil {
+		lv := map[string]int{}
+		for _, it := range t.Mix {
+			lv[it.Family] = t.Cur.Level(it.Family)
+		}
+		m["curriculum_levels"] = lv
+	}
+}
+
+func stddev(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	mean, _ := MeanStdErr(xs)
+	ss := 0.0
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	return math.Sqrt(ss / float64(len(xs)))
+}
+
+func sum(xs []int) int {
+	s := 0
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}

@@ -1,0 +1,223 @@
+package rl
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// summaryMarkdown writes the final values of every group and the final
+// evaluations.
+func summaryMarkdown(groups []*RunGroup, evals []EvalFile, plots []PlotInfo) string {
+	var b strings.Builder
+	b.WriteString("# tinyr1 report\n\n")
+	b.WriteString("Runs whose config.json differ only by seed are one group: curves show the mean over seeds with a min-max band; ")
+	b.WriteString("tables give mean ± standard error over seeds (n = seeds).\n\n")
+	b.WriteString("## Runs\n\n| group | runs | seeds | steps | prompts | group size | wall-clock (s) |\n|---|---|---|---|---|---|---|\n")
+	for _, g := range groups {
+		var names, seeds []string
+		steps, wall := make([]float64, len(g.Runs)), make([]float64, len(g.Runs))
+		for i, r := range g.Runs {
+			names, seeds, steps[i], wall[i] = append(names, r.Name), append(seeds, r.Seed), float64(r.Steps), r.WallClock()
+		}
+		cfg := func(key string) string {
+			if v, ok := g.Runs[0].Config[key]; ok {
+				return fmt.Sprint(v)
+			}
+			return "–"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", g.Name, strings.Join(names, ", "), strings.Join(seeds, ", "),
+			meanSE(steps, "%.0f"), cfg("prompts"), cfg("group"), meanSE(wall, "%.0f"))
+	}
+	b.WriteString("\n## Final training values\n\n")
+	cols := []string{"reward_mean", "accuracy", "val_pass1", "best val_pass1", "kl", "entropy", "completion_len_mean", "zero_variance_frac", "loss"}
+	b.WriteString("| group | " + strings.Join(cols, " | ") + " |\n|---" + strings.Repeat("|---", len(cols)) + "|\n")
+	for _, g := range groups {
+		cells := []string{g.Name}
+		for _, c := range cols {
+			var xs []float64
+			for _, r := range g.Runs {
+				if c == "best val_pass1" {
+					if s := r.Series["val_pass1"]; len(s) > 0 {
+						best := s[0].Y
+						for _, p := range s {
+							best = max(best, p.Y)
+						}
+						xs = append(xs, best)
+					}
+					continue
+				}
+				if v, ok := r.Last[c]; ok {
+					xs = append(xs, v)
+				}
+			}
+			cells = append(cells, meanSE(xs, "%.4g"))
+		}
+		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+	}
+	b.WriteString("\n## Final evaluation\n\n")
+	if len(evals) == 0 {
+		b.WriteString("No evaluation found: run `tinyr1 eval RUN --json > RUN/eval/test.json` (or pass --eval FILE).\n")
+	}
+	for _, ef := range evals {
+		writeEvalSummary(&b, groups, &ef)
+	}
+	b.WriteString("\n## Plots\n\n")
+	for _, p := range plots {
+		for _, f := range p.Files {
+			if strings.HasSuffix(f, ".png") {
+				fmt.Fprintf(&b, "![%s](%s)\n", p.Title, filepath.Base(f))
+			}
+		}
+	}
+	return b.String()
+}
+
+// writeEvalSummary writes one eval file as tables with one row per task and
+// one column per run group (checkpoints of runs that differ only by seed
+// are averaged), one table per figure.
+func writeEvalSummary(b *strings.Builder, groups []*RunGroup, ef *EvalFile) {
+	c := ef.Config
+	fmt.Fprintf(b, "### %s\n\nsplit %s, tasks %s, %d problems per task, greedy %v, n = %d samples at temperature %g, top-p %g, seed %d, max_new %d\n\n",
+		filepath.Base(ef.Path), c.Split, c.Tasks, c.Problems, c.Greedy, c.N, c.Temperature, c.TopP, c.Seed, c.MaxNew)
+	if len(ef.Checkpoints) == 0 {
+		return
+	}
+	// Columns: run groups in order, then checkpoints of no run.
+	type column struct {
+		name   string
+		checks []*EvalCheck
+	}
+	// Checkpoints of one group at one step are seeds of one arm.
+	type colKey struct {
+		g    *RunGroup
+		step int
+	}
+	var colsList []*column
+	byKey := map[colKey]*column{}
+	for i := range ef.Checkpoints {
+		ck := &ef.Checkpoints[i]
+		g := groupOf(groups, ck)
+		if g == nil {
+			colsList = append(colsList, &column{name: ck.Label, checks: []*EvalCheck{ck}})
+			continue
+		}
+		key := colKey{g, ck.Step}
+		col, ok := byKey[key]
+		if !ok {
+			col = &column{name: fmt.Sprintf("%s (step %d)", g.Name, ck.Step)}
+			byKey[key] = col
+			colsList = append(colsList, col)
+		}
+		col.checks = append(col.checks, ck)
+	}
+	type figure struct {
+		name string
+		get  func(r *EvalRow) (float64, bool)
+	}
+	figs := []figure{}
+	if c.Greedy {
+		figs = append(figs, figure{"greedy pass@1", func(r *EvalRow) (float64, bool) { return statValue(r.Greedy, nil) }})
+	}
+	if c.N > 0 {
+		figs = append(figs, figure{"sampled pass@1", func(r *EvalRow) (float64, bool) { return statValue(r.Sampled, nil) }})
+		if len(c.Ks) > 0 {
+			k := len(c.Ks) - 1
+			figs = append(figs,
+				figure{fmt.Sprintf("pass@%d", c.Ks[k]), func(r *EvalRow) (float64, bool) {
+					if k >= len(r.K) {
+						return 0, false
+					}
+					return r.K[k].PassAtK.Value, true
+				}},
+				figure{fmt.Sprintf("maj@%d", c.Ks[k]), func(r *EvalRow) (float64, bool) {
+					if k >= len(r.K) {
+						return 0, false
+					}
+					return r.K[k].MajAtK.Value, true
+				}})
+		}
+	}
+	figs = append(figs, figure{"format-valid rate", func(r *EvalRow) (float64, bool) {
+		if r.Greedy != nil {
+			return r.Greedy.FormatRate, true
+		}
+		return statValue(r.Sampled, func(s *DecodeStats) float64 { return s.FormatRate })
+	}})
+	nrows := len(ef.Checkpoints[0].Rows) + 1
+	for _, fg := range figs {
+		fmt.Fprintf(b, "**%s**\n\n| task |", fg.name)
+		for _, col := range colsList {
+			fmt.Fprintf(b, " %s |", col.name)
+		}
+		b.WriteString("\n|---" + strings.Repeat("|---", len(colsList)) + "|\n")
+		for i := range nrows {
+			task := ""
+			cells := make([]string, len(colsList))
+			for j, col := range colsList {
+				var xs []float64
+				for _, ck := range col.checks {
+					r := &ck.Overall
+					if i < len(ck.Rows) {
+						r = &ck.Rows[i]
+					}
+					if task == "" {
+						task = r.Task()
+					}
+					if v, ok := fg.get(r); ok {
+						xs = append(xs, v)
+					}
+				}
+				cells[j] = meanSE(xs, "%.3f")
+			}
+			fmt.Fprintf(b, "| %s | %s |\n", task, strings.Join(cells, " | "))
+		}
+		b.WriteString("\n")
+	}
+}
+
+// statValue returns s's pass@1, or get(s), and whether s exists.
+func statValue(s *DecodeStats, get func(*DecodeStats) float64) (float64, bool) {
+	if s == nil {
+		return 0, false
+	}
+	if get != nil {
+		return get(s), true
+	}
+	return s.Pass1.Value, true
+}
+
+// groupOf returns the group whose run folder holds the checkpoint's file,
+// or whose run name is its run id.
+func groupOf(groups []*RunGroup, ck *EvalCheck) *RunGroup {
+	file, _ := filepath.Abs(ck.File)
+	for _, g := range groups {
+		for _, r := range g.Runs {
+			dir, _ := filepath.Abs(r.Dir)
+			if strings.HasPrefix(file, dir+string(filepath.Separator)) {
+				return g
+			}
+		}
+	}
+	for _, g := range groups {
+		for _, r := range g.Runs {
+			if ck.RunID != "" && ck.RunID == r.Name {
+				return g
+			}
+		}
+	}
+	return nil
+}
+
+// meanSE formats one value, or mean ± standard error (n) of several, or
+// "–" for none.
+func meanSE(xs []float64, format string) string {
+	switch len(xs) {
+	case 0:
+		return "–"
+	case 1:
+		return fmt.Sprintf(format, xs[0])
+	}
+	m, se := MeanStdErr(xs)
+	return fmt.Sprintf(format+" ± "+format+" (n=%d)", m, se, len(xs))
+}

@@ -1,0 +1,160 @@
+package rl
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"tinyr1/data"
+)
+
+// example is one training sequence: prompt tokens then completion tokens.
+type example struct {
+	seq  []int // BOS, prompt, completion, EOS
+	plen int   // prompt tokens (including BOS)
+}
+
+// drawProblem draws the next train problem of mixture item it.
+func (t *Trainer) drawProblem(it data.MixItem) (data.Problem, error) {
+	f, err := data.Lookup(it.Family)
+	if err != nil {
+		return data.Problem{}, err
+	}
+	level := it.Level
+	if t.Cur != nil {
+		level = t.Cur.Level(it.Family)
+	}
+	p, err := data.Generate(f, level, data.Train, t.Cfg.Seed, t.DataPos)
+	t.DataPos++
+	return p, err
+}
+
+// encodeExample encodes a problem with its worked solution and gold answer.
+func (t *Trainer) encodeExample(p *data.Problem) (example, error) {
+	pt, err := t.Tok.EncodePrompt(p.Prompt)
+	if err != nil {
+		return example{}, err
+	}
+	ct, err := t.Tok.EncodeCompletion(data.FormatCompletion(p))
+	if err != nil {
+		return example{}, err
+	}
+	return example{seq: append(pt, ct...), plen: len(pt)}, nil
+}
+
+// sftLength scans the first problems of every mixture item (levels 1-4
+// under a curriculum) and returns the longest sequence, so that the graph
+// is built once with room for all of them.
+func (t *Trainer) sftLength() (int, error) {
+	longest := 0
+	for _, it := range t.Mix {
+		f, err := data.Lookup(it.Family)
+		if err != nil {
+			return 0, err
+		}
+		for i := range uint64(256) {
+			p, err := data.Generate(f, it.Level, data.Train, t.Cfg.Seed^0x5eed, i)
+			if err != nil {
+				return 0, err
+			}
+			ex, err := t.encodeExample(&p)
+			if err != nil {
+				return 0, err
+			}
+			longest = max(longest, len(ex.seq))
+		}
+	}
+	return longest, nil
+}
+
+// sftStep is one supervised step: BatchSize problems with their worked
+// solutions, loss -1/N sum log p over completion tokens (the prompt is
+// masked), N the completion tokens of the whole batch, so the gradient does
+// not depend on the micro-batch size.
+func (t *Trainer) sftStep() (map[string]any, error) {
+	t0 := time.Now()
+	if t.graph == nil {
+		L, err := t.sftLength()
+		if err != nil {
+			return nil, err
+		}
+		// Room for slightly longer problems than the scan saw.
+		if err := t.ensureGraph(min(L+L/4, t.Params.Cfg.Context)); err != nil {
+			return nil, err
+		}
+	}
+	T := t.graphT
+	rng := newRand(t.Cfg.Seed, streamSFT, uint64(t.Step))
+	exs := make([]example, t.Cfg.BatchSize)
+	targets, cut := 0, 0
+	for i := range exs {
+		p, err := t.drawProblem(t.Mix[t.Mix.Pick(rng)])
+		if err != nil {
+			return nil, err
+		}
+		ex, err := t.encodeExample(&p)
+		if err != nil {
+			return nil, err
+		}
+		if len(ex.seq) > T+1 {
+			ex.seq = ex.seq[:T+1]
+			cut++
+		}
+		exs[i] = ex
+		targets += len(ex.seq) - ex.plen
+	}
+	w := float32(-1 / float64(targets))
+	g := t.graph
+	var loss float64
+	for lo := 0; lo < len(exs); lo += g.B {
+		clear(g.Tokens)
+		clear(g.Targets)
+		clear(g.Weights)
+		for b := 0; b < g.B && lo+b < len(exs); b++ {
+			ex := exs[lo+b]
+			row := b * T
+			for i := 0; i+1 < len(ex.seq); i++ {
+				g.Tokens[row+i] = ex.seq[i]
+				g.Targets[row+i] = ex.seq[i+1]
+				if i+1 >= ex.plen {
+					g.Weights[row+i] = w
+				}
+			}
+		}
+		if err := g.Step(); err != nil {
+			return nil, err
+		}
+		loss += g.Loss
+	}
+	lr := t.Sched.LR(t.Step, t.Cfg.LR)
+	gn := t.update(lr)
+	m := map[string]any{"loss": finiteOr(loss), "lr": lr, "grad_norm": finiteOr(gn), "tokens": targets, "cut_examples": cut}
+	t.checkFinite(m, loss, gn)
+	el := time.Since(t0).Seconds()
+	m["time_update"] = el
+	m["tokens_per_s"] = float64(targets) / el
+	return m, nil
+}
+
+// checkFinite counts a non-finite loss or gradient (the update was skipped
+// by AdamW for a non-finite gradient norm).
+func (t *Trainer) checkFinite(m map[string]any, loss, gradNorm float64) {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(gradNorm) || math.IsInf(gradNorm, 0) {
+		t.NonFinite++
+		t.Skipped++
+		m["nonfinite"] = true
+	} else {
+		t.NonFinite = 0
+	}
+	m["skipped_steps"] = t.Skipped
+}
+
+// finiteOr maps a non-finite value to -1 so that metrics stay valid JSON.
+func finiteOr(v float64) float64 {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return -1
+	}
+	return v
+}
+
+var _ = fmt.Sprintf

@@ -1,0 +1,441 @@
+package rl
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"sync/atomic"
+	"time"
+
+	"tinyr1/checkpoints"
+	"tinyr1/data"
+	"tinyr1/model"
+)
+
+// Trainer holds the whole state of a run: the policy, its optimizer, the
+// frozen reference (GRPO), the data position and the curriculum. Everything
+// in it is saved in checkpoints; a resumed Trainer continues exactly.
+type Trainer struct {
+	Kind   string // "sft" or "train"
+	Cfg    Config
+	Tok    *data.Tokenizer
+	Params *model.Params // the policy, trained in place
+	Ref    *model.Params // GRPO: the frozen reference policy (the initial checkpoint); nil for sft
+	Opt    *model.AdamW
+	Sched  model.Schedule
+	Mix    data.Mixture
+	Cur    *Curriculum // nil unless Cfg.Curriculum
+
+	Step      int     // optimizer steps done
+	DataPos   uint64  // problems drawn from the train split so far
+	BestVal   float64 // best validation pass@1 so far (NaN before the first)
+	LastVal   float64 // last validation pass@1 (NaN before the first)
+	NonFinite int     // non-finite steps in a row
+	Skipped   int     // non-finite steps skipped in all
+
+	RunID      string
+	ParentHash string // content hash of the initial checkpoint (train)
+	InitPath   string // the initial checkpoint (train)
+
+	Run      *RunDir   // where checkpoints and metrics go; nil in tests that only step
+	Progress io.Writer // progress lines; nil for none
+	Stop     *atomic.Bool
+
+	gradHook    func(grads []float32)  // tests: sees the gradient before each update
+	metricsHook func(m map[string]any) // tests: sees each step's metrics
+
+	graph  *model.Graph
+	graphT int
+	engine *model.Engine
+	engB   int // engine's batch capacity
+	refEng *model.Engine
+	refB   int
+	roll   *model.Rollout
+	start  time.Time
+}
+
+// ErrInterrupted is returned by Train when Stop was set: the current step
+// finished and a checkpoint was written.
+var ErrInterrupted = errors.New("interrupted")
+
+// dataPosition is the part of the trainer state saved as the checkpoint's
+// data position.
+type dataPosition struct {
+	DataPos    uint64      `json:"data_pos"`
+	BestVal    *float64    `json:"best_val,omitempty"`
+	LastVal    *float64    `json:"last_val,omitempty"`
+	Skipped    int         `json:"skipped"`
+	NonFinite  int         `json:"nonfinite"`
+	Curriculum *Curriculum `json:"curriculum,omitempty"`
+}
+
+// NewSFT makes a trainer for a supervised warm start from a random model.
+func NewSFT(cfg Config, runID string) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	tok := data.NewTokenizer()
+	mcfg, err := model.Preset(cfg.Preset, tok.VocabSize())
+	if err != nil {
+		return nil, err
+	}
+	p := model.NewParams(mcfg)
+	p.Init(DeriveSeed(cfg.Seed, streamInit))
+	return newTrainer("sft", cfg, tok, p, nil, runID)
+}
+
+// NewGRPO makes a GRPO trainer starting from the checkpoint at initPath,
+// which is also the frozen reference policy.
+func NewGRPO(cfg Config, initPath, runID string) (*Trainer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ck, err := checkpoints.Load(initPath)
+	if err != nil {
+		return nil, err
+	}
+	tok := data.NewTokenizer()
+	if err := tok.CheckTokens(ck.Header.Vocab); err != nil {
+		return nil, fmt.Errorf("rl: --init %s: %w", initPath, err)
+	}
+	p, err := ParamsFromCheckpoint(ck)
+	if err != nil {
+		return nil, err
+	}
+	t, err := newTrainer("train", cfg, tok, p, p.Clone(), runID)
+	if err != nil {
+		return nil, err
+	}
+	t.ParentHash, t.InitPath = ck.Hash, initPath
+	return t, nil
+}
+
+func newTrainer(kind string, cfg Config, tok *data.Tokenizer, p, ref *model.Params, runID string) (*Trainer, error) {
+	mix, err := data.ParseMixture(cfg.Tasks)
+	if err != nil {
+		return nil, fmt.Errorf("rl: --tasks: %w", err)
+	}
+	opt, err := model.NewAdamW(p, model.AdamWConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: 1e-8,
+		WeightDecay: cfg.WeightDecay, ClipNorm: cfg.ClipNorm})
+	if err != nil {
+		return nil, err
+	}
+	sched := model.Schedule{Kind: cfg.Schedule, Warmup: cfg.Warmup, Total: max(cfg.Steps, cfg.Warmup+1), MinLR: cfg.MinLR}
+	if err := sched.Validate(); err != nil {
+		return nil, err
+	}
+	t := &Trainer{Kind: kind, Cfg: cfg, Tok: tok, Params: p, Ref: ref, Opt: opt, Sched: sched, Mix: mix,
+		BestVal: math.NaN(), LastVal: math.NaN(), RunID: runID, Stop: new(atomic.Bool)}
+	if cfg.Curriculum {
+		var fams []string
+		for _, it := range mix {
+			fams = append(fams, it.Family)
+		}
+		if t.Cur, err = NewCurriculum(DefaultCurriculumConfig(), fams...); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// ParamsFromCheckpoint rebuilds the model parameters ("model.*" tensors)
+// from a checkpoint, checking every name and shape.
+func ParamsFromCheckpoint(ck *checkpoints.Checkpoint) (*model.Params, error) {
+	var mcfg model.Config
+	if err := json.Unmarshal(ck.Header.ModelConfig, &mcfg); err != nil {
+		return nil, fmt.Errorf("rl: checkpoint %s: model config: %v", ck.File, err)
+	}
+	if err := mcfg.Validate(); err != nil {
+		return nil, fmt.Errorf("rl: checkpoint %s: %w", ck.File, err)
+	}
+	p := model.NewParams(mcfg)
+	if err := copyTensors(p, ck, "model.", p.Data); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// copyTensors fills dst (laid out like p.Data) from the checkpoint tensors
+// prefix+name.
+func copyTensors(p *model.Params, ck *checkpoints.Checkpoint, prefix string, dst []float32) error {
+	for _, t := range p.Tensors {
+		ct, ok := ck.Tensor(prefix + t.Name)
+		if !ok {
+			return fmt.Errorf("rl: checkpoint %s has no tensor %s%s: want every tensor of the model", ck.File, prefix, t.Name)
+		}
+		if !equalShape(ct.Shape, t.Shape) {
+			return fmt.Errorf("rl: checkpoint %s tensor %s%s has shape %v: want %v", ck.File, prefix, t.Name, ct.Shape, t.Shape)
+		}
+		copy(dst[t.Offset:t.Offset+len(t.Data)], ct.Data)
+	}
+	return nil
+}
+
+func equalShape(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// Checkpoint captures the whole trainer state.
+func (t *Trainer) Checkpoint() (*checkpoints.Checkpoint, error) {
+	mc, err := json.Marshal(t.Params.Cfg)
+	if err != nil {
+		return nil, err
+	}
+	tc, err := json.Marshal(t.Cfg)
+	if err != nil {
+		return nil, err
+	}
+	dp := dataPosition{DataPos: t.DataPos, Skipped: t.Skipped, NonFinite: t.NonFinite, Curriculum: t.Cur}
+	if !math.IsNaN(t.BestVal) {
+		dp.BestVal = &t.BestVal
+	}
+	if !math.IsNaN(t.LastVal) {
+		dp.LastVal = &t.LastVal
+	}
+	pos, err := json.Marshal(dp)
+	if err != nil {
+		return nil, err
+	}
+	h := checkpoints.Header{
+		RunID: t.RunID, Step: t.Step, OptimizerStep: t.Opt.Step,
+		ModelConfig: mc, TrainConfig: tc, Vocab: t.Tok.Tokens(),
+		// Every generator is derived from (seed, purpose, step, prompt,
+		// sample); the seed lives in the training config, so the only
+		// generator state is the seed itself.
+		RNG:          map[string][]byte{"seed": []byte(fmt.Sprint(t.Cfg.Seed))},
+		DataPosition: pos,
+		ParentHash:   t.ParentHash,
+		Build:        checkpoints.BuildInfo(Backend),
+	}
+	if t.Kind == "train" {
+		h.ReferenceHash = t.ParentHash
+	}
+	if !math.IsNaN(t.LastVal) {
+		h.Metrics = map[string]float64{"val_pass1": t.LastVal}
+	}
+	ck := &checkpoints.Checkpoint{Header: h}
+	for _, pt := range t.Params.Tensors {
+		ck.Tensors = append(ck.Tensors, checkpoints.Tensor{Name: "model." + pt.Name, Shape: pt.Shape, Data: pt.Data})
+	}
+	for _, pt := range t.Params.Tensors {
+		ck.Tensors = append(ck.Tensors, checkpoints.Tensor{Name: "adam.m." + pt.Name, Shape: pt.Shape,
+			Data: t.Opt.M[pt.Offset : pt.Offset+len(pt.Data)]})
+	}
+	for _, pt := range t.Params.Tensors {
+		ck.Tensors = append(ck.Tensors, checkpoints.Tensor{Name: "adam.v." + pt.Name, Shape: pt.Shape,
+			Data: t.Opt.V[pt.Offset : pt.Offset+len(pt.Data)]})
+	}
+	return ck, nil
+}
+
+// Restore loads the trainer state of a checkpoint written by Checkpoint.
+// The model config must match exactly.
+func (t *Trainer) Restore(ck *checkpoints.Checkpoint) error {
+	mc, _ := json.Marshal(t.Params.Cfg)
+	if err := checkpoints.CheckConfig(ck, mc); err != nil {
+		return err
+	}
+	if err := copyTensors(t.Params, ck, "model.", t.Params.Data); err != nil {
+		return err
+	}
+	if err := copyTensors(t.Params, ck, "adam.m.", t.Opt.M); err != nil {
+		return err
+	}
+	if err := copyTensors(t.Params, ck, "adam.v.", t.Opt.V); err != nil {
+		return err
+	}
+	t.Opt.Step = ck.Header.OptimizerStep
+	t.Step = ck.Header.Step
+	var dp dataPosition
+	if len(ck.Header.DataPosition) > 0 {
+		if err := json.Unmarshal(ck.Header.DataPosition, &dp); err != nil {
+			return fmt.Errorf("rl: checkpoint %s: data position: %v", ck.File, err)
+		}
+	}
+	t.DataPos, t.Skipped, t.NonFinite = dp.DataPos, dp.Skipped, dp.NonFinite
+	t.BestVal, t.LastVal = math.NaN(), math.NaN()
+	if dp.BestVal != nil {
+		t.BestVal = *dp.BestVal
+	}
+	if dp.LastVal != nil {
+		t.LastVal = *dp.LastVal
+	}
+	if t.Cur != nil && dp.Curriculum != nil {
+		t.Cur = dp.Curriculum
+	}
+	return nil
+}
+
+// Save writes a checkpoint of the current state into the run folder. It
+// refuses to write non-finite weights.
+func (t *Trainer) Save() (string, error) {
+	for _, v := range t.Params.Data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return "", fmt.Errorf("rl: step %d: non-finite weights: refusing to write a checkpoint", t.Step)
+		}
+	}
+	ck, err := t.Checkpoint()
+	if err != nil {
+		return "", err
+	}
+	score := math.NaN()
+	if !math.IsNaN(t.LastVal) {
+		score = t.LastVal
+	}
+	return t.Run.Ckpt.SaveStep(ck, score, checkpoints.Retention{KeepLast: t.Cfg.KeepLast, KeepEvery: t.Cfg.KeepEvery})
+}
+
+// Train runs steps until Cfg.Steps, writing metrics, validations and
+// checkpoints. It returns ErrInterrupted after a checkpoint when Stop is set.
+func (t *Trainer) Train() error {
+	t.start = time.Now()
+	for t.Step < t.Cfg.Steps {
+		var m map[string]any
+		var err error
+		if t.Kind == "sft" {
+			m, err = t.sftStep()
+		} else {
+			m, err = t.grpoStep()
+		}
+		if err != nil {
+			return err
+		}
+		t.Step++
+		m["step"] = t.Step
+		if t.Cfg.EvalEvery > 0 && (t.Step%t.Cfg.EvalEvery == 0 || t.Step == t.Cfg.Steps) {
+			t0 := time.Now()
+			v, per, err := t.Validate()
+			if err != nil {
+				return err
+			}
+			t.LastVal = v
+			if math.IsNaN(t.BestVal) || v > t.BestVal {
+				t.BestVal = v
+			}
+			m["val_pass1"] = v
+			m["val_pass1_by_task"] = per
+			m["time_eval"] = time.Since(t0).Seconds()
+		}
+		if t.Run != nil {
+			if err := t.Run.AppendMetrics(m); err != nil {
+				return err
+			}
+		}
+		t.progress(m)
+		if t.NonFinite >= t.Cfg.MaxNonFinite {
+			return fmt.Errorf("rl: %d non-finite steps in a row at step %d: want finite losses and gradients (lower --lr?); the last good checkpoint is kept", t.NonFinite, t.Step)
+		}
+		stopping := t.Stop.Load()
+		if t.Run != nil && (t.Step%t.Cfg.SaveEvery == 0 || t.Step == t.Cfg.Steps || stopping) {
+			if _, err := t.Save(); err != nil {
+				return err
+			}
+		}
+		if stopping && t.Step < t.Cfg.Steps {
+			return ErrInterrupted
+		}
+	}
+	return nil
+}
+
+// progress prints one line per step (the CLI decides how it is shown).
+func (t *Trainer) progress(m map[string]any) {
+	if t.Progress == nil {
+		return
+	}
+	el := time.Since(t.start)
+	done := t.Step
+	eta := "?"
+	if done > 0 {
+		steps := float64(t.Cfg.Steps - t.Step)
+		eta = (time.Duration(float64(el) / float64(done) * steps)).Round(time.Second).String()
+	}
+	_ = eta
+	line := fmt.Sprintf("%s step %d/%d", t.Kind, t.Step, t.Cfg.Steps)
+	keys := []string{"loss", "reward_mean", "accuracy", "val_pass1", "tokens_per_s"}
+	for _, k := range keys {
+		if v, ok := m[k].(float64); ok {
+			line += fmt.Sprintf("  %s %.4g", k, v)
+		}
+	}
+	if !math.IsNaN(t.LastVal) {
+		if _, ok := m["val_pass1"]; !ok {
+			line += fmt.Sprintf("  val_pass1 %.3f", t.LastVal)
+		}
+	}
+	line += "  eta " + eta
+	fmt.Fprintln(t.Progress, line)
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ensureEngine builds the rollout engine for batches of up to maxBatch.
+func (t *Trainer) ensureEngine(maxBatch int) {
+	if t.engine == nil || t.engB < maxBatch {
+		if t.engine != nil {
+			t.engine.Close()
+		}
+		t.engine = model.NewEngine(t.Params, maxBatch, t.Params.Cfg.Context, t.Cfg.Workers)
+		t.engB = maxBatch
+	}
+}
+
+// update applies AdamW with the step's learning rate and returns the
+// gradient norm.
+func (t *Trainer) update(lr float64) float64 {
+	if t.gradHook != nil {
+		t.gradHook(t.graph.Grads())
+	}
+	return t.Opt.Update(t.Params.Data, t.graph.Grads(), lr)
+}
+
+// Close stops the engines' workers.
+func (t *Trainer) Close() {
+	if t.engine != nil {
+		t.engine.Close()
+		t.engine = nil
+	}
+	if t.refEng != nil {
+		t.refEng.Close()
+		t.refEng = nil
+	}
+}
+
+// ensureGraph builds the training graph for micro-batches of T tokens.
+func (t *Trainer) ensureGraph(T int) error {
+	if t.graph != nil && t.graphT >= T {
+		return nil
+	}
+	g, err := model.NewGraph(t.Params, t.Cfg.MicroBatch, T, model.GraphOptions{Temperature: float32(t.graphTemperature())})
+	if err != nil {
+		return err
+	}
+	t.graph, t.graphT = g, T
+	return nil
+}
+
+func (t *Trainer) graphTemperature() float64 {
+	if t.Kind == "sft" {
+		return 1
+	}
+	return t.Cfg.Temperature
+}

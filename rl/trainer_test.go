@@ -1,0 +1,302 @@
+package rl
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"tinyr1/checkpoints"
+)
+
+// tinySFT is a CI-sized warm-start config.
+func tinySFT(steps int) Config {
+	c := DefaultSFTConfig()
+	c.Preset = "tiny"
+	c.Steps = steps
+	c.BatchSize = 8
+	c.MicroBatch = 4
+	c.Tasks = "add:1,rev:1"
+	c.EvalEvery = 3
+	c.EvalProblems = 4
+	c.SaveEvery = 2
+	c.KeepLast = 10
+	c.Workers = 1
+	c.Warmup = 2
+	return c
+}
+
+// tinyGRPO is a CI-sized GRPO config.
+func tinyGRPO(steps int) Config {
+	c := DefaultTrainConfig()
+	c.Steps = steps
+	c.Prompts = 4
+	c.Group = 4
+	c.MaxNew = 24
+	c.MicroBatch = 8
+	c.Tasks = "add:1,rev:1"
+	c.EvalEvery = 2
+	c.EvalProblems = 4
+	c.SaveEvery = 2
+	c.KeepLast = 10
+	c.Workers = 1
+	c.Beta = 0.04
+	return c
+}
+
+// stopAfter sets the trainer's Stop flag once k progress lines were written:
+// the run stops after step k as a signal would stop it.
+type stopAfter struct {
+	t    *Trainer
+	k, n int
+}
+
+func (s *stopAfter) Write(p []byte) (int, error) {
+	s.n += bytes.Count(p, []byte("\n"))
+	if s.n >= s.k {
+		s.t.Stop.Store(true)
+	}
+	return len(p), nil
+}
+
+// runSFT trains a tiny warm start in dir, stopping after stopAt steps when
+// stopAt > 0, and returns the trainer.
+func runSFT(t *testing.T, dir string, cfg Config, stopAt int) *Trainer {
+	t.Helper()
+	tr, err := NewSFT(cfg, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := CreateRun(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.WriteJSON("config.json", cfg); err != nil {
+		t.Fatal(err)
+	}
+	tr.Run = run
+	if stopAt > 0 {
+		tr.Progress = &stopAfter{t: tr, k: stopAt}
+	}
+	err = tr.Train()
+	if stopAt > 0 && err != ErrInterrupted {
+		t.Fatalf("Train with a stop after %d steps: got %v, want ErrInterrupted", stopAt, err)
+	}
+	if stopAt == 0 && err != nil {
+		t.Fatal(err)
+	}
+	tr.Close()
+	run.Close()
+	return tr
+}
+
+// resume reopens dir, restores the latest checkpoint into a fresh trainer
+// made by mk and trains to the end.
+func resume(t *testing.T, dir string, mk func() (*Trainer, error)) *Trainer {
+	t.Helper()
+	run, err := OpenRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	latest, err := run.Ckpt.Latest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoints.Load(latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := mk()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.Restore(ck); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.TruncateMetrics(tr.Step); err != nil {
+		t.Fatal(err)
+	}
+	tr.Run = run
+	if err := tr.Train(); err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+func latestBytes(t *testing.T, dir string) []byte {
+	t.Helper()
+	p, err := checkpoints.OpenRun(dir).Latest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestSFTDeterministicAndResumable(t *testing.T) {
+	cfg := tinySFT(6)
+	root := t.TempDir()
+	a, b, c := filepath.Join(root, "a"), filepath.Join(root, "b"), filepath.Join(root, "c")
+	runSFT(t, a, cfg, 0)
+	runSFT(t, b, cfg, 0)
+	if !bytes.Equal(latestBytes(t, a), latestBytes(t, b)) {
+		t.Fatal("two SFT runs with the same seed and config wrote different final checkpoints")
+	}
+	// 3 steps, interrupted, then resumed to 6.
+	runSFT(t, c, cfg, 3)
+	resume(t, c, func() (*Trainer, error) { return NewSFT(cfg, "test") })
+	if !bytes.Equal(latestBytes(t, a), latestBytes(t, c)) {
+		t.Fatal("SFT 3 steps + resume + 3 steps differs from 6 straight steps")
+	}
+	ma, _ := os.ReadFile(filepath.Join(a, "metrics.jsonl"))
+	mc, _ := os.ReadFile(filepath.Join(c, "metrics.jsonl"))
+	if got, want := bytes.Count(mc, []byte("\n")), bytes.Count(ma, []byte("\n")); got != want {
+		t.Fatalf("resumed metrics.jsonl has %d lines, want %d", got, want)
+	}
+}
+
+// warmStart writes a tiny SFT checkpoint and returns its path.
+func warmStart(t *testing.T, dir string, steps int) string {
+	t.Helper()
+	cfg := tinySFT(steps)
+	cfg.EvalEvery = 0
+	runSFT(t, dir, cfg, 0)
+	p, err := checkpoints.OpenRun(dir).Latest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func runGRPO(t *testing.T, dir, init string, cfg Config, stopAt int) *Trainer {
+	t.Helper()
+	tr, err := NewGRPO(cfg, init, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	run, err := CreateRun(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Close()
+	if err := run.WriteJSON("config.json", cfg); err != nil {
+		t.Fatal(err)
+	}
+	tr.Run = run
+	if stopAt > 0 {
+		tr.Progress = &stopAfter{t: tr, k: stopAt}
+	}
+	err = tr.Train()
+	if (stopAt > 0) != (err == ErrInterrupted) || (stopAt == 0 && err != nil) {
+		t.Fatalf("Train: %v (stop after %d)", err, stopAt)
+	}
+	return tr
+}
+
+func TestGRPODeterministicAndResumable(t *testing.T) {
+	root := t.TempDir()
+	init := warmStart(t, filepath.Join(root, "sft"), 4)
+	for _, variant := range []struct {
+		name string
+		edit func(*Config)
+	}{
+		{"grpo", func(*Config) {}},
+		{"dapo-dynamic-mu2", func(c *Config) { c.Loss = AggDAPO; c.EpsHigh = 0.28; c.Dynamic = true; c.Mu = 2; c.Beta = 0 }},
+		{"drgrpo-random", func(c *Config) { c.Loss = AggDrGRPO; c.Scale = ScaleNone; c.Reward = "random"; c.Curriculum = true }},
+	} {
+		t.Run(variant.name, func(t *testing.T) {
+			cfg := tinyGRPO(4)
+			variant.edit(&cfg)
+			d := filepath.Join(root, variant.name)
+			a, b, c := d+"-a", d+"-b", d+"-c"
+			runGRPO(t, a, init, cfg, 0)
+			runGRPO(t, b, init, cfg, 0)
+			if !bytes.Equal(latestBytes(t, a), latestBytes(t, b)) {
+				t.Fatal("two GRPO runs with the same seed and config wrote different final checkpoints")
+			}
+			runGRPO(t, c, init, cfg, 2)
+			resume(t, c, func() (*Trainer, error) { return NewGRPO(cfg, init, "test") })
+			if !bytes.Equal(latestBytes(t, a), latestBytes(t, c)) {
+				t.Fatal("GRPO 2 steps + resume + 2 steps differs from 4 straight steps")
+			}
+		})
+	}
+}
+
+// TestGRPOGradientIndependentOfMicroBatch checks GRPO.md's rule: the
+// normaliser is defined on the whole rollout batch, so splitting the batch
+// into 1, 2 or 4 micro-batches gives the same gradient.
+func TestGRPOGradientIndependentOfMicroBatch(t *testing.T) {
+	root := t.TempDir()
+	init := warmStart(t, filepath.Join(root, "sft"), 4)
+	for _, agg := range []string{AggGRPO, AggDAPO, AggDrGRPO, AggBNPO} {
+		var grads [][]float32
+		for _, mb := range []int{16, 8, 4} {
+			cfg := tinyGRPO(1)
+			cfg.Loss = agg
+			cfg.MicroBatch = mb
+			cfg.EvalEvery = 0
+			cfg.RewardLength = 1 // a gradient even when the warm start is always wrong
+			tr, err := NewGRPO(cfg, init, "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.gradHook = func(g []float32) { grads = append(grads, append([]float32(nil), g...)) }
+			if err := tr.Train(); err != nil {
+				t.Fatal(err)
+			}
+			tr.Close()
+		}
+		if len(grads) != 3 {
+			t.Fatalf("%s: got %d gradients, want 3 (one per micro-batch size)", agg, len(grads))
+		}
+		norm := 0.0
+		for _, v := range grads[0] {
+			norm = math.Max(norm, math.Abs(float64(v)))
+		}
+		if norm == 0 {
+			t.Fatalf("%s: zero gradient: the test needs a batch with signal", agg)
+		}
+		for k := 1; k < 3; k++ {
+			for i := range grads[0] {
+				if d := math.Abs(float64(grads[k][i] - grads[0][i])); d > 1e-5*norm {
+					t.Fatalf("%s: gradient %d differs between micro-batch sizes: %g vs %g (max |g| %g, tolerance 1e-5 relative)", agg, i, grads[k][i], grads[0][i], norm)
+				}
+			}
+		}
+	}
+}
+
+func TestConfigRejectsUnknownKey(t *testing.T) {
+	_, err := DecodeConfig([]byte(`{"lr": 0.1, "learning_rate": 3}`), DefaultTrainConfig(), "x.json")
+	if err == nil || !bytes.Contains([]byte(err.Error()), []byte(`"learning_rate"`)) {
+		t.Fatalf("unknown key: got %v, want an error naming \"learning_rate\"", err)
+	}
+	c, err := DecodeConfig([]byte(`{"lr": 0.1}`), DefaultTrainConfig(), "x.json")
+	if err != nil || c.LR != 0.1 || c.Group != DefaultTrainConfig().Group {
+		t.Fatalf("file over defaults: got %+v, %v", c.LR, err)
+	}
+}
+
+func TestCreateRunRefusesExisting(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte("{}"), 0o644)
+	if _, err := CreateRun(dir, false); err == nil {
+		t.Fatal("CreateRun over an existing run: got nil error, want ErrRunExists")
+	}
+	r, err := CreateRun(dir, true)
+	if err != nil {
+		t.Fatalf("CreateRun with force: %v", err)
+	}
+	if _, err := OpenRun(dir); err == nil {
+		t.Fatal("second writer on a locked run: got nil error, want a lock error")
+	}
+	r.Close()
+}
