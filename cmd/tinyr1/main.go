@@ -23,6 +23,10 @@ func newApp() *cli.App {
 		EnableBashCompletion: true,
 		Commands: []*cli.Command{
 			tasksCommand,
+			sftCommand,
+			trainCommand,
+			evalCommand, sampleCommand, scoreCommand, reportCommand,
+			inspectCommand, exportCommand,
 		},
 		OnUsageError:    onUsageError,
 		CommandNotFound: onCommandNotFound,
@@ -58,6 +62,11 @@ func run(args []string, stdout, stderr *os.File) int {
 	}
 	if err == nil {
 		return 0
+	}
+	var ie *interruptedErr
+	if errors.As(err, &ie) {
+		fmt.Fprintf(stderr, "tinyr1: %v\n", ie.msg)
+		return 130
 	}
 	var ue *usageErr
 	if errors.As(err, &ue) {

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"tinyr1/rl"
+)
+
+var reportDefaults = rl.DefaultReportConfig()
+
+var (
+	reportOutFlag = &cli.StringFlag{Name: "out", Category: catOutput, EnvVars: env("REPORT_OUT"),
+		Usage: "folder to write the plots and summary.md into, created if missing (required)"}
+	reportEvalFlag = &cli.StringSliceFlag{Name: "eval", Category: catData, EnvVars: env("REPORT_EVAL"),
+		Usage: "eval JSON file (tinyr1 eval --json) for the summary, besides each RUN/eval/*.json; repeatable"}
+	reportFormatFlag = &cli.StringFlag{Name: "format", Category: catOutput, EnvVars: env("REPORT_FORMAT"),
+		Usage: "comma-separated image formats: png, svg, pdf, jpg", Value: strings.Join(reportDefaults.Formats, ",")}
+	reportWidthFlag = &cli.Float64Flag{Name: "width", Category: catOutput, EnvVars: env("REPORT_WIDTH"),
+		Usage: "plot width in inches", Value: reportDefaults.Width}
+	reportHeightFlag = &cli.Float64Flag{Name: "height", Category: catOutput, EnvVars: env("REPORT_HEIGHT"),
+		Usage: "plot height in inches", Value: reportDefaults.Height}
+)
+
+var reportCommand = &cli.Command{
+	Name: "report",
+	Usage: "plot runs (reward, validation pass@1, KL, entropy, length, clipping, zero-variance groups, tokens/s) " +
+		"and write a markdown summary; runs that differ only by seed are drawn as a mean with a band",
+	UsageText: "tinyr1 report RUN [RUN...] --out DIR [--eval FILE]... [--format png,svg]",
+	Flags:     []cli.Flag{reportOutFlag, reportEvalFlag, reportFormatFlag, reportWidthFlag, reportHeightFlag},
+	Action:    reportAction,
+}
+
+func reportAction(c *cli.Context) error {
+	runs, err := positionalArgs(c)
+	if err != nil {
+		return err
+	}
+	cfg := rl.DefaultReportConfig()
+	cfg.Runs, cfg.Out, cfg.Evals = runs, c.String(reportOutFlag.Name), c.StringSlice(reportEvalFlag.Name)
+	cfg.Width, cfg.Height = c.Float64(reportWidthFlag.Name), c.Float64(reportHeightFlag.Name)
+	cfg.Formats = nil
+	for _, f := range strings.Split(c.String(reportFormatFlag.Name), ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			cfg.Formats = append(cfg.Formats, f)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageError("report: %v", strings.TrimPrefix(err.Error(), "rl: report: "))
+	}
+	res, err := rl.Report(cfg)
+	if err != nil {
+		return err
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "report: %d runs in %d groups (%s); %d plots\n", len(runs), len(res.Groups), strings.Join(res.Groups, ", "), len(res.Plots))
+	for _, p := range res.Plots {
+		fmt.Fprintf(w, "  %-20s %s\n", p.Metric, strings.Join(p.Files, " "))
+	}
+	fmt.Fprintf(w, "summary: %s\n", res.Summary)
+	return nil
+}

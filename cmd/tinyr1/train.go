@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"tinyr1/checkpoints"
+	"tinyr1/rl"
+)
+
+const catRun = "Run"
+
+var (
+	outFlag = &cli.StringFlag{Name: "out", Category: catRun, EnvVars: env("OUT"),
+		Usage: "run folder to create (config.json, manifest.json, metrics.jsonl, checkpoints/)"}
+	resumeFlag = &cli.StringFlag{Name: "resume", Category: catRun, EnvVars: env("RESUME"),
+		Usage: "continue the run in this folder from its latest checkpoint (--steps sets the new total)"}
+	forceFlag = &cli.BoolFlag{Name: "force", Category: catRun, EnvVars: env("FORCE"),
+		Usage: "overwrite an existing run folder given by --out", Value: false}
+	configFlag = &cli.StringFlag{Name: "config", Category: catRun, EnvVars: env("CONFIG"),
+		Usage: "JSON file of settings (keys as in config.json); flags win over the file, the file over defaults"}
+	initFlag = &cli.StringFlag{Name: "init", Category: catRun, EnvVars: env("INIT"),
+		Usage: "train: initial checkpoint (a file or a run folder, meaning its latest); also the frozen reference policy"}
+	quietFlag = &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Category: catOutput, EnvVars: env("QUIET"),
+		Usage: "no progress lines", Value: false}
+)
+
+var sftCommand = &cli.Command{
+	Name:      "sft",
+	Usage:     "supervised warm start: train a random model on worked solutions (R1's cold start)",
+	UsageText: "tinyr1 sft --out RUN [--preset tiny|small|medium] [--tasks MIX] [--steps N] [--seed S] ...",
+	Flags:     append([]cli.Flag{outFlag, resumeFlag, forceFlag, configFlag, quietFlag}, configFlags(rl.DefaultSFTConfig())...),
+	Action:    func(c *cli.Context) error { return runTraining(c, "sft") },
+}
+
+var trainCommand = &cli.Command{
+	Name:      "train",
+	Usage:     "GRPO from a warm-started checkpoint on verifiable rewards",
+	UsageText: "tinyr1 train --init CKPT --out RUN [--tasks MIX] [--steps N] [--seed S] ...\n   tinyr1 train --resume RUN [--steps N]",
+	Flags:     append([]cli.Flag{initFlag, outFlag, resumeFlag, forceFlag, configFlag, quietFlag}, configFlags(rl.DefaultTrainConfig())...),
+	Action:    func(c *cli.Context) error { return runTraining(c, "train") },
+}
+
+// interruptedErr carries the exit status of a run stopped by a signal.
+type interruptedErr struct{ msg string }
+
+func (e *interruptedErr) Error() string { return e.msg }
+
+// runTraining is the action of sft and train.
+func runTraining(c *cli.Context, kind string) error {
+	if c.NArg() > 0 {
+		return usageError("%s: unexpected argument %q: want flags only", kind, c.Args().First())
+	}
+	var (
+		tr  *rl.Trainer
+		run *rl.RunDir
+		err error
+	)
+	if dir := c.String(resumeFlag.Name); dir != "" {
+		tr, run, err = resumeRun(c, kind, dir)
+	} else {
+		tr, run, err = newRun(c, kind)
+	}
+	if err != nil {
+		return err
+	}
+	defer run.Close()
+	defer tr.Close()
+	if !c.Bool(quietFlag.Name) {
+		tr.Progress = c.App.ErrWriter
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		tr.Stop.Store(true)
+	}()
+	err = tr.Train()
+	if errors.Is(err, rl.ErrInterrupted) {
+		cmd := "train"
+		if kind == "sft" {
+			cmd = "sft"
+		}
+		return &interruptedErr{fmt.Sprintf("interrupted: checkpoint of step %d written in %s; resume with: tinyr1 %s --resume %s", tr.Step, run.Dir, cmd, run.Dir)}
+	}
+	if err != nil {
+		return err
+	}
+	latest, _ := run.Ckpt.Latest()
+	fmt.Fprintf(c.App.Writer, "%s: done at step %d; latest checkpoint %s\n", kind, tr.Step, latest)
+	return nil
+}
+
+// resolveConfig applies defaults, then --config, then flags.
+func resolveConfig(c *cli.Context, def rl.Config) (rl.Config, error) {
+	cfg := def
+	if path := c.String(configFlag.Name); path != "" {
+		var err error
+		if cfg, err = rl.LoadConfig(path, cfg); err != nil {
+			return cfg, usageError("--config: %v", err)
+		}
+	}
+	applyFlags(c, &cfg)
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError("%v", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return cfg, nil
+}
+
+func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
+	out := c.String(outFlag.Name)
+	if out == "" {
+		return nil, nil, usageError("%s: --out is required: want the run folder to create (or --resume RUN)", kind)
+	}
+	def := rl.DefaultSFTConfig()
+	if kind == "train" {
+		def = rl.DefaultTrainConfig()
+	}
+	cfg, err := resolveConfig(c, def)
+	if err != nil {
+		return nil, nil, err
+	}
+	man := rl.NewManifest(kind, os.Args)
+	runID := filepath.Base(filepath.Clean(out))
+	var tr *rl.Trainer
+	if kind == "sft" {
+		if tr, err = rl.NewSFT(cfg, runID); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		init := c.String(initFlag.Name)
+		if init == "" {
+			return nil, nil, usageError("train: --init is required: want the warm-start checkpoint (or --resume RUN)")
+		}
+		path, err := checkpoints.ResolvePath(init)
+		if err != nil {
+			return nil, nil, err
+		}
+		abs, _ := filepath.Abs(path)
+		if tr, err = rl.NewGRPO(cfg, abs, runID); err != nil {
+			return nil, nil, err
+		}
+		man.Init, man.InitHash = abs, tr.ParentHash
+	}
+	run, err := rl.CreateRun(out, c.Bool(forceFlag.Name))
+	if err != nil {
+		tr.Close()
+		return nil, nil, err
+	}
+	tr.Run = run
+	if err := run.WriteJSON("config.json", cfg); err != nil {
+		return nil, nil, err
+	}
+	if err := run.WriteJSON("manifest.json", man); err != nil {
+		return nil, nil, err
+	}
+	return tr, run, nil
+}
+
+// resumeRun reopens a run folder: its resolved config, its manifest and its
+// latest checkpoint. Only --steps (the new total), --workers and the output
+// flags may be given with --resume: anything else would change the run.
+func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error) {
+	def := rl.DefaultSFTConfig()
+	if kind == "train" {
+		def = rl.DefaultTrainConfig()
+	}
+	for _, name := range []string{outFlag.Name, initFlag.Name, configFlag.Name, forceFlag.Name} {
+		if c.IsSet(name) {
+			return nil, nil, usageError("%s --resume: --%s cannot be combined with --resume: the run folder holds its settings", kind, name)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s --resume %s: not a run folder: %w", kind, dir, err)
+	}
+	cfg, err := rl.DecodeConfig(raw, def, filepath.Join(dir, "config.json"))
+	if err != nil {
+		return nil, nil, err
+	}
+	var man rl.Manifest
+	if raw, err := os.ReadFile(filepath.Join(dir, "manifest.json")); err != nil || json.Unmarshal(raw, &man) != nil {
+		return nil, nil, fmt.Errorf("%s --resume %s: unreadable manifest.json: want the file written when the run started", kind, dir)
+	}
+	if man.Kind != kind {
+		return nil, nil, usageError("%s --resume %s: the run is a %q run: want 'tinyr1 %s --resume %s'", kind, dir, man.Kind, man.Kind, dir)
+	}
+	over := cfg
+	set := applyFlags(c, &over)
+	for _, name := range set {
+		if name != "steps" && name != "workers" {
+			return nil, nil, usageError("%s --resume: --%s cannot change on resume: want only --steps or --workers", kind, name)
+		}
+	}
+	cfg.Steps, cfg.Workers = over.Steps, over.Workers
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, usageError("%v", err)
+	}
+	run, err := rl.OpenRun(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	latest, err := run.Ckpt.Latest()
+	if err != nil {
+		run.Close()
+		return nil, nil, err
+	}
+	ck, err := checkpoints.Load(latest)
+	if err != nil {
+		run.Close()
+		return nil, nil, err
+	}
+	runID := filepath.Base(filepath.Clean(dir))
+	var tr *rl.Trainer
+	if kind == "sft" {
+		tr, err = rl.NewSFT(cfg, runID)
+	} else {
+		if err = checkpoints.VerifyReference(ck, man.Init); err == nil {
+			tr, err = rl.NewGRPO(cfg, man.Init, runID)
+		}
+	}
+	if err == nil {
+		err = tr.Restore(ck)
+	}
+	if err == nil {
+		err = run.TruncateMetrics(tr.Step)
+	}
+	if err != nil {
+		if tr != nil {
+			tr.Close()
+		}
+		run.Close()
+		return nil, nil, err
+	}
+	tr.Run = run
+	man.ResumedAt = append(man.ResumedAt, tr.Step)
+	if err := run.WriteJSON("manifest.json", man); err != nil {
+		return nil, nil, err
+	}
+	if err := run.WriteJSON("config.json", cfg); err != nil {
+		return nil, nil, err
+	}
+	return tr, run, nil
+}
+
+var _ = io.Discard

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"tinyr1/checkpoints"
+)
+
+// TestMain lets the test binary act as the tinyr1 command for subprocess
+// tests (signals need a real process).
+func TestMain(m *testing.M) {
+	if os.Getenv("TINYR1_TEST_AS_MAIN") == "1" {
+		os.Exit(run(os.Args, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// runApp runs the app in-process and returns its exit status and output.
+func runApp(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	out, _ := os.Create(filepath.Join(dir, "stdout"))
+	errf, _ := os.Create(filepath.Join(dir, "stderr"))
+	code := run(append([]string{"tinyr1"}, args...), out, errf)
+	out.Close()
+	errf.Close()
+	o, _ := os.ReadFile(filepath.Join(dir, "stdout"))
+	e, _ := os.ReadFile(filepath.Join(dir, "stderr"))
+	return code, string(o), string(e)
+}
+
+var tinySFTArgs = []string{"--preset", "tiny", "--tasks", "add:1", "--batch-size", "8", "--micro-batch", "8",
+	"--eval-every", "0", "--workers", "1", "--quiet"}
+
+func TestTrainUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "bad.json")
+	os.WriteFile(cfg, []byte(`{"steps": 3, "lerning_rate": 1}`), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown flag", []string{"sft", "--out", dir + "/x", "--bogus"}, "bogus"},
+		{"bad value", []string{"sft", "--out", dir + "/x", "--steps", "many"}, "steps"},
+		{"bad preset", []string{"sft", "--out", dir + "/x", "--preset", "huge"}, "preset"},
+		{"bad mixture", []string{"sft", "--out", dir + "/x", "--tasks", "add:9"}, "add:9"},
+		{"bad loss", []string{"train", "--init", "x", "--out", dir + "/x", "--loss", "ppo"}, "ppo"},
+		{"unknown config key", []string{"sft", "--out", dir + "/x", "--config", cfg}, "lerning_rate"},
+		{"no out", []string{"sft"}, "--out"},
+		{"no init", []string{"train", "--out", dir + "/y"}, "--init"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runApp(t, tc.args...)
+			if code != 2 {
+				t.Fatalf("exit status %d, want 2; stderr: %s", code, stderr)
+			}
+			if strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, tc.want) {
+				t.Fatalf("stderr %q: want one line naming %q", stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestSFTRefusesExistingRunAndResumes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "run")
+	args := append([]string{"sft", "--out", dir, "--steps", "2"}, tinySFTArgs...)
+	if code, _, stderr := runApp(t, args...); code != 0 {
+		t.Fatalf("sft: exit %d: %s", code, stderr)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "checkpoints", "step-0000002.ckpt"))
+	if code, _, stderr := runApp(t, args...); code == 0 || !strings.Contains(stderr, "--resume") {
+		t.Fatalf("sft over an existing run: exit %d, stderr %q: want an error suggesting --resume", code, stderr)
+	}
+	after, _ := os.ReadFile(filepath.Join(dir, "checkpoints", "step-0000002.ckpt"))
+	if !bytes.Equal(before, after) {
+		t.Fatal("refused run changed the existing checkpoint")
+	}
+	if code, _, stderr := runApp(t, "sft", "--resume", dir, "--steps", "3", "--lr", "1"); code != 2 {
+		t.Fatalf("resume with a changed setting: exit %d (%s), want 2", code, stderr)
+	}
+	if code, _, stderr := runApp(t, "sft", "--resume", dir, "--steps", "3", "--quiet"); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	if _, err := checkpoints.Load(filepath.Join(dir, "checkpoints", "step-0000003.ckpt")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestSIGINTWritesCheckpoint runs sft in a subprocess, interrupts it, checks
+// the checkpoint it wrote and resumes the run to the end.
+func TestSIGINTWritesCheckpoint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess test")
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	args := append([]string{"tinyr1", "sft", "--out", dir, "--steps", "100000", "--save-every", "100000"}, tinySFTArgs...)
+	cmd := exec.Command(os.Args[0], args[1:]...)
+	cmd.Args[0] = "tinyr1"
+	cmd.Env = append(os.Environ(), "TINYR1_TEST_AS_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for a few steps of metrics.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, _ := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+		if bytes.Count(b, []byte("\n")) >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no progress after 60 s: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 {
+		t.Fatalf("interrupted sft: %v, want exit status 130; stderr: %s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "--resume "+dir) {
+		t.Fatalf("stderr %q: want how to resume", stderr.String())
+	}
+	latest, err := checkpoints.OpenRun(dir).Latest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoints.Load(latest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := ck.Header.Step
+	if step < 3 {
+		t.Fatalf("checkpoint at step %d, want >= 3", step)
+	}
+	if code, _, e := runApp(t, "sft", "--resume", dir, "--steps", itoa(step+2), "--quiet"); code != 0 {
+		t.Fatalf("resume after SIGINT: exit %d: %s", code, e)
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
