@@ -23,8 +23,15 @@ demo: build
 	./$(BIN) tasks list
 	./$(BIN) tasks show --family add --level 2 --n 2 --seed 1
 
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+# tinyr1 against the same model in PyTorch on CPU (bench/torch_bench.py, Debian's
+# python3-torch, installed here when missing; never a dependency of tinyr1 itself).
+# Extra flags: make bench BENCHFLAGS='--threads 2'. Kernel microbenchmarks: go test -bench.
+bench: build
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null || \
+	  (command -v apt-get >/dev/null && (apt-get install -y -qq python3-torch || \
+	    (apt-get update -qq && apt-get install -y -qq python3-torch))) || \
+	  echo "PyTorch unavailable: the torch column is skipped"
+	$(GO) run ./cmd/tinybench --torch --out runs/bench $(BENCHFLAGS)
 
 clean:
 	rm -rf bin

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"tinyr1/model"
+)
+
+// The shapes timed, shared with bench/torch_bench.py.
+const (
+	promptLen = 16  // rollout prompt tokens
+	maxNew    = 64  // rollout new tokens (no EOS: all sequences run to the limit)
+	scoreB    = 64  // scoring: sequences
+	scoreT    = 128 // scoring: tokens per sequence (127 log-probs each)
+	seed      = 1   // weights, data and sampling
+)
+
+var rolloutBatches = []int{1, 16, 64}
+
+// trainShape is the training micro-batch (B, T) of a preset: B*T = 2048.
+func trainShape(preset string) (B, T int) {
+	if preset == "medium" {
+		return 16, 128
+	}
+	return 32, 64
+}
+
+func modelConfig(preset string) (model.Config, error) { return model.Preset(preset, vocab()) }
+
+// runPart runs one child part and writes its Result as one JSON line.
+func runPart(w io.Writer, c config) error {
+	var r *Result
+	var err error
+	switch c.part {
+	case "kernels":
+		r, err = benchKernels(c.preset, c.Threads, c.runsFor(c.preset))
+	case "grpo":
+		r, err = benchGRPO(c.preset, c.Threads, c.grpoRunsFor(c.preset))
+	}
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(w).Encode(r)
+}
+
+// benchKernels times rollouts, scoring and a training step of a random
+// model of the preset.
+func benchKernels(preset string, threads, runs int) (*Result, error) {
+	cfg, err := modelConfig(preset)
+	if err != nil {
+		return nil, err
+	}
+	p := model.NewParams(cfg)
+	p.Init(seed)
+	r := newResult("tinyr1", preset, threads, runs)
+	r.Version = model.GraphBLAS
+	r.Params = p.NumParams()
+	rng := rand.New(rand.NewPCG(seed, 2))
+
+	for _, B := range rolloutBatches {
+		e := model.NewEngine(p, B, cfg.Context, threads)
+		prompts := randSeqs(rng, B, promptLen, cfg.Vocab)
+		seeds := make([]uint64, B)
+		for b := range seeds {
+			seeds[b] = model.SeedFor(seed, 0, b, 0)
+		}
+		sc := model.SampleConfig{Temperature: 1, TopP: 1, MaxNew: maxNew, EOS: -1}
+		ro := model.NewRollout(B, maxNew)
+		toks := 0
+		ts, err := timeRuns(runs, func() error {
+			err := e.Generate(ro, prompts, seeds, sc)
+			toks = 0
+			for _, t := range ro.Tokens[:B] {
+				toks += len(t)
+			}
+			return err
+		})
+		e.Close()
+		if err != nil {
+			return nil, fmt.Errorf("tinybench: rollout batch %d: %w", B, err)
+		}
+		r.add(fmt.Sprintf("rollout_b%d", B), "tok/s", rates(float64(toks), ts))
+	}
+
+	e := model.NewEngine(p, scoreB, cfg.Context, threads)
+	seqs := randSeqs(rng, scoreB, scoreT, cfg.Vocab)
+	dst := make([][]float32, scoreB)
+	for b := range dst {
+		dst[b] = make([]float32, scoreT-1)
+	}
+	ts, err := timeRuns(runs, func() error { return e.Score(dst, seqs, 1) })
+	e.Close()
+	if err != nil {
+		return nil, fmt.Errorf("tinybench: score: %w", err)
+	}
+	r.add("score", "tok/s", rates(float64(scoreB*(scoreT-1)), ts))
+
+	B, T := trainShape(preset)
+	g, err := model.NewGraph(p, B, T, model.GraphOptions{})
+	if err != nil {
+		return nil, err
+	}
+	opt, err := model.NewAdamW(p, model.DefaultAdamWConfig())
+	if err != nil {
+		return nil, err
+	}
+	for i := range g.Tokens {
+		g.Tokens[i] = rng.IntN(cfg.Vocab)
+		g.Targets[i] = rng.IntN(cfg.Vocab)
+		g.Weights[i] = -1 / float32(len(g.Tokens)) // mean cross-entropy
+	}
+	ts, err = timeRuns(runs, func() error {
+		if err := g.Step(); err != nil {
+			return err
+		}
+		opt.Update(p.Data, g.Grads(), 1e-3)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tinybench: train step: %w", err)
+	}
+	r.add("train_ms", "ms", scale(1000, ts))
+	r.add("train_tok_s", "tok/s", rates(float64(B*T), ts))
+	r.add("peak_rss", "MiB", []float64{peakRSS()})
+	return r, nil
+}
+
+// timeRuns runs fn once to warm up, then runs times, and returns the
+// seconds of each timed run.
+func timeRuns(runs int, fn func() error) ([]float64, error) {
+	if err := fn(); err != nil {
+		return nil, err
+	}
+	ts := make([]float64, runs)
+	for i := range ts {
+		t0 := time.Now()
+		if err := fn(); err != nil {
+			return nil, err
+		}
+		ts[i] = time.Since(t0).Seconds()
+	}
+	return ts, nil
+}
+
+// rates returns n/t for each t.
+func rates(n float64, ts []float64) []float64 {
+	out := make([]float64, len(ts))
+	for i, t := range ts {
+		out[i] = n / t
+	}
+	return out
+}
+
+// scale returns k*t for each t.
+func scale(k float64, ts []float64) []float64 {
+	out := make([]float64, len(ts))
+	for i, t := range ts {
+		out[i] = k * t
+	}
+	return out
+}
+
+func randSeqs(rng *rand.Rand, n, length, vocab int) [][]int {
+	seqs := make([][]int, n)
+	for i := range seqs {
+		seqs[i] = make([]int, length)
+		for t := range seqs[i] {
+			seqs[i][t] = rng.IntN(vocab)
+		}
+	}
+	return seqs
+}
+
+// peakRSS is this process's peak resident set in MiB (VmHWM), or 0 where
+// /proc is missing.
+func peakRSS() float64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err == nil {
+				return kb / 1024
+			}
+		}
+	}
+	return 0
+}
+
+// loadAvg is the 1, 5 and 15 minute load averages, or zeros.
+func loadAvg() [3]float64 {
+	var l [3]float64
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return l
+	}
+	f := strings.Fields(string(b))
+	for i := 0; i < 3 && i < len(f); i++ {
+		l[i], _ = strconv.ParseFloat(f[i], 64)
+	}
+	return l
+}

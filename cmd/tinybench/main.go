@@ -1,0 +1,135 @@
+// Command tinybench is tinyr1's benchmark harness (`make bench`). It is a
+// separate program, not part of the tinyr1 CLI.
+//
+// For each preset it measures rollout tokens/s at batch 1, 16 and 64,
+// scoring tokens/s, one training step on 2048 tokens, one full GRPO step
+// with its breakdown, and peak RSS; with --torch it runs the same model in
+// PyTorch on CPU (bench/torch_bench.py, same shapes and thread count) and
+// prints one table with the ratio. Every figure is the median of --runs
+// timed runs after a warm-up, all measured in one run of the harness.
+//
+// Each part runs in its own process (this binary re-executed with --part,
+// or the Python script) so that its peak RSS is its own.
+//
+//	go run ./cmd/tinybench --torch --out runs/bench
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"tinyr1/data"
+)
+
+// config holds the harness settings, one flag each.
+type config struct {
+	Threads     int    // GOMAXPROCS and engine workers of tinyr1; torch.set_num_threads of PyTorch
+	Runs        int    // timed runs per figure (after one warm-up)
+	RunsMedium  int    // timed runs per figure for the medium preset; 0 means Runs
+	GRPORuns    int    // timed GRPO steps per preset (after one warm-up step)
+	GRPORunsMed int    // timed GRPO steps for the medium preset; 0 means GRPORuns
+	Presets     string // model presets, comma-separated
+	GRPOPresets string // presets whose GRPO step is timed, comma-separated; "" for none
+	Torch       bool   // also run the PyTorch twin
+	TorchJSON   string // read PyTorch results from this file (JSON lines) instead of running the script
+	Python      string // interpreter with torch (Debian's python3-torch)
+	Script      string // the PyTorch twin
+	Out         string // folder for bench.json and bench.md; "" for stdout only
+
+	part   string // child mode: "kernels" or "grpo"
+	preset string // child mode: the preset
+}
+
+func main() {
+	var c config
+	flag.IntVar(&c.Threads, "threads", 1, "threads of both implementations (tinyr1: GOMAXPROCS and engine workers; PyTorch: set_num_threads)")
+	flag.IntVar(&c.Runs, "runs", 3, "timed runs per figure, after one warm-up; the median is reported")
+	flag.IntVar(&c.RunsMedium, "runs-medium", 0, "timed runs per figure for the medium preset; 0 means --runs")
+	flag.IntVar(&c.GRPORuns, "grpo-runs", 3, "timed GRPO steps per preset, after one warm-up step")
+	flag.IntVar(&c.GRPORunsMed, "grpo-runs-medium", 2, "timed GRPO steps for the medium preset (about 40 s each on 1 thread); 0 means --grpo-runs")
+	flag.StringVar(&c.Presets, "presets", "small,medium", "model presets, comma-separated")
+	flag.StringVar(&c.GRPOPresets, "grpo-presets", "small,medium", "presets whose GRPO step is timed; empty for none")
+	flag.BoolVar(&c.Torch, "torch", false, "also measure the PyTorch twin (bench/torch_bench.py); skipped with a message when torch is missing")
+	flag.StringVar(&c.TorchJSON, "torch-json", "", "read PyTorch results (one JSON object a line, as torch_bench.py prints) instead of running it")
+	flag.StringVar(&c.Python, "python", "/usr/bin/python3", "Python interpreter with torch")
+	flag.StringVar(&c.Script, "script", "bench/torch_bench.py", "the PyTorch twin")
+	flag.StringVar(&c.Out, "out", "", "folder for bench.json and bench.md")
+	flag.StringVar(&c.part, "part", "", "internal: run one part (kernels or grpo) and print its JSON")
+	flag.StringVar(&c.preset, "preset", "", "internal: the preset of --part")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fail(fmt.Errorf("tinybench: unexpected arguments %q: want flags only", flag.Args()))
+	}
+	if err := c.validate(); err != nil {
+		fail(err)
+	}
+	runtime.GOMAXPROCS(c.Threads)
+	var err error
+	if c.part != "" {
+		err = runPart(os.Stdout, c)
+	} else {
+		err = runHarness(c)
+	}
+	if err != nil {
+		fail(err)
+	}
+}
+
+// validate explains every bad value.
+func (c config) validate() error {
+	if c.Threads < 1 || c.Threads > 256 {
+		return fmt.Errorf("tinybench: --threads %d: want 1 to 256", c.Threads)
+	}
+	if c.Runs < 1 || c.GRPORuns < 1 || c.RunsMedium < 0 || c.GRPORunsMed < 0 {
+		return fmt.Errorf("tinybench: --runs %d, --grpo-runs %d, --runs-medium %d, --grpo-runs-medium %d: want >= 1 (the medium ones >= 0)",
+			c.Runs, c.GRPORuns, c.RunsMedium, c.GRPORunsMed)
+	}
+	for _, p := range append(splitList(c.Presets), splitList(c.GRPOPresets)...) {
+		if _, err := modelConfig(p); err != nil {
+			return fmt.Errorf("tinybench: %w", err)
+		}
+	}
+	switch c.part {
+	case "", "kernels", "grpo":
+	default:
+		return fmt.Errorf("tinybench: --part %q: want kernels or grpo", c.part)
+	}
+	return nil
+}
+
+// runsFor is the number of timed runs for a preset.
+func (c config) runsFor(preset string) int {
+	if preset == "medium" && c.RunsMedium > 0 {
+		return c.RunsMedium
+	}
+	return c.Runs
+}
+
+// grpoRunsFor is the number of timed GRPO steps for a preset.
+func (c config) grpoRunsFor(preset string) int {
+	if preset == "medium" && c.GRPORunsMed > 0 {
+		return c.GRPORunsMed
+	}
+	return c.GRPORuns
+}
+
+// vocab is the tokenizer's vocabulary size, used for every model here.
+func vocab() int { return data.NewTokenizer().VocabSize() }
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, err)
+	os.Exit(1)
+}
