@@ -4,7 +4,7 @@ BIN     := bin/tinyr1
 PKGS    := ./...
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: all build test demo bench lint fuzz clean
+.PHONY: all build test demo experiment bench lint fuzz clean
 
 all: build
 
@@ -19,9 +19,21 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
+# The main job on built-in defaults: warm start (SFT) of the small preset,
+# GRPO from it, both evaluated side by side on the test split, and plots.
+# Everything goes under $(DEMO); rerunning starts it afresh (--force).
+DEMO ?= runs/demo
 demo: build
-	./$(BIN) tasks list
-	./$(BIN) tasks show --family add --level 2 --n 2 --seed 1
+	./$(BIN) sft --out $(DEMO)/sft --force
+	./$(BIN) train --init $(DEMO)/sft --out $(DEMO)/grpo --force
+	./$(BIN) eval $(DEMO)/sft $(DEMO)/grpo --problems 64 --n 8 --k 1,4,8 --out $(DEMO)/eval.json
+	./$(BIN) report $(DEMO)/sft $(DEMO)/grpo --out $(DEMO)/report
+	@echo "demo: checkpoints in $(DEMO)/sft and $(DEMO)/grpo, evaluation in $(DEMO)/eval.json, plots in $(DEMO)/report"
+
+# The controlled experiment: warm start, + extra SFT, + GRPO, + GRPO with random
+# rewards, three seeds each (about 40 minutes on 2 cores); writes runs/experiment/RESULTS.md.
+experiment: build
+	BIN=$(BIN) bash scripts/experiment.sh
 
 # tinyr1 against the same model in PyTorch on CPU (bench/torch_bench.py, Debian's
 # python3-torch, installed here when missing; never a dependency of tinyr1 itself).
@@ -35,3 +47,10 @@ bench: build
 
 clean:
 	rm -rf bin
+
+# A short fuzzing pass over the parsers and decoders (seed corpora live in testdata/).
+FUZZTIME ?= 15s
+fuzz:
+	$(GO) test ./data -run '^$$' -fuzz '^FuzzExtractAnswer$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./data -run '^$$' -fuzz '^FuzzVerifyCountdown$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./checkpoints -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)

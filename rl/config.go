@@ -85,30 +85,33 @@ type Config struct {
 // DefaultSFTConfig returns the warm-start defaults.
 func DefaultSFTConfig() Config {
 	c := defaultConfig()
-	c.Steps = 600
+	c.Steps = 300
 	c.LR = 3e-3
-	c.Warmup = 50
+	c.Warmup = 20
 	c.Schedule = "cosine"
 	c.MinLR = 3e-4
+	c.MicroBatch = 32
 	return c
 }
 
 // DefaultTrainConfig returns the GRPO defaults.
 func DefaultTrainConfig() Config {
 	c := defaultConfig()
-	c.Steps = 100
-	c.LR = 2e-4
+	c.Steps = 60
+	c.LR = 1e-4
 	c.Warmup = 0
 	c.Schedule = "constant"
+	c.EvalEvery = 20
+	c.SaveEvery = 20
 	return c
 }
 
 func defaultConfig() Config {
 	return Config{
-		Seed: 1, Tasks: "add:1-3,sort:1-2,rev:1-2", Workers: 2, Preset: "small",
-		Beta1: 0.9, Beta2: 0.95, WeightDecay: 0.01, ClipNorm: 1, MicroBatch: 32,
-		BatchSize: 64,
-		Prompts:   16, Group: 8, MaxNew: 96, Temperature: 1, TopK: 0, TopP: 1,
+		Seed: 1, Tasks: "add:1-2,sort:1-2", Workers: 2, Preset: "small",
+		Beta1: 0.9, Beta2: 0.95, WeightDecay: 0.01, ClipNorm: 1, MicroBatch: 64,
+		BatchSize: 32,
+		Prompts:   8, Group: 8, MaxNew: 48, Temperature: 1, TopK: 0, TopP: 1,
 		Loss: AggGRPO, Scale: ScaleGroup, EpsLow: 0.2, EpsHigh: 0.2, Beta: 0.0, KL: KL3, Mu: 1,
 		MaxRefill: 2,
 		Reward:    "verifier", RewardCorrect: 1, RewardFormat: 0.1, OverlongWindow: 16,
