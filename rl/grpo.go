@@ -164,6 +164,9 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 			maxSeq = max(maxSeq, len(seqs[k]))
 		}
 	}
+	if t.advHook != nil {
+		t.advHook(seqs, plen, adv)
+	}
 	// Reference log-probs (KL) from the frozen initial policy.
 	tRef := time.Now()
 	var refLogP []float32

@@ -44,8 +44,8 @@ type Trainer struct {
 	Progress io.Writer // progress lines; nil for none
 	Stop     *atomic.Bool
 
-	gradHook    func(grads []float32)  // tests: sees the gradient before each update
-	metricsHook func(m map[string]any) // tests: sees each step's metrics
+	gradHook func(grads []float32)                         // tests: sees the gradient before each update
+	advHook  func(seqs [][]int, plen []int, adv []float64) // tests: sees each GRPO batch before its update
 
 	graph  *model.Graph
 	graphT int

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"tinyr1/checkpoints"
+	"tinyr1/model"
 )
 
 // tinySFT is a CI-sized warm-start config.
@@ -299,4 +300,63 @@ func TestCreateRunRefusesExisting(t *testing.T) {
 		t.Fatal("second writer on a locked run: got nil error, want a lock error")
 	}
 	r.Close()
+}
+
+// TestGRPOUpdateDirection checks the sign of the whole update path (rollout,
+// rewards, advantages, coefficients, graph, optimizer): after one GRPO step
+// the log-probability of each completion moves with its advantage, i.e.
+// sum_i A_i * (logp_after_i - logp_before_i) > 0.
+func TestGRPOUpdateDirection(t *testing.T) {
+	root := t.TempDir()
+	init := warmStart(t, filepath.Join(root, "sft"), 4)
+	cfg := tinyGRPO(1)
+	cfg.EvalEvery = 0
+	cfg.RewardLength = 1 // signal even when every answer is wrong
+	cfg.LR = 1e-3
+	tr, err := NewGRPO(cfg, init, "dir")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	var seqs [][]int
+	var plen []int
+	var adv []float64
+	var before []float64
+	score := func() []float64 {
+		e := model.NewEngine(tr.Params, len(seqs), tr.Params.Cfg.Context, 1)
+		defer e.Close()
+		out := make([][]float32, len(seqs))
+		for i, s := range seqs {
+			out[i] = make([]float32, len(s)-1)
+		}
+		if err := e.Score(out, seqs, float32(cfg.Temperature)); err != nil {
+			t.Fatal(err)
+		}
+		lp := make([]float64, len(seqs))
+		for i := range seqs {
+			for _, v := range out[i][plen[i]-1:] {
+				lp[i] += float64(v)
+			}
+		}
+		return lp
+	}
+	tr.advHook = func(s [][]int, p []int, a []float64) {
+		seqs, plen, adv = s, p, a
+		before = score()
+	}
+	if err := tr.Train(); err != nil {
+		t.Fatal(err)
+	}
+	after := score()
+	dot, nz := 0.0, 0
+	for i := range adv {
+		dot += adv[i] * (after[i] - before[i])
+		if adv[i] != 0 {
+			nz++
+		}
+	}
+	t.Logf("sum_i A_i * delta logp_i = %.4g over %d completions with a non-zero advantage", dot, nz)
+	if nz == 0 || !(dot > 0) {
+		t.Fatalf("GRPO update moves log-probs against the advantages: sum A*dlogp = %g (%d non-zero advantages)", dot, nz)
+	}
 }
