@@ -45,6 +45,7 @@ type Trainer struct {
 	Stop     *atomic.Bool
 
 	gradHook func(grads []float32)                         // tests: sees the gradient before each update
+	stepHook func(m map[string]any)                        // tests: sees each step's metrics
 	advHook  func(seqs [][]int, plen []int, adv []float64) // tests: sees each GRPO batch before its update
 
 	graph  *model.Graph
@@ -326,6 +327,9 @@ func (t *Trainer) Train() error {
 			m["val_pass1"] = v
 			m["val_pass1_by_task"] = per
 			m["time_eval"] = time.Since(t0).Seconds()
+		}
+		if t.stepHook != nil {
+			t.stepHook(m)
 		}
 		if t.Run != nil {
 			if err := t.Run.AppendMetrics(m); err != nil {
