@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -76,8 +75,9 @@ func runTraining(c *cli.Context, kind string) error {
 	}
 	defer run.Close()
 	defer tr.Close()
+	pw := newProgress(c.App.ErrWriter)
 	if !c.Bool(quietFlag.Name) {
-		tr.Progress = c.App.ErrWriter
+		tr.Progress = pw
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -86,6 +86,7 @@ func runTraining(c *cli.Context, kind string) error {
 		tr.Stop.Store(true)
 	}()
 	err = tr.Train()
+	pw.Done()
 	if errors.Is(err, rl.ErrInterrupted) {
 		cmd := "train"
 		if kind == "sft" {
@@ -252,5 +253,3 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	}
 	return tr, run, nil
 }
-
-var _ = io.Discard
