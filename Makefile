@@ -4,7 +4,7 @@ BIN     := bin/tinyr1
 PKGS    := ./...
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: all build test demo experiment bench lint fuzz clean
+.PHONY: all build test demo reproduce crosscheck experiment bench lint fuzz clean
 
 all: build
 
@@ -27,8 +27,27 @@ demo: build
 	./$(BIN) sft --out $(DEMO)/sft --force
 	./$(BIN) train --init $(DEMO)/sft --out $(DEMO)/grpo --force
 	./$(BIN) eval $(DEMO)/sft $(DEMO)/grpo --problems 64 --n 8 --k 1,4,8 --out $(DEMO)/eval.json
-	./$(BIN) report $(DEMO)/sft $(DEMO)/grpo --out $(DEMO)/report
+	./$(BIN) report $(DEMO)/sft $(DEMO)/grpo --eval $(DEMO)/eval.json --out $(DEMO)/report
 	@echo "demo: checkpoints in $(DEMO)/sft and $(DEMO)/grpo, evaluation in $(DEMO)/eval.json, plots in $(DEMO)/report"
+
+# Reproducibility check: the demo's GRPO stage twice with the same seed and
+# config must write byte-identical checkpoints (needs the demo's warm start,
+# made here when missing).
+reproduce: build
+	test -f $(DEMO)/sft/latest || ./$(BIN) sft --out $(DEMO)/sft --force
+	./$(BIN) train --init $(DEMO)/sft --out $(DEMO)/repro-a --force --quiet
+	./$(BIN) train --init $(DEMO)/sft --out $(DEMO)/repro-b --force --quiet
+	cmp "$(DEMO)/repro-a/$$(cat $(DEMO)/repro-a/latest)" "$(DEMO)/repro-b/$$(cat $(DEMO)/repro-b/latest)"
+	@echo "reproduce: the two GRPO runs wrote byte-identical checkpoints"
+
+# Outside cross-check: export the demo's GRPO checkpoint as safetensors, rebuild
+# the model in PyTorch from that file alone and compare its log-probabilities
+# with tinyr1 score (bench/crosscheck.py; Debian's python3-torch).
+CHECK_TEXT ?= sort asc: 5 3 9<think>min 3; min 5; min 9</think><answer>3 5 9</answer>
+crosscheck: build
+	./$(BIN) export $(DEMO)/grpo --format safetensors --out $(DEMO)/export
+	./$(BIN) score $(DEMO)/grpo --text '$(CHECK_TEXT)' --eos > $(DEMO)/export/score.json
+	/usr/bin/python3 bench/crosscheck.py $(DEMO)/export $(DEMO)/export/score.json
 
 # The controlled experiment: warm start, + extra SFT, + GRPO, + GRPO with random
 # rewards, three seeds each (about 40 minutes on 2 cores); writes runs/experiment/RESULTS.md.
