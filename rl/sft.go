@@ -1,7 +1,6 @@
 package rl
 
 import (
-	"fmt"
 	"math"
 	"time"
 
@@ -156,5 +155,3 @@ func finiteOr(v float64) float64 {
 	}
 	return v
 }
-
-var _ = fmt.Sprintf

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -365,7 +364,6 @@ func (t *Trainer) progress(m map[string]any) {
 		steps := float64(t.Cfg.Steps - t.Step)
 		eta = (time.Duration(float64(el) / float64(done) * steps)).Round(time.Second).String()
 	}
-	_ = eta
 	line := fmt.Sprintf("%s step %d/%d", t.Kind, t.Step, t.Cfg.Steps)
 	keys := []string{"loss", "reward_mean", "accuracy", "val_pass1", "tokens_per_s"}
 	for _, k := range keys {
@@ -380,16 +378,6 @@ func (t *Trainer) progress(m map[string]any) {
 	}
 	line += "  eta " + eta
 	fmt.Fprintln(t.Progress, line)
-}
-
-// sortedKeys returns m's keys in order.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // ensureEngine builds the rollout engine for batches of up to maxBatch.
