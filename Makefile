@@ -8,8 +8,10 @@ TESTFLAGS ?= -count=1 -timeout 20m
 
 all: build
 
+# -buildvcs=auto stamps the VCS revision into the binary (checkpoints and
+# manifests record it) even where GOFLAGS turns stamping off.
 build:
-	$(GO) build -o $(BIN) ./cmd/tinyr1
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/tinyr1
 
 test: lint
 	$(GO) test $(TESTFLAGS) $(PKGS)
