@@ -71,7 +71,7 @@ type Config struct {
 	OverlongWindow int     `json:"overlong_window" usage:"tokens before max_new over which the overlong penalty ramps"`
 
 	// Curriculum.
-	Curriculum bool `json:"curriculum" usage:"move each family's level up or down from its rolling success rate"`
+	Curriculum bool `json:"curriculum" usage:"train: move each family's level up or down from its rolling success rate (sft ignores it)"`
 
 	// Evaluation and checkpoints.
 	EvalEvery    int `json:"eval_every" usage:"validation greedy pass@1 every N steps; 0 is off"`

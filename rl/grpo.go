@@ -13,12 +13,13 @@ import (
 type group struct {
 	prob    data.Problem
 	prompt  []int
-	index   int       // prompt index within the step (for the sampling seeds)
-	comps   [][]int   // (G) generated tokens, EOS included when produced
-	stopped []bool    // (G) ended with EOS
-	outs    []Outcome // (G) verdicts
-	rewards []float64 // (G)
-	ent     []float64 // (G) summed entropy of the sampling distribution
+	index   int           // prompt index within the step (for the sampling seeds)
+	comps   [][]int       // (G) generated tokens, EOS included when produced
+	stopped []bool        // (G) ended with EOS
+	outs    []Outcome     // (G) verdicts
+	rewards []float64     // (G)
+	parts   []RewardParts // (G) the reward's terms
+	ent     []float64     // (G) summed entropy of the sampling distribution
 }
 
 // rolloutGroups draws n prompts (indices first..first+n-1 of this step),
@@ -78,7 +79,8 @@ func (t *Trainer) rolloutGroups(first, n int) ([]group, error) {
 			}
 			g.outs[s] = Outcome{Verdict: Verdict(v), Len: len(g.comps[s]), Truncated: !g.stopped[s]}
 		}
-		rc.ScoreBatch(g.rewards, nil, g.outs)
+		g.parts = make([]RewardParts, G)
+		rc.ScoreBatch(g.rewards, g.parts, g.outs)
 	}
 	return gs, nil
 }
@@ -221,8 +223,13 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 		}
 		graphDiff = math.Max(graphDiff, d)
 		lr := t.Sched.LR(t.Step, cfg.LR)
-		gradNorm = t.update(lr)
 		m["lr"] = lr
+		if math.IsNaN(lossSum) || math.IsInf(lossSum, 0) {
+			t.graph.ZeroGrads() // never apply an update from a non-finite loss
+			gradNorm = math.NaN()
+			break
+		}
+		gradNorm = t.update(lr)
 		if math.IsNaN(gradNorm) || math.IsInf(gradNorm, 0) {
 			break
 		}
@@ -240,7 +247,13 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 	t.checkFinite(m, lossSum, gradNorm)
 	total := m["time_rollout"].(float64) + m["time_reference"].(float64) + m["time_update"].(float64)
 	m["time_step"] = total
-	m["tokens_per_s"] = float64(rollTokens+sum(lens)*(1+cfg.Mu)) / total
+	// Tokens processed: sampled, scored by the reference, scored as old
+	// (and current for each further pass), and through the graph mu times.
+	processed := rollTokens + sum(lens)*(1+2*cfg.Mu)
+	if t.Ref == nil {
+		processed -= sum(lens)
+	}
+	m["tokens_per_s"] = float64(processed) / total
 	return m, nil
 }
 
@@ -340,17 +353,21 @@ func signalGroups(gs []group) []group {
 	return out
 }
 
-// randomRewards replaces the rewards by Bernoulli draws at the batch's real
-// success rate: the control arm that tells learning from noise.
+// randomRewards is the control arm that tells learning from noise: the
+// rewards of the batch are shuffled across its completions, so the reward
+// distribution (success rate, format terms, zero-variance structure) is
+// exactly the real one and only the link between a reward and the
+// completion that earned it is cut.
 func (t *Trainer) randomRewards(gs []group) {
-	var outs []Outcome
+	var pool []float64
 	for _, g := range gs {
-		outs = append(outs, g.outs...)
+		pool = append(pool, g.rewards...)
 	}
-	p := SuccessRate(outs)
 	rng := newRand(t.Cfg.Seed, streamRandom, uint64(t.Step), uint64(gs[0].index))
+	rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+	k := 0
 	for i := range gs {
-		RandomRewards(gs[i].rewards, p, rng)
+		k += copy(gs[i].rewards, pool[k:])
 	}
 }
 
@@ -378,15 +395,42 @@ func (t *Trainer) rolloutMetrics(m map[string]any, gs []group) {
 			}
 			perTask[key] = append(perTask[key], c)
 		}
+		// Record only outcomes drawn at the family's current level: a move
+		// earlier in this step starts a fresh window at the new level.
 		if t.Cur != nil {
 			for _, o := range g.outs {
-				t.Cur.Record(g.prob.Family, o.Correct && !o.Truncated)
+				if g.prob.Level == t.Cur.Level(g.prob.Family) {
+					t.Cur.Record(g.prob.Family, o.Correct && !o.Truncated)
+				}
 			}
 		}
 	}
 	mean, _ := MeanStdErr(rs)
 	m["reward_mean"] = mean
 	m["reward_std"] = stddev(rs)
+	// Each reward function's (unweighted) term and the reward per task.
+	terms := map[string][]float64{}
+	rewardTask := map[string][]float64{}
+	for _, g := range gs {
+		key := fmt.Sprintf("%s:%d", g.prob.Family, g.prob.Level)
+		for s, p := range g.parts {
+			terms["correct"] = append(terms["correct"], p.Correct)
+			terms["format"] = append(terms["format"], p.Format)
+			terms["length"] = append(terms["length"], p.Length)
+			terms["overlong"] = append(terms["overlong"], p.Overlong)
+			rewardTask[key] = append(rewardTask[key], g.rewards[s])
+		}
+	}
+	for name, xs := range terms {
+		mu, _ := MeanStdErr(xs)
+		m["reward_"+name+"_mean"] = mu
+		m["reward_"+name+"_std"] = stddev(xs)
+	}
+	rt := map[string]float64{}
+	for k, xs := range rewardTask {
+		rt[k], _ = MeanStdErr(xs)
+	}
+	m["reward_by_task"] = rt
 	acc, fmtOK, trunc := 0.0, 0.0, 0.0
 	for _, o := range outs {
 		if o.Correct && !o.Truncated {

@@ -27,7 +27,7 @@ type Outcome struct {
 //	r = Correct*correct + Format*format + Length*length + Overlong*overlong
 //
 // with correct in {0, 1} (0 for truncated completions whatever the verifier
-// says), format = 1 if the format is valid else FormatBad, length =
+// says), format = 1 if the format is valid and the completion ended (EOS) else FormatBad, length =
 // -Len/LengthScale, and overlong DAPO's soft overlong punishment in [-1, 0].
 type RewardConfig struct {
 	Correct       float64 `json:"correct"`        // weight of the correctness term
@@ -91,7 +91,7 @@ func (c RewardConfig) Score(o Outcome) RewardParts {
 		p.Correct = 1
 	}
 	p.Format = c.FormatBad
-	if o.FormatOK {
+	if o.FormatOK && !o.Truncated { // the contract ends with end-of-sequence
 		p.Format = 1
 	}
 	if c.Length > 0 {

@@ -42,9 +42,10 @@ func TestScore(t *testing.T) {
 		// bad format: format term -1 weighted 0.5; len 4: -0.004; total -0.504.
 		{"bad format", Outcome{Verdict{Reason: "no answer block"}, 4, false},
 			RewardParts{0, -1, -0.04, 0, -0.504}},
-		// truncated at 20 with a verdict of correct: no correctness; 0.5 - 0.02 - 1 = -0.52.
+		// truncated at 20 with a verdict of correct: no correctness and no format reward
+		// (the contract ends with EOS): -0.5 - 0.02 - 1 = -1.52.
 		{"truncated", Outcome{Verdict{Correct: true, FormatOK: true}, 20, true},
-			RewardParts{0, 1, -0.2, -1, -0.52}},
+			RewardParts{0, -1, -0.2, -1, -1.52}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

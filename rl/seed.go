@@ -15,6 +15,7 @@ const (
 	streamRandom                   // random-reward control
 	streamSFT                      // supervised batches
 	streamInit                     // model initialisation
+	streamData                     // the training problem stream of a stage
 )
 
 func mix64(x uint64) uint64 {

@@ -20,12 +20,23 @@ func (t *Trainer) drawProblem(it data.MixItem) (data.Problem, error) {
 		return data.Problem{}, err
 	}
 	level := it.Level
-	if t.Cur != nil {
+	if t.Cur != nil && t.Kind == "train" {
 		level = t.Cur.Level(it.Family)
 	}
-	p, err := data.Generate(f, level, data.Train, t.Cfg.Seed, t.DataPos)
+	p, err := data.Generate(f, level, data.Train, t.dataSeed(), t.DataPos)
 	t.DataPos++
 	return p, err
+}
+
+// dataSeed is the seed of this stage's training problem stream: SFT and GRPO
+// draw from separate streams, so GRPO does not start on the very problems
+// the warm start was trained on (both splits stay the train split).
+func (t *Trainer) dataSeed() uint64 {
+	stage := uint64(1)
+	if t.Kind == "train" {
+		stage = 2
+	}
+	return DeriveSeed(t.Cfg.Seed, streamData, stage)
 }
 
 // encodeExample encodes a problem with its worked solution and gold answer.
@@ -126,7 +137,12 @@ func (t *Trainer) sftStep() (map[string]any, error) {
 		loss += g.Loss
 	}
 	lr := t.Sched.LR(t.Step, t.Cfg.LR)
-	gn := t.update(lr)
+	gn := math.NaN()
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		g.ZeroGrads() // never apply an update from a non-finite loss
+	} else {
+		gn = t.update(lr)
+	}
 	m := map[string]any{"loss": finiteOr(loss), "lr": lr, "grad_norm": finiteOr(gn), "tokens": targets, "cut_examples": cut}
 	t.checkFinite(m, loss, gn)
 	el := time.Since(t0).Seconds()

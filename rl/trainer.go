@@ -32,6 +32,7 @@ type Trainer struct {
 	DataPos   uint64  // problems drawn from the train split so far
 	BestVal   float64 // best validation pass@1 so far (NaN before the first)
 	LastVal   float64 // last validation pass@1 (NaN before the first)
+	ValStep   int     // the step LastVal was measured at
 	NonFinite int     // non-finite steps in a row
 	Skipped   int     // non-finite steps skipped in all
 
@@ -67,6 +68,7 @@ type dataPosition struct {
 	DataPos    uint64      `json:"data_pos"`
 	BestVal    *float64    `json:"best_val,omitempty"`
 	LastVal    *float64    `json:"last_val,omitempty"`
+	ValStep    int         `json:"val_step,omitempty"`
 	Skipped    int         `json:"skipped"`
 	NonFinite  int         `json:"nonfinite"`
 	Curriculum *Curriculum `json:"curriculum,omitempty"`
@@ -129,7 +131,7 @@ func newTrainer(kind string, cfg Config, tok *data.Tokenizer, p, ref *model.Para
 	}
 	t := &Trainer{Kind: kind, Cfg: cfg, Tok: tok, Params: p, Ref: ref, Opt: opt, Sched: sched, Mix: mix,
 		BestVal: math.NaN(), LastVal: math.NaN(), RunID: runID, Stop: new(atomic.Bool)}
-	if cfg.Curriculum {
+	if cfg.Curriculum && kind == "train" {
 		var fams []string
 		for _, it := range mix {
 			fams = append(fams, it.Family)
@@ -196,7 +198,7 @@ func (t *Trainer) Checkpoint() (*checkpoints.Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	dp := dataPosition{DataPos: t.DataPos, Skipped: t.Skipped, NonFinite: t.NonFinite, Curriculum: t.Cur}
+	dp := dataPosition{DataPos: t.DataPos, Skipped: t.Skipped, NonFinite: t.NonFinite, Curriculum: t.Cur, ValStep: t.ValStep}
 	if !math.IsNaN(t.BestVal) {
 		dp.BestVal = &t.BestVal
 	}
@@ -221,8 +223,8 @@ func (t *Trainer) Checkpoint() (*checkpoints.Checkpoint, error) {
 	if t.Kind == "train" {
 		h.ReferenceHash = t.ParentHash
 	}
-	if !math.IsNaN(t.LastVal) {
-		h.Metrics = map[string]float64{"val_pass1": t.LastVal}
+	if v := t.currentVal(); !math.IsNaN(v) {
+		h.Metrics = map[string]float64{"val_pass1": v}
 	}
 	ck := &checkpoints.Checkpoint{Header: h}
 	for _, pt := range t.Params.Tensors {
@@ -263,7 +265,7 @@ func (t *Trainer) Restore(ck *checkpoints.Checkpoint) error {
 			return fmt.Errorf("rl: checkpoint %s: data position: %v", ck.File, err)
 		}
 	}
-	t.DataPos, t.Skipped, t.NonFinite = dp.DataPos, dp.Skipped, dp.NonFinite
+	t.DataPos, t.Skipped, t.NonFinite, t.ValStep = dp.DataPos, dp.Skipped, dp.NonFinite, dp.ValStep
 	t.BestVal, t.LastVal = math.NaN(), math.NaN()
 	if dp.BestVal != nil {
 		t.BestVal = *dp.BestVal
@@ -272,9 +274,22 @@ func (t *Trainer) Restore(ck *checkpoints.Checkpoint) error {
 		t.LastVal = *dp.LastVal
 	}
 	if t.Cur != nil && dp.Curriculum != nil {
+		if err := dp.Curriculum.Validate(); err != nil {
+			return fmt.Errorf("rl: checkpoint %s: curriculum: %w", ck.File, err)
+		}
 		t.Cur = dp.Curriculum
 	}
 	return nil
+}
+
+// currentVal is the validation score of the current weights: LastVal when
+// it was measured at this step, NaN otherwise (so that "best" never points
+// at weights that were not evaluated).
+func (t *Trainer) currentVal() float64 {
+	if t.ValStep == t.Step {
+		return t.LastVal
+	}
+	return math.NaN()
 }
 
 // Save writes a checkpoint of the current state into the run folder. It
@@ -289,11 +304,7 @@ func (t *Trainer) Save() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	score := math.NaN()
-	if !math.IsNaN(t.LastVal) {
-		score = t.LastVal
-	}
-	return t.Run.Ckpt.SaveStep(ck, score, checkpoints.Retention{KeepLast: t.Cfg.KeepLast, KeepEvery: t.Cfg.KeepEvery})
+	return t.Run.Ckpt.SaveStep(ck, t.currentVal(), checkpoints.Retention{KeepLast: t.Cfg.KeepLast, KeepEvery: t.Cfg.KeepEvery})
 }
 
 // Train runs steps until Cfg.Steps, writing metrics, validations and
@@ -319,7 +330,7 @@ func (t *Trainer) Train() error {
 			if err != nil {
 				return err
 			}
-			t.LastVal = v
+			t.LastVal, t.ValStep = v, t.Step
 			if math.IsNaN(t.BestVal) || v > t.BestVal {
 				t.BestVal = v
 			}

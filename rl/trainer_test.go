@@ -5,6 +5,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"sort"
 	"testing"
 
 	"tinyr1/checkpoints"
@@ -395,5 +397,39 @@ func TestGRPOImprovesReward(t *testing.T) {
 	t.Logf("mean reward: first 15 steps %.3f +- %.3f, last 15 steps %.3f +- %.3f", first, se1, last, se2)
 	if !(last-first > 2*(se1+se2)) {
 		t.Fatalf("GRPO did not raise the reward beyond noise: first 15 steps %.3f +- %.3f, last 15 %.3f +- %.3f", first, se1, last, se2)
+	}
+}
+
+// TestRandomRewardsKeepDistribution: the control arm shuffles the batch's
+// rewards, so their multiset (success rate, format terms) is unchanged.
+func TestRandomRewardsKeepDistribution(t *testing.T) {
+	tr := &Trainer{Cfg: DefaultTrainConfig()}
+	gs := []group{{index: 0, rewards: []float64{1.1, 0.1, 0, 0.1}}, {index: 1, rewards: []float64{1.1, 1.1, 0.1, 0}}}
+	var before []float64
+	for _, g := range gs {
+		before = append(before, g.rewards...)
+	}
+	tr.randomRewards(gs)
+	var after []float64
+	for _, g := range gs {
+		after = append(after, g.rewards...)
+	}
+	sort.Float64s(before)
+	sort.Float64s(after)
+	if !reflect.DeepEqual(before, after) {
+		t.Fatalf("random rewards changed the reward multiset: %v -> %v", before, after)
+	}
+}
+
+// TestBestUsesOnlyCurrentScores: a checkpoint saved at a step without a
+// validation carries no score, so "best" never names unevaluated weights.
+func TestBestUsesOnlyCurrentScores(t *testing.T) {
+	tr := &Trainer{LastVal: 0.5, ValStep: 3, Step: 3}
+	if got := tr.currentVal(); got != 0.5 {
+		t.Fatalf("score at the validated step: got %v, want 0.5", got)
+	}
+	tr.Step = 4
+	if got := tr.currentVal(); !math.IsNaN(got) {
+		t.Fatalf("score one step after validation: got %v, want NaN (unknown)", got)
 	}
 }
