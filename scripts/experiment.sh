@@ -15,6 +15,7 @@ BIN=${BIN:-bin/tinyr1}
 OUT=${OUT:-runs/experiment}
 SEEDS=${SEEDS:-"1 2 3"}
 TASKS=${TASKS:-add:1-2,sort:1-2}
+OOD_TASKS=${OOD_TASKS:-add:5,sort:5} # level 5: out-of-distribution, never trained on
 SFT_STEPS=${SFT_STEPS:-300}
 GRPO_STEPS=${GRPO_STEPS:-60}
 # About 2.7 s per GRPO step and 0.65 s per SFT step on the 2-core machine:
@@ -40,6 +41,8 @@ for s in $SEEDS; do
     mkdir -p "$OUT/$arm-s$s/eval"
     # shellcheck disable=SC2086
     "$BIN" eval "$OUT/$arm-s$s" --tasks "$TASKS" $EVAL_FLAGS --json > "$OUT/$arm-s$s/eval/test.json"
+    # shellcheck disable=SC2086
+    "$BIN" eval "$OUT/$arm-s$s" --tasks "$OOD_TASKS" --max-new 96 $EVAL_FLAGS --json > "$OUT/$arm-s$s/eval/ood.json"
   done
 done
 "$BIN" report $(for a in sft sftx grpo random; do for s in $SEEDS; do echo "$OUT/$a-s$s"; done; done) --out "$OUT/report"
