@@ -2,6 +2,8 @@ package rl
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,16 +19,16 @@ import (
 
 // Manifest records how a run was started, for reproduction.
 type Manifest struct {
-	Command    []string          `json:"command"`     // the command line
-	Kind       string            `json:"kind"`        // "sft" or "train"
-	Build      checkpoints.Build `json:"build"`       // module, VCS revision, Go version, matrix backend
-	GOMAXPROCS int               `json:"gomaxprocs"`  // threads Go may use
-	CPU        string            `json:"cpu"`         // CPU model name
-	Started    string            `json:"started"`     // wall-clock start (RFC 3339); not part of any checkpoint
-	Init       string            `json:"init"`        // train: the initial checkpoint (also the reference policy)
-	InitHash   string            `json:"init_hash"`   // its content hash
-	ResumedAt  []int             `json:"resumed_at"`  // steps at which the run was resumed
-	ConfigHash string            `json:"config_hash"` // not used for checks; informational
+	Command    []string          `json:"command"`    // the command line
+	Kind       string            `json:"kind"`       // "sft" or "train"
+	Build      checkpoints.Build `json:"build"`      // module, VCS revision, Go version, matrix backend
+	GOMAXPROCS int               `json:"gomaxprocs"` // threads Go may use
+	CPU        string            `json:"cpu"`        // CPU model name
+	Started    string            `json:"started"`    // wall-clock start (RFC 3339); not part of any checkpoint
+	Init       string            `json:"init"`       // train: the initial checkpoint (also the reference policy)
+	InitHash   string            `json:"init_hash"`  // its content hash
+	ResumedAt  []int             `json:"resumed_at"` // steps at which the run was resumed
+	RunID      string            `json:"run_id"`     // RunID(kind, config, init hash), also in every checkpoint
 }
 
 // RunDir is an open run folder: config.json, manifest.json, metrics.jsonl,
@@ -192,6 +194,20 @@ func (r *RunDir) AppendMetrics(v any) error {
 	}
 	r.metricsW.Write(append(b, '\n'))
 	return r.metricsW.Flush()
+}
+
+// RunID names a run by what it computes: a hash of the kind, the fully
+// resolved config and the initial checkpoint's content hash. Two runs of the
+// same command write byte-identical checkpoints wherever their folders are,
+// and runs that differ in any setting get different ids.
+func RunID(kind string, cfg Config, initHash string) string {
+	b, _ := json.Marshal(struct {
+		Kind   string `json:"kind"`
+		Config Config `json:"config"`
+		Init   string `json:"init"`
+	}{kind, cfg, initHash})
+	sum := sha256.Sum256(b)
+	return kind + "-" + hex.EncodeToString(sum[:6])
 }
 
 // NewManifest fills the facts of this process.

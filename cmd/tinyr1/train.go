@@ -132,10 +132,10 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 		return nil, nil, err
 	}
 	man := rl.NewManifest(kind, os.Args)
-	runID := filepath.Base(filepath.Clean(out))
 	var tr *rl.Trainer
 	if kind == "sft" {
-		if tr, err = rl.NewSFT(cfg, runID); err != nil {
+		man.RunID = rl.RunID(kind, cfg, "")
+		if tr, err = rl.NewSFT(cfg, man.RunID); err != nil {
 			return nil, nil, err
 		}
 	} else {
@@ -148,7 +148,12 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 			return nil, nil, err
 		}
 		abs, _ := filepath.Abs(path)
-		if tr, err = rl.NewGRPO(cfg, abs, runID); err != nil {
+		hash, err := checkpoints.ContentHash(abs)
+		if err != nil {
+			return nil, nil, err
+		}
+		man.RunID = rl.RunID(kind, cfg, hash)
+		if tr, err = rl.NewGRPO(cfg, abs, man.RunID); err != nil {
 			return nil, nil, err
 		}
 		man.Init, man.InitHash = abs, tr.ParentHash
@@ -221,7 +226,7 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 		run.Close()
 		return nil, nil, err
 	}
-	runID := filepath.Base(filepath.Clean(dir))
+	runID := ck.Header.RunID // the run keeps its id across resumes
 	var tr *rl.Trainer
 	if kind == "sft" {
 		tr, err = rl.NewSFT(cfg, runID)

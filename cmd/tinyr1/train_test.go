@@ -151,3 +151,22 @@ func TestSIGINTWritesCheckpoint(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestSameCommandSameBytes: the same command in two run folders writes
+// byte-identical checkpoints (the run id is derived from what the run
+// computes, not from its folder).
+func TestSameCommandSameBytes(t *testing.T) {
+	root := t.TempDir()
+	var files [2][]byte
+	for i, name := range []string{"a", "b"} {
+		dir := filepath.Join(root, name)
+		args := append([]string{"sft", "--out", dir, "--steps", "2"}, tinySFTArgs...)
+		if code, _, stderr := runApp(t, args...); code != 0 {
+			t.Fatalf("sft: exit %d: %s", code, stderr)
+		}
+		files[i], _ = os.ReadFile(filepath.Join(dir, "checkpoints", "step-0000002.ckpt"))
+	}
+	if len(files[0]) == 0 || !bytes.Equal(files[0], files[1]) {
+		t.Fatal("the same sft command in two folders wrote different checkpoints")
+	}
+}
