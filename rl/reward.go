@@ -3,7 +3,6 @@ package rl
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 )
 
 // Verdict is a verifier's judgement of one completion. It has the fields of
@@ -133,35 +132,4 @@ func OverlongPenalty(n, max, cache int) float64 {
 		return float64(max-cache-n) / float64(cache)
 	}
 	return -1
-}
-
-// SuccessRate is the fraction of outcomes that earn the correctness term
-// (correct and not truncated); 0 for none.
-func SuccessRate(outs []Outcome) float64 {
-	if len(outs) == 0 {
-		return 0
-	}
-	n := 0
-	for _, o := range outs {
-		if o.Correct && !o.Truncated {
-			n++
-		}
-	}
-	return float64(n) / float64(len(outs))
-}
-
-// RandomRewards fills dst with independent Bernoulli(p) rewards, 1 or 0: the
-// random-reward control arm, run at the success rate p of the real rewards of
-// the same batch (SuccessRate), so that only the link between reward and
-// completion differs. It allocates nothing.
-func RandomRewards(dst []float64, p float64, rng *rand.Rand) {
-	if !(p >= 0 && p <= 1) {
-		panic(fmt.Sprintf("rl: RandomRewards: success rate %v, want a value in [0, 1]", p))
-	}
-	for i := range dst {
-		dst[i] = 0
-		if rng.Float64() < p {
-			dst[i] = 1
-		}
-	}
 }

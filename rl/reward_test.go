@@ -1,8 +1,6 @@
 package rl
 
 import (
-	"math"
-	"math/rand/v2"
 	"strings"
 	"testing"
 )
@@ -105,50 +103,6 @@ func TestRewardConfigValidate(t *testing.T) {
 				t.Errorf("Validate() = %v, want %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestSuccessRate(t *testing.T) {
-	// 2 of 4 earn the correctness term: the truncated correct one does not.
-	outs := []Outcome{
-		{Verdict: Verdict{Correct: true}}, {Verdict: Verdict{Correct: true}},
-		{Verdict: Verdict{Correct: true}, Truncated: true}, {},
-	}
-	if got := SuccessRate(outs); got != 0.5 {
-		t.Errorf("SuccessRate = %v, want 0.5", got)
-	}
-	if got := SuccessRate(nil); got != 0 {
-		t.Errorf("SuccessRate(nil) = %v, want 0", got)
-	}
-}
-
-func TestRandomRewards(t *testing.T) {
-	dst := make([]float64, 100000)
-	for _, p := range []float64{0, 1} {
-		RandomRewards(dst, p, rand.New(rand.NewPCG(1, 2)))
-		for i, r := range dst {
-			if r != p {
-				t.Fatalf("p=%v: dst[%d] = %v, want %v", p, i, r, p)
-			}
-		}
-	}
-	// p = 0.3 over 1e5 draws: std of the mean sqrt(0.21/1e5) = 0.00145; allow 5 sigma.
-	RandomRewards(dst, 0.3, rand.New(rand.NewPCG(1, 2)))
-	mean, _ := MeanStdErr(dst)
-	if math.Abs(mean-0.3) > 0.0075 {
-		t.Errorf("mean of Bernoulli(0.3) rewards = %v, want 0.3 +- 0.0075", mean)
-	}
-	// Same seed, same rewards.
-	again := make([]float64, len(dst))
-	RandomRewards(again, 0.3, rand.New(rand.NewPCG(1, 2)))
-	for i := range dst {
-		if dst[i] != again[i] {
-			t.Fatalf("not deterministic at %d", i)
-		}
-	}
-	rng := rand.New(rand.NewPCG(3, 4))
-	if n := testing.AllocsPerRun(10, func() { RandomRewards(dst[:64], 0.5, rng) }); n != 0 {
-		t.Errorf("RandomRewards allocates %v times, want 0", n)
 	}
 }
 

@@ -42,41 +42,13 @@ var exportCommand = &cli.Command{
 }
 
 // onePath returns the command's single positional argument, the checkpoint
-// path, after applying flags written after it ("inspect PATH --json"):
-// urfave/cli stops parsing flags at the first argument.
+// path (flags may follow it: see positionalArgs).
 func onePath(c *cli.Context) (string, error) {
-	name := c.Command.Name
-	var pos []string
-	args := c.Args().Slice()
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			pos = append(pos, args[i+1:]...)
-			break
-		}
-		if len(a) < 2 || a[0] != '-' {
-			pos = append(pos, a)
-			continue
-		}
-		key, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		f := lookupFlag(c.Command.Flags, key)
-		if f == nil {
-			return "", usageError("%s: unknown flag %s (see 'tinyr1 %s --help')", name, a, name)
-		}
-		if _, isBool := f.(*cli.BoolFlag); isBool && !hasVal {
-			val, hasVal = "true", true
-		}
-		if !hasVal {
-			if i+1 == len(args) {
-				return "", usageError("%s: flag %s needs a value", name, a)
-			}
-			i++
-			val = args[i]
-		}
-		if err := c.Set(key, val); err != nil {
-			return "", usageError("%s: flag %s: %v", name, a, err)
-		}
+	pos, err := positionalArgs(c)
+	if err != nil {
+		return "", err
 	}
+	name := c.Command.Name
 	switch len(pos) {
 	case 0:
 		return "", usageError("%s: missing PATH: want a checkpoint file or a run folder", name)
@@ -85,18 +57,6 @@ func onePath(c *cli.Context) (string, error) {
 	default:
 		return "", usageError("%s: %d arguments %q: want one PATH", name, len(pos), pos)
 	}
-}
-
-// lookupFlag returns the flag called name, or nil.
-func lookupFlag(flags []cli.Flag, name string) cli.Flag {
-	for _, f := range flags {
-		for _, n := range f.Names() {
-			if n == name {
-				return f
-			}
-		}
-	}
-	return nil
 }
 
 // inspectReport is what inspect shows; --json writes it as is.
