@@ -23,6 +23,12 @@ import (
 // the q, k or v block. Padding rows sit at the end of a sequence, so the
 // causal mask alone keeps them from influencing real rows.
 //
+// Packing: when pos (the position ids, (N), shared with the Graph) is set,
+// a row of T tokens may hold several sequences one after another, each
+// starting at position 0. Row i then attends to j in [i-pos_i, i] only (its
+// own segment), so a packed sequence computes exactly what it would alone.
+// pos nil is the plain layout, one sequence per row (pos_i = i).
+//
 // It replaces the Reshape/Transpose/BatchedMatMul/SoftMax chain that gave
 // wrong values for D >= 128 in gorgonia v0.9.18, and skips the (B*H, T, T)
 // score and mask tensors. The gradient is attentionGradOp, which recomputes
@@ -53,8 +59,9 @@ var (
 
 // attentionShape holds what both ops share: the fixed sizes and the scratch.
 type attentionShape struct {
-	B, T, H, hd int // sequences, tokens per sequence, heads, head width
-	workers     int // goroutines over the B*H (sequence, head) pairs
+	B, T, H, hd int   // sequences, tokens per sequence, heads, head width
+	workers     int   // goroutines over the B*H (sequence, head) pairs
+	pos         []int // (B*T) position ids that delimit packed segments; nil: one sequence per row
 
 	s32 []float32 // (workers, 2, T, T) probabilities and their gradient
 	s64 []float64 // (workers, 2, T, T), of which each worker uses 2 rows of T
@@ -71,10 +78,22 @@ func newAttentionShape(B, T, H, hd int) attentionShape {
 	return attentionShape{B: B, T: T, H: H, hd: hd, workers: max(1, min(runtime.GOMAXPROCS(0), B*H))}
 }
 
-// newAttentionOp returns the fused attention for B sequences of T tokens,
-// H heads of width hd.
-func newAttentionOp(B, T, H, hd int) *attentionOp {
-	return &attentionOp{newAttentionShape(B, T, H, hd)}
+// newAttentionOp returns the fused attention for B rows of T tokens, H
+// heads of width hd. pos, if not nil, holds the (B*T) position ids read at
+// every run: a row may then pack several sequences (see attentionOp).
+func newAttentionOp(B, T, H, hd int, pos []int) *attentionOp {
+	s := newAttentionShape(B, T, H, hd)
+	s.pos = pos
+	return &attentionOp{s}
+}
+
+// segStart returns where the segment of token i of sequence row b starts:
+// i - pos[b*T+i], or 0 without packing. The Graph checks pos (graph.go).
+func segStart(pos []int, b, T, i int) int {
+	if pos == nil {
+		return 0
+	}
+	return i - pos[b*T+i]
 }
 
 func (s *attentionShape) String() string {
@@ -180,9 +199,9 @@ func attentionDo[F float32 | float64](s *attentionShape, buf *[]F, qkv []F) []F 
 		sw := scr[w*n:][:n]
 		switch y := any(y).(type) {
 		case []float32:
-			attentionForwardSgemm(y, any(qkv).([]float32), s.B, s.T, s.H, s.hd, any(sw).([]float32), first, stride)
+			attentionForwardSgemm(y, any(qkv).([]float32), s.B, s.T, s.H, s.hd, s.pos, any(sw).([]float32), first, stride)
 		case []float64:
-			attentionForward(y, any(qkv).([]float64), s.B, s.T, s.H, s.hd, any(sw).([]float64)[:s.T], first, stride)
+			attentionForward(y, any(qkv).([]float64), s.B, s.T, s.H, s.hd, s.pos, any(sw).([]float64)[:s.T], first, stride)
 		}
 	})
 	return y
@@ -205,6 +224,7 @@ func (op *attentionOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, e
 		return nil, fmt.Errorf("model: attention gradient got %d inputs: want 1", len(inputs))
 	}
 	gop := &attentionGradOp{newAttentionShape(op.B, op.T, op.H, op.hd)}
+	gop.pos = op.pos
 	dqkv, err := G.ApplyOp(gop, inputs[0], grad)
 	if err != nil {
 		return nil, err
@@ -275,10 +295,10 @@ func attentionGradDo[F float32 | float64](s *attentionShape, buf *[]F, qkv, dy [
 		sw := scr[w*n:][:n]
 		switch dqkv := any(dqkv).(type) {
 		case []float32:
-			attentionBackwardSgemm(dqkv, any(qkv).([]float32), any(dy).([]float32), s.B, s.T, s.H, s.hd, any(sw).([]float32), first, stride)
+			attentionBackwardSgemm(dqkv, any(qkv).([]float32), any(dy).([]float32), s.B, s.T, s.H, s.hd, s.pos, any(sw).([]float32), first, stride)
 		case []float64:
 			sw := any(sw).([]float64)
-			attentionBackward(dqkv, any(qkv).([]float64), any(dy).([]float64), s.B, s.T, s.H, s.hd, sw[:s.T], sw[s.T:2*s.T], first, stride)
+			attentionBackward(dqkv, any(qkv).([]float64), any(dy).([]float64), s.B, s.T, s.H, s.hd, s.pos, sw[:s.T], sw[s.T:2*s.T], first, stride)
 		}
 	})
 	return dqkv
@@ -304,19 +324,21 @@ func attentionHash(op G.Op) uint32 {
 // --- kernels ---
 
 // attentionForward writes y (B*T, H*hd) for the (b, h) pairs
-// first, first+stride, ... < B*H, pair = b*H + h, from qkv (B*T, 3*H*hd).
-// p is scratch of T. It allocates nothing.
-func attentionForward[F float32 | float64](y, qkv []F, B, T, H, hd int, p []F, first, stride int) {
+// first, first+stride, ... < B*H, pair = b*H + h, from qkv (B*T, 3*H*hd);
+// pos delimits packed segments (nil: none). p is scratch of T. It
+// allocates nothing.
+func attentionForward[F float32 | float64](y, qkv []F, B, T, H, hd int, pos []int, p []F, first, stride int) {
 	D := H * hd
 	for pair := first; pair < B*H; pair += stride {
 		b, h := pair/H, pair%H
 		for i := 0; i < T; i++ {
 			row := b*T + i
-			attentionProbs(p[:i+1], qkv, b*T, row, D, h*hd, hd)
+			lo := segStart(pos, b, T, i)
+			attentionProbs(p[:i+1-lo], qkv, b*T+lo, row, D, h*hd, hd)
 			yi := y[row*D+h*hd:][:hd]
 			clear(yi)
-			for j, pj := range p[:i+1] {
-				vj := qkv[(b*T+j)*3*D+2*D+h*hd:][:hd]
+			for j, pj := range p[:i+1-lo] {
+				vj := qkv[(b*T+lo+j)*3*D+2*D+h*hd:][:hd]
 				for e, v := range vj {
 					yi[e] += pj * v
 				}
@@ -362,7 +384,7 @@ func attentionProbs[F float32 | float64](p, qkv []F, row0, row, D, col, hd int) 
 //	dq += sum_j ds_j k_j / sqrt(hd),  dk_j += ds_j q / sqrt(hd).
 //
 // It allocates nothing.
-func attentionBackward[F float32 | float64](dqkv, qkv, dy []F, B, T, H, hd int, p, dp []F, first, stride int) {
+func attentionBackward[F float32 | float64](dqkv, qkv, dy []F, B, T, H, hd int, pos []int, p, dp []F, first, stride int) {
 	D := H * hd
 	scale := F(1 / math.Sqrt(float64(hd)))
 	for pair := first; pair < B*H; pair += stride {
@@ -370,12 +392,13 @@ func attentionBackward[F float32 | float64](dqkv, qkv, dy []F, B, T, H, hd int, 
 		col := h * hd
 		for i := 0; i < T; i++ {
 			row := b*T + i
-			pi := p[:i+1]
-			attentionProbs(pi, qkv, b*T, row, D, col, hd)
+			lo := segStart(pos, b, T, i)
+			pi := p[:i+1-lo]
+			attentionProbs(pi, qkv, b*T+lo, row, D, col, hd)
 			dyi := dy[row*D+col:][:hd]
 			var dot F
 			for j, pj := range pi {
-				vj := qkv[(b*T+j)*3*D+2*D+col:][:hd]
+				vj := qkv[(b*T+lo+j)*3*D+2*D+col:][:hd]
 				var s F
 				for e, v := range vj {
 					s += dyi[e] * v
@@ -386,7 +409,7 @@ func attentionBackward[F float32 | float64](dqkv, qkv, dy []F, B, T, H, hd int, 
 			qi := qkv[row*3*D+col:][:hd]
 			dqi := dqkv[row*3*D+col:][:hd]
 			for j, pj := range pi {
-				base := (b*T + j) * 3 * D
+				base := (b*T + lo + j) * 3 * D
 				kj := qkv[base+D+col:][:hd]
 				dkj := dqkv[base+D+col:][:hd]
 				dvj := dqkv[base+2*D+col:][:hd]
@@ -407,7 +430,7 @@ func attentionBackward[F float32 | float64](dqkv, qkv, dy []F, B, T, H, hd int, 
 // T x T product, twice the flops of the causal half, but on the register-
 // tiled kernel. scr holds 2*T*T; it allocates nothing once Sgemm's pool is
 // warm.
-func attentionForwardSgemm(y, qkv []float32, B, T, H, hd int, scr []float32, first, stride int) {
+func attentionForwardSgemm(y, qkv []float32, B, T, H, hd int, pos []int, scr []float32, first, stride int) {
 	D := H * hd
 	ld := 3 * D
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -418,28 +441,31 @@ func attentionForwardSgemm(y, qkv []float32, B, T, H, hd int, scr []float32, fir
 		k, v := q[D:], q[2*D:]
 		Sgemm(false, true, T, T, hd, scale, q, ld, k, ld, 0, S, T)
 		for i := 0; i < T; i++ {
-			attentionSoftmaxRow(S[i*T:][:T], i)
+			attentionSoftmaxRow(S[i*T:][:T], segStart(pos, b, T, i), i)
 		}
 		Sgemm(false, false, T, hd, T, 1, S, T, v, ld, 0, y[b*T*D+h*hd:], D)
 	}
 }
 
-// attentionSoftmaxRow replaces row[:i+1] by its softmax and zeroes row[i+1:].
-func attentionSoftmaxRow(row []float32, i int) {
+// attentionSoftmaxRow replaces row[lo:i+1] by its softmax and zeroes the
+// rest of row.
+func attentionSoftmaxRow(row []float32, lo, i int) {
+	seg := row[lo : i+1]
 	mx := float32(math.Inf(-1))
-	for _, s := range row[:i+1] {
+	for _, s := range seg {
 		mx = max(mx, s)
 	}
 	var sum float32
-	for j, s := range row[:i+1] {
+	for j, s := range seg {
 		e := float32(math.Exp(float64(s - mx)))
-		row[j] = e
+		seg[j] = e
 		sum += e
 	}
 	inv := 1 / sum
-	for j := range row[:i+1] {
-		row[j] *= inv
+	for j := range seg {
+		seg[j] *= inv
 	}
+	clear(row[:lo])
 	clear(row[i+1:])
 }
 
@@ -451,7 +477,7 @@ func attentionSoftmaxRow(row []float32, i int) {
 //	dQ = dS K,  dK = dS^T Q,  dV = P^T dY.
 //
 // scr holds 2*T*T; it allocates nothing once Sgemm's pool is warm.
-func attentionBackwardSgemm(dqkv, qkv, dy []float32, B, T, H, hd int, scr []float32, first, stride int) {
+func attentionBackwardSgemm(dqkv, qkv, dy []float32, B, T, H, hd int, pos []int, scr []float32, first, stride int) {
 	D := H * hd
 	ld := 3 * D
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -465,18 +491,20 @@ func attentionBackwardSgemm(dqkv, qkv, dy []float32, B, T, H, hd int, scr []floa
 		g := dy[b*T*D+h*hd:] // (T, hd), row stride D
 		Sgemm(false, true, T, T, hd, scale, q, ld, k, ld, 0, P, T)
 		for i := 0; i < T; i++ {
-			attentionSoftmaxRow(P[i*T:][:T], i)
+			attentionSoftmaxRow(P[i*T:][:T], segStart(pos, b, T, i), i)
 		}
 		Sgemm(false, true, T, T, hd, 1, g, D, v, ld, 0, dP, T)
 		for i := 0; i < T; i++ {
-			p, d := P[i*T:][:i+1], dP[i*T:][:T]
+			lo := segStart(pos, b, T, i)
+			p, d := P[i*T+lo:i*T+i+1], dP[i*T:][:T]
 			var dot float32
 			for j, pj := range p {
-				dot += pj * d[j]
+				dot += pj * d[lo+j]
 			}
 			for j, pj := range p {
-				d[j] = pj * (d[j] - dot) * scale
+				d[lo+j] = pj * (d[lo+j] - dot) * scale
 			}
+			clear(d[:lo])
 			clear(d[i+1:])
 		}
 		Sgemm(false, false, T, hd, T, 1, dP, T, k, ld, 0, dq, ld)

@@ -89,7 +89,7 @@ func TestAttentionForward(t *testing.T) {
 			} {
 				var first []float64
 				for _, workers := range []int{1, 3} {
-					op := newAttentionOp(s.B, s.T, s.H, s.hd)
+					op := newAttentionOp(s.B, s.T, s.H, s.hd, nil)
 					op.workers = workers
 					out, err := op.Do(tensor.New(tensor.WithShape(N, 3*D), tensor.WithBacking(tc.in)))
 					if err != nil {
@@ -152,7 +152,7 @@ func TestAttentionGrad(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
 			qkv := randSlice(rng, N*3*D, 1)
 			r := randSlice(rng, N*D, 1)
-			grad := attentionGraphGrad(t, qkv, r, s.B, s.T, s.H, s.hd, tensor.Float64)
+			grad := attentionGraphGrad(t, qkv, r, s.B, s.T, s.H, s.hd, nil, tensor.Float64)
 			loss := func() float64 {
 				var l float64
 				for i, y := range attentionNaive(qkv, s.B, s.T, s.H, s.hd) {
@@ -179,7 +179,7 @@ func TestAttentionGrad(t *testing.T) {
 			}
 			t.Logf("worst relative error %.2g", worst)
 
-			grad32 := attentionGraphGrad(t, qkv, r, s.B, s.T, s.H, s.hd, tensor.Float32)
+			grad32 := attentionGraphGrad(t, qkv, r, s.B, s.T, s.H, s.hd, nil, tensor.Float32)
 			for i := range grad {
 				if rel := math.Abs(grad32[i]-grad[i]) / math.Max(math.Abs(grad[i]), 1); rel > 1e-4 {
 					t.Errorf("float32 dqkv[%d] = %.7g, float64 %.7g", i, grad32[i], grad[i])
@@ -191,7 +191,7 @@ func TestAttentionGrad(t *testing.T) {
 
 // attentionGraphGrad returns d sum(r * attention(qkv)) / d qkv from a
 // gorgonia graph of dtype dt.
-func attentionGraphGrad(t *testing.T, qkv, r []float64, B, T, H, hd int, dt tensor.Dtype) []float64 {
+func attentionGraphGrad(t *testing.T, qkv, r []float64, B, T, H, hd int, pos []int, dt tensor.Dtype) []float64 {
 	t.Helper()
 	N, D := B*T, H*hd
 	conv := func(x []float64) interface{} {
@@ -209,7 +209,7 @@ func attentionGraphGrad(t *testing.T, qkv, r []float64, B, T, H, hd int, dt tens
 		G.WithValue(tensor.New(tensor.WithShape(N, 3*D), tensor.WithBacking(conv(qkv)))))
 	rn := G.NewMatrix(g, dt, G.WithShape(N, D), G.WithName("r"),
 		G.WithValue(tensor.New(tensor.WithShape(N, D), tensor.WithBacking(conv(r)))))
-	y, err := G.ApplyOp(newAttentionOp(B, T, H, hd), x)
+	y, err := G.ApplyOp(newAttentionOp(B, T, H, hd, pos), x)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,8 +248,8 @@ func TestAttentionKernelsAllocs(t *testing.T) {
 	dqkv := make([]float32, N*3*D)
 	p, dp := make([]float32, T), make([]float32, T)
 	if n := testing.AllocsPerRun(10, func() {
-		attentionForward(y, qkv, B, T, H, hd, p, 0, 1)
-		attentionBackward(dqkv, qkv, y, B, T, H, hd, p, dp, 0, 1)
+		attentionForward(y, qkv, B, T, H, hd, nil, p, 0, 1)
+		attentionBackward(dqkv, qkv, y, B, T, H, hd, nil, p, dp, 0, 1)
 	}); n != 0 {
 		t.Errorf("attention loop kernels: %v allocations per run, want 0", n)
 	}
@@ -259,8 +259,8 @@ func TestAttentionKernelsAllocs(t *testing.T) {
 	}
 	scr := make([]float32, 2*T*T)
 	if n := testing.AllocsPerRun(10, func() {
-		attentionForwardSgemm(y, qkv, B, T, H, hd, scr, 0, 1)
-		attentionBackwardSgemm(dqkv, qkv, y, B, T, H, hd, scr, 0, 1)
+		attentionForwardSgemm(y, qkv, B, T, H, hd, nil, scr, 0, 1)
+		attentionBackwardSgemm(dqkv, qkv, y, B, T, H, hd, nil, scr, 0, 1)
 	}); n != 0 {
 		t.Errorf("attention Sgemm kernels: %v allocations per run, want 0", n)
 	}
@@ -285,10 +285,10 @@ func TestAttentionSgemmMatchesLoops(t *testing.T) {
 			dqkv, dqkvRef := make([]float32, N*3*D), make([]float32, N*3*D)
 			p, dp := make([]float32, s.T), make([]float32, s.T)
 			scr := make([]float32, 2*s.T*s.T)
-			attentionForward(yRef, qkv, s.B, s.T, s.H, s.hd, p, 0, 1)
-			attentionBackward(dqkvRef, qkv, dy, s.B, s.T, s.H, s.hd, p, dp, 0, 1)
-			attentionForwardSgemm(y, qkv, s.B, s.T, s.H, s.hd, scr, 0, 1)
-			attentionBackwardSgemm(dqkv, qkv, dy, s.B, s.T, s.H, s.hd, scr, 0, 1)
+			attentionForward(yRef, qkv, s.B, s.T, s.H, s.hd, nil, p, 0, 1)
+			attentionBackward(dqkvRef, qkv, dy, s.B, s.T, s.H, s.hd, nil, p, dp, 0, 1)
+			attentionForwardSgemm(y, qkv, s.B, s.T, s.H, s.hd, nil, scr, 0, 1)
+			attentionBackwardSgemm(dqkv, qkv, dy, s.B, s.T, s.H, s.hd, nil, scr, 0, 1)
 			for _, c := range []struct {
 				name      string
 				got, want []float32
@@ -318,7 +318,7 @@ func BenchmarkAttentionOp(b *testing.B) {
 	for i := range dy {
 		dy[i] = float32(rng.NormFloat64())
 	}
-	op := newAttentionOp(B, T, H, hd)
+	op := newAttentionOp(B, T, H, hd, nil)
 	gop := &attentionGradOp{newAttentionShape(B, T, H, hd)}
 	in := tensor.New(tensor.WithShape(N, 3*D), tensor.WithBacking(qkv))
 	din := tensor.New(tensor.WithShape(N, D), tensor.WithBacking(dy))
@@ -329,6 +329,86 @@ func BenchmarkAttentionOp(b *testing.B) {
 		}
 		if _, err := gop.Do(in, din); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestAttentionPacked: rows that pack several sequences (pos restarting at
+// 0) compute, forward and backward, exactly what each sequence computes
+// alone: float64 within 1e-12 of attentionNaive and of the per-sequence
+// graph gradient; the float32 Sgemm kernels within 1e-5 relative of the
+// float32 loops on the same packed layout.
+func TestAttentionPacked(t *testing.T) {
+	const B, T, H, hd = 2, 9, 2, 4
+	segs := [][]int{{3, 4, 2}, {5, 3}} // row 1 ends with one padding token
+	N, D := B*T, H*hd
+	pos := make([]int, N)
+	type span struct{ row, start, n int }
+	var spans []span
+	for b, lens := range segs {
+		i := 0
+		for _, n := range lens {
+			spans = append(spans, span{b, i, n})
+			for k := range n {
+				pos[b*T+i+k] = k
+			}
+			i += n
+		}
+		for k := 0; i+k < T; k++ { // padding: a segment of its own
+			pos[b*T+i+k] = k
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	qkv := randSlice(rng, N*3*D, 1)
+	r := randSlice(rng, N*D, 1)
+	op := newAttentionOp(B, T, H, hd, pos)
+	out, err := op.Do(tensor.New(tensor.WithShape(N, 3*D), tensor.WithBacking(append([]float64(nil), qkv...))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	y := toFloat64s(out.Data())
+	grad := attentionGraphGrad(t, qkv, r, B, T, H, hd, pos, tensor.Float64)
+	for _, sp := range spans {
+		lo, hi := sp.row*T+sp.start, sp.row*T+sp.start+sp.n
+		sq, sr := qkv[lo*3*D:hi*3*D], r[lo*D:hi*D]
+		want := attentionNaive(sq, 1, sp.n, H, hd)
+		for i, w := range want {
+			if d := math.Abs(y[lo*D+i] - w); d > 1e-12 {
+				t.Fatalf("segment %+v: y[%d] = %.12g alone %.12g", sp, i, y[lo*D+i], w)
+			}
+		}
+		wantGrad := attentionGraphGrad(t, sq, sr, 1, sp.n, H, hd, nil, tensor.Float64)
+		for i, w := range wantGrad {
+			if d := math.Abs(grad[lo*3*D+i] - w); d > 1e-12 {
+				t.Fatalf("segment %+v: dqkv[%d] = %.12g alone %.12g", sp, i, grad[lo*3*D+i], w)
+			}
+		}
+	}
+
+	q32, dy32 := make([]float32, N*3*D), make([]float32, N*D)
+	for i, v := range qkv {
+		q32[i] = float32(v)
+	}
+	for i, v := range r {
+		dy32[i] = float32(v)
+	}
+	y32, yRef := make([]float32, N*D), make([]float32, N*D)
+	d32, dRef := make([]float32, N*3*D), make([]float32, N*3*D)
+	p, dp := make([]float32, T), make([]float32, T)
+	attentionForward(yRef, q32, B, T, H, hd, pos, p, 0, 1)
+	attentionBackward(dRef, q32, dy32, B, T, H, hd, pos, p, dp, 0, 1)
+	scr := make([]float32, 2*T*T)
+	attentionForwardSgemm(y32, q32, B, T, H, hd, pos, scr, 0, 1)
+	attentionBackwardSgemm(d32, q32, dy32, B, T, H, hd, pos, scr, 0, 1)
+	for _, c := range []struct {
+		name      string
+		got, want []float32
+	}{{"y", y32, yRef}, {"dqkv", d32, dRef}} {
+		for i := range c.want {
+			g, w := float64(c.got[i]), float64(c.want[i])
+			if d := math.Abs(g-w) / math.Max(math.Abs(w), 1); d > 1e-5 {
+				t.Fatalf("packed %s[%d]: Sgemm %.7g, loops %.7g (rel diff %.2g > 1e-5)", c.name, i, g, w, d)
+			}
 		}
 	}
 }

@@ -27,6 +27,12 @@ type GraphOptions struct {
 // GRPO variant (w = per-token coefficient computed outside, see GRPO.md).
 // Padding positions carry w = 0.
 //
+// Packing: Pos holds each token's position id, i%T by default (one sequence
+// per row, padded at the end). A caller may pack several sequences into one
+// row by restarting Pos at 0 where each begins; attention then stays within
+// each sequence (attentionOp), so a packed sequence gets exactly the
+// log-probs and gradient it would get alone, and far less padding is run.
+//
 // The parameter nodes are backed by p.Data itself, so optimizer updates are
 // seen by the next step without copying. A step is: write Tokens, Targets,
 // Weights; Step(); optimizer over (p.Data, Grads()), which zeroes Grads.
@@ -39,6 +45,7 @@ type Graph struct {
 	Tokens  []int     // (B*T) input ids, row-major (b, t); written by the caller
 	Targets []int     // (B*T) target ids: usually Tokens shifted left by one
 	Weights []float32 // (B*T) loss coefficients w_t; 0 on padding
+	Pos     []int     // (B*T) position ids: i%T unless the caller packs rows (0 starts a sequence, else previous+1)
 
 	LogP    []float32 // (B*T) log p(target_t | tokens_<=t) at the graph's temperature, after Step/Forward
 	Entropy []float32 // (B*T) entropy of the softmax at each position, nil unless GraphOptions.Entropy
@@ -52,7 +59,6 @@ type Graph struct {
 	grads  []float32 // (NumParams) accumulated gradients, layout of p.Data
 	grad64 []float64 // (NumParams) same in a float64 graph
 
-	pos  []int       // (B*T) position ids t
 	wmat interface{} // (B*T, V) []float32 or []float64: w_t at [t, target_t], 0 elsewhere
 
 	train, fwd *graphMachine // full graph with backward, and forward-only graph built on first Forward
@@ -92,13 +98,13 @@ func NewGraph(p *Params, B, T int, opts GraphOptions) (*Graph, error) {
 		LogP:    make([]float32, N),
 		p:       p,
 		opts:    opts,
-		pos:     make([]int, N),
+		Pos:     make([]int, N),
 	}
 	if opts.Entropy {
 		g.Entropy = make([]float32, N)
 	}
-	for i := range g.pos {
-		g.pos[i] = i % T
+	for i := range g.Pos {
+		g.Pos[i] = i % T
 	}
 	if opts.Float64 {
 		g.dt = tensor.Float64
@@ -162,6 +168,10 @@ func (g *Graph) run(m *graphMachine, backward bool) error {
 		}
 		if tgt := g.Targets[i]; tgt < 0 || tgt >= V {
 			return fmt.Errorf("model: graph target %d at position %d: want an id in [0, %d)", tgt, i, V)
+		}
+		p, t := g.Pos[i], i%g.T
+		if p < 0 || p >= g.p.Cfg.Context || (p > 0 && (t == 0 || g.Pos[i-1] != p-1)) {
+			return fmt.Errorf("model: graph position id %d at row %d, column %d: want 0 (a sequence starts) or the previous id + 1, below context %d", p, i/g.T, t, g.p.Cfg.Context)
 		}
 	}
 	switch w := g.wmat.(type) {
@@ -270,7 +280,7 @@ func (g *Graph) build(backward bool) (m *graphMachine, err error) {
 	toks := G.NewVector(m.g, tensor.Int, G.WithShape(N), G.WithName("tokens"),
 		G.WithValue(tensor.New(tensor.WithShape(N), tensor.WithBacking(g.Tokens))))
 	pos := G.NewVector(m.g, tensor.Int, G.WithShape(N), G.WithName("pos"),
-		G.WithValue(tensor.New(tensor.WithShape(N), tensor.WithBacking(g.pos))))
+		G.WithValue(tensor.New(tensor.WithShape(N), tensor.WithBacking(g.Pos))))
 	wmat := G.NewMatrix(m.g, g.dt, G.WithShape(N, V), G.WithName("wmat"),
 		G.WithValue(tensor.New(tensor.WithShape(N, V), tensor.WithBacking(g.wmat))))
 
@@ -283,11 +293,11 @@ func (g *Graph) build(backward bool) (m *graphMachine, err error) {
 		// Fused causal attention (attention_op.go): gorgonia's own
 		// Reshape/Transpose/BatchedMatMul/SoftMax chain computed wrong
 		// values for D >= 128.
-		y := b.must(G.ApplyOp(newAttentionOp(B, T, H, hd), qkv))     // (N, D)
-		x = b.add(x, b.bias(b.must(G.Mul(y, P(blk.WO))), P(blk.BO))) // (N, D)
-		h = b.layerNorm(x, P(blk.LN2G), P(blk.LN2B))                 // (N, D)
-		u := b.gelu(b.bias(b.must(G.Mul(h, P(blk.W1))), P(blk.B1)))  // (N, M)
-		x = b.add(x, b.bias(b.must(G.Mul(u, P(blk.W2))), P(blk.B2))) // (N, D)
+		y := b.must(G.ApplyOp(newAttentionOp(B, T, H, hd, g.Pos), qkv)) // (N, D)
+		x = b.add(x, b.bias(b.must(G.Mul(y, P(blk.WO))), P(blk.BO)))    // (N, D)
+		h = b.layerNorm(x, P(blk.LN2G), P(blk.LN2B))                    // (N, D)
+		u := b.gelu(b.bias(b.must(G.Mul(h, P(blk.W1))), P(blk.B1)))     // (N, M)
+		x = b.add(x, b.bias(b.must(G.Mul(u, P(blk.W2))), P(blk.B2)))    // (N, D)
 	}
 	x = b.layerNorm(x, P(g.p.LNFG), P(g.p.LNFB)) // (N, D)
 	var logits *G.Node

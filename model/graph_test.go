@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -249,5 +250,70 @@ func TestGraphBLAS(t *testing.T) {
 	want := map[string]string{"gonum": "gonum.Implementation", "gonum+sgemm": "model.FastBLAS", "openblas": "netlib.Implementation"}[GraphBLAS]
 	if got != want {
 		t.Errorf("GraphBLAS %q: gorgonia uses %s, want %s", GraphBLAS, got, want)
+	}
+}
+
+// TestGraphPacked: four sequences packed two to a row (Pos restarting at 0)
+// give the same LogP and the same gradient as one sequence per row, in the
+// float64 graph within 1e-10 (LogP, stored as float32, within 1e-6); a Pos that neither starts at 0 nor continues
+// the previous id is rejected with an error.
+func TestGraphPacked(t *testing.T) {
+	p := testParams(t, false, 17, 5)
+	rng := rand.New(rand.NewPCG(5, 6))
+	lens := []int{5, 6, 7, 4}
+	const T = 12
+	plain, err := NewGraph(p, 4, T, GraphOptions{Float64: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fillBatch(plain, rng, lens)
+	packed, err := NewGraph(p, 2, T, GraphOptions{Float64: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type at struct{ row, col int }
+	where := make([][]at, len(lens)) // where[s][k]: packed slot of token k of sequence s
+	for s, n := range lens {
+		row, col := s/2, 0
+		if s%2 == 1 {
+			col = lens[s-1]
+		}
+		for k := range n {
+			i, j := row*T+col+k, s*T+k
+			packed.Tokens[i], packed.Targets[i], packed.Weights[i] = plain.Tokens[j], plain.Targets[j], plain.Weights[j]
+			packed.Pos[i] = k
+			where[s] = append(where[s], at{row, col + k})
+		}
+		if s%2 == 1 { // padding after the pair: a segment of its own
+			for k := 0; col+n+k < T; k++ {
+				packed.Pos[row*T+col+n+k] = k
+			}
+		}
+	}
+	if err := plain.Step(); err != nil {
+		t.Fatal(err)
+	}
+	if err := packed.Step(); err != nil {
+		t.Fatal(err)
+	}
+	for s := range lens {
+		for k, w := range where[s] {
+			got, want := packed.LogP[w.row*T+w.col], plain.LogP[s*T+k]
+			if d := math.Abs(float64(got - want)); d > 1e-6 { // LogP is float32
+				t.Fatalf("sequence %d token %d: packed logp %.10g, alone %.10g", s, k, got, want)
+			}
+		}
+	}
+	if d := math.Abs(packed.Loss - plain.Loss); d > 1e-10 {
+		t.Fatalf("packed loss %.12g, plain %.12g", packed.Loss, plain.Loss)
+	}
+	for i, want := range plain.Grads64() {
+		if d := math.Abs(packed.Grads64()[i] - want); d > 1e-10 {
+			t.Fatalf("grad[%d]: packed %.12g, plain %.12g", i, packed.Grads64()[i], want)
+		}
+	}
+	packed.Pos[3] = 7 // neither 0 nor Pos[2]+1
+	if err := packed.Step(); err == nil || !strings.Contains(err.Error(), "position id 7") {
+		t.Fatalf("bad Pos: error %v, want one naming position id 7", err)
 	}
 }
