@@ -36,7 +36,7 @@ type Config struct {
 	ClipNorm    float64 `json:"clip_norm" usage:"global gradient-norm clip; 0 is off"`
 	Beta1       float64 `json:"beta1" usage:"AdamW beta1"`
 	Beta2       float64 `json:"beta2" usage:"AdamW beta2"`
-	MicroBatch  int     `json:"micro_batch" usage:"sequences per pass of the training graph (the gradient does not depend on it)"`
+	MicroBatch  int     `json:"micro_batch" usage:"rows of the training graph per pass, each packing as many whole sequences as fit (the gradient does not depend on it)"`
 
 	// Supervised warm start.
 	BatchSize int `json:"batch_size" usage:"sft: sequences per optimizer step"`
@@ -90,7 +90,7 @@ func DefaultSFTConfig() Config {
 	c.Warmup = 20
 	c.Schedule = "cosine"
 	c.MinLR = 3e-4
-	c.MicroBatch = 32
+	c.MicroBatch = 8
 	return c
 }
 
@@ -109,7 +109,7 @@ func DefaultTrainConfig() Config {
 func defaultConfig() Config {
 	return Config{
 		Seed: 1, Tasks: "add:1-2,sort:1-2", Workers: 2, Preset: "small",
-		Beta1: 0.9, Beta2: 0.95, WeightDecay: 0.01, ClipNorm: 1, MicroBatch: 64,
+		Beta1: 0.9, Beta2: 0.95, WeightDecay: 0.01, ClipNorm: 1, MicroBatch: 16,
 		BatchSize: 32,
 		Prompts:   8, Group: 8, MaxNew: 48, Temperature: 1, TopK: 0, TopP: 1,
 		Loss: AggGRPO, Scale: ScaleGroup, EpsLow: 0.2, EpsHigh: 0.2, Beta: 0.0, KL: KL3, Mu: 1,

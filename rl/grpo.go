@@ -305,36 +305,32 @@ func (t *Trainer) scoreInto(dst []float32, e *model.Engine, seqs [][]int, plen, 
 	return nil
 }
 
-// graphPass runs the training graph over every completion in micro-batches
-// with the per-token coefficients coef, accumulating gradients. It returns
-// the largest difference between the graph's and the engine's log-probs.
+// graphPass runs the training graph over every completion, packed several
+// to a row (pack.go), with the per-token coefficients coef, accumulating
+// gradients. It returns the largest difference between the graph's and the
+// engine's log-probs.
 func (t *Trainer) graphPass(seqs [][]int, plen, lens []int, coef, engLogP []float32, Tc int) (float64, error) {
 	g := t.graph
-	T := t.graphT
-	var diff float64
-	for lo := 0; lo < len(seqs); lo += g.B {
-		clear(g.Tokens)
-		clear(g.Targets)
-		clear(g.Weights)
-		for b := 0; b < g.B && lo+b < len(seqs); b++ {
-			k := lo + b
-			s := seqs[k]
-			row := b * T
-			for i := 0; i+1 < len(s) && i < T; i++ {
-				g.Tokens[row+i] = s[i]
-				g.Targets[row+i] = s[i+1]
-			}
-			for j := 0; j < lens[k]; j++ {
-				g.Weights[row+plen[k]-1+j] = coef[k*Tc+j]
-			}
+	t.pack.pack(seqs, t.graphT)
+	weight := func(k, i int) float32 {
+		if j := i + 1 - plen[k]; j >= 0 && j < lens[k] {
+			return coef[k*Tc+j]
 		}
+		return 0
+	}
+	var diff float64
+	for p := range t.pack.passes(g.B) {
+		t.pack.write(g, p, weight)
 		if err := g.Step(); err != nil {
 			return 0, err
 		}
-		for b := 0; b < g.B && lo+b < len(seqs); b++ {
-			k := lo + b
+		for k := range seqs {
+			if t.pack.Row[k]/g.B != p {
+				continue
+			}
 			for j := 0; j < lens[k]; j++ {
-				d := math.Abs(float64(g.LogP[b*T+plen[k]-1+j] - engLogP[k*Tc+j]))
+				_, at := t.pack.index(k, plen[k]-1+j, g.B)
+				d := math.Abs(float64(g.LogP[at] - engLogP[k*Tc+j]))
 				diff = math.Max(diff, d)
 			}
 		}

@@ -80,7 +80,8 @@ func (t *Trainer) sftLength() (int, error) {
 // sftStep is one supervised step: BatchSize problems with their worked
 // solutions, loss -1/N sum log p over completion tokens (the prompt is
 // masked), N the completion tokens of the whole batch, so the gradient does
-// not depend on the micro-batch size.
+// not depend on the micro-batch size. Examples are packed several to a row
+// of the graph (pack.go).
 func (t *Trainer) sftStep() (map[string]any, error) {
 	t0 := time.Now()
 	if t.graph == nil {
@@ -115,22 +116,20 @@ func (t *Trainer) sftStep() (map[string]any, error) {
 	}
 	w := float32(-1 / float64(targets))
 	g := t.graph
-	var loss float64
-	for lo := 0; lo < len(exs); lo += g.B {
-		clear(g.Tokens)
-		clear(g.Targets)
-		clear(g.Weights)
-		for b := 0; b < g.B && lo+b < len(exs); b++ {
-			ex := exs[lo+b]
-			row := b * T
-			for i := 0; i+1 < len(ex.seq); i++ {
-				g.Tokens[row+i] = ex.seq[i]
-				g.Targets[row+i] = ex.seq[i+1]
-				if i+1 >= ex.plen {
-					g.Weights[row+i] = w
-				}
-			}
+	seqs := make([][]int, len(exs))
+	for i, ex := range exs {
+		seqs[i] = ex.seq
+	}
+	t.pack.pack(seqs, T)
+	weight := func(k, i int) float32 {
+		if i+1 >= exs[k].plen {
+			return w
 		}
+		return 0
+	}
+	var loss float64
+	for p := range t.pack.passes(g.B) {
+		t.pack.write(g, p, weight)
 		if err := g.Step(); err != nil {
 			return nil, err
 		}

@@ -50,6 +50,7 @@ type Trainer struct {
 
 	graph  *model.Graph
 	graphT int
+	pack   packing // placement of the step's sequences in the graph's rows
 	engine *model.Engine
 	engB   int // engine's batch capacity
 	refEng *model.Engine
