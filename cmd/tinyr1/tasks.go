@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -33,17 +34,19 @@ var tasksListCommand = &cli.Command{
 }
 
 var tasksShowCommand = &cli.Command{
-	Name:   "show",
-	Usage:  "print problems with their worked solutions and answers",
-	Flags:  []cli.Flag{familyFlag, levelFlag, splitFlag, countFlag, seedFlag},
-	Action: tasksShow,
+	Name:      "show",
+	Usage:     "print problems with their worked solutions and answers",
+	ArgsUsage: "[FAMILY[:LEVEL]]",
+	Flags:     []cli.Flag{familyFlag, levelFlag, splitFlag, countFlag, seedFlag},
+	Action:    tasksShow,
 }
 
 var tasksExportCommand = &cli.Command{
-	Name:   "export",
-	Usage:  "write problems as JSON lines: family, level, split, key, prompt, answer, solution",
-	Flags:  []cli.Flag{familyFlag, levelFlag, splitFlag, countFlag, seedFlag},
-	Action: tasksExport,
+	Name:      "export",
+	Usage:     "write problems as JSON lines: family, level, split, key, prompt, answer, solution",
+	ArgsUsage: "[FAMILY[:LEVEL]]",
+	Flags:     []cli.Flag{familyFlag, levelFlag, splitFlag, countFlag, seedFlag},
+	Action:    tasksExport,
 }
 
 var tasksVerifyCommand = &cli.Command{
@@ -55,6 +58,9 @@ var tasksVerifyCommand = &cli.Command{
 }
 
 func tasksList(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageError("tasks list: unexpected argument %q: want none", c.Args().First())
+	}
 	w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "FAMILY\tLEVELS\tDESCRIPTION")
 	for _, f := range data.Families() {
@@ -63,13 +69,33 @@ func tasksList(c *cli.Context) error {
 	return w.Flush()
 }
 
-// problemFlags reads and checks --family, --level, --split, --n and --seed.
+// problemFlags reads and checks --family, --level, --split, --n and --seed;
+// one positional FAMILY or FAMILY:LEVEL ("tasks show sort:3") may stand for
+// --family and --level, and flags may follow it.
 func problemFlags(c *cli.Context) (data.Family, int, data.Split, int, uint64, error) {
-	f, err := data.Lookup(c.String(familyFlag.Name))
+	name := c.Command.Name
+	pos, err := positionalArgs(c)
+	if err != nil {
+		return nil, 0, 0, 0, 0, err
+	}
+	family, level := c.String(familyFlag.Name), c.Int(levelFlag.Name)
+	switch len(pos) {
+	case 0:
+	case 1:
+		fam, lv, hasLevel := strings.Cut(pos[0], ":")
+		family = fam
+		if hasLevel {
+			if level, err = strconv.Atoi(lv); err != nil {
+				return nil, 0, 0, 0, 0, usageError("tasks %s: level %q in %q: want an integer 1-%d", name, lv, pos[0], data.MaxLevel)
+			}
+		}
+	default:
+		return nil, 0, 0, 0, 0, usageError("tasks %s: %d arguments %q: want at most one FAMILY or FAMILY:LEVEL", name, len(pos), pos)
+	}
+	f, err := data.Lookup(family)
 	if err != nil {
 		return nil, 0, 0, 0, 0, usageError("--family: %v", err)
 	}
-	level := c.Int(levelFlag.Name)
 	if err := data.CheckLevel(level); err != nil {
 		return nil, 0, 0, 0, 0, usageError("--level: %v", err)
 	}
@@ -136,6 +162,11 @@ type verifyLine struct {
 const maxVerifyLine = 4 << 20
 
 func tasksVerify(c *cli.Context) error {
+	if pos, err := positionalArgs(c); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return usageError("tasks verify: unexpected argument %q: give the input file with --in", pos[0])
+	}
 	var r io.Reader = os.Stdin
 	if c.App.Reader != nil {
 		r = c.App.Reader

@@ -39,6 +39,11 @@ func TestTasksListShowExport(t *testing.T) {
 			t.Fatalf("tasks export line %q: %v", l, err)
 		}
 	}
+	// A positional FAMILY:LEVEL stands for --family and --level.
+	_, pos, _ := runApp(t, "tasks", "export", "add:2", "--split", "test", "--n", "4")
+	if pos != out {
+		t.Fatal("tasks export add:2 differs from --family add --level 2")
+	}
 	// Same flags, same problems.
 	_, again, _ := runApp(t, "tasks", "export", "--family", "add", "--level", "2", "--split", "test", "--n", "4")
 	if again != out {
@@ -49,6 +54,10 @@ func TestTasksListShowExport(t *testing.T) {
 		{"tasks", "show", "--level", "9"},
 		{"tasks", "show", "--split", "dev"},
 		{"tasks", "export", "--n", "-1"},
+		{"tasks", "show", "add", "sort"},
+		{"tasks", "show", "add:x"},
+		{"tasks", "list", "add"},
+		{"tasks", "verify", "file.jsonl"},
 	} {
 		if code, _, errs := runApp(t, args...); code != 2 || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
 			t.Errorf("%v: exit %d, stderr %q: want status 2 and one line", args, code, errs)
