@@ -21,11 +21,13 @@ type GraphOptions struct {
 // Graph is a gorgonia forward/backward graph of the model for one fixed
 // micro-batch shape (B, T), built once and run every step. It computes
 //
-//	Loss = sum_t Weights[t] * LogP[t],  LogP[t] = log p(Targets[t] | Tokens[<=t])
+//	Loss = sum_t Weights[t] * LogP[t] + sum_t EntropyWeights[t] * H[t],
+//	LogP[t] = log p(Targets[t] | Tokens[<=t]),  H[t] = -sum_v p(v | Tokens[<=t]) log p(v | Tokens[<=t])
 //
-// which serves supervised training (w = -1/N on target tokens) and every
-// GRPO variant (w = per-token coefficient computed outside, see GRPO.md).
-// Padding positions carry w = 0.
+// at the graph's temperature, which serves supervised training (w = -1/N on
+// target tokens) and every GRPO variant (w = per-token coefficient computed
+// outside, see GRPO.md; e = an entropy bonus, all zero by default and then
+// free). Padding positions carry w = e = 0.
 //
 // Packing: Pos holds each token's position id, i%T by default (one sequence
 // per row, padded at the end). A caller may pack several sequences into one
@@ -35,7 +37,8 @@ type GraphOptions struct {
 //
 // The parameter nodes are backed by p.Data itself, so optimizer updates are
 // seen by the next step without copying. A step is: write Tokens, Targets,
-// Weights; Step(); optimizer over (p.Data, Grads()), which zeroes Grads.
+// Weights (and EntropyWeights); Step(); optimizer over (p.Data, Grads()),
+// which zeroes Grads.
 //
 // Step allocates the intermediates anew each call (gorgonia's tape machine
 // drops them on Reset); everything owned by Graph is allocated once.
@@ -47,9 +50,13 @@ type Graph struct {
 	Weights []float32 // (B*T) loss coefficients w_t; 0 on padding
 	Pos     []int     // (B*T) position ids: i%T unless the caller packs rows (0 starts a sequence, else previous+1)
 
+	// EntropyWeights (B*T) are the coefficients e_t of the entropy H_t in
+	// Loss; all zero (the default) adds nothing to Loss or its cost.
+	EntropyWeights []float32
+
 	LogP    []float32 // (B*T) log p(target_t | tokens_<=t) at the graph's temperature, after Step/Forward
 	Entropy []float32 // (B*T) entropy of the softmax at each position, nil unless GraphOptions.Entropy
-	Loss    float64   // sum_t w_t * logp_t, after Step/Forward
+	Loss    float64   // sum_t w_t * logp_t + sum_t e_t * H_t, after Step/Forward
 
 	Data64 []float64 // (NumParams) float64 parameter copy; nil unless GraphOptions.Float64
 
@@ -59,8 +66,6 @@ type Graph struct {
 	grads  []float32 // (NumParams) accumulated gradients, layout of p.Data
 	grad64 []float64 // (NumParams) same in a float64 graph
 
-	wmat interface{} // (B*T, V) []float32 or []float64: w_t at [t, target_t], 0 elsewhere
-
 	train, fwd *graphMachine // full graph with backward, and forward-only graph built on first Forward
 }
 
@@ -69,8 +74,7 @@ type graphMachine struct {
 	g      *G.ExprGraph
 	vm     G.VM
 	params []*G.Node // in p.Tensors order
-	logsm  *G.Node   // (B*T, V) log-softmax of the tempered logits
-	loss   *G.Node   // scalar
+	loss   *G.Node   // scalar, lossOp (loss_op.go), which also writes LogP and Entropy
 }
 
 // NewGraph builds the training graph for micro-batches of B sequences of T
@@ -89,7 +93,7 @@ func NewGraph(p *Params, B, T int, opts GraphOptions) (*Graph, error) {
 	if !(opts.Temperature > 0) || math.IsInf(float64(opts.Temperature), 0) {
 		return nil, fmt.Errorf("model: graph temperature %g: want a finite value > 0", opts.Temperature)
 	}
-	N, V := B*T, cfg.Vocab
+	N := B * T
 	g := &Graph{
 		B: B, T: T,
 		Tokens:  make([]int, N),
@@ -99,6 +103,8 @@ func NewGraph(p *Params, B, T int, opts GraphOptions) (*Graph, error) {
 		p:       p,
 		opts:    opts,
 		Pos:     make([]int, N),
+
+		EntropyWeights: make([]float32, N),
 	}
 	if opts.Entropy {
 		g.Entropy = make([]float32, N)
@@ -113,11 +119,9 @@ func NewGraph(p *Params, B, T int, opts GraphOptions) (*Graph, error) {
 			g.Data64[i] = float64(v)
 		}
 		g.grad64 = make([]float64, len(p.Data))
-		g.wmat = make([]float64, N*V)
 	} else {
 		g.dt = tensor.Float32
 		g.grads = make([]float32, len(p.Data))
-		g.wmat = make([]float32, N*V)
 	}
 	var err error
 	if g.train, err = g.build(true); err != nil {
@@ -143,8 +147,9 @@ func (g *Graph) ZeroGrads() {
 	clear(g.grad64)
 }
 
-// Step runs forward and backward on the current Tokens, Targets and
-// Weights: it sets LogP, Entropy and Loss and adds d Loss / d params to Grads.
+// Step runs forward and backward on the current Tokens, Targets, Weights
+// and EntropyWeights: it sets LogP, Entropy and Loss and adds d Loss /
+// d params to Grads.
 func (g *Graph) Step() error { return g.run(g.train, true) }
 
 // Forward runs the forward pass only: it sets LogP, Entropy and Loss and
@@ -161,7 +166,13 @@ func (g *Graph) Forward() error {
 }
 
 func (g *Graph) run(m *graphMachine, backward bool) error {
-	V := g.p.Cfg.Vocab
+	V, N := g.p.Cfg.Vocab, g.B*g.T
+	if len(g.Tokens) != N || len(g.Targets) != N || len(g.Weights) != N {
+		return fmt.Errorf("model: graph has %d tokens, %d targets, %d weights: want %d each", len(g.Tokens), len(g.Targets), len(g.Weights), N)
+	}
+	if len(g.EntropyWeights) != 0 && len(g.EntropyWeights) != N {
+		return fmt.Errorf("model: graph has %d entropy weights: want %d or none", len(g.EntropyWeights), N)
+	}
 	for i, tok := range g.Tokens {
 		if tok < 0 || tok >= V {
 			return fmt.Errorf("model: graph token %d at position %d: want an id in [0, %d)", tok, i, V)
@@ -174,27 +185,9 @@ func (g *Graph) run(m *graphMachine, backward bool) error {
 			return fmt.Errorf("model: graph position id %d at row %d, column %d: want 0 (a sequence starts) or the previous id + 1, below context %d", p, i/g.T, t, g.p.Cfg.Context)
 		}
 	}
-	switch w := g.wmat.(type) {
-	case []float32:
-		clear(w)
-		for i, t := range g.Targets {
-			w[i*V+t] = g.Weights[i]
-		}
-	case []float64:
-		clear(w)
-		for i, t := range g.Targets {
-			w[i*V+t] = float64(g.Weights[i])
-		}
-	}
 	defer m.vm.Reset()
 	if err := m.vm.RunAll(); err != nil {
 		return fmt.Errorf("model: graph run: %w", err)
-	}
-	switch ls := m.logsm.Value().Data().(type) {
-	case []float32:
-		graphReadOutputs(g.LogP, g.Entropy, ls, g.Targets, V)
-	case []float64:
-		graphReadOutputs(g.LogP, g.Entropy, ls, g.Targets, V)
 	}
 	switch l := m.loss.Value().Data().(type) {
 	case float32:
@@ -232,22 +225,6 @@ func graphAccumulate[F float32 | float64](dst, src []F) {
 	}
 }
 
-// graphReadOutputs gathers logp at the targets and, if ent is not nil, the
-// entropy -sum_v p_v log p_v of each row of logsm (N, V).
-func graphReadOutputs[F float32 | float64](logp, ent []float32, logsm []F, targets []int, V int) {
-	for i, t := range targets {
-		row := logsm[i*V : (i+1)*V]
-		logp[i] = float32(row[t])
-		if ent != nil {
-			var h float64
-			for _, l := range row {
-				h -= math.Exp(float64(l)) * float64(l)
-			}
-			ent[i] = float32(h)
-		}
-	}
-}
-
 // build constructs the expression graph; with backward it adds the
 // symbolic gradient and binds dual values to the parameters.
 func (g *Graph) build(backward bool) (m *graphMachine, err error) {
@@ -281,8 +258,6 @@ func (g *Graph) build(backward bool) (m *graphMachine, err error) {
 		G.WithValue(tensor.New(tensor.WithShape(N), tensor.WithBacking(g.Tokens))))
 	pos := G.NewVector(m.g, tensor.Int, G.WithShape(N), G.WithName("pos"),
 		G.WithValue(tensor.New(tensor.WithShape(N), tensor.WithBacking(g.Pos))))
-	wmat := G.NewMatrix(m.g, g.dt, G.WithShape(N, V), G.WithName("wmat"),
-		G.WithValue(tensor.New(tensor.WithShape(N, V), tensor.WithBacking(g.wmat))))
 
 	// x = wte[tok] + wpe[pos]
 	x := b.add(b.must(G.ByIndices(P(g.p.WTE), toks, 0)), b.must(G.ByIndices(P(g.p.WPE), pos, 0))) // (N, D)
@@ -296,7 +271,7 @@ func (g *Graph) build(backward bool) (m *graphMachine, err error) {
 		y := b.must(G.ApplyOp(newAttentionOp(B, T, H, hd, g.Pos), qkv)) // (N, D)
 		x = b.add(x, b.bias(b.must(G.Mul(y, P(blk.WO))), P(blk.BO)))    // (N, D)
 		h = b.layerNorm(x, P(blk.LN2G), P(blk.LN2B))                    // (N, D)
-		u := b.gelu(b.bias(b.must(G.Mul(h, P(blk.W1))), P(blk.B1)))     // (N, M)
+		u := b.biasGELU(b.must(G.Mul(h, P(blk.W1))), P(blk.B1))         // (N, M)
 		x = b.add(x, b.bias(b.must(G.Mul(u, P(blk.W2))), P(blk.B2)))    // (N, D)
 	}
 	x = b.layerNorm(x, P(g.p.LNFG), P(g.p.LNFB)) // (N, D)
@@ -306,12 +281,9 @@ func (g *Graph) build(backward bool) (m *graphMachine, err error) {
 	} else {
 		logits = b.must(G.Mul(x, P(g.p.Head))) // (N, V)
 	}
-	if g.opts.Temperature != 1 {
-		logits = b.must(G.Div(logits, b.scalar(float64(g.opts.Temperature))))
-	}
-	// LogSoftMax, not Log(SoftMax): gorgonia issue #569 (GORGONIA.md).
-	m.logsm = b.must(G.LogSoftMax(logits))                        // (N, V)
-	m.loss = b.must(G.Sum(b.must(G.HadamardProd(m.logsm, wmat)))) // scalar
+	// Temperature, log-softmax, the weighted sums and the entropy in one
+	// op; it writes LogP and Entropy as it goes.
+	m.loss = b.must(G.ApplyOp(newLossOp(g, N, V, float64(g.opts.Temperature)), logits)) // scalar
 
 	if !backward {
 		m.vm = G.NewTapeMachine(m.g)
@@ -338,38 +310,20 @@ func (b *graphBuilder) must(n *G.Node, err error) *G.Node {
 	return n
 }
 
-// scalar is a constant in the graphBuilder's dtype.
-func (b *graphBuilder) scalar(v float64) *G.Node {
-	if b.dt == tensor.Float64 {
-		return G.NewConstant(v)
-	}
-	return G.NewConstant(float32(v))
-}
-
 func (b *graphBuilder) add(x, y *G.Node) *G.Node { return b.must(G.Add(x, y)) }
 
-// bias adds a (C) vector to every row of x (N, C).
-func (b *graphBuilder) bias(x, v *G.Node) *G.Node {
-	return b.must(G.BroadcastAdd(x, v, nil, []byte{0}))
+// bias adds a (C) vector to every row of x (N, C) (fused_ops.go).
+func (b *graphBuilder) bias(x, v *G.Node) *G.Node { return b.must(applyFused(fusedBias, x, v)) }
+
+// biasGELU is gelu(x + v) for x (N, C) and v (C), with the tanh
+// approximation 0.5u(1+tanh(sqrt(2/pi)(u+0.044715u^3))) (Hendrycks & Gimpel
+// 2016), as in GPT-2 (fused_ops.go).
+func (b *graphBuilder) biasGELU(x, v *G.Node) *G.Node {
+	return b.must(applyFused(fusedBiasGELU, x, v))
 }
 
 // layerNorm normalises each row of x (N, D) with biased variance and eps
-// 1e-5, then applies gain and bias (D). The reciprocal square root is
-// Pow(., -0.5): InverseSqrt has a wrong gradient (GORGONIA.md).
+// 1e-5, then applies gain and bias (D) (fused_ops.go).
 func (b *graphBuilder) layerNorm(x, gain, bias *G.Node) *G.Node {
-	mean := b.must(G.Mean(x, 1))                                    // (N)
-	xc := b.must(G.BroadcastSub(x, mean, nil, []byte{1}))           // (N, D)
-	v := b.must(G.Mean(b.must(G.Square(xc)), 1))                    // (N)
-	rstd := b.must(G.Pow(b.add(v, b.scalar(1e-5)), b.scalar(-0.5))) // (N)
-	y := b.must(G.BroadcastHadamardProd(xc, rstd, nil, []byte{1}))  // (N, D)
-	y = b.must(G.BroadcastHadamardProd(y, gain, nil, []byte{0}))    // (N, D)
-	return b.bias(y, bias)
-}
-
-// gelu is the tanh approximation 0.5u(1+tanh(sqrt(2/pi)(u+0.044715u^3)))
-// (Hendrycks & Gimpel 2016), as in GPT-2.
-func (b *graphBuilder) gelu(u *G.Node) *G.Node {
-	inner := b.add(u, b.must(G.HadamardProd(b.must(G.Cube(u)), b.scalar(0.044715))))
-	t := b.must(G.Tanh(b.must(G.HadamardProd(inner, b.scalar(math.Sqrt(2/math.Pi))))))
-	return b.must(G.HadamardProd(b.must(G.HadamardProd(u, b.scalar(0.5))), b.add(t, b.scalar(1))))
+	return b.must(applyFused(fusedLayerNorm, x, gain, bias))
 }

@@ -1,0 +1,513 @@
+package model
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// fusedOp is one row-wise layer of the training graph fused into a single
+// gorgonia op with its own gradient ops, in place of the chains of
+// elementwise primitives (Mean, BroadcastSub, Pow, Cube, Tanh, ...) that
+// each cloned or broadcast a full (N, C) tensor:
+//
+//	fusedLayerNorm         (x (N,C), gain (C), bias (C)) -> (x - mean) / sqrt(var + 1e-5) * gain + bias
+//	fusedBias              (x (N,C), v (C))              -> x + v on every row
+//	fusedBiasGELU          (x (N,C), v (C))              -> gelu(x + v)
+//
+// with the biased variance of each row and the tanh approximation of GELU
+// (Hendrycks & Gimpel 2016) as in GPT-2 and the rollout engine (kernels.go,
+// kern_amd64.go), whose float32 arithmetic the kernels here repeat.
+// Their gradients, also fusedOps (symbolic differentiation, G.Grad), are
+//
+//	fusedLayerNormGrad     (x, gain, dy) -> dx (N,C)
+//	fusedLayerNormGainGrad (x, dy)       -> dgain (C) = sum_n xhat_n * dy_n
+//	fusedBiasGELUGrad      (x, v, dy)    -> du (N,C) = dy * gelu'(x + v)
+//	fusedColSum            (dy)          -> (C) = sum_n dy_n, for every bias
+//
+// The mean and variance are recomputed in the backward pass (O(N C)) rather
+// than kept in the op. float32 and float64 (gradient checks) share generic
+// kernels except GELU, whose float32 path uses the engine's vectorised exp.
+//
+// Rows are split into blocks of fusedRowBlock handed to the workers by
+// stride; column sums are kept per block and added in block order, so every
+// result is bitwise independent of the worker count. Do allocates only its
+// output (the per-block partial sums live in the op), so an op must not run
+// concurrently with itself (the tape machine runs ops one at a time).
+type fusedOp struct {
+	kind    fusedKind
+	N, C    int // rows, columns
+	workers int // goroutines over the row blocks
+
+	p32 []float32 // (blocks, C) partial column sums
+	p64 []float64
+}
+
+type fusedKind int
+
+const (
+	fusedLayerNorm fusedKind = iota
+	fusedLayerNormGrad
+	fusedLayerNormGainGrad
+	fusedBias
+	fusedBiasGELU
+	fusedBiasGELUGrad
+	fusedColSum
+)
+
+// fusedSigs gives each kind's name and the rank of its inputs and output:
+// 2 is (N, C), 1 is (C).
+var fusedSigs = [...]struct {
+	name string
+	in   []int
+	out  int
+}{
+	fusedLayerNorm:         {"LayerNorm", []int{2, 1, 1}, 2},
+	fusedLayerNormGrad:     {"LayerNormGrad", []int{2, 1, 2}, 2},
+	fusedLayerNormGainGrad: {"LayerNormGainGrad", []int{2, 2}, 1},
+	fusedBias:              {"Bias", []int{2, 1}, 2},
+	fusedBiasGELU:          {"BiasGELU", []int{2, 1}, 2},
+	fusedBiasGELUGrad:      {"BiasGELUGrad", []int{2, 1, 2}, 2},
+	fusedColSum:            {"ColSum", []int{2}, 1},
+}
+
+// fusedRowBlock is the rows per task; it fixes the order of column sums.
+const fusedRowBlock = 32
+
+// fusedMinParallel is the element count below which one goroutine does it
+// all: the tiny test graphs would spend more on spawning than computing.
+const fusedMinParallel = 1 << 14
+
+// Compile-time checks: fusedOp is symbolically differentiable (the
+// gradient kinds report nothing to differentiate).
+var _ G.SDOp = (*fusedOp)(nil)
+
+func newFusedOp(kind fusedKind, N, C int) *fusedOp {
+	if N <= 0 || C <= 0 {
+		panic(fmt.Sprintf("model: fused %s shape N=%d, C=%d: want both > 0", fusedSigs[kind].name, N, C))
+	}
+	return &fusedOp{kind: kind, N: N, C: C, workers: max(1, runtime.GOMAXPROCS(0))}
+}
+
+// applyFused applies a new fusedOp of the kind to the inputs; N and C are
+// taken from the first input, which is (N, C) for every kind.
+func applyFused(kind fusedKind, in ...*G.Node) (*G.Node, error) {
+	s := in[0].Shape()
+	if len(s) != 2 {
+		return nil, fmt.Errorf("model: fused %s input shape %v: want 2-D", fusedSigs[kind].name, s)
+	}
+	return G.ApplyOp(newFusedOp(kind, s[0], s[1]), in...)
+}
+
+func (op *fusedOp) shape(rank int) tensor.Shape {
+	if rank == 2 {
+		return tensor.Shape{op.N, op.C}
+	}
+	return tensor.Shape{op.C}
+}
+
+func (op *fusedOp) Arity() int { return len(fusedSigs[op.kind].in) }
+
+// Type: tensors of one dtype a, of the ranks in fusedSigs.
+func (op *fusedOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	sig := fusedSigs[op.kind]
+	ts := make([]hm.Type, 0, len(sig.in)+1)
+	for _, r := range sig.in {
+		ts = append(ts, G.TensorType{Dims: r, Of: a})
+	}
+	ts = append(ts, G.TensorType{Dims: sig.out, Of: a})
+	return hm.NewFnType(ts...)
+}
+
+func (op *fusedOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	sig := fusedSigs[op.kind]
+	if len(in) != len(sig.in) {
+		return nil, fmt.Errorf("model: fused %s got %d inputs: want %d", sig.name, len(in), len(sig.in))
+	}
+	for i, r := range sig.in {
+		if s, ok := in[i].(tensor.Shape); !ok || !s.Eq(op.shape(r)) {
+			return nil, fmt.Errorf("model: fused %s input %d has shape %v: want %v", sig.name, i, in[i], op.shape(r))
+		}
+	}
+	return op.shape(sig.out), nil
+}
+
+func (op *fusedOp) Do(in ...G.Value) (G.Value, error) {
+	sig := fusedSigs[op.kind]
+	if len(in) != len(sig.in) {
+		return nil, fmt.Errorf("model: fused %s got %d inputs: want %d", sig.name, len(in), len(sig.in))
+	}
+	var f32 [3][]float32
+	var f64 [3][]float64
+	for i, r := range sig.in {
+		d, err := denseData(in[i], sig.name, op.shape(r))
+		if err != nil {
+			return nil, err
+		}
+		switch d := d.(type) {
+		case []float32:
+			f32[i] = d
+		case []float64:
+			f64[i] = d
+		}
+		if (f32[0] == nil) != (f32[i] == nil) {
+			return nil, fmt.Errorf("model: fused %s inputs 0 and %d differ in dtype", sig.name, i)
+		}
+	}
+	var out interface{}
+	if f32[0] != nil {
+		out = fusedDo(op, &op.p32, f32)
+	} else {
+		out = fusedDo(op, &op.p64, f64)
+	}
+	return tensor.New(tensor.WithShape(op.shape(sig.out)...), tensor.WithBacking(out)), nil
+}
+
+// fusedDo runs op's kernel on inputs in (x first) and returns the output.
+func fusedDo[F float32 | float64](op *fusedOp, part *[]F, in [3][]F) []F {
+	C := op.C
+	x := in[0]
+	if fusedSigs[op.kind].out == 1 { // column sums, per block then in order
+		nb := (op.N + fusedRowBlock - 1) / fusedRowBlock
+		p := attentionScratch(part, nb*C)
+		clear(p)
+		op.parallel(func(blk, lo, hi int) {
+			pb := p[blk*C:][:C]
+			if op.kind == fusedColSum {
+				colSumRows(pb, x, C, lo, hi)
+			} else {
+				layerNormGainGradRows(pb, x, in[1], C, lo, hi)
+			}
+		})
+		dst := make([]F, C)
+		for b := 0; b < nb; b++ {
+			for c, v := range p[b*C:][:C] {
+				dst[c] += v
+			}
+		}
+		return dst
+	}
+	y := make([]F, op.N*C)
+	op.parallel(func(_, lo, hi int) {
+		switch op.kind {
+		case fusedLayerNorm:
+			layerNormRows(y, x, in[1], in[2], C, lo, hi)
+		case fusedLayerNormGrad:
+			layerNormGradRows(y, x, in[1], in[2], C, lo, hi)
+		case fusedBias:
+			biasRows(y, x, in[1], C, lo, hi)
+		case fusedBiasGELU:
+			switch y := any(y).(type) {
+			case []float32:
+				biasGELURows32(y, any(x).([]float32), any(in[1]).([]float32), C, lo, hi)
+			case []float64:
+				biasGELURows64(y, any(x).([]float64), any(in[1]).([]float64), C, lo, hi)
+			}
+		case fusedBiasGELUGrad:
+			switch y := any(y).(type) {
+			case []float32:
+				biasGELUGradRows32(y, any(x).([]float32), any(in[1]).([]float32), any(in[2]).([]float32), C, lo, hi)
+			case []float64:
+				biasGELUGradRows64(y, any(x).([]float64), any(in[1]).([]float64), any(in[2]).([]float64), C, lo, hi)
+			}
+		}
+	})
+	return y
+}
+
+// parallel runs fn(blk, lo, hi) on every block of fusedRowBlock rows,
+// worker w taking blocks w, w+workers, ...
+func (op *fusedOp) parallel(fn func(blk, lo, hi int)) {
+	nb := (op.N + fusedRowBlock - 1) / fusedRowBlock
+	workers := min(op.workers, nb)
+	if op.N*op.C < fusedMinParallel {
+		workers = 1
+	}
+	run := func(w int) {
+		for b := w; b < nb; b += workers {
+			fn(b, b*fusedRowBlock, min(op.N, (b+1)*fusedRowBlock))
+		}
+	}
+	if workers <= 1 {
+		run(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run(w)
+		}()
+	}
+	run(0)
+	wg.Wait()
+}
+
+func (op *fusedOp) ReturnsPtr() bool     { return false }
+func (op *fusedOp) CallsExtern() bool    { return false }
+func (op *fusedOp) OverwritesInput() int { return -1 }
+func (op *fusedOp) WriteHash(h hash.Hash) {
+	fmt.Fprintf(h, "Fused%s{N=%d, C=%d}", fusedSigs[op.kind].name, op.N, op.C)
+}
+func (op *fusedOp) Hashcode() uint32 {
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
+}
+func (op *fusedOp) String() string {
+	return fmt.Sprintf("Fused%s{N=%d, C=%d}", fusedSigs[op.kind].name, op.N, op.C)
+}
+
+func (op *fusedOp) DiffWRT(inputs int) []bool {
+	d := make([]bool, inputs)
+	switch op.kind {
+	case fusedLayerNorm, fusedBias, fusedBiasGELU:
+		for i := range d {
+			d[i] = true
+		}
+	}
+	return d
+}
+
+// SymDiff returns the gradients of the forward kinds:
+//
+//	LayerNorm: dx = LayerNormGrad(x, gain, dy), dgain = LayerNormGainGrad(x, dy), dbias = ColSum(dy)
+//	Bias:      dx = dy, dv = ColSum(dy)
+//	BiasGELU:  du = BiasGELUGrad(x, v, dy), dx = du, dv = ColSum(du)
+func (op *fusedOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	sig := fusedSigs[op.kind]
+	if len(inputs) != len(sig.in) {
+		return nil, fmt.Errorf("model: fused %s gradient got %d inputs: want %d", sig.name, len(inputs), len(sig.in))
+	}
+	var (
+		out = make(G.Nodes, len(inputs))
+		err error
+	)
+	switch op.kind {
+	case fusedLayerNorm:
+		if out[0], err = applyFused(fusedLayerNormGrad, inputs[0], inputs[1], grad); err != nil {
+			return nil, err
+		}
+		if out[1], err = applyFused(fusedLayerNormGainGrad, inputs[0], grad); err != nil {
+			return nil, err
+		}
+		out[2], err = applyFused(fusedColSum, grad)
+	case fusedBias:
+		out[0] = grad
+		out[1], err = applyFused(fusedColSum, grad)
+	case fusedBiasGELU:
+		if out[0], err = applyFused(fusedBiasGELUGrad, inputs[0], inputs[1], grad); err != nil {
+			return nil, err
+		}
+		out[1], err = applyFused(fusedColSum, out[0])
+	default:
+		return nil, fmt.Errorf("model: fused %s has no gradient", sig.name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// denseData returns v's data, which must be a float32 or float64 tensor of
+// the given shape, contiguous in row-major order.
+func denseData(v G.Value, op string, want tensor.Shape) (interface{}, error) {
+	t, ok := v.(tensor.Tensor)
+	if !ok {
+		return nil, fmt.Errorf("model: %s input is a %T: want a tensor", op, v)
+	}
+	if !t.Shape().Eq(want) {
+		return nil, fmt.Errorf("model: %s input has shape %v: want %v", op, t.Shape(), want)
+	}
+	if d, ok := t.(*tensor.Dense); ok && d.RequiresIterator() {
+		t = d.Materialize()
+	}
+	n := want.TotalSize()
+	switch data := t.Data().(type) {
+	case []float32:
+		return data[:n], nil
+	case []float64:
+		return data[:n], nil
+	default:
+		return nil, fmt.Errorf("model: %s input has dtype %v: want float32 or float64", op, t.Dtype())
+	}
+}
+
+// --- kernels: rows lo..hi of (N, C) matrices; they allocate nothing ---
+
+// layerNormStats returns the mean and 1/sqrt(var + eps) of x, with the
+// biased variance, in the arithmetic of the engine's layerNorm (kernels.go).
+func layerNormStats[F float32 | float64](x []F) (mean, rstd F) {
+	for _, v := range x {
+		mean += v
+	}
+	mean /= F(len(x))
+	var vr F
+	for _, v := range x {
+		d := v - mean
+		vr += d * d
+	}
+	vr /= F(len(x))
+	return mean, F(1 / math.Sqrt(float64(vr)+refLayerNormEps))
+}
+
+// layerNormRows writes y = (x - mean) * rstd * gain + bias.
+func layerNormRows[F float32 | float64](y, x, gain, bias []F, C, lo, hi int) {
+	gain, bias = gain[:C], bias[:C]
+	for r := lo; r < hi; r++ {
+		xr, yr := x[r*C:][:C], y[r*C:][:C]
+		mean, rstd := layerNormStats(xr)
+		for c, v := range xr {
+			yr[c] = (v-mean)*rstd*gain[c] + bias[c]
+		}
+	}
+}
+
+// layerNormGradRows writes dx from dy: with xhat = (x - mean) rstd and
+// g = dy * gain, dx = rstd (g - mean(g) - xhat mean(g xhat)).
+func layerNormGradRows[F float32 | float64](dx, x, gain, dy []F, C, lo, hi int) {
+	gain = gain[:C]
+	for r := lo; r < hi; r++ {
+		xr, dyr, dxr := x[r*C:][:C], dy[r*C:][:C], dx[r*C:][:C]
+		mean, rstd := layerNormStats(xr)
+		var sg, sgx F
+		for c, v := range xr {
+			g := dyr[c] * gain[c]
+			sg += g
+			sgx += g * (v - mean) * rstd
+		}
+		sg /= F(C)
+		sgx /= F(C)
+		for c, v := range xr {
+			dxr[c] = rstd * (dyr[c]*gain[c] - sg - (v-mean)*rstd*sgx)
+		}
+	}
+}
+
+// layerNormGainGradRows adds sum_r xhat_r * dy_r to dgain (C).
+func layerNormGainGradRows[F float32 | float64](dgain, x, dy []F, C, lo, hi int) {
+	dgain = dgain[:C]
+	for r := lo; r < hi; r++ {
+		xr, dyr := x[r*C:][:C], dy[r*C:][:C]
+		mean, rstd := layerNormStats(xr)
+		for c, v := range xr {
+			dgain[c] += (v - mean) * rstd * dyr[c]
+		}
+	}
+}
+
+// colSumRows adds sum_r x_r to dst (C).
+func colSumRows[F float32 | float64](dst, x []F, C, lo, hi int) {
+	dst = dst[:C]
+	for r := lo; r < hi; r++ {
+		for c, v := range x[r*C:][:C] {
+			dst[c] += v
+		}
+	}
+}
+
+// biasRows writes y = x + v on every row.
+func biasRows[F float32 | float64](y, x, v []F, C, lo, hi int) {
+	v = v[:C]
+	for r := lo; r < hi; r++ {
+		xr, yr := x[r*C:][:C], y[r*C:][:C]
+		for c, u := range xr {
+			yr[c] = u + v[c]
+		}
+	}
+}
+
+const (
+	geluC = 0.7978845608028654 // sqrt(2/pi)
+	geluK = 0.044715
+)
+
+// biasGELURows32 writes y = gelu(x + v) as the engine does (kernels.go,
+// epilogueRowAVX): u / (1 + exp(-2 sqrt(2/pi) (u + 0.044715 u^3))), the
+// exponentials through geluExp in y's own row.
+func biasGELURows32(y, x, v []float32, C, lo, hi int) {
+	v = v[:C]
+	for r := lo; r < hi; r++ {
+		xr, yr := x[r*C:][:C], y[r*C:][:C]
+		for c, u := range xr {
+			u += v[c]
+			yr[c] = -2 * 0.7978845608028654 * (u + 0.044715*u*u*u)
+		}
+		geluExp(yr)
+		for c, u := range xr {
+			yr[c] = (u + v[c]) / (1 + yr[c])
+		}
+	}
+}
+
+// geluExp sets x[i] = exp(x[i]): 8 lanes at a time with expVec where the
+// CPU has AVX2 (as the engine's GELU), the rest with expf; which one an
+// element gets depends only on its index.
+func geluExp(x []float32) {
+	n := 0
+	if useAVX {
+		n = len(x) &^ 7
+		if n > 0 {
+			expVec(x[:n])
+		}
+	}
+	for i := n; i < len(x); i++ {
+		x[i] = expf(x[i])
+	}
+}
+
+// biasGELURows64 writes y = gelu(x + v) with math.Tanh, as refGELU.
+func biasGELURows64(y, x, v []float64, C, lo, hi int) {
+	v = v[:C]
+	for r := lo; r < hi; r++ {
+		xr, yr := x[r*C:][:C], y[r*C:][:C]
+		for c, u := range xr {
+			yr[c] = refGELU(u + v[c])
+		}
+	}
+}
+
+// biasGELUGradRows32 writes du = dy * gelu'(u), u = x + v. With
+// s = 1 / (1 + exp(-2a)) = 0.5 (1 + tanh a), a = c (u + k u^3):
+// gelu(u) = u s and gelu'(u) = s + 2 u s (1 - s) c (1 + 3 k u^2). The
+// exponentials go through geluExp in du's own row.
+func biasGELUGradRows32(du, x, v, dy []float32, C, lo, hi int) {
+	v = v[:C]
+	for r := lo; r < hi; r++ {
+		xr, dyr, dur := x[r*C:][:C], dy[r*C:][:C], du[r*C:][:C]
+		for c, u := range xr {
+			u += v[c]
+			dur[c] = -2 * 0.7978845608028654 * (u + 0.044715*u*u*u)
+		}
+		geluExp(dur)
+		for c, xv := range xr {
+			u := xv + v[c]
+			s := 1 / (1 + dur[c])
+			dur[c] = dyr[c] * (s + 2*u*s*(1-s)*geluC*(1+3*geluK*u*u))
+		}
+	}
+}
+
+// biasGELUGradRows64 is biasGELUGradRows32 in float64 with t = tanh a:
+// gelu'(u) = 0.5 (1 + t) + 0.5 u (1 - t^2) c (1 + 3 k u^2).
+func biasGELUGradRows64(du, x, v, dy []float64, C, lo, hi int) {
+	v = v[:C]
+	for r := lo; r < hi; r++ {
+		xr, dyr, dur := x[r*C:][:C], dy[r*C:][:C], du[r*C:][:C]
+		for c, xv := range xr {
+			u := xv + v[c]
+			u2 := u * u
+			t := math.Tanh(geluC * (u + geluK*u2*u))
+			dur[c] = dyr[c] * (0.5*(1+t) + 0.5*u*(1-t*t)*geluC*(1+3*geluK*u2))
+		}
+	}
+}

@@ -1,0 +1,536 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// fusedRefs are plain float64 references for the forward fusedOps: x is
+// (N, C) and the vectors (C).
+var fusedRefs = map[fusedKind]func(x []float64, vecs [][]float64, N, C int) []float64{
+	fusedLayerNorm: func(x []float64, vecs [][]float64, N, C int) []float64 {
+		y := make([]float64, N*C)
+		for r := 0; r < N; r++ {
+			var mean, vr float64
+			for c := 0; c < C; c++ {
+				mean += x[r*C+c]
+			}
+			mean /= float64(C)
+			for c := 0; c < C; c++ {
+				vr += (x[r*C+c] - mean) * (x[r*C+c] - mean)
+			}
+			vr /= float64(C)
+			for c := 0; c < C; c++ {
+				y[r*C+c] = (x[r*C+c]-mean)/math.Sqrt(vr+1e-5)*vecs[0][c] + vecs[1][c]
+			}
+		}
+		return y
+	},
+	fusedBias: func(x []float64, vecs [][]float64, N, C int) []float64 {
+		y := make([]float64, N*C)
+		for i := range y {
+			y[i] = x[i] + vecs[0][i%C]
+		}
+		return y
+	},
+	fusedBiasGELU: func(x []float64, vecs [][]float64, N, C int) []float64 {
+		y := make([]float64, N*C)
+		for i := range y {
+			u := x[i] + vecs[0][i%C]
+			y[i] = 0.5 * u * (1 + math.Tanh(math.Sqrt(2/math.Pi)*(u+0.044715*u*u*u)))
+		}
+		return y
+	},
+}
+
+var fusedShapes = []struct{ N, C int }{
+	{1, 1},
+	{3, 5},
+	{37, 9},    // crosses a row block
+	{130, 128}, // N*C >= fusedMinParallel: several workers
+}
+
+// fusedInputs returns x (N, C), scale 1.5 so GELU sees its curved part, and
+// the op's vectors (C); LayerNorm's gain is around 1.
+func fusedInputs(rng *rand.Rand, kind fusedKind, N, C int) (x []float64, vecs [][]float64) {
+	x = randSlice(rng, N*C, 1.5)
+	for range fusedSigs[kind].in[1:] {
+		vecs = append(vecs, randSlice(rng, C, 0.5))
+	}
+	if kind == fusedLayerNorm {
+		for c := range vecs[0] {
+			vecs[0][c] += 1
+		}
+	}
+	return x, vecs
+}
+
+func toDtype(x []float64, dt tensor.Dtype) interface{} {
+	if dt == tensor.Float64 {
+		return append([]float64(nil), x...)
+	}
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
+	}
+	return out
+}
+
+// fusedGraph evaluates y = op(x, vecs...) and the gradient of
+// sum(r * y) with respect to every input through a gorgonia graph of dtype
+// dt (so SymDiff and the gradient ops are what is tested).
+func fusedGraph(t *testing.T, kind fusedKind, x []float64, vecs [][]float64, r []float64, N, C int, dt tensor.Dtype) (y []float64, grads [][]float64) {
+	t.Helper()
+	g := G.NewGraph()
+	in := G.Nodes{G.NewMatrix(g, dt, G.WithShape(N, C), G.WithName("x"),
+		G.WithValue(tensor.New(tensor.WithShape(N, C), tensor.WithBacking(toDtype(x, dt)))))}
+	for i, v := range vecs {
+		in = append(in, G.NewVector(g, dt, G.WithShape(C), G.WithName(fmt.Sprintf("v%d", i)),
+			G.WithValue(tensor.New(tensor.WithShape(C), tensor.WithBacking(toDtype(v, dt))))))
+	}
+	rn := G.NewMatrix(g, dt, G.WithShape(N, C), G.WithName("r"),
+		G.WithValue(tensor.New(tensor.WithShape(N, C), tensor.WithBacking(toDtype(r, dt)))))
+	out, err := applyFused(kind, in...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod, err := G.HadamardProd(out, rn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loss, err := G.Sum(prod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := G.Grad(loss, in...); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g, G.BindDualValues(in...))
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	y = toFloat64s(out.Value().Data())
+	for _, n := range in {
+		gv, err := n.Grad()
+		if err != nil {
+			t.Fatal(err)
+		}
+		grads = append(grads, toFloat64s(gv.Data()))
+	}
+	return y, grads
+}
+
+// TestFusedForward holds LayerNorm, Bias and BiasGELU to their float64
+// references: the float64 ops within 1e-12 absolute, float32 within 1e-5
+// (outputs are O(1)).
+func TestFusedForward(t *testing.T) {
+	for _, kind := range []fusedKind{fusedLayerNorm, fusedBias, fusedBiasGELU} {
+		for _, s := range fusedShapes {
+			t.Run(fmt.Sprintf("%s/N=%d/C=%d", fusedSigs[kind].name, s.N, s.C), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(1, uint64(kind)))
+				x, vecs := fusedInputs(rng, kind, s.N, s.C)
+				want := fusedRefs[kind](x, vecs, s.N, s.C)
+				r := make([]float64, s.N*s.C)
+				for _, tc := range []struct {
+					dt  tensor.Dtype
+					tol float64
+				}{{tensor.Float64, 1e-12}, {tensor.Float32, 1e-5}} {
+					got, _ := fusedGraph(t, kind, x, vecs, r, s.N, s.C, tc.dt)
+					for i := range want {
+						if d := math.Abs(got[i] - want[i]); d > tc.tol {
+							t.Fatalf("%v: y[%d] = %.9g, want %.9g (|diff| %.2g > %g)", tc.dt, i, got[i], want[i], d, tc.tol)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestFusedGrad compares the float64 gradient of sum(r * op(x, vecs)) for
+// every input with central differences (h = 1e-5) of the float64 reference
+// on up to 60 entries per input: |a-n| / max(|a|+|n|, 1e-4) < 1e-6. The
+// differences are summed output by output, so their rounding error stays
+// near 1e-11; the truncation error (h^2 times the third derivative) is
+// about 1e-10, hence the floor. The float32 gradient must be within 1e-4 of
+// the float64 one, relative to max(|g|, 1): column sums over 130 rows
+// accumulate float32 rounding.
+func TestFusedGrad(t *testing.T) {
+	const (
+		h     = 1e-5
+		tol   = 1e-6
+		floor = 1e-4
+	)
+	for _, kind := range []fusedKind{fusedLayerNorm, fusedBias, fusedBiasGELU} {
+		for _, s := range fusedShapes {
+			t.Run(fmt.Sprintf("%s/N=%d/C=%d", fusedSigs[kind].name, s.N, s.C), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(2, uint64(kind)))
+				x, vecs := fusedInputs(rng, kind, s.N, s.C)
+				r := randSlice(rng, s.N*s.C, 1)
+				_, grads := fusedGraph(t, kind, x, vecs, r, s.N, s.C, tensor.Float64)
+				inputs := append([][]float64{x}, vecs...)
+				worst := 0.0
+				for k, v := range inputs {
+					stride := max(1, len(v)/60)
+					for i := 0; i < len(v); i += stride {
+						old := v[i]
+						v[i] = old + h
+						yp := fusedRefs[kind](x, vecs, s.N, s.C)
+						v[i] = old - h
+						ym := fusedRefs[kind](x, vecs, s.N, s.C)
+						v[i] = old
+						var num float64 // sum of differences: unchanged outputs add exactly 0
+						for j := range yp {
+							num += r[j] * (yp[j] - ym[j])
+						}
+						num /= 2 * h
+						a := grads[k][i]
+						rel := math.Abs(a-num) / math.Max(math.Abs(a)+math.Abs(num), floor)
+						worst = math.Max(worst, rel)
+						if rel > tol {
+							t.Errorf("d input %d [%d] = %.10g, central difference %.10g (rel err %.2g > %g)", k, i, a, num, rel, tol)
+						}
+					}
+				}
+				t.Logf("worst relative error %.2g", worst)
+				_, grads32 := fusedGraph(t, kind, x, vecs, r, s.N, s.C, tensor.Float32)
+				for k := range grads {
+					for i, g := range grads[k] {
+						if d := math.Abs(grads32[k][i]-g) / math.Max(math.Abs(g), 1); d > 1e-4 {
+							t.Errorf("float32 d input %d [%d] = %.7g, float64 %.7g", k, i, grads32[k][i], g)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestFusedWorkers: every fusedOp kind gives bitwise the same output with
+// 1 and 3 workers, in float32, on a shape large enough to run in parallel.
+func TestFusedWorkers(t *testing.T) {
+	const N, C = 130, 128
+	rng := rand.New(rand.NewPCG(5, 6))
+	mat := func() tensor.Tensor {
+		return tensor.New(tensor.WithShape(N, C), tensor.WithBacking(toDtype(randSlice(rng, N*C, 1), tensor.Float32)))
+	}
+	vec := func() tensor.Tensor {
+		return tensor.New(tensor.WithShape(C), tensor.WithBacking(toDtype(randSlice(rng, C, 1), tensor.Float32)))
+	}
+	for kind, sig := range fusedSigs {
+		t.Run(sig.name, func(t *testing.T) {
+			var in []G.Value
+			for _, r := range sig.in {
+				if r == 2 {
+					in = append(in, mat())
+				} else {
+					in = append(in, vec())
+				}
+			}
+			var first []float64
+			for _, workers := range []int{1, 3} {
+				op := newFusedOp(fusedKind(kind), N, C)
+				op.workers = workers
+				out, err := op.Do(in...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := toFloat64s(out.Data())
+				if first == nil {
+					first = got
+					continue
+				}
+				for i := range got {
+					if got[i] != first[i] {
+						t.Fatalf("out[%d] with %d workers = %v, with 1 worker %v: want bitwise equal", i, workers, got[i], first[i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// lossRef is the float64 reference of lossOp: log-softmax rows of
+// logits/temp, then logp at the targets, the entropies and the loss.
+func lossRef(logits []float64, targets []int, w, e []float32, V int, temp float64) (logp, ent []float64, loss float64) {
+	N := len(targets)
+	logp, ent = make([]float64, N), make([]float64, N)
+	for t := 0; t < N; t++ {
+		z := make([]float64, V)
+		mx := math.Inf(-1)
+		for v := range z {
+			z[v] = logits[t*V+v] / temp
+			mx = math.Max(mx, z[v])
+		}
+		var s float64
+		for _, zv := range z {
+			s += math.Exp(zv - mx)
+		}
+		lse := mx + math.Log(s)
+		for _, zv := range z {
+			ent[t] -= math.Exp(zv-lse) * (zv - lse)
+		}
+		logp[t] = z[targets[t]] - lse
+		loss += float64(w[t])*logp[t] + float64(e[t])*ent[t]
+	}
+	return logp, ent, loss
+}
+
+// lossCase is a random loss problem: w on about two thirds of the rows (0
+// elsewhere, as on padding), e on about half.
+func lossCase(rng *rand.Rand, N, V int) (logits []float64, g *Graph) {
+	logits = randSlice(rng, N*V, 2)
+	g = &Graph{Targets: make([]int, N), Weights: make([]float32, N), EntropyWeights: make([]float32, N), LogP: make([]float32, N)}
+	for t := 0; t < N; t++ {
+		g.Targets[t] = rng.IntN(V)
+		if rng.IntN(3) > 0 {
+			g.Weights[t] = float32(2*rng.Float64() - 1)
+		}
+		if rng.IntN(2) > 0 {
+			g.EntropyWeights[t] = float32(rng.Float64() - 0.5)
+		}
+	}
+	return logits, g
+}
+
+// TestLossOp holds lossOp's LogP, Entropy and Loss to lossRef (float64
+// within 1e-12, float32 within 1e-5 absolute) at temperatures 1 and 0.7,
+// with and without the Entropy output, and checks that 1 and 3 workers
+// agree bitwise.
+func TestLossOp(t *testing.T) {
+	for _, s := range []struct{ N, V int }{{1, 2}, {37, 11}, {200, 100}} {
+		for _, temp := range []float64{1, 0.7} {
+			for _, withEnt := range []bool{false, true} {
+				t.Run(fmt.Sprintf("N=%d/V=%d/temp=%g/entropy=%v", s.N, s.V, temp, withEnt), func(t *testing.T) {
+					logits, g := lossCase(rand.New(rand.NewPCG(7, uint64(s.N))), s.N, s.V)
+					if withEnt {
+						g.Entropy = make([]float32, s.N)
+					}
+					logp, ent, loss := lossRef(logits, g.Targets, g.Weights, g.EntropyWeights, s.V, temp)
+					for _, tc := range []struct {
+						dt  tensor.Dtype
+						tol float64
+					}{{tensor.Float64, 1e-12}, {tensor.Float32, 1e-5}} {
+						var first float64
+						for _, workers := range []int{1, 3} {
+							op := newLossOp(g, s.N, s.V, temp)
+							op.workers = workers
+							out, err := op.Do(tensor.New(tensor.WithShape(s.N, s.V), tensor.WithBacking(toDtype(logits, tc.dt))))
+							if err != nil {
+								t.Fatal(err)
+							}
+							var got float64
+							switch v := out.Data().(type) {
+							case float32:
+								got = float64(v)
+							case float64:
+								got = v
+							}
+							if workers == 1 {
+								first = got
+							} else if got != first {
+								t.Errorf("%v: Loss with 3 workers %v, with 1 %v: want bitwise equal", tc.dt, got, first)
+							}
+							tol := tc.tol * float64(s.N) // a sum of N terms
+							if d := math.Abs(got - loss); d > tol {
+								t.Errorf("%v: Loss = %.10g, want %.10g", tc.dt, got, loss)
+							}
+							for i := range logp {
+								if d := math.Abs(float64(g.LogP[i]) - logp[i]); d > max(tc.tol, 1e-6) { // LogP is float32
+									t.Fatalf("%v: LogP[%d] = %.8g, want %.8g", tc.dt, i, g.LogP[i], logp[i])
+								}
+								if withEnt {
+									if d := math.Abs(float64(g.Entropy[i]) - ent[i]); d > max(tc.tol, 1e-6) {
+										t.Fatalf("%v: Entropy[%d] = %.8g, want %.8g", tc.dt, i, g.Entropy[i], ent[i])
+									}
+								}
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestLossOpGrad compares the float64 gradient of lossOp (through G.Grad)
+// with central differences (h = 1e-5) of lossRef on every logit:
+// |a-n| / max(|a|+|n|, 1e-6) < 1e-6. The float32 gradient must be within
+// 1e-5 absolute of the float64 one; padding rows (w = e = 0) get exactly 0.
+func TestLossOpGrad(t *testing.T) {
+	const (
+		h     = 1e-5
+		tol   = 1e-6
+		floor = 1e-6
+	)
+	for _, s := range []struct{ N, V int }{{1, 2}, {9, 7}} {
+		for _, temp := range []float64{1, 0.7} {
+			t.Run(fmt.Sprintf("N=%d/V=%d/temp=%g", s.N, s.V, temp), func(t *testing.T) {
+				logits, lg := lossCase(rand.New(rand.NewPCG(8, uint64(s.N))), s.N, s.V)
+				lg.Weights[0], lg.EntropyWeights[0] = 0.5, -0.3 // at least one row with both
+				grad := lossGraphGrad(t, lg, logits, s.N, s.V, temp, tensor.Float64)
+				worst := 0.0
+				for i := range logits {
+					old := logits[i]
+					logits[i] = old + h
+					_, _, lp := lossRef(logits, lg.Targets, lg.Weights, lg.EntropyWeights, s.V, temp)
+					logits[i] = old - h
+					_, _, lm := lossRef(logits, lg.Targets, lg.Weights, lg.EntropyWeights, s.V, temp)
+					logits[i] = old
+					num := (lp - lm) / (2 * h)
+					rel := math.Abs(grad[i]-num) / math.Max(math.Abs(grad[i])+math.Abs(num), floor)
+					worst = math.Max(worst, rel)
+					if rel > tol {
+						t.Errorf("dlogits[%d] = %.10g, central difference %.10g (rel err %.2g > %g)", i, grad[i], num, rel, tol)
+					}
+					if r := i / s.V; lg.Weights[r] == 0 && lg.EntropyWeights[r] == 0 && grad[i] != 0 {
+						t.Errorf("dlogits[%d] = %g on a row with w = e = 0: want 0", i, grad[i])
+					}
+				}
+				t.Logf("worst relative error %.2g", worst)
+				grad32 := lossGraphGrad(t, lg, logits, s.N, s.V, temp, tensor.Float32)
+				for i := range grad {
+					if d := math.Abs(grad32[i] - grad[i]); d > 1e-5 {
+						t.Errorf("float32 dlogits[%d] = %.7g, float64 %.7g", i, grad32[i], grad[i])
+					}
+				}
+			})
+		}
+	}
+}
+
+// lossGraphGrad returns d lossOp / d logits from a gorgonia graph of dtype dt.
+func lossGraphGrad(t *testing.T, lg *Graph, logits []float64, N, V int, temp float64, dt tensor.Dtype) []float64 {
+	t.Helper()
+	g := G.NewGraph()
+	x := G.NewMatrix(g, dt, G.WithShape(N, V), G.WithName("logits"),
+		G.WithValue(tensor.New(tensor.WithShape(N, V), tensor.WithBacking(toDtype(logits, dt)))))
+	loss, err := G.ApplyOp(newLossOp(lg, N, V, temp), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := G.Grad(loss, x); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g, G.BindDualValues(x))
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	gv, err := x.Grad()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return toFloat64s(gv.Data())
+}
+
+// fillEntropyWeights sets e_t at random in [-0.5, 0.5) where w_t != 0.
+func fillEntropyWeights(g *Graph, rng *rand.Rand) {
+	for i, w := range g.Weights {
+		g.EntropyWeights[i] = 0
+		if w != 0 {
+			g.EntropyWeights[i] = float32(rng.Float64() - 0.5)
+		}
+	}
+}
+
+// TestGraphEntropyLoss: with EntropyWeights set (and the Entropy output
+// off), the float32 graph's Loss is sum w logp + sum e H of the float64
+// reference forward within 1e-5, and LogP is unchanged.
+func TestGraphEntropyLoss(t *testing.T) {
+	const tol = 1e-5
+	const B, T, temp = 2, 8, 0.8
+	p := testParams(t, false, 13, 9)
+	g, err := NewGraph(p, B, T, GraphOptions{Temperature: temp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	lens := []int{T, T - 3}
+	fillBatch(g, rng, lens)
+	fillEntropyWeights(g, rng)
+	if err := g.Step(); err != nil {
+		t.Fatal(err)
+	}
+	var loss float64
+	for b := 0; b < B; b++ {
+		lp := ReferenceLogProbs(ReferenceLogits(p, g.Tokens[b*T:b*T+lens[b]], temp))
+		for i := 0; i+1 < lens[b]; i++ {
+			k := b*T + i
+			var h float64
+			for _, l := range lp[i] {
+				h -= math.Exp(l) * l
+			}
+			want := lp[i][g.Targets[k]]
+			if d := math.Abs(float64(g.LogP[k]) - want); d > tol {
+				t.Errorf("LogP[%d] = %.8f, want %.8f", k, g.LogP[k], want)
+			}
+			loss += float64(g.Weights[k])*want + float64(g.EntropyWeights[k])*h
+		}
+	}
+	if d := math.Abs(g.Loss - loss); d > tol {
+		t.Errorf("Loss = %.8f, want %.8f (|diff| %.2g > %g)", g.Loss, loss, d, tol)
+	}
+}
+
+// TestGraphGradCheckEntropy is TestGraphGradCheck with EntropyWeights set
+// and temperature 0.7: the float64 graph's gradient of the full loss
+// against central differences (h = 1e-5) on 3 entries of every tensor,
+// |a-n| / max(|a|+|n|, 1e-4) < 1e-5.
+func TestGraphGradCheckEntropy(t *testing.T) {
+	const (
+		h     = 1e-5
+		tol   = 1e-5
+		floor = 1e-4
+		B, T  = 2, 6
+	)
+	p := testParams(t, true, 12, 13)
+	g, err := NewGraph(p, B, T, GraphOptions{Float64: true, Temperature: 0.7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	fillBatch(g, rng, []int{T, T - 1})
+	fillEntropyWeights(g, rng)
+	if err := g.Step(); err != nil {
+		t.Fatal(err)
+	}
+	grad := append([]float64(nil), g.Grads64()...)
+	lossAt := func(i int, v float64) float64 {
+		old := g.Data64[i]
+		g.Data64[i] = v
+		if err := g.Forward(); err != nil {
+			t.Fatal(err)
+		}
+		g.Data64[i] = old
+		return g.Loss
+	}
+	worst := 0.0
+	for _, tn := range p.Tensors {
+		for s := 0; s < 3; s++ {
+			j := rng.IntN(len(tn.Data))
+			if tn == p.WTE || tn == p.WPE { // rows that are used
+				row := g.Tokens[rng.IntN(B*T)]
+				if tn == p.WPE {
+					row = rng.IntN(T)
+				}
+				j = row*tn.Shape[1] + rng.IntN(tn.Shape[1])
+			}
+			i := tn.Offset + j
+			x := g.Data64[i]
+			num := (lossAt(i, x+h) - lossAt(i, x-h)) / (2 * h)
+			rel := math.Abs(grad[i]-num) / math.Max(math.Abs(grad[i])+math.Abs(num), floor)
+			worst = math.Max(worst, rel)
+			if rel > tol {
+				t.Errorf("%s[%d]: graph %.10g, central difference %.10g (rel err %.2g > %g)", tn.Name, j, grad[i], num, rel, tol)
+			}
+		}
+	}
+	t.Logf("worst relative error %.2g over %d tensors", worst, len(p.Tensors))
+}

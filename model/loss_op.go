@@ -1,0 +1,338 @@
+package model
+
+import (
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// lossOp is the whole loss head of the training graph in one gorgonia op:
+// logits (N, V) -> the scalar
+//
+//	Loss = sum_t w_t logp_t + sum_t e_t H_t,
+//	logp_t = log softmax(z_t)[target_t],  H_t = -sum_v p_tv log p_tv,  z_t = logits_t / temperature,
+//
+// with targets, w and e read from the Graph's Targets, Weights and
+// EntropyWeights when it runs. As it goes it writes LogP (and Entropy when
+// the Graph has one), so there is no (N, V) log-softmax node and no dense
+// (N, V) weight matrix. H_t is computed only where e_t != 0 or Entropy is
+// wanted. Its gradient lossGradOp, with p = softmax(z_t), is
+//
+//	dz_tv = (w_t (1[v = target_t] - p_v) - e_t p_v (log p_v + H_t)) / temperature
+//
+// times the upstream gradient of the scalar.
+//
+// Rows are handed to the workers by stride in blocks of fusedRowBlock; each
+// row's loss term is kept and the terms added in row order, so the results
+// are bitwise independent of the worker count. The row sums run in float64
+// for both dtypes.
+type lossOp struct {
+	lossShape
+	rowLoss []float64 // (N) w_t logp_t + e_t H_t
+}
+
+// lossGradOp is d lossOp: (logits (N, V), dLoss scalar) -> dlogits (N, V).
+type lossGradOp struct {
+	lossShape
+}
+
+// Compile-time checks: the loss is symbolically differentiable.
+var (
+	_ G.SDOp = (*lossOp)(nil)
+	_ G.Op   = (*lossGradOp)(nil)
+)
+
+// lossShape holds what both ops share.
+type lossShape struct {
+	N, V    int
+	temp    float64 // temperature > 0
+	g       *Graph  // Targets, Weights, EntropyWeights in; LogP, Entropy out
+	workers int
+}
+
+func newLossOp(g *Graph, N, V int, temp float64) *lossOp {
+	if N <= 0 || V <= 0 || !(temp > 0) {
+		panic(fmt.Sprintf("model: loss shape N=%d, V=%d, temperature %g: want N, V, temperature > 0", N, V, temp))
+	}
+	return &lossOp{lossShape: lossShape{N: N, V: V, temp: temp, g: g, workers: max(1, runtime.GOMAXPROCS(0))}}
+}
+
+func (s *lossShape) String() string { return fmt.Sprintf("N=%d, V=%d, temp=%g", s.N, s.V, s.temp) }
+
+// inputs checks the Graph's per-token slices and returns them; a nil or
+// empty EntropyWeights counts as all zero.
+func (s *lossShape) inputs() (targets []int, w, e []float32, err error) {
+	g := s.g
+	if len(g.Targets) != s.N || len(g.Weights) != s.N {
+		return nil, nil, nil, fmt.Errorf("model: loss has %d targets and %d weights: want %d each", len(g.Targets), len(g.Weights), s.N)
+	}
+	if len(g.EntropyWeights) != 0 && len(g.EntropyWeights) != s.N {
+		return nil, nil, nil, fmt.Errorf("model: loss has %d entropy weights: want %d or none", len(g.EntropyWeights), s.N)
+	}
+	for i, t := range g.Targets {
+		if t < 0 || t >= s.V {
+			return nil, nil, nil, fmt.Errorf("model: loss target %d at position %d: want an id in [0, %d)", t, i, s.V)
+		}
+	}
+	return g.Targets, g.Weights, g.EntropyWeights, nil
+}
+
+// parallel runs fn(lo, hi) over blocks of fusedRowBlock rows, by stride.
+func (s *lossShape) parallel(fn func(lo, hi int)) {
+	nb := (s.N + fusedRowBlock - 1) / fusedRowBlock
+	workers := min(s.workers, nb)
+	if s.N*s.V < fusedMinParallel {
+		workers = 1
+	}
+	run := func(w int) {
+		for b := w; b < nb; b += workers {
+			fn(b*fusedRowBlock, min(s.N, (b+1)*fusedRowBlock))
+		}
+	}
+	if workers <= 1 {
+		run(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run(w)
+		}()
+	}
+	run(0)
+	wg.Wait()
+}
+
+// --- lossOp: gorgonia.Op and gorgonia.SDOp ---
+
+func (op *lossOp) Arity() int { return 1 }
+
+// Type is Matrix a -> a.
+func (op *lossOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	return hm.NewFnType(G.TensorType{Dims: 2, Of: a}, a)
+}
+
+func (op *lossOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("model: loss got %d inputs: want 1", len(in))
+	}
+	if s, ok := in[0].(tensor.Shape); !ok || !s.Eq(tensor.Shape{op.N, op.V}) {
+		return nil, fmt.Errorf("model: loss input shape %v: want (%d, %d)", in[0], op.N, op.V)
+	}
+	return tensor.ScalarShape(), nil
+}
+
+func (op *lossOp) Do(in ...G.Value) (G.Value, error) {
+	if len(in) != 1 {
+		return nil, fmt.Errorf("model: loss got %d inputs: want 1", len(in))
+	}
+	logits, err := denseData(in[0], "loss", tensor.Shape{op.N, op.V})
+	if err != nil {
+		return nil, err
+	}
+	targets, w, e, err := op.inputs()
+	if err != nil {
+		return nil, err
+	}
+	if len(op.rowLoss) != op.N {
+		op.rowLoss = make([]float64, op.N)
+	}
+	logp, ent := op.g.LogP, op.g.Entropy
+	op.parallel(func(lo, hi int) {
+		switch z := logits.(type) {
+		case []float32:
+			lossForward(op.rowLoss, logp, ent, z, targets, w, e, op.V, op.temp, lo, hi)
+		case []float64:
+			lossForward(op.rowLoss, logp, ent, z, targets, w, e, op.V, op.temp, lo, hi)
+		}
+	})
+	var loss float64
+	for _, l := range op.rowLoss {
+		loss += l
+	}
+	if _, ok := logits.([]float32); ok {
+		return G.NewF32(float32(loss)), nil
+	}
+	return G.NewF64(loss), nil
+}
+
+func (op *lossOp) ReturnsPtr() bool      { return false }
+func (op *lossOp) CallsExtern() bool     { return false }
+func (op *lossOp) OverwritesInput() int  { return -1 }
+func (op *lossOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "TokenLoss{%v}", &op.lossShape) }
+func (op *lossOp) Hashcode() uint32      { return lossHash(op) }
+func (op *lossOp) String() string        { return fmt.Sprintf("TokenLoss{%v}", &op.lossShape) }
+
+func (op *lossOp) DiffWRT(inputs int) []bool { return []bool{true} }
+
+// SymDiff returns d logits = lossGradOp(logits, d Loss).
+func (op *lossOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	if len(inputs) != 1 {
+		return nil, fmt.Errorf("model: loss gradient got %d inputs: want 1", len(inputs))
+	}
+	d, err := G.ApplyOp(&lossGradOp{op.lossShape}, inputs[0], grad)
+	if err != nil {
+		return nil, err
+	}
+	return G.Nodes{d}, nil
+}
+
+// --- lossGradOp: gorgonia.Op ---
+
+func (op *lossGradOp) Arity() int { return 2 }
+
+// Type is Matrix a -> a -> Matrix a.
+func (op *lossGradOp) Type() hm.Type {
+	a := hm.TypeVariable('a')
+	m := G.TensorType{Dims: 2, Of: a}
+	return hm.NewFnType(m, a, m)
+}
+
+func (op *lossGradOp) InferShape(in ...G.DimSizer) (tensor.Shape, error) {
+	if len(in) != 2 {
+		return nil, fmt.Errorf("model: loss gradient got %d inputs: want 2", len(in))
+	}
+	if s, ok := in[0].(tensor.Shape); !ok || !s.Eq(tensor.Shape{op.N, op.V}) {
+		return nil, fmt.Errorf("model: loss gradient input shape %v: want (%d, %d)", in[0], op.N, op.V)
+	}
+	return tensor.Shape{op.N, op.V}, nil
+}
+
+func (op *lossGradOp) Do(in ...G.Value) (G.Value, error) {
+	if len(in) != 2 {
+		return nil, fmt.Errorf("model: loss gradient got %d inputs: want 2", len(in))
+	}
+	logits, err := denseData(in[0], "loss gradient", tensor.Shape{op.N, op.V})
+	if err != nil {
+		return nil, err
+	}
+	var up float64
+	switch d := in[1].Data().(type) {
+	case float32:
+		up = float64(d)
+	case float64:
+		up = d
+	case []float32:
+		up = float64(d[0])
+	case []float64:
+		up = d[0]
+	default:
+		return nil, fmt.Errorf("model: loss gradient upstream is %T: want a float scalar", d)
+	}
+	targets, w, e, err := op.inputs()
+	if err != nil {
+		return nil, err
+	}
+	var out interface{}
+	switch z := logits.(type) {
+	case []float32:
+		dz := make([]float32, len(z))
+		op.parallel(func(lo, hi int) { lossBackward(dz, z, targets, w, e, op.V, op.temp, up, lo, hi) })
+		out = dz
+	case []float64:
+		dz := make([]float64, len(z))
+		op.parallel(func(lo, hi int) { lossBackward(dz, z, targets, w, e, op.V, op.temp, up, lo, hi) })
+		out = dz
+	}
+	return tensor.New(tensor.WithShape(op.N, op.V), tensor.WithBacking(out)), nil
+}
+
+func (op *lossGradOp) ReturnsPtr() bool      { return false }
+func (op *lossGradOp) CallsExtern() bool     { return false }
+func (op *lossGradOp) OverwritesInput() int  { return -1 }
+func (op *lossGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "TokenLossGrad{%v}", &op.lossShape) }
+func (op *lossGradOp) Hashcode() uint32      { return lossHash(op) }
+func (op *lossGradOp) String() string        { return fmt.Sprintf("TokenLossGrad{%v}", &op.lossShape) }
+
+func lossHash(op G.Op) uint32 {
+	h := fnv.New32a()
+	op.WriteHash(h)
+	return h.Sum32()
+}
+
+// --- kernels ---
+
+// lossRowStats returns the log-sum-exp of z = row/temp and, if withH, the
+// entropy H = lse - sum_v p_v z_v of softmax(z), in float64.
+func lossRowStats[F float32 | float64](row []F, temp float64, withH bool) (lse, h float64) {
+	mx := math.Inf(-1)
+	for _, l := range row {
+		mx = math.Max(mx, float64(l)/temp)
+	}
+	var sum, sz float64
+	for _, l := range row {
+		z := float64(l) / temp
+		ex := math.Exp(z - mx)
+		sum += ex
+		if withH {
+			sz += ex * z
+		}
+	}
+	lse = mx + math.Log(sum)
+	if withH {
+		h = lse - sz/sum
+	}
+	return lse, h
+}
+
+// lossForward writes, for rows lo..hi of logits (N, V), rowLoss[t] =
+// w_t logp_t + e_t H_t, logp[t] and, if ent is not nil, ent[t]. e may be
+// empty (all zero). It allocates nothing.
+func lossForward[F float32 | float64](rowLoss []float64, logp, ent []float32, logits []F, targets []int, w, e []float32, V int, temp float64, lo, hi int) {
+	for t := lo; t < hi; t++ {
+		row := logits[t*V:][:V]
+		var et float64
+		if len(e) != 0 {
+			et = float64(e[t])
+		}
+		lse, h := lossRowStats(row, temp, ent != nil || et != 0)
+		lp := float64(row[targets[t]])/temp - lse
+		logp[t] = float32(lp)
+		if ent != nil {
+			ent[t] = float32(h)
+		}
+		rowLoss[t] = float64(w[t])*lp + et*h
+	}
+}
+
+// lossBackward writes rows lo..hi of dz, the gradient of up * Loss with
+// respect to the logits (see lossOp). It allocates nothing.
+func lossBackward[F float32 | float64](dz, logits []F, targets []int, w, e []float32, V int, temp, up float64, lo, hi int) {
+	scale := up / temp
+	for t := lo; t < hi; t++ {
+		row, drow := logits[t*V:][:V], dz[t*V:][:V]
+		wt := float64(w[t])
+		var et float64
+		if len(e) != 0 {
+			et = float64(e[t])
+		}
+		if wt == 0 && et == 0 { // padding
+			clear(drow)
+			continue
+		}
+		lse, h := lossRowStats(row, temp, et != 0)
+		tgt := targets[t]
+		for v, l := range row {
+			lp := float64(l)/temp - lse
+			p := math.Exp(lp)
+			d := -wt * p
+			if v == tgt {
+				d += wt
+			}
+			if et != 0 {
+				d -= et * p * (lp + h)
+			}
+			drow[v] = F(d * scale)
+		}
+	}
+}
