@@ -69,28 +69,34 @@ func tasksList(c *cli.Context) error {
 	return w.Flush()
 }
 
-// problemFlags reads and checks --family, --level, --split, --n and --seed;
-// one positional FAMILY or FAMILY:LEVEL ("tasks show sort:3") may stand for
+// problemArgs is problemFlags for tasks show and export, where one
+// positional FAMILY or FAMILY:LEVEL ("tasks show sort:3") may stand for
 // --family and --level, and flags may follow it.
-func problemFlags(c *cli.Context) (data.Family, int, data.Split, int, uint64, error) {
-	name := c.Command.Name
+func problemArgs(c *cli.Context) (data.Family, int, data.Split, int, uint64, error) {
 	pos, err := positionalArgs(c)
 	if err != nil {
 		return nil, 0, 0, 0, 0, err
 	}
+	if len(pos) > 1 {
+		return nil, 0, 0, 0, 0, usageError("tasks %s: %d arguments %q: want at most one FAMILY or FAMILY:LEVEL", c.Command.Name, len(pos), pos)
+	}
+	return problemFlags(c, pos...)
+}
+
+// problemFlags reads and checks --family, --level, --split, --n and --seed;
+// spec, if given, is FAMILY or FAMILY:LEVEL and replaces --family (and
+// --level).
+func problemFlags(c *cli.Context, spec ...string) (data.Family, int, data.Split, int, uint64, error) {
 	family, level := c.String(familyFlag.Name), c.Int(levelFlag.Name)
-	switch len(pos) {
-	case 0:
-	case 1:
-		fam, lv, hasLevel := strings.Cut(pos[0], ":")
+	if len(spec) == 1 {
+		fam, lv, hasLevel := strings.Cut(spec[0], ":")
 		family = fam
 		if hasLevel {
+			var err error
 			if level, err = strconv.Atoi(lv); err != nil {
-				return nil, 0, 0, 0, 0, usageError("tasks %s: level %q in %q: want an integer 1-%d", name, lv, pos[0], data.MaxLevel)
+				return nil, 0, 0, 0, 0, usageError("%s: level %q in %q: want an integer 1-%d", c.Command.Name, lv, spec[0], data.MaxLevel)
 			}
 		}
-	default:
-		return nil, 0, 0, 0, 0, usageError("tasks %s: %d arguments %q: want at most one FAMILY or FAMILY:LEVEL", name, len(pos), pos)
 	}
 	f, err := data.Lookup(family)
 	if err != nil {
@@ -111,7 +117,7 @@ func problemFlags(c *cli.Context) (data.Family, int, data.Split, int, uint64, er
 }
 
 func tasksShow(c *cli.Context) error {
-	f, level, split, n, seed, err := problemFlags(c)
+	f, level, split, n, seed, err := problemArgs(c)
 	if err != nil {
 		return err
 	}
@@ -130,7 +136,7 @@ func tasksShow(c *cli.Context) error {
 }
 
 func tasksExport(c *cli.Context) error {
-	f, level, split, n, seed, err := problemFlags(c)
+	f, level, split, n, seed, err := problemArgs(c)
 	if err != nil {
 		return err
 	}
