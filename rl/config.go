@@ -57,6 +57,7 @@ type Config struct {
 	DualClip      float64 `json:"dual_clip" usage:"dual-clip constant c for negative advantages; 0 is off"`
 	Beta          float64 `json:"beta" usage:"weight of the KL penalty to the frozen reference; 0 is off"`
 	KL            string  `json:"kl" usage:"KL estimator: k1, k2 or k3"`
+	EntropyCoef   float64 `json:"entropy_coef" usage:"weight of the entropy bonus (the loss subtracts it times the policy's aggregated entropy); 0 is off"`
 	Mu            int     `json:"mu" usage:"policy-update passes per rollout batch"`
 	Dynamic       bool    `json:"dynamic" usage:"dynamic sampling: drop zero-variance groups and refill (DAPO)"`
 	MaxRefill     int     `json:"max_refill" usage:"dynamic sampling: extra rollout rounds allowed per step"`
@@ -231,7 +232,7 @@ func (c Config) Validate() error {
 // LossConfig returns the GRPO loss settings.
 func (c Config) LossConfig() LossConfig {
 	return LossConfig{Agg: c.Loss, EpsLow: c.EpsLow, EpsHigh: c.EpsHigh, DualClip: c.DualClip,
-		Beta: c.Beta, KL: c.KL, MaskTruncated: c.MaskTruncated, MaxNew: c.MaxNew}
+		Beta: c.Beta, KL: c.KL, MaskTruncated: c.MaskTruncated, MaxNew: c.MaxNew, EntropyCoef: c.EntropyCoef}
 }
 
 // AdvantageConfig returns the advantage settings.

@@ -203,6 +203,11 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 	batch := Batch{T: Tc, Len: lens, LogP: oldLogP, OldLogP: oldLogP, RefLogP: refLogP, Adv: adv, Truncated: trunc}
 	norm := NewNorm(batch, lc)
 	coef := make([]float32, N*Tc)
+	var entCoef []float32
+	if lc.EntropyCoef > 0 {
+		entCoef = make([]float32, N*Tc)
+		EntropyCoefficients(entCoef, batch, norm, lc)
+	}
 	curLogP := oldLogP
 	var stats LossStats
 	var gradNorm, lossSum float64
@@ -216,10 +221,13 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 		}
 		batch.LogP = curLogP
 		stats = Coefficients(coef, batch, norm, lc)
-		lossSum = stats.Loss
-		d, err := t.graphPass(seqs, plen, lens, coef, curLogP, Tc)
+		d, entLoss, err := t.graphPass(seqs, plen, lens, coef, entCoef, curLogP, Tc)
 		if err != nil {
 			return nil, err
+		}
+		lossSum = stats.Loss + entLoss
+		if entCoef != nil {
+			m["loss_entropy"] = entLoss
 		}
 		graphDiff = math.Max(graphDiff, d)
 		lr := t.Sched.LR(t.Step, cfg.LR)
@@ -306,23 +314,34 @@ func (t *Trainer) scoreInto(dst []float32, e *model.Engine, seqs [][]int, plen, 
 }
 
 // graphPass runs the training graph over every completion, packed several
-// to a row (pack.go), with the per-token coefficients coef, accumulating
-// gradients. It returns the largest difference between the graph's and the
-// engine's log-probs.
-func (t *Trainer) graphPass(seqs [][]int, plen, lens []int, coef, engLogP []float32, Tc int) (float64, error) {
+// to a row (pack.go), with the per-token coefficients coef and, if not nil,
+// the entropy-bonus coefficients ent, accumulating gradients. It returns
+// the largest difference between the graph's and the engine's log-probs
+// and the entropy term of the loss, sum_t ent_t H_t.
+func (t *Trainer) graphPass(seqs [][]int, plen, lens []int, coef, ent, engLogP []float32, Tc int) (diff, entLoss float64, err error) {
 	g := t.graph
 	t.pack.pack(seqs, t.graphT)
-	weight := func(k, i int) float32 {
-		if j := i + 1 - plen[k]; j >= 0 && j < lens[k] {
-			return coef[k*Tc+j]
+	at := func(c []float32) func(k, i int) float32 {
+		return func(k, i int) float32 {
+			if j := i + 1 - plen[k]; j >= 0 && j < lens[k] {
+				return c[k*Tc+j]
+			}
+			return 0
 		}
-		return 0
 	}
-	var diff float64
+	var entropy func(k, i int) float32
+	if ent != nil {
+		entropy = at(ent)
+	}
 	for p := range t.pack.passes(g.B) {
-		t.pack.write(g, p, weight)
+		t.pack.write(g, p, at(coef), entropy)
 		if err := g.Step(); err != nil {
-			return 0, err
+			return 0, 0, err
+		}
+		if ent != nil {
+			for i, e := range g.EntropyWeights {
+				entLoss += float64(e) * float64(g.Entropy[i])
+			}
 		}
 		for k := range seqs {
 			if t.pack.Row[k]/g.B != p {
@@ -335,7 +354,7 @@ func (t *Trainer) graphPass(seqs [][]int, plen, lens []int, coef, engLogP []floa
 			}
 		}
 	}
-	return diff, nil
+	return diff, entLoss, nil
 }
 
 // signalGroups keeps the groups whose rewards are not all equal.

@@ -24,10 +24,10 @@ const (
 
 // LossConfig holds the GRPO loss settings.
 //
-// There is no entropy bonus here: the gradient of the entropy of the sampling
-// distribution involves every vocabulary entry, not only the sampled token, so
-// it is not of the form c_t grad(logp_t). A trainer that wants one adds it to
-// the graph itself.
+// The entropy bonus is the one term whose gradient is not of the form
+// c_t grad(logp_t): it involves every vocabulary entry. EntropyCoefficients
+// gives its per-token weights e_t, which the training graph applies to the
+// entropy H_t of the full softmax (model.Graph.EntropyWeights).
 type LossConfig struct {
 	// Agg is the token aggregation: "grpo", "dapo", "dr_grpo" or "bnpo".
 	// "bnpo" (TRL: token mean over each micro-batch) would change the
@@ -53,6 +53,10 @@ type LossConfig struct {
 	// MaxNew is the completion length limit in tokens; "dr_grpo" divides by
 	// (completions in the rollout batch) * MaxNew. Required only for dr_grpo.
 	MaxNew int `json:"max_new"`
+	// EntropyCoef weighs the entropy bonus: the loss subtracts EntropyCoef
+	// times the policy's entropy H_t aggregated over tokens exactly like the
+	// policy term (same Norm). 0 turns it off.
+	EntropyCoef float64 `json:"entropy_coef"`
 }
 
 // DefaultLossConfig returns GRPO as published (DeepSeekMath): per-completion
@@ -84,6 +88,9 @@ func (c LossConfig) Validate() error {
 	case KL1, KL2, KL3:
 	default:
 		return fmt.Errorf("rl: unknown KL estimator %q: want k1, k2 or k3", c.KL)
+	}
+	if !(c.EntropyCoef >= 0) || math.IsInf(c.EntropyCoef, 0) {
+		return fmt.Errorf("rl: entropy_coef %v: want a finite value >= 0 (0 is off)", c.EntropyCoef)
 	}
 	if c.MaxNew < 0 || (c.Agg == AggDrGRPO && c.MaxNew == 0) {
 		return fmt.Errorf("rl: max_new %d: want > 0 (dr_grpo divides by it)", c.MaxNew)
@@ -339,6 +346,29 @@ func Coefficients(dst []float32, b Batch, norm Norm, cfg LossConfig) LossStats {
 		s.Tokens += n
 	}
 	return s
+}
+
+// EntropyCoefficients fills dst (N, T) with the entropy bonus's weights
+// e_t = -EntropyCoef * norm_i on the tokens that take part (0 elsewhere), so
+// that adding sum_t e_t H_t to the loss subtracts EntropyCoef times the
+// entropy aggregated like the policy term. It allocates nothing.
+func EntropyCoefficients(dst []float32, b Batch, norm Norm, cfg LossConfig) {
+	b.check("EntropyCoefficients")
+	if len(dst) != len(b.LogP) {
+		panic(fmt.Sprintf("rl: EntropyCoefficients: len(dst) = %d, want N*T = %d", len(dst), len(b.LogP)))
+	}
+	checkNorm("EntropyCoefficients", b, norm, cfg)
+	for i, n := range b.Len {
+		row := dst[i*b.T : (i+1)*b.T]
+		clear(row)
+		if !b.counts(i, cfg.MaskTruncated) {
+			continue
+		}
+		e := float32(-cfg.EntropyCoef * norm.scale(n))
+		for t := range n {
+			row[t] = e
+		}
+	}
 }
 
 // Objective returns the micro-batch's share of the aggregated loss written

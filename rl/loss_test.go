@@ -417,3 +417,48 @@ func BenchmarkCoefficients(b *testing.B) {
 		})
 	}
 }
+
+// TestEntropyCoefficients: e_t = -EntropyCoef * norm_i on the tokens that
+// take part and 0 elsewhere, so that with H_t = 1 everywhere the entropy term
+// sum_t e_t H_t is -EntropyCoef times the aggregation of a constant 1: -c
+// for grpo, dapo and bnpo, -c * tokens / (All * MaxNew) for dr_grpo.
+func TestEntropyCoefficients(t *testing.T) {
+	const c = 0.3
+	for _, agg := range []string{AggGRPO, AggDAPO, AggDrGRPO, AggBNPO} {
+		cfg := LossConfig{Agg: agg, EpsLow: 0.2, EpsHigh: 0.2, KL: KL3, MaskTruncated: true, MaxNew: 9, EntropyCoef: c}
+		b := randomBatch(12, 9, 3)
+		norm := NewNorm(b, cfg)
+		e := make([]float32, len(b.LogP))
+		for i := range e {
+			e[i] = 99 // must be overwritten
+		}
+		EntropyCoefficients(e, b, norm, cfg)
+		var sum float64
+		for i, n := range b.Len {
+			for tk := range b.T {
+				v := e[i*b.T+tk]
+				if tk >= n || !b.counts(i, true) {
+					if v != 0 {
+						t.Fatalf("%s: e[%d,%d] = %v on a token outside the loss, want 0", agg, i, tk, v)
+					}
+					continue
+				}
+				if want := float32(-c * norm.scale(n)); v != want {
+					t.Fatalf("%s: e[%d,%d] = %v, want %v", agg, i, tk, v, want)
+				}
+				sum += float64(v)
+			}
+		}
+		want := -c
+		if agg == AggDrGRPO {
+			want = -c * float64(norm.Tokens) / float64(norm.All*norm.MaxNew)
+		}
+		if math.Abs(sum-want) > 1e-6 {
+			t.Errorf("%s: sum of e_t = %v, want %v", agg, sum, want)
+		}
+	}
+	bad := LossConfig{Agg: AggGRPO, KL: KL3, EntropyCoef: -1}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "entropy_coef") {
+		t.Errorf("entropy_coef -1: Validate() = %v, want an error naming entropy_coef", err)
+	}
+}

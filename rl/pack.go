@@ -57,11 +57,14 @@ func (pk *packing) passes(B int) int { return (pk.Rows + B - 1) / B }
 
 // write writes pass p (rows p*B .. p*B+B-1) into g: tokens, targets, position
 // ids and weight(k, i), the coefficient of predicting seq[i+1] of sequence
-// k. Unused columns are padding with weight 0 and positions of their own.
-func (pk *packing) write(g *model.Graph, p int, weight func(k, i int) float32) {
+// k, and, if entropy is not nil, entropy(k, i), the coefficient of the
+// entropy there (Graph.EntropyWeights). Unused columns are padding with
+// weight 0 and positions of their own.
+func (pk *packing) write(g *model.Graph, p int, weight, entropy func(k, i int) float32) {
 	clear(g.Tokens)
 	clear(g.Targets)
 	clear(g.Weights)
+	clear(g.EntropyWeights)
 	T, r0 := g.T, p*g.B
 	for r := range g.B {
 		used := 0
@@ -86,6 +89,9 @@ func (pk *packing) write(g *model.Graph, p int, weight func(k, i int) float32) {
 			g.Targets[at+i] = s[i+1]
 			g.Pos[at+i] = i
 			g.Weights[at+i] = weight(k, i)
+			if entropy != nil {
+				g.EntropyWeights[at+i] = entropy(k, i)
+			}
 		}
 	}
 }

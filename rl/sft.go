@@ -129,7 +129,7 @@ func (t *Trainer) sftStep() (map[string]any, error) {
 	}
 	var loss float64
 	for p := range t.pack.passes(g.B) {
-		t.pack.write(g, p, weight)
+		t.pack.write(g, p, weight, nil)
 		if err := g.Step(); err != nil {
 			return nil, err
 		}

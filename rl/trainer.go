@@ -429,7 +429,9 @@ func (t *Trainer) ensureGraph(T int) error {
 	if t.graph != nil && t.graphT >= T {
 		return nil
 	}
-	g, err := model.NewGraph(t.Params, t.Cfg.MicroBatch, T, model.GraphOptions{Temperature: float32(t.graphTemperature())})
+	opts := model.GraphOptions{Temperature: float32(t.graphTemperature())}
+	opts.Entropy = t.Kind == "train" && t.Cfg.EntropyCoef > 0 // the loss metric adds the bonus term
+	g, err := model.NewGraph(t.Params, t.Cfg.MicroBatch, T, opts)
 	if err != nil {
 		return err
 	}
