@@ -21,6 +21,7 @@ import (
 //	fusedLayerNorm         (x (N,C), gain (C), bias (C)) -> (x - mean) / sqrt(var + 1e-5) * gain + bias
 //	fusedBias              (x (N,C), v (C))              -> x + v on every row
 //	fusedBiasGELU          (x (N,C), v (C))              -> gelu(x + v)
+//	fusedResidualBias      (x (N,C), h (N,C), v (C))     -> x + (h + v), a residual connection
 //
 // with the biased variance of each row and the tanh approximation of GELU
 // (Hendrycks & Gimpel 2016) as in GPT-2 and the rollout engine (kernels.go,
@@ -31,6 +32,8 @@ import (
 //	fusedLayerNormGainGrad (x, dy)       -> dgain (C) = sum_n xhat_n * dy_n
 //	fusedBiasGELUGrad      (x, v, dy)    -> du (N,C) = dy * gelu'(x + v)
 //	fusedColSum            (dy)          -> (C) = sum_n dy_n, for every bias
+//
+// (fusedBias and fusedResidualBias pass dy itself on as dx and dh.)
 //
 // The mean and variance are recomputed in the backward pass (O(N C)) rather
 // than kept in the op. float32 and float64 (gradient checks) share generic
@@ -60,6 +63,7 @@ const (
 	fusedBiasGELU
 	fusedBiasGELUGrad
 	fusedColSum
+	fusedResidualBias
 )
 
 // fusedSigs gives each kind's name and the rank of its inputs and output:
@@ -76,6 +80,7 @@ var fusedSigs = [...]struct {
 	fusedBiasGELU:          {"BiasGELU", []int{2, 1}, 2},
 	fusedBiasGELUGrad:      {"BiasGELUGrad", []int{2, 1, 2}, 2},
 	fusedColSum:            {"ColSum", []int{2}, 1},
+	fusedResidualBias:      {"ResidualBias", []int{2, 2, 1}, 2},
 }
 
 // fusedRowBlock is the rows per task; it fixes the order of column sums.
@@ -204,6 +209,8 @@ func fusedDo[F float32 | float64](op *fusedOp, part *[]F, in [3][]F) []F {
 			layerNormGradRows(y, x, in[1], in[2], C, lo, hi)
 		case fusedBias:
 			biasRows(y, x, in[1], C, lo, hi)
+		case fusedResidualBias:
+			residualBiasRows(y, x, in[1], in[2], C, lo, hi)
 		case fusedBiasGELU:
 			switch y := any(y).(type) {
 			case []float32:
@@ -270,7 +277,7 @@ func (op *fusedOp) String() string {
 func (op *fusedOp) DiffWRT(inputs int) []bool {
 	d := make([]bool, inputs)
 	switch op.kind {
-	case fusedLayerNorm, fusedBias, fusedBiasGELU:
+	case fusedLayerNorm, fusedBias, fusedBiasGELU, fusedResidualBias:
 		for i := range d {
 			d[i] = true
 		}
@@ -282,6 +289,7 @@ func (op *fusedOp) DiffWRT(inputs int) []bool {
 //
 //	LayerNorm: dx = LayerNormGrad(x, gain, dy), dgain = LayerNormGainGrad(x, dy), dbias = ColSum(dy)
 //	Bias:      dx = dy, dv = ColSum(dy)
+//	ResidualBias: dx = dh = dy, dv = ColSum(dy)
 //	BiasGELU:  du = BiasGELUGrad(x, v, dy), dx = du, dv = ColSum(du)
 func (op *fusedOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	sig := fusedSigs[op.kind]
@@ -304,6 +312,9 @@ func (op *fusedOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error
 	case fusedBias:
 		out[0] = grad
 		out[1], err = applyFused(fusedColSum, grad)
+	case fusedResidualBias:
+		out[0], out[1] = grad, grad
+		out[2], err = applyFused(fusedColSum, grad)
 	case fusedBiasGELU:
 		if out[0], err = applyFused(fusedBiasGELUGrad, inputs[0], inputs[1], grad); err != nil {
 			return nil, err
@@ -422,6 +433,18 @@ func biasRows[F float32 | float64](y, x, v []F, C, lo, hi int) {
 		xr, yr := x[r*C:][:C], y[r*C:][:C]
 		for c, u := range xr {
 			yr[c] = u + v[c]
+		}
+	}
+}
+
+// residualBiasRows writes y = x + (h + v) on every row: the residual
+// connection x + (h W + v) in one pass, without the intermediate h + v.
+func residualBiasRows[F float32 | float64](y, x, h, v []F, C, lo, hi int) {
+	v = v[:C]
+	for r := lo; r < hi; r++ {
+		xr, hr, yr := x[r*C:][:C], h[r*C:][:C], y[r*C:][:C]
+		for c, u := range xr {
+			yr[c] = u + (hr[c] + v[c])
 		}
 	}
 }

@@ -11,7 +11,7 @@ import (
 )
 
 // fusedRefs are plain float64 references for the forward fusedOps: x is
-// (N, C) and the vectors (C).
+// (N, C) and the other inputs (N, C) or (C) as in fusedSigs.
 var fusedRefs = map[fusedKind]func(x []float64, vecs [][]float64, N, C int) []float64{
 	fusedLayerNorm: func(x []float64, vecs [][]float64, N, C int) []float64 {
 		y := make([]float64, N*C)
@@ -38,6 +38,13 @@ var fusedRefs = map[fusedKind]func(x []float64, vecs [][]float64, N, C int) []fl
 		}
 		return y
 	},
+	fusedResidualBias: func(x []float64, vecs [][]float64, N, C int) []float64 {
+		y := make([]float64, N*C)
+		for i := range y {
+			y[i] = x[i] + vecs[0][i] + vecs[1][i%C]
+		}
+		return y
+	},
 	fusedBiasGELU: func(x []float64, vecs [][]float64, N, C int) []float64 {
 		y := make([]float64, N*C)
 		for i := range y {
@@ -56,11 +63,15 @@ var fusedShapes = []struct{ N, C int }{
 }
 
 // fusedInputs returns x (N, C), scale 1.5 so GELU sees its curved part, and
-// the op's vectors (C); LayerNorm's gain is around 1.
+// the op's other inputs, (N, C) or (C); LayerNorm's gain is around 1.
 func fusedInputs(rng *rand.Rand, kind fusedKind, N, C int) (x []float64, vecs [][]float64) {
 	x = randSlice(rng, N*C, 1.5)
-	for range fusedSigs[kind].in[1:] {
-		vecs = append(vecs, randSlice(rng, C, 0.5))
+	for _, r := range fusedSigs[kind].in[1:] {
+		n := C
+		if r == 2 {
+			n = N * C
+		}
+		vecs = append(vecs, randSlice(rng, n, 0.5))
 	}
 	if kind == fusedLayerNorm {
 		for c := range vecs[0] {
@@ -90,8 +101,12 @@ func fusedGraph(t *testing.T, kind fusedKind, x []float64, vecs [][]float64, r [
 	in := G.Nodes{G.NewMatrix(g, dt, G.WithShape(N, C), G.WithName("x"),
 		G.WithValue(tensor.New(tensor.WithShape(N, C), tensor.WithBacking(toDtype(x, dt)))))}
 	for i, v := range vecs {
-		in = append(in, G.NewVector(g, dt, G.WithShape(C), G.WithName(fmt.Sprintf("v%d", i)),
-			G.WithValue(tensor.New(tensor.WithShape(C), tensor.WithBacking(toDtype(v, dt))))))
+		sh := tensor.Shape{C}
+		if len(v) != C || fusedSigs[kind].in[i+1] == 2 {
+			sh = tensor.Shape{N, C}
+		}
+		in = append(in, G.NewTensor(g, dt, len(sh), G.WithShape(sh...), G.WithName(fmt.Sprintf("v%d", i)),
+			G.WithValue(tensor.New(tensor.WithShape(sh...), tensor.WithBacking(toDtype(v, dt))))))
 	}
 	rn := G.NewMatrix(g, dt, G.WithShape(N, C), G.WithName("r"),
 		G.WithValue(tensor.New(tensor.WithShape(N, C), tensor.WithBacking(toDtype(r, dt)))))
@@ -126,11 +141,11 @@ func fusedGraph(t *testing.T, kind fusedKind, x []float64, vecs [][]float64, r [
 	return y, grads
 }
 
-// TestFusedForward holds LayerNorm, Bias and BiasGELU to their float64
-// references: the float64 ops within 1e-12 absolute, float32 within 1e-5
-// (outputs are O(1)).
+// TestFusedForward holds LayerNorm, Bias, BiasGELU and ResidualBias to
+// their float64 references: the float64 ops within 1e-12 absolute, float32
+// within 1e-5 (outputs are O(1)).
 func TestFusedForward(t *testing.T) {
-	for _, kind := range []fusedKind{fusedLayerNorm, fusedBias, fusedBiasGELU} {
+	for _, kind := range []fusedKind{fusedLayerNorm, fusedBias, fusedBiasGELU, fusedResidualBias} {
 		for _, s := range fusedShapes {
 			t.Run(fmt.Sprintf("%s/N=%d/C=%d", fusedSigs[kind].name, s.N, s.C), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(1, uint64(kind)))
@@ -167,7 +182,7 @@ func TestFusedGrad(t *testing.T) {
 		tol   = 1e-6
 		floor = 1e-4
 	)
-	for _, kind := range []fusedKind{fusedLayerNorm, fusedBias, fusedBiasGELU} {
+	for _, kind := range []fusedKind{fusedLayerNorm, fusedBias, fusedBiasGELU, fusedResidualBias} {
 		for _, s := range fusedShapes {
 			t.Run(fmt.Sprintf("%s/N=%d/C=%d", fusedSigs[kind].name, s.N, s.C), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(2, uint64(kind)))

@@ -269,10 +269,10 @@ func (g *Graph) build(backward bool) (m *graphMachine, err error) {
 		// Reshape/Transpose/BatchedMatMul/SoftMax chain computed wrong
 		// values for D >= 128.
 		y := b.must(G.ApplyOp(newAttentionOp(B, T, H, hd, g.Pos), qkv)) // (N, D)
-		x = b.add(x, b.bias(b.must(G.Mul(y, P(blk.WO))), P(blk.BO)))    // (N, D)
+		x = b.residual(x, b.must(G.Mul(y, P(blk.WO))), P(blk.BO))       // (N, D)
 		h = b.layerNorm(x, P(blk.LN2G), P(blk.LN2B))                    // (N, D)
 		u := b.biasGELU(b.must(G.Mul(h, P(blk.W1))), P(blk.B1))         // (N, M)
-		x = b.add(x, b.bias(b.must(G.Mul(u, P(blk.W2))), P(blk.B2)))    // (N, D)
+		x = b.residual(x, b.must(G.Mul(u, P(blk.W2))), P(blk.B2))       // (N, D)
 	}
 	x = b.layerNorm(x, P(g.p.LNFG), P(g.p.LNFB)) // (N, D)
 	var logits *G.Node
@@ -311,6 +311,12 @@ func (b *graphBuilder) must(n *G.Node, err error) *G.Node {
 }
 
 func (b *graphBuilder) add(x, y *G.Node) *G.Node { return b.must(G.Add(x, y)) }
+
+// residual is x + (h + v) for x, h (N, C) and v (C): a residual connection
+// around a linear layer h + v, in one op (fused_ops.go).
+func (b *graphBuilder) residual(x, h, v *G.Node) *G.Node {
+	return b.must(applyFused(fusedResidualBias, x, h, v))
+}
 
 // bias adds a (C) vector to every row of x (N, C) (fused_ops.go).
 func (b *graphBuilder) bias(x, v *G.Node) *G.Node { return b.must(applyFused(fusedBias, x, v)) }
