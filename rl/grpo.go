@@ -20,6 +20,7 @@ type group struct {
 	rewards []float64     // (G)
 	parts   []RewardParts // (G) the reward's terms
 	ent     []float64     // (G) summed entropy of the sampling distribution
+	logp    [][]float32   // (G) log-prob of each sampled token under the sampling distribution
 }
 
 // rolloutGroups draws n prompts (indices first..first+n-1 of this step),
@@ -63,9 +64,11 @@ func (t *Trainer) rolloutGroups(first, n int) ([]group, error) {
 		g.outs = make([]Outcome, G)
 		g.rewards = make([]float64, G)
 		g.ent = make([]float64, G)
+		g.logp = make([][]float32, G)
 		for s := range G {
 			k := i*G + s
 			g.comps[s] = append([]int(nil), t.roll.Tokens[k]...)
+			g.logp[s] = append([]float32(nil), t.roll.LogP[k]...)
 			g.stopped[s] = t.roll.Stopped[k]
 			for _, e := range t.roll.Entropy[k] {
 				g.ent[s] += float64(e)
@@ -190,10 +193,18 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 
 	// Old log-probs: the sampling policy's, at the sampling temperature over
 	// the full distribution. With mu = 1 they are also the current ones, so
-	// rho == 1 exactly.
+	// rho == 1 exactly. Without top-k or top-p truncation the sampler's own
+	// log-probs are exactly those (bitwise: model.Rollout), so the engine
+	// does not score the completions a second time.
 	tUpd := time.Now()
 	oldLogP := make([]float32, N*Tc)
-	if err := t.scoreInto(oldLogP, t.engine, seqs, plen, lens); err != nil {
+	if cfg.TopK == 0 && cfg.TopP == 1 {
+		for i, g := range gs {
+			for s := range G {
+				copy(oldLogP[(i*G+s)*Tc:], g.logp[s])
+			}
+		}
+	} else if err := t.scoreInto(oldLogP, t.engine, seqs, plen, lens); err != nil {
 		return nil, err
 	}
 	if err := t.ensureGraph(min(t.grpoLength(maxSeq), t.Params.Cfg.Context)); err != nil {
@@ -259,6 +270,9 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 	// (and current for each further pass), and through the graph mu times.
 	processed := rollTokens + sum(lens)*(1+2*cfg.Mu)
 	if t.Ref == nil {
+		processed -= sum(lens)
+	}
+	if cfg.TopK == 0 && cfg.TopP == 1 { // old log-probs came from the sampler
 		processed -= sum(lens)
 	}
 	m["tokens_per_s"] = float64(processed) / total

@@ -478,3 +478,45 @@ func TestGRPOEntropyBonus(t *testing.T) {
 		t.Error("the entropy bonus left the gradient unchanged")
 	}
 }
+
+// TestRolloutLogPEqualsScore: without top-k or top-p the sampler's log-probs,
+// which GRPO uses as the old policy's, are bitwise the engine's Score of the
+// same completions at the same temperature; with top-k they are not (and
+// GRPO scores instead).
+func TestRolloutLogPEqualsScore(t *testing.T) {
+	init := warmStart(t, filepath.Join(t.TempDir(), "sft"), 4)
+	for _, topK := range []int{0, 3} {
+		cfg := tinyGRPO(1)
+		cfg.Temperature = 0.7
+		cfg.TopK = topK
+		tr, err := NewGRPO(cfg, init, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		gs, err := tr.rolloutGroups(0, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		equal, n := true, 0
+		for _, g := range gs {
+			for s, comp := range g.comps {
+				seq := append(append([]int(nil), g.prompt...), comp...)
+				dst := [][]float32{make([]float32, len(seq)-1)}
+				if err := tr.engine.Score(dst, [][]int{seq}, float32(cfg.Temperature)); err != nil {
+					t.Fatal(err)
+				}
+				for j, lp := range g.logp[s] {
+					equal = equal && lp == dst[0][len(g.prompt)-1+j]
+					n++
+				}
+			}
+		}
+		tr.Close()
+		if n == 0 {
+			t.Fatal("no tokens sampled")
+		}
+		if want := topK == 0; equal != want {
+			t.Errorf("top_k %d: sampler log-probs equal to Score: %v, want %v", topK, equal, want)
+		}
+	}
+}

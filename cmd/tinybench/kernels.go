@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,17 @@ func modelConfig(preset string) (model.Config, error) { return model.Preset(pres
 func runPart(w io.Writer, c config) error {
 	var r *Result
 	var err error
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	switch c.part {
 	case "kernels":
 		r, err = benchKernels(c.preset, c.Threads, c.runsFor(c.preset))

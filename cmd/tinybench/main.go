@@ -39,6 +39,8 @@ type config struct {
 	Script      string // the PyTorch twin
 	Out         string // folder for bench.json and bench.md; "" for stdout only
 
+	CPUProfile string // child mode: write a CPU profile of the part here
+
 	part   string // child mode: "kernels" or "grpo"
 	preset string // child mode: the preset
 }
@@ -59,6 +61,7 @@ func main() {
 	flag.StringVar(&c.Out, "out", "", "folder for bench.json and bench.md")
 	flag.StringVar(&c.part, "part", "", "internal: run one part (kernels or grpo) and print its JSON")
 	flag.StringVar(&c.preset, "preset", "", "internal: the preset of --part")
+	flag.StringVar(&c.CPUProfile, "cpuprofile", "", "with --part: write a CPU profile of that part to this file (go tool pprof)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fail(fmt.Errorf("tinybench: unexpected arguments %q: want flags only", flag.Args()))
