@@ -455,10 +455,12 @@ func attentionSoftmaxRow(row []float32, lo, i int) {
 	for _, s := range seg {
 		mx = max(mx, s)
 	}
-	var sum float32
 	for j, s := range seg {
-		e := float32(math.Exp(float64(s - mx)))
-		seg[j] = e
+		seg[j] = s - mx
+	}
+	expInPlace(seg)
+	var sum float32
+	for _, e := range seg {
 		sum += e
 	}
 	inv := 1 / sum

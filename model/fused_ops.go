@@ -456,7 +456,7 @@ const (
 
 // biasGELURows32 writes y = gelu(x + v) as the engine does (kernels.go,
 // epilogueRowAVX): u / (1 + exp(-2 sqrt(2/pi) (u + 0.044715 u^3))), the
-// exponentials through geluExp in y's own row.
+// exponentials through expInPlace in y's own row.
 func biasGELURows32(y, x, v []float32, C, lo, hi int) {
 	v = v[:C]
 	for r := lo; r < hi; r++ {
@@ -465,17 +465,17 @@ func biasGELURows32(y, x, v []float32, C, lo, hi int) {
 			u += v[c]
 			yr[c] = -2 * 0.7978845608028654 * (u + 0.044715*u*u*u)
 		}
-		geluExp(yr)
+		expInPlace(yr)
 		for c, u := range xr {
 			yr[c] = (u + v[c]) / (1 + yr[c])
 		}
 	}
 }
 
-// geluExp sets x[i] = exp(x[i]): 8 lanes at a time with expVec where the
+// expInPlace sets x[i] = exp(x[i]): 8 lanes at a time with expVec where the
 // CPU has AVX2 (as the engine's GELU), the rest with expf; which one an
 // element gets depends only on its index.
-func geluExp(x []float32) {
+func expInPlace(x []float32) {
 	n := 0
 	if useAVX {
 		n = len(x) &^ 7
@@ -502,7 +502,7 @@ func biasGELURows64(y, x, v []float64, C, lo, hi int) {
 // biasGELUGradRows32 writes du = dy * gelu'(u), u = x + v. With
 // s = 1 / (1 + exp(-2a)) = 0.5 (1 + tanh a), a = c (u + k u^3):
 // gelu(u) = u s and gelu'(u) = s + 2 u s (1 - s) c (1 + 3 k u^2). The
-// exponentials go through geluExp in du's own row.
+// exponentials go through expInPlace in du's own row.
 func biasGELUGradRows32(du, x, v, dy []float32, C, lo, hi int) {
 	v = v[:C]
 	for r := lo; r < hi; r++ {
@@ -511,7 +511,7 @@ func biasGELUGradRows32(du, x, v, dy []float32, C, lo, hi int) {
 			u += v[c]
 			dur[c] = -2 * 0.7978845608028654 * (u + 0.044715*u*u*u)
 		}
-		geluExp(dur)
+		expInPlace(dur)
 		for c, xv := range xr {
 			u := xv + v[c]
 			s := 1 / (1 + dur[c])
