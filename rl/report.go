@@ -30,6 +30,7 @@ type RunMetrics struct {
 	Steps  int                // last step logged
 	Last   map[string]float64 // last value of each numeric metric
 	Evals  []EvalFile         // eval/*.json of the run folder
+	Latest string             // the checkpoint the run's latest pointer names, relative to Dir; "" when missing
 }
 
 // WallClock is the run's compute time in seconds: the sum of time_step
@@ -67,9 +68,9 @@ var ReportMetrics = []struct{ Key, Title string }{
 	{"loss", "loss"},
 }
 
-// LoadRunMetrics reads dir/metrics.jsonl, dir/config.json (optional) and
-// dir/eval/*.json (optional). Non-numeric values (maps, flags) are skipped;
-// a line that is not JSON is an error naming it.
+// LoadRunMetrics reads dir/metrics.jsonl, dir/config.json, dir/latest and
+// dir/eval/*.json (all but the first optional). Non-numeric values (maps,
+// flags) are skipped; a line that is not JSON is an error naming it.
 func LoadRunMetrics(dir string) (*RunMetrics, error) {
 	r := &RunMetrics{Dir: dir, Name: filepath.Base(filepath.Clean(dir)), Series: map[string][]XY{}, Last: map[string]float64{}}
 	f, err := os.Open(filepath.Join(dir, "metrics.jsonl"))
@@ -109,6 +110,11 @@ func LoadRunMetrics(dir string) (*RunMetrics, error) {
 		}
 		if s, ok := r.Config["seed"]; ok {
 			r.Seed = fmt.Sprint(s)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "latest")); err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			r.Latest = f[0]
 		}
 	}
 	evals, _ := filepath.Glob(filepath.Join(dir, "eval", "*.json"))

@@ -1,6 +1,7 @@
 package rl
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
 	"os"
@@ -67,8 +68,9 @@ type SeriesInfo struct {
 // ReportResult lists what Report wrote.
 type ReportResult struct {
 	Plots   []PlotInfo `json:"plots"`
-	Summary string     `json:"summary"` // the markdown file
-	Groups  []string   `json:"groups"`  // group names, in plot order
+	Summary string     `json:"summary"`  // the markdown file
+	EvalCSV string     `json:"eval_csv"` // the final evaluation tables, one cell a line
+	Groups  []string   `json:"groups"`   // group names, in plot order
 }
 
 // Palette is the line colours, one per group in order (Okabe and Ito's
@@ -84,8 +86,8 @@ var Palette = []color.RGBA{
 	{0xf0, 0xe4, 0x42, 0xff}, // yellow
 }
 
-// Report reads the runs, writes one plot per metric in every format and
-// summary.md into cfg.Out, and says what it wrote.
+// Report reads the runs, writes one plot per metric in every format,
+// summary.md and eval_summary.csv into cfg.Out, and says what it wrote.
 func Report(cfg ReportConfig) (*ReportResult, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -98,21 +100,18 @@ func Report(cfg ReportConfig) (*ReportResult, error) {
 		}
 		runs = append(runs, r)
 	}
-	var evals []EvalFile
-	for _, r := range runs {
-		evals = append(evals, r.Evals...)
-	}
+	groups := GroupRuns(runs)
+	evals := runEvalTables(groups)
 	for _, path := range cfg.Evals {
 		ef, err := LoadEvalFile(path)
 		if err != nil {
 			return nil, err
 		}
-		evals = append(evals, *ef)
+		evals = append(evals, fileEvalTable(groups, ef))
 	}
 	if err := os.MkdirAll(cfg.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("rl: report: %w", err)
 	}
-	groups := GroupRuns(runs)
 	res := &ReportResult{}
 	for _, g := range groups {
 		res.Groups = append(res.Groups, g.Name)
@@ -128,6 +127,14 @@ func Report(cfg ReportConfig) (*ReportResult, error) {
 	}
 	res.Summary = filepath.Join(cfg.Out, "summary.md")
 	if err := os.WriteFile(res.Summary, []byte(summaryMarkdown(groups, evals, res.Plots)), 0o644); err != nil {
+		return nil, fmt.Errorf("rl: report: %w", err)
+	}
+	var csv bytes.Buffer
+	if err := writeEvalCSV(&csv, evals); err != nil {
+		return nil, fmt.Errorf("rl: report: eval_summary.csv: %w", err)
+	}
+	res.EvalCSV = filepath.Join(cfg.Out, "eval_summary.csv")
+	if err := os.WriteFile(res.EvalCSV, csv.Bytes(), 0o644); err != nil {
 		return nil, fmt.Errorf("rl: report: %w", err)
 	}
 	return res, nil

@@ -7,8 +7,8 @@ import (
 )
 
 // summaryMarkdown writes the final values of every group and the final
-// evaluations.
-func summaryMarkdown(groups []*RunGroup, evals []EvalFile, plots []PlotInfo) string {
+// evaluations (report_eval.go).
+func summaryMarkdown(groups []*RunGroup, evals []*evalTable, plots []PlotInfo) string {
 	var b strings.Builder
 	b.WriteString("# tinyr1 report\n\n")
 	b.WriteString("Runs whose config.json differ only by seed are one group: curves show the mean over seeds with a min-max band; ")
@@ -59,8 +59,8 @@ func summaryMarkdown(groups []*RunGroup, evals []EvalFile, plots []PlotInfo) str
 	if len(evals) == 0 {
 		b.WriteString("No evaluation found: run `tinyr1 eval RUN --json > RUN/eval/test.json` (or pass --eval FILE).\n")
 	}
-	for _, ef := range evals {
-		writeEvalSummary(&b, groups, &ef)
+	for _, t := range evals {
+		t.writeMarkdown(&b)
 	}
 	b.WriteString("\n## Plots\n\n")
 	for _, p := range plots {
@@ -71,109 +71,6 @@ func summaryMarkdown(groups []*RunGroup, evals []EvalFile, plots []PlotInfo) str
 		}
 	}
 	return b.String()
-}
-
-// writeEvalSummary writes one eval file as tables with one row per task and
-// one column per run group (checkpoints of runs that differ only by seed
-// are averaged), one table per figure.
-func writeEvalSummary(b *strings.Builder, groups []*RunGroup, ef *EvalFile) {
-	c := ef.Config
-	fmt.Fprintf(b, "### %s\n\nsplit %s, tasks %s, %d problems per task, greedy %v, n = %d samples at temperature %g, top-p %g, seed %d, max_new %d\n\n",
-		filepath.Base(ef.Path), c.Split, c.Tasks, c.Problems, c.Greedy, c.N, c.Temperature, c.TopP, c.Seed, c.MaxNew)
-	if len(ef.Checkpoints) == 0 {
-		return
-	}
-	// Columns: run groups in order, then checkpoints of no run.
-	type column struct {
-		name   string
-		checks []*EvalCheck
-	}
-	// Checkpoints of one group at one step are seeds of one arm.
-	type colKey struct {
-		g    *RunGroup
-		step int
-	}
-	var colsList []*column
-	byKey := map[colKey]*column{}
-	for i := range ef.Checkpoints {
-		ck := &ef.Checkpoints[i]
-		g := groupOf(groups, ck)
-		if g == nil {
-			colsList = append(colsList, &column{name: ck.Label, checks: []*EvalCheck{ck}})
-			continue
-		}
-		key := colKey{g, ck.Step}
-		col, ok := byKey[key]
-		if !ok {
-			col = &column{name: fmt.Sprintf("%s (step %d)", g.Name, ck.Step)}
-			byKey[key] = col
-			colsList = append(colsList, col)
-		}
-		col.checks = append(col.checks, ck)
-	}
-	type figure struct {
-		name string
-		get  func(r *EvalRow) (float64, bool)
-	}
-	figs := []figure{}
-	if c.Greedy {
-		figs = append(figs, figure{"greedy pass@1", func(r *EvalRow) (float64, bool) { return statValue(r.Greedy, nil) }})
-	}
-	if c.N > 0 {
-		figs = append(figs, figure{"sampled pass@1", func(r *EvalRow) (float64, bool) { return statValue(r.Sampled, nil) }})
-		if len(c.Ks) > 0 {
-			k := len(c.Ks) - 1
-			figs = append(figs,
-				figure{fmt.Sprintf("pass@%d", c.Ks[k]), func(r *EvalRow) (float64, bool) {
-					if k >= len(r.K) {
-						return 0, false
-					}
-					return r.K[k].PassAtK.Value, true
-				}},
-				figure{fmt.Sprintf("maj@%d", c.Ks[k]), func(r *EvalRow) (float64, bool) {
-					if k >= len(r.K) {
-						return 0, false
-					}
-					return r.K[k].MajAtK.Value, true
-				}})
-		}
-	}
-	figs = append(figs, figure{"format-valid rate", func(r *EvalRow) (float64, bool) {
-		if r.Greedy != nil {
-			return r.Greedy.FormatRate, true
-		}
-		return statValue(r.Sampled, func(s *DecodeStats) float64 { return s.FormatRate })
-	}})
-	nrows := len(ef.Checkpoints[0].Rows) + 1
-	for _, fg := range figs {
-		fmt.Fprintf(b, "**%s**\n\n| task |", fg.name)
-		for _, col := range colsList {
-			fmt.Fprintf(b, " %s |", col.name)
-		}
-		b.WriteString("\n|---" + strings.Repeat("|---", len(colsList)) + "|\n")
-		for i := range nrows {
-			task := ""
-			cells := make([]string, len(colsList))
-			for j, col := range colsList {
-				var xs []float64
-				for _, ck := range col.checks {
-					r := &ck.Overall
-					if i < len(ck.Rows) {
-						r = &ck.Rows[i]
-					}
-					if task == "" {
-						task = r.Task()
-					}
-					if v, ok := fg.get(r); ok {
-						xs = append(xs, v)
-					}
-				}
-				cells[j] = meanSE(xs, "%.3f")
-			}
-			fmt.Fprintf(b, "| %s | %s |\n", task, strings.Join(cells, " | "))
-		}
-		b.WriteString("\n")
-	}
 }
 
 // statValue returns s's pass@1, or get(s), and whether s exists.

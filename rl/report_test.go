@@ -1,13 +1,17 @@
 package rl
 
 import (
+	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -212,4 +216,254 @@ func near(a, b, tol int) bool { return a-b <= tol && b-a <= tol }
 func blendOnWhite(c color.RGBA, a uint8) color.RGBA {
 	mix := func(v uint8) uint8 { return uint8((int(v)*int(a) + 255*(255-int(a)) + 127) / 255) }
 	return color.RGBA{mix(c.R), mix(c.G), mix(c.B), 0xff}
+}
+
+// evalRunRow is an eval row whose figures derive from v: greedy pass@1 v,
+// sampled pass@1 v/2, pass@4 v+0.1, maj@4 v+0.05, format rate 1, truncation
+// rate 0.
+func evalRunRow(family string, level int, v float64) EvalRow {
+	st := func(p float64) *DecodeStats {
+		return &DecodeStats{Completions: 10, Pass1: Interval{Value: p}, FormatRate: 1}
+	}
+	return EvalRow{Family: family, Level: level, Problems: 10, Greedy: st(v), Sampled: st(v / 2),
+		K: []KStats{{K: 4, PassAtK: Interval{Value: v + 0.1}, MajAtK: Interval{Value: v + 0.05}}}}
+}
+
+// evalRunCheck evaluates add:1 at v and sort:1 at 1-v; overall is their mean.
+func evalRunCheck(file, runID string, step int, v float64) EvalCheck {
+	return EvalCheck{Label: runID, File: file, RunID: runID, Step: step,
+		Rows: []EvalRow{evalRunRow("add", 1, v), evalRunRow("sort", 1, 1-v)}, Overall: evalRunRow("all", 0, 0.5)}
+}
+
+// writeEvalRun makes a run folder dir/name with config.json (kind and seed),
+// a metrics.jsonl ending at step, a latest pointer to that step's
+// checkpoint, and eval/NAME for each eval file given.
+func writeEvalRun(t *testing.T, dir, name, kind string, seed, step int, evals map[string][]EvalCheck) string {
+	t.Helper()
+	run := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Join(run, "eval"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultEvalConfig()
+	cfg.Tasks, cfg.Ks = "add:1,sort:1", []int{4}
+	files := map[string]string{
+		"config.json":   fmt.Sprintf(`{"kind": %q, "seed": %d, "steps": %d}`, kind, seed, step),
+		"metrics.jsonl": fmt.Sprintf("{\"step\": 1, \"loss\": 1}\n{\"step\": %d, \"loss\": 0.5}\n", step),
+		"latest":        fmt.Sprintf("checkpoints/step-%07d.ckpt\n", step),
+	}
+	for f, checks := range evals {
+		b, err := json.Marshal(&EvalFile{Config: cfg, Checkpoints: checks})
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[filepath.Join("eval", f)] = string(b)
+	}
+	for f, s := range files {
+		if err := os.WriteFile(filepath.Join(run, f), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return run
+}
+
+// TestReportEvalTables: two arms of three seeds each. The final evaluation
+// has one column per arm, in command-line order, with mean +- SE over seeds;
+// a run whose eval file holds several checkpoints contributes its final
+// one; an arm without ood.json shows "–" there.
+func TestReportEvalTables(t *testing.T) {
+	dir := t.TempDir()
+	// Greedy pass@1 on add:1 per seed: sft 0.2, 0.4, 0.6 (mean 0.4, SE
+	// 0.2/sqrt(3) = 0.1155); grpo 0.5, 0.6, 0.7 (mean 0.6, SE 0.0577).
+	var runs []string
+	for i, v := range []float64{0.2, 0.4, 0.6} {
+		name := fmt.Sprintf("sft-s%d", i+1)
+		file := filepath.Join(dir, name, "checkpoints", "step-0000300.ckpt")
+		checks := []EvalCheck{evalRunCheck(file, name, 300, v)}
+		if i == 1 {
+			// Also an earlier checkpoint, named by run id only (a path
+			// relative to another folder): the final one must win.
+			checks = []EvalCheck{evalRunCheck("sft-s2/checkpoints/step-0000250.ckpt", name, 250, 0.9),
+				evalRunCheck("sft-s2/checkpoints/step-0000300.ckpt", name, 300, v)}
+		}
+		evals := map[string][]EvalCheck{"test.json": checks}
+		if i == 0 {
+			evals["ood.json"] = []EvalCheck{evalRunCheck(file, name, 300, 0.1)}
+		}
+		runs = append(runs, writeEvalRun(t, dir, name, "sft", i+1, 300, evals))
+	}
+	// grpo runs first on the command line after sft-s1: column order is
+	// first appearance.
+	for i, v := range []float64{0.5, 0.6, 0.7} {
+		name := fmt.Sprintf("grpo-s%d", i+1)
+		file := filepath.Join(dir, name, "checkpoints", "step-0000060.ckpt")
+		run := writeEvalRun(t, dir, name, "grpo", i+1, 60, map[string][]EvalCheck{"test.json": {evalRunCheck(file, name, 60, v)}})
+		runs = append(runs, run)
+	}
+	out := t.TempDir()
+	cfg := DefaultReportConfig()
+	cfg.Runs, cfg.Out, cfg.Formats = runs, out, []string{"svg"}
+	res, err := Report(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"sft", "grpo"}; !reflect.DeepEqual(res.Groups, want) {
+		t.Fatalf("groups %v: want %v", res.Groups, want)
+	}
+	b, err := os.ReadFile(res.Summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := string(b)
+	// One table per figure and file: the lines that follow its title.
+	table := func(file, title string) string {
+		i := strings.Index(md, "### "+file+"\n")
+		if i < 0 {
+			t.Fatalf("summary.md has no section %s:\n%s", file, md)
+		}
+		sec := md[i+1:]
+		if j := strings.Index(sec, "\n### "); j >= 0 {
+			sec = sec[:j]
+		}
+		j := strings.Index(sec, "**"+title+"**\n\n")
+		if j < 0 {
+			t.Fatalf("section %s has no table %q:\n%s", file, title, sec)
+		}
+		tab := sec[j+len(title)+6:]
+		return tab[:strings.Index(tab, "\n\n")]
+	}
+	const header = "| task | sft (step 300) | grpo (step 60) |\n|---|---|---|\n"
+	for _, tc := range []struct{ file, title, want string }{
+		{"test.json", "greedy pass@1", header +
+			"| add:1 | 0.400 ± 0.115 (n=3) | 0.600 ± 0.058 (n=3) |\n" +
+			"| sort:1 | 0.600 ± 0.115 (n=3) | 0.400 ± 0.058 (n=3) |\n" +
+			"| all | 0.500 ± 0.000 (n=3) | 0.500 ± 0.000 (n=3) |"},
+		{"test.json", "sampled pass@1", header +
+			"| add:1 | 0.200 ± 0.058 (n=3) | 0.300 ± 0.029 (n=3) |\n" +
+			"| sort:1 | 0.300 ± 0.058 (n=3) | 0.200 ± 0.029 (n=3) |\n" +
+			"| all | 0.250 ± 0.000 (n=3) | 0.250 ± 0.000 (n=3) |"},
+		{"test.json", "pass@4", header +
+			"| add:1 | 0.500 ± 0.115 (n=3) | 0.700 ± 0.058 (n=3) |\n" +
+			"| sort:1 | 0.700 ± 0.115 (n=3) | 0.500 ± 0.058 (n=3) |\n" +
+			"| all | 0.600 ± 0.000 (n=3) | 0.600 ± 0.000 (n=3) |"},
+		{"test.json", "maj@4", header +
+			"| add:1 | 0.450 ± 0.115 (n=3) | 0.650 ± 0.058 (n=3) |\n" +
+			"| sort:1 | 0.650 ± 0.115 (n=3) | 0.450 ± 0.058 (n=3) |\n" +
+			"| all | 0.550 ± 0.000 (n=3) | 0.550 ± 0.000 (n=3) |"},
+		{"test.json", "format-valid rate (greedy)", header +
+			"| add:1 | 1.000 ± 0.000 (n=3) | 1.000 ± 0.000 (n=3) |\n" +
+			"| sort:1 | 1.000 ± 0.000 (n=3) | 1.000 ± 0.000 (n=3) |\n" +
+			"| all | 1.000 ± 0.000 (n=3) | 1.000 ± 0.000 (n=3) |"},
+		{"test.json", "truncation rate (greedy)", header +
+			"| add:1 | 0.000 ± 0.000 (n=3) | 0.000 ± 0.000 (n=3) |\n" +
+			"| sort:1 | 0.000 ± 0.000 (n=3) | 0.000 ± 0.000 (n=3) |\n" +
+			"| all | 0.000 ± 0.000 (n=3) | 0.000 ± 0.000 (n=3) |"},
+		// Only sft-s1 has ood.json: its value alone; grpo has none.
+		{"ood.json", "greedy pass@1", header +
+			"| add:1 | 0.100 | – |\n" +
+			"| sort:1 | 0.900 | – |\n" +
+			"| all | 0.500 | – |"},
+	} {
+		t.Run(tc.file+"/"+tc.title, func(t *testing.T) {
+			if got := table(tc.file, tc.title); got != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+	for _, s := range []string{"- sft-s2 has no eval/ood.json.", "- grpo-s1 has no eval/ood.json."} {
+		if !strings.Contains(md, s) {
+			t.Errorf("summary.md lacks note %q", s)
+		}
+	}
+
+	// The CSV holds the same cells at full precision.
+	f, err := os.Open(filepath.Join(out, "eval_summary.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(recs[0], []string{"file", "metric", "task", "group", "mean", "se", "n", "steps"}) {
+		t.Errorf("csv header %v", recs[0])
+	}
+	cells := map[string][]string{} // file/metric/task/group -> mean, se, n, steps
+	for _, r := range recs[1:] {
+		cells[strings.Join(r[:4], "/")] = r[4:]
+	}
+	// test.json: 7 figures (greedy, sampled, pass@4, maj@4, format, trunc,
+	// think) x 3 tasks x 2 groups; ood.json likewise.
+	if want := 2 * 7 * 3 * 2; len(recs)-1 != want {
+		t.Errorf("%d csv records: want %d", len(recs)-1, want)
+	}
+	num := func(s string) float64 {
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("csv value %q: %v", s, err)
+		}
+		return v
+	}
+	for _, tc := range []struct {
+		key       string
+		mean, se  float64
+		n, steps  string
+		emptyMean bool
+	}{
+		{key: "test.json/greedy_pass1/add:1/sft", mean: 0.4, se: 0.2 / math.Sqrt(3), n: "3", steps: "300"},
+		{key: "test.json/greedy_pass1/add:1/grpo", mean: 0.6, se: 0.1 / math.Sqrt(3), n: "3", steps: "60"},
+		{key: "test.json/maj@4/sort:1/grpo", mean: 0.45, se: 0.1 / math.Sqrt(3), n: "3", steps: "60"},
+		{key: "ood.json/greedy_pass1/add:1/sft", mean: 0.1, se: -1, n: "1", steps: "300"},
+		{key: "ood.json/greedy_pass1/add:1/grpo", emptyMean: true, se: -1, n: "0", steps: "60"},
+	} {
+		t.Run("csv/"+tc.key, func(t *testing.T) {
+			c, ok := cells[tc.key]
+			if !ok {
+				t.Fatalf("no csv record")
+			}
+			if c[2] != tc.n || c[3] != tc.steps {
+				t.Errorf("n, steps = %s, %s: want %s, %s", c[2], c[3], tc.n, tc.steps)
+			}
+			if tc.emptyMean != (c[0] == "") {
+				t.Errorf("mean %q: want empty %v", c[0], tc.emptyMean)
+			} else if !tc.emptyMean && abs(num(c[0])-tc.mean) > 1e-12 {
+				t.Errorf("mean %s: want %g", c[0], tc.mean)
+			}
+			if tc.se < 0 && c[1] != "" {
+				t.Errorf("se %q: want empty (n < 2)", c[1])
+			} else if tc.se >= 0 && abs(num(c[1])-tc.se) > 1e-12 {
+				t.Errorf("se %s: want %g", c[1], tc.se)
+			}
+		})
+	}
+}
+
+// TestFinalCheck: which entry of a run's eval file stands for the run.
+func TestFinalCheck(t *testing.T) {
+	r := &RunMetrics{Dir: "runs/x/a-s1", Name: "a-s1", Steps: 300, Latest: "checkpoints/step-0000290.ckpt"}
+	ck := func(file, id string, step int) EvalCheck { return EvalCheck{File: file, RunID: id, Step: step} }
+	for _, tc := range []struct {
+		name   string
+		checks []EvalCheck
+		want   int // index, -1 for none
+	}{
+		{"only entry", []EvalCheck{ck("elsewhere/b.ckpt", "b", 10)}, 0},
+		{"latest pointer", []EvalCheck{ck("runs/x/a-s1/checkpoints/step-0000300.ckpt", "", 300), ck("runs/x/a-s1/checkpoints/step-0000290.ckpt", "", 290)}, 1},
+		{"by run id", []EvalCheck{ck("a-s1/checkpoints/step-0000100.ckpt", "a-s1", 100), ck("a-s1/checkpoints/step-0000290.ckpt", "a-s1", 290)}, 1},
+		{"last step without pointer match", []EvalCheck{ck("runs/x/a-s1/best.ckpt", "", 200), ck("runs/x/a-s1/last.ckpt", "", 300)}, 1},
+		{"another run's final", []EvalCheck{ck("runs/x/b/checkpoints/step-0000290.ckpt", "b", 300), ck("runs/x/a-s1/c.ckpt", "", 100)}, -1},
+		{"none final", []EvalCheck{ck("runs/x/a-s1/c1.ckpt", "", 100), ck("runs/x/a-s1/c2.ckpt", "", 200)}, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ef := &EvalFile{Checkpoints: tc.checks}
+			got := finalCheck(r, ef)
+			var want *EvalCheck
+			if tc.want >= 0 {
+				want = &ef.Checkpoints[tc.want]
+			}
+			if got != want {
+				t.Errorf("got %+v: want %+v", got, want)
+			}
+		})
+	}
 }
