@@ -13,7 +13,7 @@ var reportDefaults = rl.DefaultReportConfig()
 
 var (
 	reportOutFlag = &cli.StringFlag{Name: "out", Category: catOutput, EnvVars: env("REPORT_OUT"),
-		Usage: "folder to write the plots and summary.md into, created if missing (required)"}
+		Usage: "folder to write the plots, summary.md and eval_summary.csv into, created if missing (required)"}
 	reportEvalFlag = &cli.StringSliceFlag{Name: "eval", Category: catData, EnvVars: env("REPORT_EVAL"),
 		Usage: "eval JSON file (tinyr1 eval --json) for the summary, besides each RUN/eval/*.json; repeatable"}
 	reportFormatFlag = &cli.StringFlag{Name: "format", Category: catOutput, EnvVars: env("REPORT_FORMAT"),
@@ -27,7 +27,8 @@ var (
 var reportCommand = &cli.Command{
 	Name: "report",
 	Usage: "plot runs (reward, validation pass@1, KL, entropy, length, clipping, zero-variance groups, tokens/s) " +
-		"and write a markdown summary; runs that differ only by seed are drawn as a mean with a band",
+		"and write a markdown summary with the final evaluation per arm (also as eval_summary.csv); " +
+		"runs that differ only by seed are drawn as a mean with a band and averaged in tables",
 	UsageText: "tinyr1 report RUN [RUN...] --out DIR [--eval FILE]... [--format png,svg]",
 	Flags:     []cli.Flag{reportOutFlag, reportEvalFlag, reportFormatFlag, reportWidthFlag, reportHeightFlag},
 	Action:    reportAction,
@@ -60,5 +61,6 @@ func reportAction(c *cli.Context) error {
 		fmt.Fprintf(w, "  %-20s %s\n", p.Metric, strings.Join(p.Files, " "))
 	}
 	fmt.Fprintf(w, "summary: %s\n", res.Summary)
+	fmt.Fprintf(w, "evaluation table: %s\n", res.EvalCSV)
 	return nil
 }
