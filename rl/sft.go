@@ -9,8 +9,9 @@ import (
 
 // example is one training sequence: prompt tokens then completion tokens.
 type example struct {
-	seq  []int // BOS, prompt, completion, EOS
-	plen int   // prompt tokens (including BOS)
+	seq  []int         // BOS, prompt, completion, EOS
+	plen int           // prompt tokens (including BOS)
+	prob *data.Problem // sft --from-samples: the problem the completion solves (tests)
 }
 
 // drawProblem draws the next train problem of mixture item it.
@@ -33,8 +34,11 @@ func (t *Trainer) drawProblem(it data.MixItem) (data.Problem, error) {
 // the warm start was trained on (both splits stay the train split).
 func (t *Trainer) dataSeed() uint64 {
 	stage := uint64(1)
-	if t.Kind == "train" {
+	switch {
+	case t.Kind == "train":
 		stage = 2
+	case t.Ref != nil: // sft --from-samples
+		stage = 3
 	}
 	return DeriveSeed(t.Cfg.Seed, streamData, stage)
 }
@@ -90,23 +94,38 @@ func (t *Trainer) sftStep() (map[string]any, error) {
 			return nil, err
 		}
 		// Room for slightly longer problems than the scan saw.
-		if err := t.ensureGraph(min(L+L/4, t.Params.Cfg.Context)); err != nil {
+		L += L / 4
+		if t.Ref != nil { // rejection sampling: completions of up to MaxNew
+			L = max(L, t.promptBound()+t.Cfg.MaxNew)
+		}
+		if err := t.ensureGraph(min(L, t.Params.Cfg.Context)); err != nil {
 			return nil, err
 		}
 	}
 	T := t.graphT
-	rng := newRand(t.Cfg.Seed, streamSFT, uint64(t.Step))
-	exs := make([]example, t.Cfg.BatchSize)
+	m := map[string]any{}
+	var exs []example
+	if t.Ref != nil {
+		var err error
+		if exs, err = t.rftExamples(m); err != nil {
+			return nil, err
+		}
+	} else {
+		rng := newRand(t.Cfg.Seed, streamSFT, uint64(t.Step))
+		exs = make([]example, t.Cfg.BatchSize)
+		for i := range exs {
+			p, err := t.drawProblem(t.Mix[t.Mix.Pick(rng)])
+			if err != nil {
+				return nil, err
+			}
+			if exs[i], err = t.encodeExample(&p); err != nil {
+				return nil, err
+			}
+		}
+	}
 	targets, cut := 0, 0
 	for i := range exs {
-		p, err := t.drawProblem(t.Mix[t.Mix.Pick(rng)])
-		if err != nil {
-			return nil, err
-		}
-		ex, err := t.encodeExample(&p)
-		if err != nil {
-			return nil, err
-		}
+		ex := exs[i]
 		if len(ex.seq) > T+1 {
 			ex.seq = ex.seq[:T+1]
 			cut++
@@ -142,10 +161,13 @@ func (t *Trainer) sftStep() (map[string]any, error) {
 	} else {
 		gn = t.update(lr)
 	}
-	m := map[string]any{"loss": finiteOr(loss), "lr": lr, "grad_norm": finiteOr(gn), "tokens": targets, "cut_examples": cut}
+	m["loss"], m["lr"], m["grad_norm"], m["tokens"], m["cut_examples"] = finiteOr(loss), lr, finiteOr(gn), targets, cut
 	t.checkFinite(m, loss, gn)
 	el := time.Since(t0).Seconds()
 	m["time_update"] = el
+	if r, ok := m["time_rollout"].(float64); ok { // sft --from-samples
+		m["time_update"] = el - r
+	}
 	m["tokens_per_s"] = float64(targets) / el
 	return m, nil
 }

@@ -22,7 +22,7 @@ type Trainer struct {
 	Cfg    Config
 	Tok    *data.Tokenizer
 	Params *model.Params // the policy, trained in place
-	Ref    *model.Params // GRPO: the frozen reference policy (the initial checkpoint); nil for sft
+	Ref    *model.Params // GRPO: the frozen reference policy; sft --from-samples: the frozen sampler (both the initial checkpoint); nil for sft
 	Opt    *model.AdamW
 	Sched  model.Schedule
 	Mix    data.Mixture
@@ -37,8 +37,8 @@ type Trainer struct {
 	Skipped   int     // non-finite steps skipped in all
 
 	RunID      string
-	ParentHash string // content hash of the initial checkpoint (train)
-	InitPath   string // the initial checkpoint (train)
+	ParentHash string // content hash of the initial checkpoint (train, sft --from-samples)
+	InitPath   string // the initial checkpoint (train, sft --from-samples)
 
 	Run      *RunDir   // where checkpoints and metrics go; nil in tests that only step
 	Progress io.Writer // progress lines; nil for none
@@ -221,7 +221,7 @@ func (t *Trainer) Checkpoint() (*checkpoints.Checkpoint, error) {
 		ParentHash:   t.ParentHash,
 		Build:        checkpoints.BuildInfo(Backend),
 	}
-	if t.Kind == "train" {
+	if t.Ref != nil { // GRPO's reference, or the sampler of sft --from-samples
 		h.ReferenceHash = t.ParentHash
 	}
 	if v := t.currentVal(); !math.IsNaN(v) {

@@ -30,16 +30,23 @@ var (
 		Usage: "JSON file of settings (keys as in config.json); flags win over the file, the file over defaults"}
 	initFlag = &cli.StringFlag{Name: "init", Category: catRun, EnvVars: env("INIT"),
 		Usage: "train: initial checkpoint (a file or a run folder, meaning its latest); also the frozen reference policy"}
+	fromSamplesFlag = &cli.StringFlag{Name: "from-samples", Category: catRun, EnvVars: env("FROM_SAMPLES"),
+		Usage: "sft: rejection-sampling fine-tuning: start from this checkpoint and train on its own completions " +
+			"that the verifier accepts (--group per prompt at --temperature, --top-k, --top-p, --max-new)"}
 	quietFlag = &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Category: catOutput, EnvVars: env("QUIET"),
 		Usage: "no progress lines", Value: false}
 )
 
+// presetFlagName is the flag of rl.Config.Preset (configflags.go).
+const presetFlagName = "preset"
+
 var sftCommand = &cli.Command{
-	Name:      "sft",
-	Usage:     "supervised warm start: train a random model on worked solutions (R1's cold start)",
-	UsageText: "tinyr1 sft --out RUN [--preset tiny|small|medium] [--tasks MIX] [--steps N] [--seed S] ...",
-	Flags:     append([]cli.Flag{outFlag, resumeFlag, forceFlag, configFlag, quietFlag}, configFlags(rl.DefaultSFTConfig())...),
-	Action:    func(c *cli.Context) error { return runTraining(c, "sft") },
+	Name:  "sft",
+	Usage: "supervised warm start: train a random model on worked solutions (R1's cold start)",
+	UsageText: "tinyr1 sft --out RUN [--preset tiny|small|medium] [--tasks MIX] [--steps N] [--seed S] ...\n" +
+		"   tinyr1 sft --from-samples CKPT --out RUN [--tasks MIX] [--group G] [--temperature T] ...\n   tinyr1 sft --resume RUN [--steps N]",
+	Flags:  append([]cli.Flag{outFlag, resumeFlag, forceFlag, configFlag, fromSamplesFlag, quietFlag}, configFlags(rl.DefaultSFTConfig())...),
+	Action: func(c *cli.Context) error { return runTraining(c, "sft") },
 }
 
 var trainCommand = &cli.Command{
@@ -133,13 +140,21 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 	}
 	man := rl.NewManifest(kind, os.Args)
 	var tr *rl.Trainer
-	if kind == "sft" {
+	if kind == "sft" && !c.IsSet(fromSamplesFlag.Name) {
 		man.RunID = rl.RunID(kind, cfg, "")
 		if tr, err = rl.NewSFT(cfg, man.RunID); err != nil {
 			return nil, nil, err
 		}
 	} else {
 		init := c.String(initFlag.Name)
+		if kind == "sft" {
+			if init = c.String(fromSamplesFlag.Name); init == "" {
+				return nil, nil, usageError("sft: --from-samples is empty: want the checkpoint to sample from")
+			}
+			if c.IsSet(presetFlagName) {
+				return nil, nil, usageError("sft --from-samples: --preset cannot be combined with it: the model is the checkpoint's")
+			}
+		}
 		if init == "" {
 			return nil, nil, usageError("train: --init is required: want the warm-start checkpoint (or --resume RUN)")
 		}
@@ -153,7 +168,11 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 			return nil, nil, err
 		}
 		man.RunID = rl.RunID(kind, cfg, hash)
-		if tr, err = rl.NewGRPO(cfg, abs, man.RunID); err != nil {
+		newTrainer := rl.NewGRPO
+		if kind == "sft" {
+			newTrainer = rl.NewRFT
+		}
+		if tr, err = newTrainer(cfg, abs, man.RunID); err != nil {
 			return nil, nil, err
 		}
 		man.Init, man.InitHash = abs, tr.ParentHash
@@ -181,7 +200,7 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	if kind == "train" {
 		def = rl.DefaultTrainConfig()
 	}
-	for _, name := range []string{outFlag.Name, initFlag.Name, configFlag.Name, forceFlag.Name} {
+	for _, name := range []string{outFlag.Name, initFlag.Name, fromSamplesFlag.Name, configFlag.Name, forceFlag.Name} {
 		if c.IsSet(name) {
 			return nil, nil, usageError("%s --resume: --%s cannot be combined with --resume: the run folder holds its settings", kind, name)
 		}
@@ -228,9 +247,14 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	}
 	runID := ck.Header.RunID // the run keeps its id across resumes
 	var tr *rl.Trainer
-	if kind == "sft" {
+	switch {
+	case kind == "sft" && man.Init == "":
 		tr, err = rl.NewSFT(cfg, runID)
-	} else {
+	case kind == "sft": // --from-samples: the sampler is the manifest's initial checkpoint
+		if err = checkpoints.VerifyReference(ck, man.Init); err == nil {
+			tr, err = rl.NewRFT(cfg, man.Init, runID)
+		}
+	default:
 		if err = checkpoints.VerifyReference(ck, man.Init); err == nil {
 			tr, err = rl.NewGRPO(cfg, man.Init, runID)
 		}

@@ -57,6 +57,8 @@ func TestTrainUsageErrors(t *testing.T) {
 		{"unknown config key", []string{"sft", "--out", dir + "/x", "--config", cfg}, "lerning_rate"},
 		{"no out", []string{"sft"}, "--out"},
 		{"no init", []string{"train", "--out", dir + "/y"}, "--init"},
+		{"from-samples with preset", []string{"sft", "--from-samples", evalFixture, "--preset", "tiny", "--out", dir + "/z"}, "--preset"},
+		{"empty from-samples", []string{"sft", "--from-samples", "", "--out", dir + "/z"}, "--from-samples"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runApp(t, tc.args...)
@@ -168,5 +170,31 @@ func TestSameCommandSameBytes(t *testing.T) {
 	}
 	if len(files[0]) == 0 || !bytes.Equal(files[0], files[1]) {
 		t.Fatal("the same sft command in two folders wrote different checkpoints")
+	}
+}
+
+// TestSFTFromSamples: sft --from-samples trains the fixture on its own
+// verified completions, records the sampler in the manifest, resumes to a
+// longer total, and refuses --from-samples with --resume.
+func TestSFTFromSamples(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "rft")
+	args := []string{"sft", "--from-samples", evalFixture, "--out", dir, "--tasks", "add:1", "--batch-size", "8",
+		"--group", "4", "--max-new", "24", "--steps", "2", "--eval-every", "0", "--workers", "1", "--quiet"}
+	if code, _, stderr := runApp(t, args...); code != 0 {
+		t.Fatalf("sft --from-samples: exit %d: %s", code, stderr)
+	}
+	man, _ := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if !bytes.Contains(man, []byte("tiny-add1.ckpt")) {
+		t.Errorf("manifest.json does not name the sampler:\n%s", man)
+	}
+	metrics, _ := os.ReadFile(filepath.Join(dir, "metrics.jsonl"))
+	if !bytes.Contains(metrics, []byte(`"rft_accept_rate"`)) {
+		t.Errorf("metrics.jsonl lacks rft_accept_rate:\n%s", metrics)
+	}
+	if code, _, stderr := runApp(t, "sft", "--resume", dir, "--steps", "3", "--quiet"); code != 0 {
+		t.Fatalf("sft --resume of a --from-samples run: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runApp(t, "sft", "--resume", dir, "--from-samples", evalFixture); code != 2 || !strings.Contains(stderr, "from-samples") {
+		t.Fatalf("--resume with --from-samples: exit %d, stderr %q: want 2 naming the flag", code, stderr)
 	}
 }
