@@ -40,6 +40,7 @@ type Config struct {
 
 	// Supervised warm start.
 	BatchSize int `json:"batch_size" usage:"sft: sequences per optimizer step"`
+	SFTData   int `json:"sft_data" usage:"sft: size of the supervised dataset, problems per task (family:level) cycled in order; 0 draws a fresh problem every time"`
 
 	// GRPO sampling.
 	Prompts     int     `json:"prompts" usage:"train: prompts per step (P)"`
@@ -166,6 +167,9 @@ func (c Config) Validate() error {
 	}
 	if c.MicroBatch < 1 || c.MicroBatch > 4096 {
 		bad("micro_batch", c.MicroBatch, "1 to 4096")
+	}
+	if c.SFTData < 0 {
+		bad("sft_data", c.SFTData, "a value >= 0 (0: a fresh problem every time)")
 	}
 	if c.BatchSize < 1 || c.BatchSize > 1<<16 {
 		bad("batch_size", c.BatchSize, "1 to 65536")

@@ -24,7 +24,11 @@ func (t *Trainer) drawProblem(it data.MixItem) (data.Problem, error) {
 	if t.Cur != nil && t.Kind == "train" {
 		level = t.Cur.Level(it.Family)
 	}
-	p, err := data.Generate(f, level, data.Train, t.dataSeed(), t.DataPos)
+	index := t.DataPos
+	if n := uint64(t.Cfg.SFTData); n > 0 && t.Kind == "sft" && t.Ref == nil {
+		index %= n // a fixed supervised dataset of n problems per task
+	}
+	p, err := data.Generate(f, level, data.Train, t.dataSeed(), index)
 	t.DataPos++
 	return p, err
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"tinyr1/checkpoints"
@@ -518,5 +519,45 @@ func TestRolloutLogPEqualsScore(t *testing.T) {
 		if want := topK == 0; equal != want {
 			t.Errorf("top_k %d: sampler log-probs equal to Score: %v, want %v", topK, equal, want)
 		}
+	}
+}
+
+// TestSFTDataCyclesAFixedSet: with sft_data n the warm start sees at most n
+// distinct problems per task however long it trains; 0 keeps drawing fresh
+// ones. The cap does not apply to GRPO's prompts.
+func TestSFTDataCyclesAFixedSet(t *testing.T) {
+	for _, n := range []int{0, 3} {
+		cfg := tinySFT(1)
+		cfg.SFTData = n
+		tr, err := NewSFT(cfg, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys := map[string]map[string]bool{}
+		for i := range 200 {
+			it := tr.Mix[i%len(tr.Mix)]
+			p, err := tr.drawProblem(it)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if keys[it.Family] == nil {
+				keys[it.Family] = map[string]bool{}
+			}
+			keys[it.Family][p.Key] = true
+		}
+		for fam, ks := range keys {
+			if n > 0 && len(ks) > n {
+				t.Errorf("sft_data %d: %d distinct %s problems drawn, want at most %d", n, len(ks), fam, n)
+			}
+			if n == 0 && len(ks) < 20 {
+				t.Errorf("sft_data 0: only %d distinct %s problems in 100 draws", len(ks), fam)
+			}
+		}
+		tr.Close()
+	}
+	bad := tinySFT(1)
+	bad.SFTData = -1
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "sft_data") {
+		t.Errorf("sft_data -1: Validate() = %v, want an error naming sft_data", err)
 	}
 }
