@@ -158,7 +158,7 @@ func NewEngine(p *Params, maxBatch, maxLen, workers int) *Engine {
 	e.done = make(chan struct{}, workers-1)
 	for w := range e.wake {
 		e.wake[w] = make(chan struct{}, 1)
-		go e.loop(w + 1)
+		go e.loop(w+1, e.wake[w])
 	}
 	return e
 }
@@ -171,9 +171,11 @@ func (e *Engine) Close() {
 	e.wake = nil
 }
 
-// loop is helper w's goroutine: run w's share of each op it is woken for.
-func (e *Engine) loop(w int) {
-	for range e.wake[w-1] {
+// loop is helper w's goroutine: run w's share of each op it is woken for,
+// until Close closes wake. (wake is passed in: Close clears e.wake, maybe
+// before the goroutine first runs.)
+func (e *Engine) loop(w int, wake <-chan struct{}) {
+	for range wake {
 		e.work(w)
 		e.done <- struct{}{}
 	}
