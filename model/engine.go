@@ -28,6 +28,9 @@ import (
 // rows split each matmul by 16-column blocks and each row-wise op by rows,
 // with a hand-off per op; larger decode steps give each worker a range of
 // sequences to take through the whole model with one hand-off per step.
+// Matmuls over gemmRows rows or more run on Sgemm's register-tiled
+// micro-kernel, which gives the same bits as the row kernels
+// (engine_gemm.go).
 //
 // An Engine is not safe for concurrent use. Call Close to stop its worker
 // goroutines.
@@ -86,6 +89,13 @@ type Engine struct {
 
 	rowMode int // decode steps with at least this many rows run one worker per row range, with no barrier
 
+	// Sgemm path of forwardChunk (engine_gemm.go).
+	gemmRows int            // matmuls over at least this many rows go through Sgemm; 0: never
+	gemm     []sgemmScratch // (workers) packing buffers
+	gargs    []sgemmArgs    // (workers) each worker's Sgemm operands (heap-resident, like wlin)
+	gbuf     []float32      // (R, ldg) raw matmul sums before the bias and epilogue
+	ldg      int            // pad16(max(3D, M, V))
+
 	// Worker hand-off: one wake channel per helper, one done channel.
 	wake []chan struct{} // (workers-1) buffered 1
 	done chan struct{}   // buffered workers-1
@@ -131,6 +141,12 @@ func NewEngine(p *Params, maxBatch, maxLen, workers int) *Engine {
 		rng: make([]rand.PCG, maxBatch), prob: make([]float64, workers*V), idx: make([]int32, workers*V),
 		seqLen: make([]int, maxBatch), finished: make([]bool, maxBatch),
 		rowMode: 2 * workers, wlin: make([]linArgs, workers),
+		gemmRows: defaultGemmRows(), gemm: make([]sgemmScratch, workers), gargs: make([]sgemmArgs, workers),
+		ldg: pad16(max(3*D, M, V)),
+	}
+	e.gbuf = make([]float32, R*e.ldg)
+	for w := range e.gemm {
+		e.gemm[w] = newGemmScratch(cfg)
 	}
 	e.mats = make([]layerMats, L)
 	for l, b := range p.Blocks {
@@ -221,7 +237,11 @@ func (e *Engine) run(w, lo, hi int) {
 		}
 	case opLinear, opQKV:
 		j0, j1 := lo*16, min(hi*16, e.lin.out)
-		e.linear(w, &e.lin, 0, e.lin.n, j0, j1)
+		if e.useGemm(e.lin.n) {
+			e.linearGemm(w, &e.lin, 0, e.lin.n, j0, j1)
+		} else {
+			e.linear(w, &e.lin, 0, e.lin.n, j0, j1)
+		}
 		if e.op == opQKV {
 			e.storeKV(e.layer, 0, e.lin.n, j0, j1)
 		}
@@ -350,20 +370,20 @@ func (e *Engine) forwardChunk() {
 		e.parallel(opLN, n, 1)
 		m := &e.mats[l]
 		e.lin = linArgsFor(e.qkv, e.h, &m.qkv, b.BQKV.Data, n, epiSet)
-		e.parallel(opQKV, (3*D+15)/16, 1)
+		e.parallel(opQKV, (3*D+15)/16, e.linAlign(n))
 		e.parallel(opAttn, n, 1)
 		e.lin = linArgsFor(e.x, e.att, &m.o, b.BO.Data, n, epiAdd)
-		e.parallel(opLinear, (D+15)/16, 1)
+		e.parallel(opLinear, (D+15)/16, e.linAlign(n))
 		e.ln = lnArgs{e.h, e.x, b.LN2G.Data, b.LN2B.Data}
 		e.parallel(opLN, n, 1)
 		e.lin = linArgsFor(e.mlp, e.h, &m.w1, b.B1.Data, n, epiGELU)
-		e.parallel(opLinear, (M+15)/16, 1)
+		e.parallel(opLinear, (M+15)/16, e.linAlign(n))
 		e.lin = linArgsFor(e.x, e.mlp, &m.w2, b.B2.Data, n, epiAdd)
-		e.parallel(opLinear, (D+15)/16, 1)
+		e.parallel(opLinear, (D+15)/16, e.linAlign(n))
 	}
 	e.parallel(opFinal, e.nsel, 1)
 	e.lin = linArgsFor(e.logits, e.h, &e.head, nil, e.nsel, epiSet)
-	e.parallel(opLinear, (e.cfg.Vocab+15)/16, 1)
+	e.parallel(opLinear, (e.cfg.Vocab+15)/16, e.linAlign(e.nsel))
 }
 
 // forwardRows runs the whole model on rows [r0, r1) of a decode step, in

@@ -125,9 +125,9 @@ func TestEnginePureGoKernels(t *testing.T) {
 	if matmulKernel == "go" && !useAVX {
 		t.Skip("the pure-Go kernels are already the default")
 	}
-	lk, avx := linearKernel, useAVX
-	linearKernel, useAVX = linearGo, false
-	defer func() { linearKernel, useAVX = lk, avx }()
+	lk, mk, avx := linearKernel, matmulKernel, useAVX
+	linearKernel, matmulKernel, useAVX = linearGo, "go", false
+	defer func() { linearKernel, matmulKernel, useAVX = lk, mk, avx }()
 	for _, c := range []struct {
 		name string
 		f    func(*testing.T)

@@ -13,3 +13,7 @@ func attendHeadAVX(out, s, q, Kt, V []float32, ldk, ldv, hd int, scale float32) 
 }
 
 func expVec(x []float32) { panic("model: expVec: not built for this platform") }
+
+func epilogueRowAVX(dst, c, b []float32, j0, j1 int, epi epilogue) {
+	panic("model: epilogueRowAVX: not built for this platform")
+}

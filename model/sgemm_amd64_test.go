@@ -9,8 +9,8 @@ import (
 )
 
 // TestSgemmMatchesEngineKernel: with alpha=1, beta=0 the FMA kernels give
-// the same bits as the engine's own AVX2 kernel (kern1), so the engine could
-// call Sgemm without changing its outputs.
+// the same bits as the engine's own AVX2 kernel (kern1): the engine's
+// Sgemm path for many rows (engine_gemm.go) relies on it.
 func TestSgemmMatchesEngineKernel(t *testing.T) {
 	if SgemmKernel() == "go" || matmulKernel != "avx2" {
 		t.Skipf("kernels %q and %q", SgemmKernel(), matmulKernel)

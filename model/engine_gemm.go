@@ -1,0 +1,88 @@
+package model
+
+// The engine's many-row matmul: prefill and scoring chunks run their linear
+// layers through Sgemm's register-tiled micro-kernel (sgemm.go) instead of
+// the row kernels kern4/kern1. With AVX-512 the 8x32 tile does twice the
+// work per instruction of kern4's 4x16, and it reuses each weight load over
+// 8 rows instead of 4: BenchmarkSgemmVsEngine measures about 2x on the
+// engine's shapes from 8 rows up (and 3x slower at 1 row, where packing
+// does not pay).
+//
+// Bits: both kernels keep one FMA accumulator per output element, updated
+// in k order from zero, and Sgemm is called with alpha = 1, beta = 0, so
+// its raw sums are bitwise those of kern4/kern1 (TestSgemmMatchesEngineKernel);
+// the bias and epilogue are then applied by the same code as linearAVX.
+// So the engine's outputs do not change, Score stays bitwise equal to
+// Generate's LogP, and the path is used by default only where that holds:
+// the engine on its AVX2 kernels and Sgemm on an FMA assembly kernel.
+
+// gemmMinRows is the fewest rows for which forwardChunk's matmuls use
+// Sgemm (measured 2x faster than kern4 at 8 rows; see above).
+const gemmMinRows = 8
+
+// defaultGemmRows returns the engine's gemmRows: gemmMinRows where Sgemm's
+// kernel gives the same bits as linearKernel, else 0 (never).
+func defaultGemmRows() int {
+	if matmulKernel == "avx2" && sgemmKern.name != "go" {
+		return gemmMinRows
+	}
+	return 0
+}
+
+// newGemmScratch returns packing buffers big enough for every Sgemm call
+// of forwardChunk on a model of shape cfg, so that the engine's first call
+// allocates nothing either.
+func newGemmScratch(cfg Config) sgemmScratch {
+	D, M, V := cfg.Dim, cfg.MLP, cfg.Vocab
+	mr, nr := sgemmKern.mr, sgemmKern.nr
+	roundNR := func(n int) int { return (n + nr - 1) / nr * nr }
+	packB := max(D*roundNR(3*D), D*roundNR(D), D*roundNR(M), M*roundNR(D), D*roundNR(V))
+	return sgemmScratch{
+		packA: make([]float32, mr*max(D, M)),
+		packB: make([]float32, packB),
+		tile:  make([]float32, mr*nr),
+	}
+}
+
+// useGemm reports whether a matmul over n rows goes through Sgemm.
+func (e *Engine) useGemm(n int) bool { return e.gemmRows > 0 && n >= e.gemmRows }
+
+// linAlign is the column split unit, in 16-column blocks, of a matmul over
+// n rows: a whole Sgemm panel (nr columns) when it goes through Sgemm, so
+// that no worker gets a ragged tile.
+func (e *Engine) linAlign(n int) int {
+	if e.useGemm(n) {
+		return max(1, sgemmKern.nr/16)
+	}
+	return 1
+}
+
+// linearGemm computes rows [r0, r1) and columns [j0, j1) of a on worker w
+// with Sgemm's micro-kernel: raw sums into the same rows of e.gbuf
+// (R, ldg), then the bias and epilogue row by row. j0 must be a multiple
+// of 16.
+func (e *Engine) linearGemm(w int, a *linArgs, r0, r1, j0, j1 int) {
+	if j0 >= j1 || r0 >= r1 {
+		return
+	}
+	ldg, in, out := e.ldg, a.in, a.out
+	if j0%16 != 0 || out > ldg || r1 > a.n {
+		panic("model: linearGemm: bad row or column range")
+	}
+	p := &e.gargs[w]
+	*p = sgemmArgs{m: r1 - r0, n: out, k: in, alpha: 1, a: a.x[r0*in:], lda: in, b: a.w, ldb: a.ldw, c: e.gbuf[r0*ldg:], ldc: ldg}
+	sgemmCheck(false, false, p.m, p.n, p.k, p.a, p.lda, p.b, p.ldb, p.c, p.ldc)
+	e.gemm[w].run(p, 0, p.m, j0, j1)
+	*p = sgemmArgs{}
+	// The row's scratch runs to j0 + (j1-j0 rounded up to 16) <= ldg:
+	// epilogueRowAVX uses it for GELU's exp.
+	nc := (j1 - j0 + 15) &^ 15
+	for r := r0; r < r1; r++ {
+		dst, c := a.dst[r*out:(r+1)*out], e.gbuf[r*ldg+j0:r*ldg+j0+nc]
+		if useAVX {
+			epilogueRowAVX(dst, c, a.b, j0, j1, a.epi)
+		} else {
+			epilogueRow(dst, c, a.b, j0, j1, a.epi)
+		}
+	}
+}
