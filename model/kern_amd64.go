@@ -123,20 +123,21 @@ func attendHeadAVX(out, s, q, Kt, V []float32, ldk, ldv, hd int, scale float32) 
 	s16 := s[:n16]
 	_, _ = Kt[(hd-1)*ldk+n16-1], V[(n-1)*ldv+hd-1]
 	kern1(&s16[0], &q[0], &Kt[0], ldk, hd, n16)
+	// Scores are finite, so a plain compare gives the builtin max's
+	// result without its NaN and signed-zero branches (measured 3% of a
+	// batch-1 decode step).
 	mx := float32(math.Inf(-1))
 	for j, v := range s {
 		v *= scale
 		s[j] = v
-		mx = max(mx, v)
-	}
-	// The pad past n is exp'd and ignored.
-	for j := range s16 {
-		if j < n {
-			s16[j] -= mx
-		} else {
-			s16[j] = 0
+		if v > mx {
+			mx = v
 		}
 	}
+	for j := range s {
+		s[j] -= mx
+	}
+	clear(s16[n:]) // the pad is exp'd and ignored
 	expVec(s16)
 	var s0, s1, s2, s3 float32 // fixed order: four interleaved partial sums
 	j := 0
