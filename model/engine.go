@@ -269,6 +269,16 @@ func (e *Engine) linear(w int, a *linArgs, r0, r1, j0, j1 int) {
 	linearKernel(a, r0, r1, j0, j1, e.kbuf[w*e.kstep:(w+1)*e.kstep])
 }
 
+// linearRows computes rows [r0, r1) of a, all columns, on worker w: through
+// Sgemm for many rows, else the row kernels (the same bits either way).
+func (e *Engine) linearRows(w int, a *linArgs, r0, r1, j1 int) {
+	if e.useGemm(r1 - r0) {
+		e.linearGemm(w, a, r0, r1, 0, j1)
+		return
+	}
+	e.linear(w, a, r0, r1, 0, j1)
+}
+
 // linArgsFor describes dst (n, m.out) = epi(x @ m + b).
 func linArgsFor(dst, x []float32, m *mat, b []float32, n int, epi epilogue) linArgs {
 	return linArgs{dst: dst, x: x, w: m.w, b: b, n: n, in: m.in, out: m.out, ldw: m.ld, epi: epi}
@@ -402,26 +412,26 @@ func (e *Engine) forwardRows(w, r0, r1 int) {
 		}
 		m := &e.mats[l]
 		*a = linArgsFor(e.qkv, e.h, &m.qkv, b.BQKV.Data, e.n, epiSet)
-		e.linear(w, a, r0, r1, 0, 3*D)
+		e.linearRows(w, a, r0, r1, 3*D)
 		e.storeKV(l, r0, r1, 0, 3*D)
 		for r := r0; r < r1; r++ {
 			e.attend(l, r, s)
 		}
 		*a = linArgsFor(e.x, e.att, &m.o, b.BO.Data, e.n, epiAdd)
-		e.linear(w, a, r0, r1, 0, D)
+		e.linearRows(w, a, r0, r1, D)
 		for r := r0; r < r1; r++ {
 			layerNorm(e.h[r*D:(r+1)*D], e.x[r*D:(r+1)*D], b.LN2G.Data, b.LN2B.Data)
 		}
 		*a = linArgsFor(e.mlp, e.h, &m.w1, b.B1.Data, e.n, epiGELU)
-		e.linear(w, a, r0, r1, 0, M)
+		e.linearRows(w, a, r0, r1, M)
 		*a = linArgsFor(e.x, e.mlp, &m.w2, b.B2.Data, e.n, epiAdd)
-		e.linear(w, a, r0, r1, 0, D)
+		e.linearRows(w, a, r0, r1, D)
 	}
 	for r := r0; r < r1; r++ {
 		layerNorm(e.h[r*D:(r+1)*D], e.x[r*D:(r+1)*D], e.p.LNFG.Data, e.p.LNFB.Data)
 	}
 	*a = linArgsFor(e.logits, e.h, &e.head, nil, e.n, epiSet)
-	e.linear(w, a, r0, r1, 0, V)
+	e.linearRows(w, a, r0, r1, V)
 }
 
 // prepare brings the kernels' view of the weights up to date with

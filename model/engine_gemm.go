@@ -1,8 +1,9 @@
 package model
 
-// The engine's many-row matmul: prefill and scoring chunks run their linear
-// layers through Sgemm's register-tiled micro-kernel (sgemm.go) instead of
-// the row kernels kern4/kern1. With AVX-512 the 8x32 tile does twice the
+// The engine's many-row matmul: prefill and scoring chunks, and each
+// worker's rows of a batched decode step, run their linear layers through
+// Sgemm's register-tiled micro-kernel (sgemm.go) instead of the row kernels
+// kern4/kern1. With AVX-512 the 8x32 tile does twice the
 // work per instruction of kern4's 4x16, and it reuses each weight load over
 // 8 rows instead of 4: BenchmarkSgemmVsEngine measures about 2x on the
 // engine's shapes from 8 rows up (and 3x slower at 1 row, where packing

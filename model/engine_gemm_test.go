@@ -93,7 +93,9 @@ func TestEngineGemmMatchesRowKernels(t *testing.T) {
 			}
 			wantScore, wantRo := run(1, 0)
 			for _, workers := range []int{1, 2, 3} {
-				gotScore, gotRo := run(workers, gemmMinRows)
+				// gemmRows 2: every matmul of 2 rows or more, so that the
+				// row-split decode steps (a few rows per worker) take it too.
+				gotScore, gotRo := run(workers, 2)
 				for b := range seqs {
 					for i, g := range gotScore[b] {
 						w := wantScore[b][i]
