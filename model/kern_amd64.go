@@ -5,7 +5,7 @@ package model
 import "math"
 
 // AVX2+FMA kernels in Go assembly (kern_amd64.s): no cgo, used when the CPU
-// has AVX2 and FMA (checked with CPUID at start-up); build with -tags purego
+// has AVX2 and FMA (cpuHas, kern_cpu_amd64.go); build with -tags purego
 // to force the pure-Go kernel. With FMA each product is added without a
 // separate rounding, so results differ from the pure-Go kernel in the last
 // bits, but one process always uses one kernel, and within it a row's
@@ -40,27 +40,8 @@ func expVec(x []float32) {
 	}
 }
 
-func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-
-func xgetbv0() (eax uint32)
-
-// hasAVX2FMA reports CPU and OS support for AVX2 and FMA3.
-func hasAVX2FMA() bool {
-	maxID, _, _, _ := cpuid(0, 0)
-	if maxID < 7 {
-		return false
-	}
-	_, _, c1, _ := cpuid(1, 0)
-	const fma, osxsave, avx = 1 << 12, 1 << 27, 1 << 28
-	if c1&fma == 0 || c1&osxsave == 0 || c1&avx == 0 || xgetbv0()&6 != 6 {
-		return false
-	}
-	_, b7, _, _ := cpuid(7, 0)
-	return b7&(1<<5) != 0 // AVX2
-}
-
 func init() {
-	if hasAVX2FMA() {
+	if cpuHas.avx2FMA {
 		useAVX = true
 		if matmulKernel == "go" {
 			linearKernel, matmulKernel = linearAVX, "avx2"

@@ -160,24 +160,6 @@ done1:
 	VZEROUPPER
 	RET
 
-// func cpuid(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-TEXT ·cpuid(SB), NOSPLIT, $0-24
-	MOVL eaxArg+0(FP), AX
-	MOVL ecxArg+4(FP), CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
-
-// func xgetbv0() (eax uint32)
-TEXT ·xgetbv0(SB), NOSPLIT, $0-4
-	MOVL $0, CX
-	XGETBV
-	MOVL AX, eax+0(FP)
-	RET
-
 // func attnMix(out *float32, s *float32, v *float32, ldv int, hd int, n int)
 // out[c] = sum_j s[j] * v[j*ldv + c] (FMA, j in order) for c < hd; hd % 8 == 0, n >= 1.
 // 32 columns at a time (four independent FMA chains), then 8.

@@ -131,24 +131,6 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-73
 	}
 	p("\tVZEROUPPER\n\tRET")
 
-	p(`
-// func sgemmCPUID(eaxArg, ecxArg uint32) (eax, ebx, ecx, edx uint32)
-TEXT ·sgemmCPUID(SB), NOSPLIT, $0-24
-	MOVL eaxArg+0(FP), AX
-	MOVL ecxArg+4(FP), CX
-	CPUID
-	MOVL AX, eax+8(FP)
-	MOVL BX, ebx+12(FP)
-	MOVL CX, ecx+16(FP)
-	MOVL DX, edx+20(FP)
-	RET
-
-// func sgemmXGETBV() (eax uint32)
-TEXT ·sgemmXGETBV(SB), NOSPLIT, $0-4
-	MOVL $0, CX
-	XGETBV
-	MOVL AX, eax+0(FP)
-	RET`)
 	os.Stdout.WriteString(s.String())
 }
 
