@@ -278,3 +278,65 @@ eloop:
 edone:
 	VZEROUPPER
 	RET
+
+// func geluArr(x *float32, n int, c *[12]float32, gc *[2]float32)
+// x[i] = u / (1 + exp(gc1 * (u + ((gc0*u)*u)*u))) for u = x[i], i < n,
+// n % 8 == 0: the GELU of epilogueRowAVX in one pass, with the same
+// operations in the same order (no FMA outside the exp), and expArr's exp
+// (constants c) on the middle term, so the bits equal expVec's route.
+TEXT ·geluArr(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), DI
+	MOVQ         n+8(FP), CX
+	MOVQ         c+16(FP), SI
+	MOVQ         gc+24(FP), R8
+	VBROADCASTSS 0(SI), Y8
+	VBROADCASTSS 4(SI), Y9
+	VBROADCASTSS 8(SI), Y10
+	VBROADCASTSS 12(SI), Y11
+	VBROADCASTSS 16(SI), Y12
+	VBROADCASTSS 20(SI), Y13
+	VBROADCASTSS 24(SI), Y14
+	VBROADCASTSS 28(SI), Y15
+	TESTQ        CX, CX
+	JZ           gdone
+
+gloop:
+	VMOVUPS      (DI), Y7
+	VBROADCASTSS 0(R8), Y0
+	VMULPS       Y7, Y0, Y0
+	VMULPS       Y7, Y0, Y0
+	VMULPS       Y7, Y0, Y0
+	VADDPS       Y0, Y7, Y0
+	VBROADCASTSS 4(R8), Y1
+	VMULPS       Y1, Y0, Y0
+	VMINPS       Y8, Y0, Y0
+	VMAXPS       Y9, Y0, Y0
+	VMULPS       Y10, Y0, Y1
+	VROUNDPS     $0, Y1, Y1
+	VFNMADD231PS Y11, Y1, Y0
+	VFNMADD231PS Y12, Y1, Y0
+	VMOVAPS      Y13, Y3
+	VFMADD213PS  Y14, Y0, Y3
+	VFMADD213PS  Y15, Y0, Y3
+	VBROADCASTSS 32(SI), Y4
+	VFMADD213PS  Y4, Y0, Y3
+	VBROADCASTSS 36(SI), Y4
+	VFMADD213PS  Y4, Y0, Y3
+	VBROADCASTSS 40(SI), Y4
+	VFMADD213PS  Y4, Y0, Y3
+	VFMADD213PS  Y4, Y0, Y3
+	VCVTPS2DQ    Y1, Y5
+	VPBROADCASTD 44(SI), Y6
+	VPADDD       Y6, Y5, Y5
+	VPSLLD       $23, Y5, Y5
+	VMULPS       Y5, Y3, Y0
+	VADDPS       Y4, Y0, Y0
+	VDIVPS       Y0, Y7, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, DI
+	SUBQ         $8, CX
+	JNZ          gloop
+
+gdone:
+	VZEROUPPER
+	RET
