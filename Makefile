@@ -51,8 +51,9 @@ crosscheck: build
 	./$(BIN) score $(DEMO)/grpo --text '$(CHECK_TEXT)' --eos > $(DEMO)/export/score.json
 	/usr/bin/python3 bench/crosscheck.py $(DEMO)/export $(DEMO)/export/score.json
 
-# The controlled experiment: warm start, + extra SFT, + GRPO, + GRPO with random
-# rewards, three seeds each (about 40 minutes on 2 cores); writes runs/experiment/RESULTS.md.
+# The controlled experiment: warm start on a fixed small SFT dataset, + extra SFT
+# on it (compute-matched), + GRPO, + GRPO with random rewards, three seeds each
+# (about an hour on 2 cores); writes runs/experiment/RESULTS.md.
 experiment: build
 	BIN=$(BIN) bash scripts/experiment.sh
 

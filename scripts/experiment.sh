@@ -1,46 +1,72 @@
 #!/usr/bin/env bash
 # The controlled experiment (README, "The experiment"): four arms, three seeds.
 #
-#   sft     the warm start (supervised on worked solutions)
-#   sftx    the warm start + more supervised steps, matched to GRPO's wall-clock
-#   grpo    the warm start + GRPO with verifier rewards
-#   random  the warm start + GRPO with random rewards at the same success rate
+#   sft     the warm start: supervised on worked solutions of a fixed, small
+#           dataset (SFT_DATA problems per task), R1's cold start
+#   sftx    the warm start + more supervised steps on the same dataset,
+#           matched to GRPO's measured wall-clock
+#   grpo    the warm start + GRPO with verifier rewards on fresh prompts of
+#           the RL levels (no worked solutions)
+#   random  the warm start + the same GRPO with the batch's rewards shuffled
+#           across completions (control: same reward distribution, no link)
 #
-# Every arm of a seed starts from the same warm start. Each final checkpoint
-# is evaluated on the test split (greedy pass@1, sampled pass@1, pass@k,
-# maj@k) and `tinyr1 report` writes plots and summary.md, where runs that
-# differ only by seed are averaged (mean +- standard error).
+# Every arm of a seed starts from the same warm start. The warm start is
+# also evaluated on the validation split of the RL levels (the 30-80% band
+# is measured there, never on test). Each final checkpoint is evaluated on
+# the test split (greedy pass@1, sampled pass@1, pass@k, maj@k) and on the
+# out-of-distribution level 5; `tinyr1 report` writes plots, summary.md and
+# eval_summary.csv, averaging runs that differ only by seed (mean +- SE).
 set -euo pipefail
 BIN=${BIN:-bin/tinyr1}
 OUT=${OUT:-runs/experiment}
 SEEDS=${SEEDS:-"1 2 3"}
-TASKS=${TASKS:-add:1-2,sort:1-2}
-OOD_TASKS=${OOD_TASKS:-add:5,sort:5} # level 5: out-of-distribution, never trained on
-SFT_STEPS=${SFT_STEPS:-300}
-GRPO_STEPS=${GRPO_STEPS:-60}
-# About 2.7 s per GRPO step and 0.65 s per SFT step on the 2-core machine:
-# 60 GRPO steps take the wall-clock of about 250 SFT steps.
-EXTRA_SFT_STEPS=${EXTRA_SFT_STEPS:-250}
-EVAL_FLAGS=${EVAL_FLAGS:-"--problems 64 --n 16 --k 1,4,16 --quiet"}
+SFT_TASKS=${SFT_TASKS:-add:1-2,sort:1-2}   # the warm start's supervised data
+SFT_DATA=${SFT_DATA:-128}                  # problems per task in that dataset
+SFT_STEPS=${SFT_STEPS:-1000}
+RL_TASKS=${RL_TASKS:-add:2,sort:1}         # the RL levels
+GRPO_STEPS=${GRPO_STEPS:-100}
+GRPO_FLAGS=${GRPO_FLAGS:-"--prompts 16 --dynamic"}
+EVAL_TASKS=${EVAL_TASKS:-$SFT_TASKS}       # test-split table: every level trained on
+OOD_TASKS=${OOD_TASKS:-add:5,sort:5}       # level 5: out-of-distribution, never trained on
+EVAL_FLAGS=${EVAL_FLAGS:-"--problems 128 --n 16 --k 1,4,16 --quiet"}
+
+# sum_metric FILE KEY and mean_metric FILE KEY read a numeric field of every
+# line of a metrics.jsonl (flat JSON, one object a line).
+sum_metric() { grep -o "\"$2\":[0-9.e+-]*" "$1" | cut -d: -f2 | awk '{s += $1} END {printf "%.3f", s}'; }
+mean_metric() { grep -o "\"$2\":[0-9.e+-]*" "$1" | cut -d: -f2 | awk '{s += $1; n++} END {printf "%.5f", s / n}'; }
 
 mkdir -p "$OUT"
 start=$(date +%s)
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+: > "$OUT/compute.txt"
 for s in $SEEDS; do
-  echo "== seed $s: warm start"
-  "$BIN" sft --out "$OUT/sft-s$s" --force --seed "$s" --tasks "$TASKS" --steps "$SFT_STEPS" --quiet
+  echo "== seed $s: warm start ($SFT_STEPS steps on $SFT_DATA problems per task of $SFT_TASKS)"
+  "$BIN" sft --out "$OUT/sft-s$s" --force --seed "$s" --tasks "$SFT_TASKS" --sft-data "$SFT_DATA" --steps "$SFT_STEPS" --quiet
+  mkdir -p "$OUT/sft-s$s/eval"
+  # shellcheck disable=SC2086
+  "$BIN" eval "$OUT/sft-s$s" --split validation --tasks "$RL_TASKS" $EVAL_FLAGS --json > "$OUT/sft-s$s/eval/validation.json"
   echo "== seed $s: GRPO"
-  "$BIN" train --init "$OUT/sft-s$s" --out "$OUT/grpo-s$s" --force --seed "$s" --tasks "$TASKS" --steps "$GRPO_STEPS" --quiet
+  # shellcheck disable=SC2086
+  "$BIN" train --init "$OUT/sft-s$s" --out "$OUT/grpo-s$s" --force --seed "$s" --tasks "$RL_TASKS" --steps "$GRPO_STEPS" $GRPO_FLAGS --quiet
   echo "== seed $s: GRPO with random rewards"
-  "$BIN" train --init "$OUT/sft-s$s" --out "$OUT/random-s$s" --force --seed "$s" --tasks "$TASKS" --steps "$GRPO_STEPS" --reward random --quiet
-  echo "== seed $s: compute-matched extra SFT"
+  # shellcheck disable=SC2086
+  "$BIN" train --init "$OUT/sft-s$s" --out "$OUT/random-s$s" --force --seed "$s" --tasks "$RL_TASKS" --steps "$GRPO_STEPS" $GRPO_FLAGS --reward random --quiet
+  # Compute-matched: as many more SFT steps as GRPO's wall-clock buys at the
+  # warm start's measured seconds per step (evaluation time excluded).
+  grpo_s=$(sum_metric "$OUT/grpo-s$s/metrics.jsonl" time_step)
+  sft_step_s=$(mean_metric "$OUT/sft-s$s/metrics.jsonl" time_update)
+  extra=$(awk -v a="$grpo_s" -v b="$sft_step_s" 'BEGIN {printf "%d", a / b + 0.5}')
+  echo "seed $s: GRPO ${grpo_s}s of steps; SFT ${sft_step_s}s per step; extra SFT $extra steps" | tee -a "$OUT/compute.txt"
+  echo "== seed $s: compute-matched extra SFT ($extra steps)"
   rm -rf "$OUT/sftx-s$s"
   cp -r "$OUT/sft-s$s" "$OUT/sftx-s$s"
-  "$BIN" sft --resume "$OUT/sftx-s$s" --steps $((SFT_STEPS + EXTRA_SFT_STEPS)) --quiet
+  rm -rf "$OUT/sftx-s$s/eval"
+  "$BIN" sft --resume "$OUT/sftx-s$s" --steps $((SFT_STEPS + extra)) --quiet
   for arm in sft sftx grpo random; do
     echo "== seed $s: evaluating $arm"
     mkdir -p "$OUT/$arm-s$s/eval"
     # shellcheck disable=SC2086
-    "$BIN" eval "$OUT/$arm-s$s" --tasks "$TASKS" $EVAL_FLAGS --json > "$OUT/$arm-s$s/eval/test.json"
+    "$BIN" eval "$OUT/$arm-s$s" --tasks "$EVAL_TASKS" $EVAL_FLAGS --json > "$OUT/$arm-s$s/eval/test.json"
     # shellcheck disable=SC2086
     "$BIN" eval "$OUT/$arm-s$s" --tasks "$OOD_TASKS" --max-new 96 $EVAL_FLAGS --json > "$OUT/$arm-s$s/eval/ood.json"
   done
@@ -50,10 +76,13 @@ end=$(date +%s)
 {
   echo "# tinyr1 experiment"
   echo
-  echo "revision $(git rev-parse --short HEAD 2>/dev/null || echo unknown), seeds $SEEDS, tasks $TASKS,"
-  echo "SFT $SFT_STEPS steps, GRPO $GRPO_STEPS steps, extra SFT $EXTRA_SFT_STEPS steps;"
+  echo "revision $rev, seeds $SEEDS;"
+  echo "warm start: $SFT_STEPS SFT steps on $SFT_DATA problems per task of $SFT_TASKS;"
+  echo "GRPO: $GRPO_STEPS steps on $RL_TASKS ($GRPO_FLAGS); extra SFT matched to GRPO's wall-clock:"
+  sed 's/^/  /' "$OUT/compute.txt"
+  echo "evaluation: $EVAL_FLAGS on the test split of $EVAL_TASKS and (max_new 96) $OOD_TASKS;"
   echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; wall-clock $(( (end - start) / 60 )) min"
   echo
   cat "$OUT/report/summary.md"
 } > "$OUT/RESULTS.md"
-echo "experiment: $OUT/RESULTS.md and plots in $OUT/report"
+echo "experiment: $OUT/RESULTS.md, $OUT/report/eval_summary.csv and plots in $OUT/report"
