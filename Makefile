@@ -21,13 +21,17 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# The main job on built-in defaults: warm start (SFT) of the small preset,
-# GRPO from it, both evaluated side by side on the test split, and plots.
+# The main job on built-in defaults: warm start (SFT) of the small preset on a
+# fixed set of 128 worked solutions per task, GRPO from it on fresh prompts of
+# the levels the warm start half solves, both evaluated side by side on the
+# test split, and plots. It is the experiment's seed-1 warm start and GRPO arm.
 # Everything goes under $(DEMO); rerunning starts it afresh (--force).
 DEMO ?= runs/demo
+DEMO_SFT ?= --sft-data 128 --steps 1000
+DEMO_GRPO ?= --tasks add:2,sort:1 --prompts 16 --dynamic --steps 100
 demo: build
-	./$(BIN) sft --out $(DEMO)/sft --force
-	./$(BIN) train --init $(DEMO)/sft --out $(DEMO)/grpo --force
+	./$(BIN) sft --out $(DEMO)/sft --force $(DEMO_SFT)
+	./$(BIN) train --init $(DEMO)/sft --out $(DEMO)/grpo --force $(DEMO_GRPO)
 	./$(BIN) eval $(DEMO)/sft $(DEMO)/grpo --problems 64 --n 8 --k 1,4,8 --out $(DEMO)/eval.json
 	./$(BIN) report $(DEMO)/sft $(DEMO)/grpo --eval $(DEMO)/eval.json --out $(DEMO)/report
 	@echo "demo: checkpoints in $(DEMO)/sft and $(DEMO)/grpo, evaluation in $(DEMO)/eval.json, plots in $(DEMO)/report"
@@ -36,9 +40,9 @@ demo: build
 # config must write byte-identical checkpoints (needs the demo's warm start,
 # made here when missing).
 reproduce: build
-	test -f $(DEMO)/sft/latest || ./$(BIN) sft --out $(DEMO)/sft --force
-	./$(BIN) train --init $(DEMO)/sft --out $(DEMO)/repro-a --force --quiet
-	./$(BIN) train --init $(DEMO)/sft --out $(DEMO)/repro-b --force --quiet
+	test -f $(DEMO)/sft/latest || ./$(BIN) sft --out $(DEMO)/sft --force $(DEMO_SFT)
+	./$(BIN) train --init $(DEMO)/sft --out $(DEMO)/repro-a --force --quiet $(DEMO_GRPO)
+	./$(BIN) train --init $(DEMO)/sft --out $(DEMO)/repro-b --force --quiet $(DEMO_GRPO)
 	cmp "$(DEMO)/repro-a/$$(cat $(DEMO)/repro-a/latest)" "$(DEMO)/repro-b/$$(cat $(DEMO)/repro-b/latest)"
 	@echo "reproduce: the two GRPO runs wrote byte-identical checkpoints"
 

@@ -35,42 +35,63 @@ EVAL_FLAGS=${EVAL_FLAGS:-"--problems 128 --n 16 --k 1,4,16 --quiet"}
 sum_metric() { grep -o "\"$2\":[0-9.e+-]*" "$1" | cut -d: -f2 | awk '{s += $1} END {printf "%.3f", s}'; }
 mean_metric() { grep -o "\"$2\":[0-9.e+-]*" "$1" | cut -d: -f2 | awk '{s += $1; n++} END {printf "%.5f", s / n}'; }
 
+# STAGES picks what runs (all by default, in this order): train (warm starts,
+# GRPO, random-reward GRPO), sftx (the compute-matched extra SFT), eval, report.
+# Everything is deterministic, so rerunning a stage reproduces it bit for bit.
+STAGES=${STAGES:-"train sftx eval report"}
+EVAL_ARMS=${EVAL_ARMS:-"sft sftx grpo random"} # the arms the eval stage evaluates
+stage() { [[ " $STAGES " == *" $1 "* ]]; }
+
 mkdir -p "$OUT"
 start=$(date +%s)
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-: > "$OUT/compute.txt"
-for s in $SEEDS; do
-  echo "== seed $s: warm start ($SFT_STEPS steps on $SFT_DATA problems per task of $SFT_TASKS)"
-  "$BIN" sft --out "$OUT/sft-s$s" --force --seed "$s" --tasks "$SFT_TASKS" --sft-data "$SFT_DATA" --steps "$SFT_STEPS" --quiet
-  mkdir -p "$OUT/sft-s$s/eval"
-  # shellcheck disable=SC2086
-  "$BIN" eval "$OUT/sft-s$s" --split validation --tasks "$RL_TASKS" $EVAL_FLAGS --json > "$OUT/sft-s$s/eval/validation.json"
-  echo "== seed $s: GRPO"
-  # shellcheck disable=SC2086
-  "$BIN" train --init "$OUT/sft-s$s" --out "$OUT/grpo-s$s" --force --seed "$s" --tasks "$RL_TASKS" --steps "$GRPO_STEPS" $GRPO_FLAGS --quiet
-  echo "== seed $s: GRPO with random rewards"
-  # shellcheck disable=SC2086
-  "$BIN" train --init "$OUT/sft-s$s" --out "$OUT/random-s$s" --force --seed "$s" --tasks "$RL_TASKS" --steps "$GRPO_STEPS" $GRPO_FLAGS --reward random --quiet
-  # Compute-matched: as many more SFT steps as GRPO's wall-clock buys at the
-  # warm start's measured seconds per step (evaluation time excluded).
-  grpo_s=$(sum_metric "$OUT/grpo-s$s/metrics.jsonl" time_step)
-  sft_step_s=$(mean_metric "$OUT/sft-s$s/metrics.jsonl" time_update)
-  extra=$(awk -v a="$grpo_s" -v b="$sft_step_s" 'BEGIN {printf "%d", a / b + 0.5}')
-  echo "seed $s: GRPO ${grpo_s}s of steps; SFT ${sft_step_s}s per step; extra SFT $extra steps" | tee -a "$OUT/compute.txt"
-  echo "== seed $s: compute-matched extra SFT ($extra steps)"
-  rm -rf "$OUT/sftx-s$s"
-  cp -r "$OUT/sft-s$s" "$OUT/sftx-s$s"
-  rm -rf "$OUT/sftx-s$s/eval"
-  "$BIN" sft --resume "$OUT/sftx-s$s" --steps $((SFT_STEPS + extra)) --quiet
-  for arm in sft sftx grpo random; do
-    echo "== seed $s: evaluating $arm"
-    mkdir -p "$OUT/$arm-s$s/eval"
+if stage train; then
+  for s in $SEEDS; do
+    echo "== seed $s: warm start ($SFT_STEPS steps on $SFT_DATA problems per task of $SFT_TASKS)"
+    "$BIN" sft --out "$OUT/sft-s$s" --force --seed "$s" --tasks "$SFT_TASKS" --sft-data "$SFT_DATA" --steps "$SFT_STEPS" --quiet
+    mkdir -p "$OUT/sft-s$s/eval"
     # shellcheck disable=SC2086
-    "$BIN" eval "$OUT/$arm-s$s" --tasks "$EVAL_TASKS" $EVAL_FLAGS --json > "$OUT/$arm-s$s/eval/test.json"
+    "$BIN" eval "$OUT/sft-s$s" --split validation --tasks "$RL_TASKS" $EVAL_FLAGS --json > "$OUT/sft-s$s/eval/validation.json"
+    echo "== seed $s: GRPO"
     # shellcheck disable=SC2086
-    "$BIN" eval "$OUT/$arm-s$s" --tasks "$OOD_TASKS" --max-new 96 $EVAL_FLAGS --json > "$OUT/$arm-s$s/eval/ood.json"
+    "$BIN" train --init "$OUT/sft-s$s" --out "$OUT/grpo-s$s" --force --seed "$s" --tasks "$RL_TASKS" --steps "$GRPO_STEPS" $GRPO_FLAGS --quiet
+    echo "== seed $s: GRPO with random rewards"
+    # shellcheck disable=SC2086
+    "$BIN" train --init "$OUT/sft-s$s" --out "$OUT/random-s$s" --force --seed "$s" --tasks "$RL_TASKS" --steps "$GRPO_STEPS" $GRPO_FLAGS --reward random --quiet
   done
-done
+fi
+if stage sftx; then
+  # Compute-matched: as many more SFT steps as GRPO's wall-clock buys at the
+  # warm start's measured seconds per step (evaluation time excluded), one
+  # figure for all seeds (means over seeds) so that the arm's runs differ only
+  # by seed and `report` averages them.
+  : > "$OUT/compute.txt"
+  for s in $SEEDS; do
+    echo "seed $s: GRPO $(sum_metric "$OUT/grpo-s$s/metrics.jsonl" time_step) s of steps; SFT $(mean_metric "$OUT/sft-s$s/metrics.jsonl" time_update) s per step" >> "$OUT/compute.txt"
+  done
+  extra=$(awk '{g += $4; t += $9; n++} END {printf "%d", g / t + 0.5}' "$OUT/compute.txt")
+  echo "extra SFT: $extra steps (mean GRPO seconds / mean SFT seconds per step)" | tee -a "$OUT/compute.txt"
+  for s in $SEEDS; do
+    echo "== seed $s: compute-matched extra SFT ($extra steps)"
+    rm -rf "$OUT/sftx-s$s"
+    cp -r "$OUT/sft-s$s" "$OUT/sftx-s$s"
+    rm -rf "$OUT/sftx-s$s/eval"
+    "$BIN" sft --resume "$OUT/sftx-s$s" --steps $((SFT_STEPS + extra)) --quiet
+  done
+fi
+if stage eval; then
+  for s in $SEEDS; do
+    for arm in $EVAL_ARMS; do
+      echo "== seed $s: evaluating $arm"
+      mkdir -p "$OUT/$arm-s$s/eval"
+      # shellcheck disable=SC2086
+      "$BIN" eval "$OUT/$arm-s$s" --tasks "$EVAL_TASKS" $EVAL_FLAGS --json > "$OUT/$arm-s$s/eval/test.json"
+      # shellcheck disable=SC2086
+      "$BIN" eval "$OUT/$arm-s$s" --tasks "$OOD_TASKS" --max-new 96 $EVAL_FLAGS --json > "$OUT/$arm-s$s/eval/ood.json"
+    done
+  done
+fi
+stage report || exit 0
 "$BIN" report $(for a in sft sftx grpo random; do for s in $SEEDS; do echo "$OUT/$a-s$s"; done; done) --out "$OUT/report"
 end=$(date +%s)
 {
@@ -81,7 +102,7 @@ end=$(date +%s)
   echo "GRPO: $GRPO_STEPS steps on $RL_TASKS ($GRPO_FLAGS); extra SFT matched to GRPO's wall-clock:"
   sed 's/^/  /' "$OUT/compute.txt"
   echo "evaluation: $EVAL_FLAGS on the test split of $EVAL_TASKS and (max_new 96) $OOD_TASKS;"
-  echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; wall-clock $(( (end - start) / 60 )) min"
+  echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores; wall-clock $(( (end - start) / 60 )) min for stages: $STAGES"
   echo
   cat "$OUT/report/summary.md"
 } > "$OUT/RESULTS.md"
