@@ -65,7 +65,7 @@ func (t *Trainer) rftExamples(m map[string]any) ([]example, error) {
 		MaxNew: cfg.MaxNew, EOS: data.EOS}
 	rng := newRand(cfg.Seed, streamSFT, uint64(t.Step))
 	var exs []example
-	sampled, accepted, prompts := 0, 0, 0
+	sampled, correct, accepted, prompts := 0, 0, 0, 0
 	t0 := time.Now()
 	for round := 0; round < rftMaxRounds && len(exs) < B; round++ {
 		probs := make([]data.Problem, B)
@@ -99,7 +99,7 @@ func (t *Trainer) rftExamples(m map[string]any) ([]example, error) {
 					continue // cut at max_new: not a complete solution
 				}
 				text, _, err := t.Tok.DecodeCompletion(t.roll.Tokens[k])
-				if err != nil || seen[text] {
+				if err != nil {
 					continue
 				}
 				v, err := data.Verify(&probs[i], text)
@@ -108,6 +108,10 @@ func (t *Trainer) rftExamples(m map[string]any) ([]example, error) {
 				}
 				if !v.Correct {
 					continue
+				}
+				correct++
+				if seen[text] {
+					continue // a repeat of a kept completion of this prompt
 				}
 				seen[text] = true
 				accepted++
@@ -121,7 +125,8 @@ func (t *Trainer) rftExamples(m map[string]any) ([]example, error) {
 	m["time_rollout"] = time.Since(t0).Seconds()
 	m["rft_prompts"] = prompts
 	m["rft_sampled"] = sampled
-	m["rft_accept_rate"] = float64(accepted) / float64(sampled)
+	m["rft_correct_rate"] = float64(correct) / float64(sampled) // verified, repeats included
+	m["rft_accept_rate"] = float64(accepted) / float64(sampled) // verified and distinct within the prompt
 	m["rft_examples"] = len(exs)
 	if len(exs) == 0 {
 		return nil, fmt.Errorf("rl: --from-samples: the sampler's %d completions of %d prompts at step %d were all rejected by the verifier: want a checkpoint that solves some of --tasks %s", sampled, prompts, t.Step+1, cfg.Tasks)

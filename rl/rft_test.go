@@ -66,7 +66,8 @@ func TestRFTKeepsOnlyVerifiedSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(exs) == 0 || m["rft_examples"] != len(exs) || m["rft_accept_rate"].(float64) <= 0 {
+	if len(exs) == 0 || m["rft_examples"] != len(exs) || m["rft_accept_rate"].(float64) <= 0 ||
+		m["rft_correct_rate"].(float64) < m["rft_accept_rate"].(float64) {
 		t.Fatalf("%d examples, metrics %v", len(exs), m)
 	}
 	seen := map[string]bool{}
