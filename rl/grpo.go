@@ -140,6 +140,7 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 		// Nothing to learn from: no update, but the step counts.
 		m["skipped_no_signal"] = true
 		m["lr"] = t.Sched.LR(t.Step, cfg.LR)
+		m["time_step"] = m["time_rollout"] // the step's cost is its rollouts
 		return m, nil
 	}
 

@@ -18,7 +18,7 @@ const rftMaxRounds = 8
 // verified completions into supervised data): the policy starts from the
 // checkpoint at samplerPath, and each step samples Group completions per
 // prompt from a frozen copy of it (Temperature, TopK, TopP, MaxNew), keeps
-// those the verifier accepts (ended with EOS, distinct per prompt) and takes
+// those the verifier accepts (ended with EOS, distinct per problem) and takes
 // a supervised step on BatchSize of them.
 func NewRFT(cfg Config, samplerPath, runID string) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
@@ -66,6 +66,7 @@ func (t *Trainer) rftExamples(m map[string]any) ([]example, error) {
 	rng := newRand(cfg.Seed, streamSFT, uint64(t.Step))
 	var exs []example
 	sampled, correct, accepted, prompts := 0, 0, 0, 0
+	seen := map[string]bool{} // problem key + completion: kept once per step, however often the problem is drawn
 	t0 := time.Now()
 	for round := 0; round < rftMaxRounds && len(exs) < B; round++ {
 		probs := make([]data.Problem, B)
@@ -91,7 +92,6 @@ func (t *Trainer) rftExamples(m map[string]any) ([]example, error) {
 		}
 		prompts += B
 		for i := range probs {
-			seen := map[string]bool{}
 			for s := range G {
 				k := i*G + s
 				sampled++
@@ -110,10 +110,11 @@ func (t *Trainer) rftExamples(m map[string]any) ([]example, error) {
 					continue
 				}
 				correct++
-				if seen[text] {
-					continue // a repeat of a kept completion of this prompt
+				key := probs[i].Key + "\x00" + text
+				if seen[key] {
+					continue // a repeat of a kept completion of this problem
 				}
-				seen[text] = true
+				seen[key] = true
 				accepted++
 				if len(exs) < B {
 					seq := append(append([]int(nil), pts[k]...), t.roll.Tokens[k]...)
@@ -126,7 +127,7 @@ func (t *Trainer) rftExamples(m map[string]any) ([]example, error) {
 	m["rft_prompts"] = prompts
 	m["rft_sampled"] = sampled
 	m["rft_correct_rate"] = float64(correct) / float64(sampled) // verified, repeats included
-	m["rft_accept_rate"] = float64(accepted) / float64(sampled) // verified and distinct within the prompt
+	m["rft_accept_rate"] = float64(accepted) / float64(sampled) // verified and distinct per problem
 	m["rft_examples"] = len(exs)
 	if len(exs) == 0 {
 		return nil, fmt.Errorf("rl: --from-samples: the sampler's %d completions of %d prompts at step %d were all rejected by the verifier: want a checkpoint that solves some of --tasks %s", sampled, prompts, t.Step+1, cfg.Tasks)

@@ -151,8 +151,11 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 			if init = c.String(fromSamplesFlag.Name); init == "" {
 				return nil, nil, usageError("sft: --from-samples is empty: want the checkpoint to sample from")
 			}
-			if c.IsSet(presetFlagName) {
-				return nil, nil, usageError("sft --from-samples: --preset cannot be combined with it: the model is the checkpoint's")
+			if c.IsSet(presetFlagName) || cfg.Preset != def.Preset {
+				return nil, nil, usageError("sft --from-samples: --preset %q cannot be combined with it: the model is the checkpoint's", cfg.Preset)
+			}
+			if cfg.SFTData != 0 {
+				return nil, nil, usageError("sft --from-samples: --sft-data (sft_data) %d cannot be combined with it: its data are the sampler's completions of fresh problems", cfg.SFTData)
 			}
 		}
 		if init == "" {

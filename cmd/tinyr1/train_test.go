@@ -44,6 +44,8 @@ func TestTrainUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "bad.json")
 	os.WriteFile(cfg, []byte(`{"steps": 3, "lerning_rate": 1}`), 0o644)
+	presetCfg := filepath.Join(dir, "preset.json")
+	os.WriteFile(presetCfg, []byte(`{"preset": "medium"}`), 0o644)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -59,6 +61,8 @@ func TestTrainUsageErrors(t *testing.T) {
 		{"no init", []string{"train", "--out", dir + "/y"}, "--init"},
 		{"from-samples with preset", []string{"sft", "--from-samples", evalFixture, "--preset", "tiny", "--out", dir + "/z"}, "--preset"},
 		{"empty from-samples", []string{"sft", "--from-samples", "", "--out", dir + "/z"}, "--from-samples"},
+		{"from-samples with sft-data", []string{"sft", "--from-samples", evalFixture, "--sft-data", "64", "--out", dir + "/z"}, "sft_data"},
+		{"from-samples with preset in config", []string{"sft", "--from-samples", evalFixture, "--config", presetCfg, "--out", dir + "/z"}, "--preset"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runApp(t, tc.args...)
