@@ -3,8 +3,8 @@
 #
 #   sft     the warm start: supervised on worked solutions of a fixed, small
 #           dataset (SFT_DATA problems per task), R1's cold start
-#   sftx    the warm start + more supervised steps on the same dataset,
-#           matched to GRPO's measured wall-clock
+#   sftx    the warm start's recipe trained for longer on the same dataset:
+#           SFT_STEPS + as many steps as GRPO's measured wall-clock buys
 #   grpo    the warm start + GRPO with verifier rewards on fresh prompts of
 #           the RL levels (no worked solutions)
 #   random  the warm start + the same GRPO with the batch's rewards shuffled
@@ -71,12 +71,13 @@ if stage sftx; then
   done
   extra=$(awk '{g += $4; t += $9; n++} END {printf "%d", g / t + 0.5}' "$OUT/compute.txt")
   echo "extra SFT: $extra steps (mean GRPO seconds / mean SFT seconds per step)" | tee -a "$OUT/compute.txt"
+  # The arm is the warm start's recipe run for longer: a fresh run of
+  # SFT_STEPS + extra steps on the same data and seed, with its cosine
+  # schedule over the whole length (resuming the warm start instead would
+  # restart its annealed learning rate).
   for s in $SEEDS; do
     echo "== seed $s: compute-matched extra SFT ($extra steps)"
-    rm -rf "$OUT/sftx-s$s"
-    cp -r "$OUT/sft-s$s" "$OUT/sftx-s$s"
-    rm -rf "$OUT/sftx-s$s/eval"
-    "$BIN" sft --resume "$OUT/sftx-s$s" --steps $((SFT_STEPS + extra)) --quiet
+    "$BIN" sft --out "$OUT/sftx-s$s" --force --seed "$s" --tasks "$SFT_TASKS" --sft-data "$SFT_DATA" --steps $((SFT_STEPS + extra)) --quiet
   done
 fi
 if stage eval; then
