@@ -51,12 +51,14 @@ type Trainer struct {
 	graph  *model.Graph
 	graphT int
 	pack   packing // placement of the step's sequences in the graph's rows
-	engine *model.Engine
-	engB   int // engine's batch capacity
-	refEng *model.Engine
-	refB   int
-	roll   *model.Rollout
-	start  time.Time
+	// minGraphT is the graph width a resumed run starts from (dataPosition.GraphT).
+	minGraphT int
+	engine    *model.Engine
+	engB      int // engine's batch capacity
+	refEng    *model.Engine
+	refB      int
+	roll      *model.Rollout
+	start     time.Time
 }
 
 // ErrInterrupted is returned by Train when Stop was set: the current step
@@ -73,6 +75,10 @@ type dataPosition struct {
 	Skipped    int         `json:"skipped"`
 	NonFinite  int         `json:"nonfinite"`
 	Curriculum *Curriculum `json:"curriculum,omitempty"`
+	// GraphT is the training graph's row width. Packing depends on it, and
+	// GRPO widens the graph when a batch needs more room, so a resumed run
+	// must start at the width the interrupted one had reached.
+	GraphT int `json:"graph_t,omitempty"`
 }
 
 // NewSFT makes a trainer for a supervised warm start from a random model.
@@ -199,7 +205,7 @@ func (t *Trainer) Checkpoint() (*checkpoints.Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	dp := dataPosition{DataPos: t.DataPos, Skipped: t.Skipped, NonFinite: t.NonFinite, Curriculum: t.Cur, ValStep: t.ValStep}
+	dp := dataPosition{DataPos: t.DataPos, Skipped: t.Skipped, NonFinite: t.NonFinite, Curriculum: t.Cur, ValStep: t.ValStep, GraphT: t.graphT}
 	if !math.IsNaN(t.BestVal) {
 		dp.BestVal = &t.BestVal
 	}
@@ -267,6 +273,10 @@ func (t *Trainer) Restore(ck *checkpoints.Checkpoint) error {
 		}
 	}
 	t.DataPos, t.Skipped, t.NonFinite, t.ValStep = dp.DataPos, dp.Skipped, dp.NonFinite, dp.ValStep
+	if dp.GraphT < 0 || dp.GraphT > t.Params.Cfg.Context {
+		return fmt.Errorf("rl: checkpoint %s: graph width %d: want 0 to the context %d", ck.File, dp.GraphT, t.Params.Cfg.Context)
+	}
+	t.minGraphT = dp.GraphT
 	t.BestVal, t.LastVal = math.NaN(), math.NaN()
 	if dp.BestVal != nil {
 		t.BestVal = *dp.BestVal
@@ -426,6 +436,7 @@ func (t *Trainer) Close() {
 
 // ensureGraph builds the training graph for micro-batches of T tokens.
 func (t *Trainer) ensureGraph(T int) error {
+	T = max(T, t.minGraphT)
 	if t.graph != nil && t.graphT >= T {
 		return nil
 	}

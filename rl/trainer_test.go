@@ -561,3 +561,39 @@ func TestSFTDataCyclesAFixedSet(t *testing.T) {
 		t.Errorf("sft_data -1: Validate() = %v, want an error naming sft_data", err)
 	}
 }
+
+// TestResumeKeepsGraphWidth: the graph width (which packing depends on) is
+// saved with the data position and a restored trainer builds its graph at
+// least that wide, even where its own first batch would need less.
+func TestResumeKeepsGraphWidth(t *testing.T) {
+	init := warmStart(t, filepath.Join(t.TempDir(), "sft"), 2)
+	cfg := tinyGRPO(1)
+	cfg.EvalEvery = 0
+	tr, err := NewGRPO(cfg, init, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if err := tr.Train(); err != nil {
+		t.Fatal(err)
+	}
+	tr.graphT += 9 // as if a long batch had widened the graph
+	ck, err := tr.Checkpoint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := NewGRPO(cfg, init, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if err := again.Restore(ck); err != nil {
+		t.Fatal(err)
+	}
+	if err := again.ensureGraph(1); err != nil {
+		t.Fatal(err)
+	}
+	if again.graphT != tr.graphT {
+		t.Fatalf("restored graph width %d, want the saved %d", again.graphT, tr.graphT)
+	}
+}
