@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"math"
 	"runtime"
-	"sync"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -135,20 +134,7 @@ func attentionScratch[F float32 | float64](buf *[]F, n int) []F {
 // call handles the (b, h) pairs first, first+stride, ... entirely, so the
 // result does not depend on the worker count.
 func (s *attentionShape) parallel(fn func(first, stride, w int)) {
-	if s.workers == 1 {
-		fn(0, 1, 0)
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 1; w < s.workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(w, s.workers, w)
-		}()
-	}
-	fn(0, s.workers, 0)
-	wg.Wait()
+	runWorkers(s.workers, func(w int) { fn(w, s.workers, w) })
 }
 
 // --- attentionOp: gorgonia.Op and gorgonia.SDOp ---

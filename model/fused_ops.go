@@ -230,19 +230,32 @@ func fusedDo[F float32 | float64](op *fusedOp, part *[]F, in [3][]F) []F {
 	return y
 }
 
-// parallel runs fn(blk, lo, hi) on every block of fusedRowBlock rows,
-// worker w taking blocks w, w+workers, ...
+// parallel runs fn(blk, lo, hi) on every block of fusedRowBlock rows (see
+// parallelBlocks).
 func (op *fusedOp) parallel(fn func(blk, lo, hi int)) {
-	nb := (op.N + fusedRowBlock - 1) / fusedRowBlock
-	workers := min(op.workers, nb)
-	if op.N*op.C < fusedMinParallel {
+	parallelBlocks(op.N, op.N*op.C, op.workers, fn)
+}
+
+// parallelBlocks runs fn(blk, lo, hi) on every block of fusedRowBlock of n
+// rows, worker w taking blocks w, w+workers, ...; work below
+// fusedMinParallel elements (size) stays on one goroutine. Every block is
+// computed whole by one worker, so results do not depend on the count.
+func parallelBlocks(n, size, workers int, fn func(blk, lo, hi int)) {
+	nb := (n + fusedRowBlock - 1) / fusedRowBlock
+	workers = min(workers, nb)
+	if size < fusedMinParallel {
 		workers = 1
 	}
-	run := func(w int) {
+	runWorkers(workers, func(w int) {
 		for b := w; b < nb; b += workers {
-			fn(b, b*fusedRowBlock, min(op.N, (b+1)*fusedRowBlock))
+			fn(b, b*fusedRowBlock, min(n, (b+1)*fusedRowBlock))
 		}
-	}
+	})
+}
+
+// runWorkers runs run(w) for w = 0 .. workers-1, w = 0 on the calling
+// goroutine, and waits for all of them.
+func runWorkers(workers int, run func(w int)) {
 	if workers <= 1 {
 		run(0)
 		return

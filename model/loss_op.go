@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"math"
 	"runtime"
-	"sync"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -84,32 +83,10 @@ func (s *lossShape) inputs() (targets []int, w, e []float32, err error) {
 	return g.Targets, g.Weights, g.EntropyWeights, nil
 }
 
-// parallel runs fn(lo, hi) over blocks of fusedRowBlock rows, by stride.
+// parallel runs fn(lo, hi) over blocks of fusedRowBlock rows, by stride
+// (parallelBlocks).
 func (s *lossShape) parallel(fn func(lo, hi int)) {
-	nb := (s.N + fusedRowBlock - 1) / fusedRowBlock
-	workers := min(s.workers, nb)
-	if s.N*s.V < fusedMinParallel {
-		workers = 1
-	}
-	run := func(w int) {
-		for b := w; b < nb; b += workers {
-			fn(b*fusedRowBlock, min(s.N, (b+1)*fusedRowBlock))
-		}
-	}
-	if workers <= 1 {
-		run(0)
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run(w)
-		}()
-	}
-	run(0)
-	wg.Wait()
+	parallelBlocks(s.N, s.N*s.V, s.workers, func(_, lo, hi int) { fn(lo, hi) })
 }
 
 // --- lossOp: gorgonia.Op and gorgonia.SDOp ---
