@@ -513,39 +513,5 @@ func TestGraphGradCheckEntropy(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
 	fillBatch(g, rng, []int{T, T - 1})
 	fillEntropyWeights(g, rng)
-	if err := g.Step(); err != nil {
-		t.Fatal(err)
-	}
-	grad := append([]float64(nil), g.Grads64()...)
-	lossAt := func(i int, v float64) float64 {
-		old := g.Data64[i]
-		g.Data64[i] = v
-		if err := g.Forward(); err != nil {
-			t.Fatal(err)
-		}
-		g.Data64[i] = old
-		return g.Loss
-	}
-	worst := 0.0
-	for _, tn := range p.Tensors {
-		for s := 0; s < 3; s++ {
-			j := rng.IntN(len(tn.Data))
-			if tn == p.WTE || tn == p.WPE { // rows that are used
-				row := g.Tokens[rng.IntN(B*T)]
-				if tn == p.WPE {
-					row = rng.IntN(T)
-				}
-				j = row*tn.Shape[1] + rng.IntN(tn.Shape[1])
-			}
-			i := tn.Offset + j
-			x := g.Data64[i]
-			num := (lossAt(i, x+h) - lossAt(i, x-h)) / (2 * h)
-			rel := math.Abs(grad[i]-num) / math.Max(math.Abs(grad[i])+math.Abs(num), floor)
-			worst = math.Max(worst, rel)
-			if rel > tol {
-				t.Errorf("%s[%d]: graph %.10g, central difference %.10g (rel err %.2g > %g)", tn.Name, j, grad[i], num, rel, tol)
-			}
-		}
-	}
-	t.Logf("worst relative error %.2g over %d tensors", worst, len(p.Tensors))
+	checkGraphGrad(t, g, rng, 3, h, tol, floor)
 }

@@ -164,41 +164,7 @@ func TestGraphGradCheck(t *testing.T) {
 			}
 			rng := rand.New(rand.NewPCG(5, 6))
 			fillBatch(g, rng, []int{T, T - 2})
-			if err := g.Step(); err != nil {
-				t.Fatal(err)
-			}
-			grad := append([]float64(nil), g.Grads64()...)
-			lossAt := func(i int, v float64) float64 {
-				old := g.Data64[i]
-				g.Data64[i] = v
-				if err := g.Forward(); err != nil {
-					t.Fatal(err)
-				}
-				g.Data64[i] = old
-				return g.Loss
-			}
-			worst := 0.0
-			for _, tn := range p.Tensors {
-				for s := 0; s < per; s++ {
-					j := rng.IntN(len(tn.Data))
-					if tn == p.WTE || tn == p.WPE { // rows that are used
-						row := g.Tokens[rng.IntN(B*T)]
-						if tn == p.WPE {
-							row = rng.IntN(T)
-						}
-						j = row*tn.Shape[1] + rng.IntN(tn.Shape[1])
-					}
-					i := tn.Offset + j
-					x := g.Data64[i]
-					num := (lossAt(i, x+h) - lossAt(i, x-h)) / (2 * h)
-					rel := math.Abs(grad[i]-num) / math.Max(math.Abs(grad[i])+math.Abs(num), floor)
-					worst = math.Max(worst, rel)
-					if rel > tol {
-						t.Errorf("%s[%d]: graph %.10g, central difference %.10g (rel err %.2g > %g)", tn.Name, j, grad[i], num, rel, tol)
-					}
-				}
-			}
-			t.Logf("worst relative error %.2g over %d tensors", worst, len(p.Tensors))
+			checkGraphGrad(t, g, rng, per, h, tol, floor)
 		})
 	}
 }
@@ -316,4 +282,48 @@ func TestGraphPacked(t *testing.T) {
 	if err := packed.Step(); err == nil || !strings.Contains(err.Error(), "position id 7") {
 		t.Fatalf("bad Pos: error %v, want one naming position id 7", err)
 	}
+}
+
+// checkGraphGrad runs a Step of the float64 graph g (inputs already written)
+// and holds Grads64 to central differences (step h) of g.Loss at per
+// sampled entries of every parameter tensor (embedding rows that the batch
+// uses): |a-n| / max(|a|+|n|, floor) <= tol.
+func checkGraphGrad(t *testing.T, g *Graph, rng *rand.Rand, per int, h, tol, floor float64) {
+	t.Helper()
+	if err := g.Step(); err != nil {
+		t.Fatal(err)
+	}
+	p := g.Params()
+	grad := append([]float64(nil), g.Grads64()...)
+	lossAt := func(i int, v float64) float64 {
+		old := g.Data64[i]
+		g.Data64[i] = v
+		if err := g.Forward(); err != nil {
+			t.Fatal(err)
+		}
+		g.Data64[i] = old
+		return g.Loss
+	}
+	worst := 0.0
+	for _, tn := range p.Tensors {
+		for s := 0; s < per; s++ {
+			j := rng.IntN(len(tn.Data))
+			if tn == p.WTE || tn == p.WPE { // rows that are used
+				row := g.Tokens[rng.IntN(g.B*g.T)]
+				if tn == p.WPE {
+					row = rng.IntN(g.T)
+				}
+				j = row*tn.Shape[1] + rng.IntN(tn.Shape[1])
+			}
+			i := tn.Offset + j
+			x := g.Data64[i]
+			num := (lossAt(i, x+h) - lossAt(i, x-h)) / (2 * h)
+			rel := math.Abs(grad[i]-num) / math.Max(math.Abs(grad[i])+math.Abs(num), floor)
+			worst = math.Max(worst, rel)
+			if rel > tol {
+				t.Errorf("%s[%d]: graph %.10g, central difference %.10g (rel err %.2g > %g)", tn.Name, j, grad[i], num, rel, tol)
+			}
+		}
+	}
+	t.Logf("worst relative error %.2g over %d tensors", worst, len(p.Tensors))
 }

@@ -32,23 +32,7 @@ func runRFT(t *testing.T, dir, sampler string, cfg Config, stopAt int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tr.Close()
-	run, err := CreateRun(dir, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer run.Close()
-	if err := run.WriteJSON("config.json", cfg); err != nil {
-		t.Fatal(err)
-	}
-	tr.Run = run
-	if stopAt > 0 {
-		tr.Progress = &stopAfter{t: tr, k: stopAt}
-	}
-	err = tr.Train()
-	if (stopAt > 0) != (err == ErrInterrupted) || (stopAt == 0 && err != nil) {
-		t.Fatalf("Train: %v (stop after %d)", err, stopAt)
-	}
+	runIn(t, dir, tr, stopAt)
 }
 
 // TestRFTKeepsOnlyVerifiedSamples: every example of a rejection-sampling

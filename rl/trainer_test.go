@@ -184,13 +184,21 @@ func runGRPO(t *testing.T, dir, init string, cfg Config, stopAt int) *Trainer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runIn(t, dir, tr, stopAt)
+	return tr
+}
+
+// runIn trains tr in a new run folder dir (closing tr), stopping after
+// stopAt steps as a signal would when stopAt > 0.
+func runIn(t *testing.T, dir string, tr *Trainer, stopAt int) {
+	t.Helper()
 	defer tr.Close()
 	run, err := CreateRun(dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer run.Close()
-	if err := run.WriteJSON("config.json", cfg); err != nil {
+	if err := run.WriteJSON("config.json", tr.Cfg); err != nil {
 		t.Fatal(err)
 	}
 	tr.Run = run
@@ -201,7 +209,6 @@ func runGRPO(t *testing.T, dir, init string, cfg Config, stopAt int) *Trainer {
 	if (stopAt > 0) != (err == ErrInterrupted) || (stopAt == 0 && err != nil) {
 		t.Fatalf("Train: %v (stop after %d)", err, stopAt)
 	}
-	return tr
 }
 
 func TestGRPODeterministicAndResumable(t *testing.T) {
