@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"time"
 
-	"tinyr1/checkpoints"
 	"tinyr1/data"
 	"tinyr1/model"
 )
@@ -21,27 +20,7 @@ const rftMaxRounds = 8
 // those the verifier accepts (ended with EOS, distinct per problem) and takes
 // a supervised step on BatchSize of them.
 func NewRFT(cfg Config, samplerPath, runID string) (*Trainer, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	ck, err := checkpoints.Load(samplerPath)
-	if err != nil {
-		return nil, err
-	}
-	tok := data.NewTokenizer()
-	if err := tok.CheckTokens(ck.Header.Vocab); err != nil {
-		return nil, fmt.Errorf("rl: --from-samples %s: %w", samplerPath, err)
-	}
-	p, err := ParamsFromCheckpoint(ck)
-	if err != nil {
-		return nil, err
-	}
-	t, err := newTrainer("sft", cfg, tok, p, p.Clone(), runID)
-	if err != nil {
-		return nil, err
-	}
-	t.ParentHash, t.InitPath = ck.Hash, samplerPath
-	return t, nil
+	return trainerFrom("sft", "--from-samples", cfg, samplerPath, runID)
 }
 
 // rftExamples samples completions from the frozen sampler (t.Ref) until

@@ -99,26 +99,34 @@ func NewSFT(cfg Config, runID string) (*Trainer, error) {
 // NewGRPO makes a GRPO trainer starting from the checkpoint at initPath,
 // which is also the frozen reference policy.
 func NewGRPO(cfg Config, initPath, runID string) (*Trainer, error) {
+	return trainerFrom("train", "--init", cfg, initPath, runID)
+}
+
+// trainerFrom makes a trainer of kind whose policy starts from the
+// checkpoint at path and whose Ref is a frozen copy of it (GRPO's
+// reference, or the sampler of sft --from-samples); flag names path in
+// errors.
+func trainerFrom(kind, flag string, cfg Config, path, runID string) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ck, err := checkpoints.Load(initPath)
+	ck, err := checkpoints.Load(path)
 	if err != nil {
 		return nil, err
 	}
 	tok := data.NewTokenizer()
 	if err := tok.CheckTokens(ck.Header.Vocab); err != nil {
-		return nil, fmt.Errorf("rl: --init %s: %w", initPath, err)
+		return nil, fmt.Errorf("rl: %s %s: %w", flag, path, err)
 	}
 	p, err := ParamsFromCheckpoint(ck)
 	if err != nil {
 		return nil, err
 	}
-	t, err := newTrainer("train", cfg, tok, p, p.Clone(), runID)
+	t, err := newTrainer(kind, cfg, tok, p, p.Clone(), runID)
 	if err != nil {
 		return nil, err
 	}
-	t.ParentHash, t.InitPath = ck.Hash, initPath
+	t.ParentHash, t.InitPath = ck.Hash, path
 	return t, nil
 }
 
