@@ -40,7 +40,7 @@ type Config struct {
 
 	// Supervised warm start.
 	BatchSize int `json:"batch_size" usage:"sft: sequences per optimizer step"`
-	SFTData   int `json:"sft_data" usage:"sft: size of the supervised dataset, problems per task (family:level) cycled in order; 0 draws a fresh problem every time"`
+	SFTData   int `json:"sft_data" usage:"sft: size of the supervised dataset: a fixed set of this many problems per task (family:level), drawn from again and again; 0 draws a fresh problem every time"`
 
 	// GRPO sampling.
 	Prompts     int     `json:"prompts" usage:"train: prompts per step (P)"`
