@@ -96,9 +96,7 @@ type Engine struct {
 	gbuf     []float32      // (R, ldg) raw matmul sums before the bias and epilogue
 	ldg      int            // pad16(max(3D, M, V))
 
-	// Worker hand-off: one wake channel per helper, one done channel.
-	wake []chan struct{} // (workers-1) buffered 1
-	done chan struct{}   // buffered workers-1
+	sync engineSync // worker hand-off (engine_sync.go)
 }
 
 type opKind uint8
@@ -112,6 +110,7 @@ const (
 	opSample               // sel entries: sample the next token of each sequence
 	opScore                // sel entries: log-prob of the next token
 	opDecode               // rows: the whole forward pass and sampling, one row range per worker
+	opQuit                 // helpers return (Close)
 )
 
 type lnArgs struct {
@@ -170,31 +169,10 @@ func NewEngine(p *Params, maxBatch, maxLen, workers int) *Engine {
 		e.kc[l] = make([]float32, maxBatch*D*e.ldk)
 		e.vc[l] = make([]float32, maxBatch*maxLen*D)
 	}
-	e.wake = make([]chan struct{}, workers-1)
-	e.done = make(chan struct{}, workers-1)
-	for w := range e.wake {
-		e.wake[w] = make(chan struct{}, 1)
-		go e.loop(w+1, e.wake[w])
+	if workers > 1 {
+		e.startHelpers()
 	}
 	return e
-}
-
-// Close stops the worker goroutines. The engine must not be used after.
-func (e *Engine) Close() {
-	for _, c := range e.wake {
-		close(c)
-	}
-	e.wake = nil
-}
-
-// loop is helper w's goroutine: run w's share of each op it is woken for,
-// until Close closes wake. (wake is passed in: Close clears e.wake, maybe
-// before the goroutine first runs.)
-func (e *Engine) loop(w int, wake <-chan struct{}) {
-	for range wake {
-		e.work(w)
-		e.done <- struct{}{}
-	}
 }
 
 // parallel runs op over n units of work split into contiguous ranges, one
@@ -208,13 +186,9 @@ func (e *Engine) parallel(op opKind, n, align int) {
 		e.run(0, 0, n)
 		return
 	}
-	for _, c := range e.wake {
-		c <- struct{}{}
-	}
+	e.publish()
 	e.work(0)
-	for range e.wake {
-		<-e.done
-	}
+	e.awaitHelpers()
 }
 
 // work runs worker w's share of the current op.

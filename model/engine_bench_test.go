@@ -93,3 +93,36 @@ func BenchmarkScore(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRollout times Generate at the shapes of cmd/tinybench's rollout
+// rows (make bench): the small preset with tinyr1's vocabulary of 103,
+// 16-token prompts, 64 new tokens, temperature-1 sampling.
+func BenchmarkRollout(b *testing.B) {
+	const vocab, promptLen, maxNew = 103, 16, 64
+	for _, batch := range []int{1, 16, 64} {
+		for _, workers := range []int{1, 2} {
+			b.Run(fmt.Sprintf("small/B=%d/workers=%d", batch, workers), func(b *testing.B) {
+				cfg := DefaultConfig(vocab)
+				p := NewParams(cfg)
+				p.Init(1)
+				e := NewEngine(p, batch, cfg.Context, workers)
+				defer e.Close()
+				rng := rand.New(rand.NewPCG(1, 2))
+				prompts := engRandSeqs(rng, batch, promptLen, promptLen, cfg.Vocab)
+				seeds := make([]uint64, batch)
+				for i := range seeds {
+					seeds[i] = SeedFor(1, 0, i, 0)
+				}
+				sc := SampleConfig{Temperature: 1, TopP: 1, MaxNew: maxNew, EOS: -1}
+				ro := NewRollout(batch, maxNew)
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := e.Generate(ro, prompts, seeds, sc); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(batch*maxNew*b.N)/b.Elapsed().Seconds(), "tok/s")
+			})
+		}
+	}
+}

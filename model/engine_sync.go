@@ -1,0 +1,171 @@
+package model
+
+import (
+	"runtime"
+	"sync/atomic"
+	"time"
+)
+
+// The engine's worker hand-off. A batch-1 decode step has 17 barriers (four
+// matmuls per block and the head), each a few microseconds of work per
+// worker, so a hand-off through channels (a goroutine wake-up, often a
+// futex, per barrier) cost more than the split saved: 2 workers decoded
+// slower than 1. Here the caller publishes an op by bumping a generation
+// counter and the helpers, spinning on it, start within a cache-line
+// transfer; the caller spins in turn on a count of helpers still running.
+// A waiter that has spun for spinWait without news parks on a channel
+// instead (and is woken through it), so an idle engine does not hold a core.
+
+// spinWait is how long a waiter spins before it parks: longer than the gaps
+// between the barriers of a decode step (the caller's serial work between
+// ops, the sampling between steps), much shorter than a timer tick.
+const spinWait = 50 * time.Microsecond
+
+// engineSync is the state shared by the caller (worker 0) and the helpers.
+type engineSync struct {
+	gen     atomic.Uint32 // bumped by the caller to publish e.op and its arguments
+	_       [60]byte      // keep pending on another cache line than gen
+	pending atomic.Int32  // helpers still running the current op
+	_       [60]byte
+	spin    bool     // waiters spin before parking (false when GOMAXPROCS < workers)
+	helpers []parker // (workers-1) where helper w sleeps, at w-1
+	caller  parker   // where the caller sleeps until pending is 0
+}
+
+// parker is where one goroutine sleeps. The sleeper sets asleep, checks
+// its condition once more and blocks on ch; a waker that makes the
+// condition true then takes asleep back (CompareAndSwap) and, if it did,
+// sends one token. So each token sent is received exactly once, by a
+// sleeper that is blocked or about to block.
+type parker struct {
+	asleep atomic.Bool
+	ch     chan struct{} // buffered 1
+	_      [48]byte
+}
+
+func newParker() parker { return parker{ch: make(chan struct{}, 1)} }
+
+// wake wakes p's goroutine if it is asleep (after the waker made its
+// condition true).
+func (p *parker) wake() {
+	if p.asleep.CompareAndSwap(true, false) {
+		p.ch <- struct{}{}
+	}
+}
+
+// spinning tracks a spin of at most spinWait; it reads the clock only
+// once every 256 turns.
+type spinning struct {
+	i     int
+	start time.Time
+}
+
+// more reports whether the waiter may spin once more.
+func (s *spinning) more(allowed bool) bool {
+	if !allowed {
+		return false
+	}
+	s.i++
+	if s.i&255 != 0 {
+		return true
+	}
+	if s.i == 256 {
+		s.start = time.Now()
+		return true
+	}
+	return time.Since(s.start) < spinWait
+}
+
+// publish starts the op set in e.op (and its arguments) on every helper.
+func (e *Engine) publish() {
+	s := &e.sync
+	s.pending.Store(int32(e.workers - 1))
+	s.gen.Add(1)
+	for i := range s.helpers {
+		s.helpers[i].wake()
+	}
+}
+
+// awaitHelpers returns when every helper has finished the published op.
+func (e *Engine) awaitHelpers() {
+	s := &e.sync
+	for sp := (spinning{}); s.pending.Load() != 0; {
+		if sp.more(s.spin) {
+			continue
+		}
+		p := &s.caller
+		p.asleep.Store(true)
+		if s.pending.Load() == 0 {
+			if !p.asleep.CompareAndSwap(true, false) {
+				<-p.ch // a helper is sending: take its token
+			}
+			return
+		}
+		<-p.ch
+		return
+	}
+}
+
+// awaitOp returns the generation of the next op after seen, waiting for
+// the caller to publish it.
+func (e *Engine) awaitOp(w int, seen uint32) uint32 {
+	s := &e.sync
+	for sp := (spinning{}); ; {
+		if g := s.gen.Load(); g != seen {
+			return g
+		}
+		if !sp.more(s.spin) {
+			break
+		}
+	}
+	p := &s.helpers[w-1]
+	p.asleep.Store(true)
+	if g := s.gen.Load(); g != seen {
+		if !p.asleep.CompareAndSwap(true, false) {
+			<-p.ch // the caller is sending: take its token
+		}
+		return g
+	}
+	<-p.ch
+	return s.gen.Load()
+}
+
+// loop is helper w's goroutine: run w's share of each op published, until
+// Close publishes opQuit.
+func (e *Engine) loop(w int) {
+	s := &e.sync
+	var seen uint32
+	for {
+		seen = e.awaitOp(w, seen)
+		if e.op == opQuit {
+			return
+		}
+		e.work(w)
+		if s.pending.Add(-1) == 0 {
+			s.caller.wake()
+		}
+	}
+}
+
+// startHelpers starts the workers-1 helper goroutines.
+func (e *Engine) startHelpers() {
+	s := &e.sync
+	s.spin = runtime.GOMAXPROCS(0) >= e.workers
+	s.helpers = make([]parker, e.workers-1)
+	for i := range s.helpers {
+		s.helpers[i] = newParker()
+	}
+	s.caller = newParker()
+	for w := 1; w < e.workers; w++ {
+		go e.loop(w)
+	}
+}
+
+// Close stops the worker goroutines. The engine must not be used after.
+func (e *Engine) Close() {
+	if e.workers == 1 || e.op == opQuit {
+		return
+	}
+	e.op = opQuit
+	e.publish()
+}
