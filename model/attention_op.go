@@ -45,6 +45,19 @@ type attentionOp struct {
 	attentionShape
 }
 
+// into is Do for the executor (graph_exec.go): qkv in[0] (N, 3D) -> out
+// (N, D), split over pool; it allocates nothing once the scratch exists.
+func (op *attentionOp) into(pool *workPool, out []float32, in [][]float32) error {
+	attentionRun(&op.attentionShape, pool, &op.a32, op.work32, &op.s32, out, in[0], nil)
+	return nil
+}
+
+// into is Do for the executor: (qkv, dy) -> dqkv.
+func (op *attentionGradOp) into(pool *workPool, out []float32, in [][]float32) error {
+	attentionRun(&op.attentionShape, pool, &op.a32, op.work32, &op.s32, out, in[0], in[1])
+	return nil
+}
+
 // attentionGradOp is d attentionOp: (qkv (N, 3D), dy (N, D)) -> dqkv (N, 3D).
 type attentionGradOp struct {
 	attentionShape
@@ -64,6 +77,28 @@ type attentionShape struct {
 
 	s32 []float32 // (workers, 2, T, T) probabilities and their gradient
 	s64 []float64 // (workers, 2, T, T), of which each worker uses 2 rows of T
+
+	// The operands of the running call and the work function over them,
+	// made once (init) so that a call through a workPool builds no closure.
+	a32            attentionArgs[float32]
+	a64            attentionArgs[float64]
+	work32, work64 func(w int) // a32.work, a64.work
+}
+
+// attentionArgs holds one call's operands: out is y (forward) or dqkv
+// (backward, when dy is set); scr is the workers' scratch; stride the
+// number of workers running.
+type attentionArgs[F float32 | float64] struct {
+	s            *attentionShape
+	out, qkv, dy []F
+	scr          []F
+	stride       int
+}
+
+// init points the operand slots at s; call it once s is in its op.
+func (s *attentionShape) init() {
+	s.a32.s, s.a64.s = s, s
+	s.work32, s.work64 = s.a32.work, s.a64.work
 }
 
 // scratchLen is one worker's scratch in elements: two (T, T) matrices for
@@ -81,9 +116,18 @@ func newAttentionShape(B, T, H, hd int) attentionShape {
 // heads of width hd. pos, if not nil, holds the (B*T) position ids read at
 // every run: a row may then pack several sequences (see attentionOp).
 func newAttentionOp(B, T, H, hd int, pos []int) *attentionOp {
-	s := newAttentionShape(B, T, H, hd)
-	s.pos = pos
-	return &attentionOp{s}
+	op := &attentionOp{newAttentionShape(B, T, H, hd)}
+	op.pos = pos
+	op.init()
+	return op
+}
+
+// newAttentionGradOp returns the gradient of newAttentionOp(B, T, H, hd, pos).
+func newAttentionGradOp(B, T, H, hd int, pos []int) *attentionGradOp {
+	op := &attentionGradOp{newAttentionShape(B, T, H, hd)}
+	op.pos = pos
+	op.init()
+	return op
 }
 
 // segStart returns where the segment of token i of sequence row b starts:
@@ -130,11 +174,39 @@ func attentionScratch[F float32 | float64](buf *[]F, n int) []F {
 	return (*buf)[:n]
 }
 
-// parallel runs fn(first, stride, w) for workers w = 0 .. workers-1; each
-// call handles the (b, h) pairs first, first+stride, ... entirely, so the
-// result does not depend on the worker count.
-func (s *attentionShape) parallel(fn func(first, stride, w int)) {
-	runWorkers(s.workers, func(w int) { fn(w, s.workers, w) })
+// attentionRun computes the call's output into out (forward when dy is
+// nil, else the gradient), split over pool (nil: fresh goroutines) by
+// (b, h) pairs: worker w takes pairs w, w+workers, ..., so the result does
+// not depend on the worker count.
+func attentionRun[F float32 | float64](s *attentionShape, pool *workPool, a *attentionArgs[F], work func(w int), buf *[]F, out, qkv, dy []F) {
+	a.stride = pool.size(s.workers)
+	a.out, a.qkv, a.dy = out, qkv, dy
+	a.scr = attentionScratch(buf, s.workers*s.scratchLen())
+	pool.run(a.stride, work)
+	a.out, a.qkv, a.dy, a.scr = nil, nil, nil, nil
+}
+
+// work runs worker w's pairs of the call in a.
+func (a *attentionArgs[F]) work(w int) {
+	s := a.s
+	n := s.scratchLen()
+	sw := a.scr[w*n:][:n]
+	switch out := any(a.out).(type) {
+	case []float32:
+		qkv, sw := any(a.qkv).([]float32), any(sw).([]float32)
+		if a.dy == nil {
+			attentionForwardSgemm(out, qkv, s.B, s.T, s.H, s.hd, s.pos, sw, w, a.stride)
+		} else {
+			attentionBackwardSgemm(out, qkv, any(a.dy).([]float32), s.B, s.T, s.H, s.hd, s.pos, sw, w, a.stride)
+		}
+	case []float64:
+		qkv, sw := any(a.qkv).([]float64), any(sw).([]float64)
+		if a.dy == nil {
+			attentionForward(out, qkv, s.B, s.T, s.H, s.hd, s.pos, sw[:s.T], w, a.stride)
+		} else {
+			attentionBackward(out, qkv, any(a.dy).([]float64), s.B, s.T, s.H, s.hd, s.pos, sw[:s.T], sw[s.T:2*s.T], w, a.stride)
+		}
+	}
 }
 
 // --- attentionOp: gorgonia.Op and gorgonia.SDOp ---
@@ -170,27 +242,15 @@ func (op *attentionOp) Do(in ...G.Value) (G.Value, error) {
 	var y interface{}
 	switch qkv := qkv.(type) {
 	case []float32:
-		y = attentionDo(&op.attentionShape, &op.s32, qkv)
+		out := make([]float32, N*D)
+		attentionRun(&op.attentionShape, nil, &op.a32, op.work32, &op.s32, out, qkv, nil)
+		y = out
 	case []float64:
-		y = attentionDo(&op.attentionShape, &op.s64, qkv)
+		out := make([]float64, N*D)
+		attentionRun(&op.attentionShape, nil, &op.a64, op.work64, &op.s64, out, qkv, nil)
+		y = out
 	}
 	return tensor.New(tensor.WithShape(N, D), tensor.WithBacking(y)), nil
-}
-
-func attentionDo[F float32 | float64](s *attentionShape, buf *[]F, qkv []F) []F {
-	y := make([]F, s.B*s.T*s.H*s.hd)
-	n := s.scratchLen()
-	scr := attentionScratch(buf, s.workers*n)
-	s.parallel(func(first, stride, w int) {
-		sw := scr[w*n:][:n]
-		switch y := any(y).(type) {
-		case []float32:
-			attentionForwardSgemm(y, any(qkv).([]float32), s.B, s.T, s.H, s.hd, s.pos, any(sw).([]float32), first, stride)
-		case []float64:
-			attentionForward(y, any(qkv).([]float64), s.B, s.T, s.H, s.hd, s.pos, any(sw).([]float64)[:s.T], first, stride)
-		}
-	})
-	return y
 }
 
 func (op *attentionOp) ReturnsPtr() bool     { return false }
@@ -209,8 +269,7 @@ func (op *attentionOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, e
 	if len(inputs) != 1 {
 		return nil, fmt.Errorf("model: attention gradient got %d inputs: want 1", len(inputs))
 	}
-	gop := &attentionGradOp{newAttentionShape(op.B, op.T, op.H, op.hd)}
-	gop.pos = op.pos
+	gop := newAttentionGradOp(op.B, op.T, op.H, op.hd, op.pos)
 	dqkv, err := G.ApplyOp(gop, inputs[0], grad)
 	if err != nil {
 		return nil, err
@@ -262,32 +321,19 @@ func (op *attentionGradOp) Do(in ...G.Value) (G.Value, error) {
 		if !ok {
 			return nil, fmt.Errorf("model: attention gradient: qkv is float32, output gradient %T", dy)
 		}
-		dqkv = attentionGradDo(&op.attentionShape, &op.s32, qkv, dy)
+		out := make([]float32, len(qkv))
+		attentionRun(&op.attentionShape, nil, &op.a32, op.work32, &op.s32, out, qkv, dy)
+		dqkv = out
 	case []float64:
 		dy, ok := dy.([]float64)
 		if !ok {
 			return nil, fmt.Errorf("model: attention gradient: qkv is float64, output gradient %T", dy)
 		}
-		dqkv = attentionGradDo(&op.attentionShape, &op.s64, qkv, dy)
+		out := make([]float64, len(qkv))
+		attentionRun(&op.attentionShape, nil, &op.a64, op.work64, &op.s64, out, qkv, dy)
+		dqkv = out
 	}
 	return tensor.New(tensor.WithShape(N, 3*D), tensor.WithBacking(dqkv)), nil
-}
-
-func attentionGradDo[F float32 | float64](s *attentionShape, buf *[]F, qkv, dy []F) []F {
-	dqkv := make([]F, len(qkv))
-	n := s.scratchLen()
-	scr := attentionScratch(buf, s.workers*n)
-	s.parallel(func(first, stride, w int) {
-		sw := scr[w*n:][:n]
-		switch dqkv := any(dqkv).(type) {
-		case []float32:
-			attentionBackwardSgemm(dqkv, any(qkv).([]float32), any(dy).([]float32), s.B, s.T, s.H, s.hd, s.pos, any(sw).([]float32), first, stride)
-		case []float64:
-			sw := any(sw).([]float64)
-			attentionBackward(dqkv, any(qkv).([]float64), any(dy).([]float64), s.B, s.T, s.H, s.hd, s.pos, sw[:s.T], sw[s.T:2*s.T], first, stride)
-		}
-	})
-	return dqkv
 }
 
 func (op *attentionGradOp) ReturnsPtr() bool     { return false }

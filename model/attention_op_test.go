@@ -319,7 +319,7 @@ func BenchmarkAttentionOp(b *testing.B) {
 		dy[i] = float32(rng.NormFloat64())
 	}
 	op := newAttentionOp(B, T, H, hd, nil)
-	gop := &attentionGradOp{newAttentionShape(B, T, H, hd)}
+	gop := newAttentionGradOp(B, T, H, hd, nil)
 	in := tensor.New(tensor.WithShape(N, 3*D), tensor.WithBacking(qkv))
 	din := tensor.New(tensor.WithShape(N, D), tensor.WithBacking(dy))
 	b.ReportAllocs()

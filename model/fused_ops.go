@@ -6,7 +6,6 @@ import (
 	"hash/fnv"
 	"math"
 	"runtime"
-	"sync"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -51,6 +50,22 @@ type fusedOp struct {
 
 	p32 []float32 // (blocks, C) partial column sums
 	p64 []float64
+
+	// The operands of the running call and the block function over them,
+	// made once so that a call through a workPool builds no closure.
+	a32          fusedArgs[float32]
+	a64          fusedArgs[float64]
+	blk32, blk64 func(blk, lo, hi int) // a32.block, a64.block
+}
+
+// fusedArgs holds one call's operands: output y, inputs in (x first) and
+// the per-block column sums part.
+type fusedArgs[F float32 | float64] struct {
+	kind fusedKind
+	C    int
+	y    []F
+	in   [3][]F
+	part []F
 }
 
 type fusedKind int
@@ -98,7 +113,11 @@ func newFusedOp(kind fusedKind, N, C int) *fusedOp {
 	if N <= 0 || C <= 0 {
 		panic(fmt.Sprintf("model: fused %s shape N=%d, C=%d: want both > 0", fusedSigs[kind].name, N, C))
 	}
-	return &fusedOp{kind: kind, N: N, C: C, workers: max(1, runtime.GOMAXPROCS(0))}
+	op := &fusedOp{kind: kind, N: N, C: C, workers: max(1, runtime.GOMAXPROCS(0))}
+	op.a32 = fusedArgs[float32]{kind: kind, C: C}
+	op.a64 = fusedArgs[float64]{kind: kind, C: C}
+	op.blk32, op.blk64 = op.a32.block, op.a64.block
+	return op
 }
 
 // applyFused applies a new fusedOp of the kind to the inputs; N and C are
@@ -168,108 +187,86 @@ func (op *fusedOp) Do(in ...G.Value) (G.Value, error) {
 		}
 	}
 	var out interface{}
+	size := op.shape(sig.out).TotalSize()
 	if f32[0] != nil {
-		out = fusedDo(op, &op.p32, f32)
+		y := make([]float32, size)
+		fusedRun(op, nil, &op.a32, op.blk32, &op.p32, y, f32)
+		out = y
 	} else {
-		out = fusedDo(op, &op.p64, f64)
+		y := make([]float64, size)
+		fusedRun(op, nil, &op.a64, op.blk64, &op.p64, y, f64)
+		out = y
 	}
 	return tensor.New(tensor.WithShape(op.shape(sig.out)...), tensor.WithBacking(out)), nil
 }
 
-// fusedDo runs op's kernel on inputs in (x first) and returns the output.
-func fusedDo[F float32 | float64](op *fusedOp, part *[]F, in [3][]F) []F {
+// into is Do for the executor (graph_exec.go): float32 operands of the
+// shapes checked when the graph was built, the output written into out,
+// the work split over pool. It allocates nothing once the column-sum
+// scratch exists.
+func (op *fusedOp) into(pool *workPool, out []float32, in [][]float32) error {
+	var x [3][]float32
+	copy(x[:], in)
+	fusedRun(op, pool, &op.a32, op.blk32, &op.p32, out, x)
+	return nil
+}
+
+// fusedRun runs op's kernel on inputs in (x first) into y (fully
+// overwritten), the blocks split over pool (nil: fresh goroutines); a is
+// op's operand slot of y's dtype, fn its block function and part its
+// column-sum scratch.
+func fusedRun[F float32 | float64](op *fusedOp, pool *workPool, a *fusedArgs[F], fn func(blk, lo, hi int), part *[]F, y []F, in [3][]F) {
 	C := op.C
-	x := in[0]
-	if fusedSigs[op.kind].out == 1 { // column sums, per block then in order
-		nb := (op.N + fusedRowBlock - 1) / fusedRowBlock
-		p := attentionScratch(part, nb*C)
-		clear(p)
-		op.parallel(func(blk, lo, hi int) {
-			pb := p[blk*C:][:C]
-			if op.kind == fusedColSum {
-				colSumRows(pb, x, C, lo, hi)
-			} else {
-				layerNormGainGradRows(pb, x, in[1], C, lo, hi)
-			}
-		})
-		dst := make([]F, C)
+	a.y, a.in = y, in
+	colSum := fusedSigs[op.kind].out == 1
+	nb := (op.N + fusedRowBlock - 1) / fusedRowBlock
+	if colSum { // column sums, per block then in order
+		a.part = attentionScratch(part, nb*C)
+		clear(a.part)
+	}
+	pool.parallelBlocks(op.N, op.N*op.C, op.workers, fn)
+	if colSum {
+		clear(y)
 		for b := 0; b < nb; b++ {
-			for c, v := range p[b*C:][:C] {
-				dst[c] += v
+			for c, v := range a.part[b*C:][:C] {
+				y[c] += v
 			}
 		}
-		return dst
 	}
-	y := make([]F, op.N*C)
-	op.parallel(func(_, lo, hi int) {
-		switch op.kind {
-		case fusedLayerNorm:
-			layerNormRows(y, x, in[1], in[2], C, lo, hi)
-		case fusedLayerNormGrad:
-			layerNormGradRows(y, x, in[1], in[2], C, lo, hi)
-		case fusedBias:
-			biasRows(y, x, in[1], C, lo, hi)
-		case fusedResidualBias:
-			residualBiasRows(y, x, in[1], in[2], C, lo, hi)
-		case fusedBiasGELU:
-			switch y := any(y).(type) {
-			case []float32:
-				biasGELURows32(y, any(x).([]float32), any(in[1]).([]float32), C, lo, hi)
-			case []float64:
-				biasGELURows64(y, any(x).([]float64), any(in[1]).([]float64), C, lo, hi)
-			}
-		case fusedBiasGELUGrad:
-			switch y := any(y).(type) {
-			case []float32:
-				biasGELUGradRows32(y, any(x).([]float32), any(in[1]).([]float32), any(in[2]).([]float32), C, lo, hi)
-			case []float64:
-				biasGELUGradRows64(y, any(x).([]float64), any(in[1]).([]float64), any(in[2]).([]float64), C, lo, hi)
-			}
+	a.y, a.in, a.part = nil, [3][]F{}, nil
+}
+
+// block computes rows lo..hi (block blk) of the call in a.
+func (a *fusedArgs[F]) block(blk, lo, hi int) {
+	C, y, x, in := a.C, a.y, a.in[0], a.in
+	switch a.kind {
+	case fusedColSum:
+		colSumRows(a.part[blk*C:][:C], x, C, lo, hi)
+	case fusedLayerNormGainGrad:
+		layerNormGainGradRows(a.part[blk*C:][:C], x, in[1], C, lo, hi)
+	case fusedLayerNorm:
+		layerNormRows(y, x, in[1], in[2], C, lo, hi)
+	case fusedLayerNormGrad:
+		layerNormGradRows(y, x, in[1], in[2], C, lo, hi)
+	case fusedBias:
+		biasRows(y, x, in[1], C, lo, hi)
+	case fusedResidualBias:
+		residualBiasRows(y, x, in[1], in[2], C, lo, hi)
+	case fusedBiasGELU:
+		switch y := any(y).(type) {
+		case []float32:
+			biasGELURows32(y, any(x).([]float32), any(in[1]).([]float32), C, lo, hi)
+		case []float64:
+			biasGELURows64(y, any(x).([]float64), any(in[1]).([]float64), C, lo, hi)
 		}
-	})
-	return y
-}
-
-// parallel runs fn(blk, lo, hi) on every block of fusedRowBlock rows (see
-// parallelBlocks).
-func (op *fusedOp) parallel(fn func(blk, lo, hi int)) {
-	parallelBlocks(op.N, op.N*op.C, op.workers, fn)
-}
-
-// parallelBlocks runs fn(blk, lo, hi) on every block of fusedRowBlock of n
-// rows, worker w taking blocks w, w+workers, ...; work below
-// fusedMinParallel elements (size) stays on one goroutine. Every block is
-// computed whole by one worker, so results do not depend on the count.
-func parallelBlocks(n, size, workers int, fn func(blk, lo, hi int)) {
-	nb := (n + fusedRowBlock - 1) / fusedRowBlock
-	workers = min(workers, nb)
-	if size < fusedMinParallel {
-		workers = 1
-	}
-	runWorkers(workers, func(w int) {
-		for b := w; b < nb; b += workers {
-			fn(b, b*fusedRowBlock, min(n, (b+1)*fusedRowBlock))
+	case fusedBiasGELUGrad:
+		switch y := any(y).(type) {
+		case []float32:
+			biasGELUGradRows32(y, any(x).([]float32), any(in[1]).([]float32), any(in[2]).([]float32), C, lo, hi)
+		case []float64:
+			biasGELUGradRows64(y, any(x).([]float64), any(in[1]).([]float64), any(in[2]).([]float64), C, lo, hi)
 		}
-	})
-}
-
-// runWorkers runs run(w) for w = 0 .. workers-1, w = 0 on the calling
-// goroutine, and waits for all of them.
-func runWorkers(workers int, run func(w int)) {
-	if workers <= 1 {
-		run(0)
-		return
 	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run(w)
-		}()
-	}
-	run(0)
-	wg.Wait()
 }
 
 func (op *fusedOp) ReturnsPtr() bool     { return false }

@@ -3,6 +3,7 @@ package model
 import (
 	"fmt"
 	"math"
+	"runtime"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -16,6 +17,11 @@ type GraphOptions struct {
 	// p.Data (Graph.Data64), for gradient checks. Grads then live in
 	// Grads64; Grads returns nil. Updates to p.Data are not seen.
 	Float64 bool
+
+	// tape runs the graph on gorgonia's tape machine instead of the
+	// executor (graph_exec.go): the reference the executor is tested
+	// against. Float64 graphs always use it.
+	tape bool
 }
 
 // Graph is a gorgonia forward/backward graph of the model for one fixed
@@ -40,8 +46,9 @@ type GraphOptions struct {
 // Weights (and EntropyWeights); Step(); optimizer over (p.Data, Grads()),
 // which zeroes Grads.
 //
-// Step allocates the intermediates anew each call (gorgonia's tape machine
-// drops them on Reset); everything owned by Graph is allocated once.
+// A float32 graph runs on this package's executor (graph_exec.go), which
+// keeps every intermediate buffer across steps: Step allocates nothing
+// after the first call. Close stops its worker goroutines.
 type Graph struct {
 	B, T int // micro-batch shape
 
@@ -67,14 +74,22 @@ type Graph struct {
 	grad64 []float64 // (NumParams) same in a float64 graph
 
 	train, fwd *graphMachine // full graph with backward, and forward-only graph built on first Forward
+	pool       *workPool     // the executor's workers, shared by both graphs
 }
 
 // graphMachine is one built expression graph and its tape.
 type graphMachine struct {
 	g      *G.ExprGraph
-	vm     G.VM
 	params []*G.Node // in p.Tensors order
 	loss   *G.Node   // scalar, lossOp (loss_op.go), which also writes LogP and Entropy
+
+	// Either the executor, with the loss and the gradients (in params
+	// order) in its buffers,
+	exec     *graphExec
+	lossData []float32
+	gradData [][]float32
+	// or the tape machine (float64 graphs, GraphOptions.tape).
+	vm G.VM
 }
 
 // NewGraph builds the training graph for micro-batches of B sequences of T
@@ -122,6 +137,7 @@ func NewGraph(p *Params, B, T int, opts GraphOptions) (*Graph, error) {
 	} else {
 		g.dt = tensor.Float32
 		g.grads = make([]float32, len(p.Data))
+		g.pool = newWorkPool(runtime.GOMAXPROCS(0))
 	}
 	var err error
 	if g.train, err = g.build(true); err != nil {
@@ -129,6 +145,11 @@ func NewGraph(p *Params, B, T int, opts GraphOptions) (*Graph, error) {
 	}
 	return g, nil
 }
+
+// Close stops the graph's worker goroutines; the graph must not run after
+// it. A graph that is never closed keeps them, parked, until the program
+// ends.
+func (g *Graph) Close() { g.pool.close() }
 
 // Params returns the parameters the graph was built over.
 func (g *Graph) Params() *Params { return g.p }
@@ -185,6 +206,9 @@ func (g *Graph) run(m *graphMachine, backward bool) error {
 			return fmt.Errorf("model: graph position id %d at row %d, column %d: want 0 (a sequence starts) or the previous id + 1, below context %d", p, i/g.T, t, g.p.Cfg.Context)
 		}
 	}
+	if m.exec != nil {
+		return g.runExec(m, backward)
+	}
 	defer m.vm.Reset()
 	if err := m.vm.RunAll(); err != nil {
 		return fmt.Errorf("model: graph run: %w", err)
@@ -211,6 +235,26 @@ func (g *Graph) run(m *graphMachine, backward bool) error {
 			graphAccumulate(g.grads[off:off+len(d)], d)
 		case []float64:
 			graphAccumulate(g.grad64[off:off+len(d)], d)
+		}
+	}
+	return nil
+}
+
+// runExec runs m on the executor and adds the gradients to Grads. It
+// allocates nothing.
+func (g *Graph) runExec(m *graphMachine, backward bool) error {
+	if err := m.exec.run(); err != nil {
+		return err
+	}
+	g.Loss = float64(m.lossData[0])
+	if !backward {
+		return nil
+	}
+	for i, d := range m.gradData {
+		t := g.p.Tensors[i]
+		dst := g.grads[t.Offset:][:len(d)]
+		for j, v := range d {
+			dst[j] += v
 		}
 	}
 	return nil
@@ -253,46 +297,58 @@ func (g *Graph) build(backward bool) (m *graphMachine, err error) {
 	}
 	P := func(t *Tensor) *G.Node { return nodes[t] }
 
-	// Inputs: the caller's buffers are the node values.
-	toks := G.NewVector(m.g, tensor.Int, G.WithShape(N), G.WithName("tokens"),
-		G.WithValue(tensor.New(tensor.WithShape(N), tensor.WithBacking(g.Tokens))))
-	pos := G.NewVector(m.g, tensor.Int, G.WithShape(N), G.WithName("pos"),
-		G.WithValue(tensor.New(tensor.WithShape(N), tensor.WithBacking(g.Pos))))
-
-	// x = wte[tok] + wpe[pos]
-	x := b.add(b.must(G.ByIndices(P(g.p.WTE), toks, 0)), b.must(G.ByIndices(P(g.p.WPE), pos, 0))) // (N, D)
+	// x = wte[tok] + wpe[pos], the ids read from the caller's Tokens and Pos
+	emb := &embedOp{N: N, D: D, vocab: V, ctx: cfg.Context, tok: g.Tokens, pos: g.Pos}
+	x := b.must(G.ApplyOp(emb, P(g.p.WTE), P(g.p.WPE))) // (N, D)
 	for l := range g.p.Blocks {
 		blk := &g.p.Blocks[l]
-		h := b.layerNorm(x, P(blk.LN1G), P(blk.LN1B))             // (N, D)
-		qkv := b.bias(b.must(G.Mul(h, P(blk.WQKV))), P(blk.BQKV)) // (N, 3D)
+		h := b.layerNorm(x, P(blk.LN1G), P(blk.LN1B))     // (N, D)
+		qkv := b.bias(b.mul(h, P(blk.WQKV)), P(blk.BQKV)) // (N, 3D)
 		// Fused causal attention (attention_op.go): gorgonia's own
 		// Reshape/Transpose/BatchedMatMul/SoftMax chain computed wrong
 		// values for D >= 128.
 		y := b.must(G.ApplyOp(newAttentionOp(B, T, H, hd, g.Pos), qkv)) // (N, D)
-		x = b.residual(x, b.must(G.Mul(y, P(blk.WO))), P(blk.BO))       // (N, D)
+		x = b.residual(x, b.mul(y, P(blk.WO)), P(blk.BO))               // (N, D)
 		h = b.layerNorm(x, P(blk.LN2G), P(blk.LN2B))                    // (N, D)
-		u := b.biasGELU(b.must(G.Mul(h, P(blk.W1))), P(blk.B1))         // (N, M)
-		x = b.residual(x, b.must(G.Mul(u, P(blk.W2))), P(blk.B2))       // (N, D)
+		u := b.biasGELU(b.mul(h, P(blk.W1)), P(blk.B1))                 // (N, M)
+		x = b.residual(x, b.mul(u, P(blk.W2)), P(blk.B2))               // (N, D)
 	}
 	x = b.layerNorm(x, P(g.p.LNFG), P(g.p.LNFB)) // (N, D)
 	var logits *G.Node
 	if g.p.Head == nil {
-		logits = b.must(G.Mul(x, b.must(G.Transpose(P(g.p.WTE))))) // (N, V)
+		logits = b.must(applyMatMul(x, P(g.p.WTE), false, true)) // (N, V) = x wteᵀ
 	} else {
-		logits = b.must(G.Mul(x, P(g.p.Head))) // (N, V)
+		logits = b.mul(x, P(g.p.Head)) // (N, V)
 	}
 	// Temperature, log-softmax, the weighted sums and the entropy in one
 	// op; it writes LogP and Entropy as it goes.
 	m.loss = b.must(G.ApplyOp(newLossOp(g, N, V, float64(g.opts.Temperature)), logits)) // scalar
 
-	if !backward {
-		m.vm = G.NewTapeMachine(m.g)
+	var grads G.Nodes
+	if backward {
+		if grads, err = G.Grad(m.loss, m.params...); err != nil {
+			return nil, fmt.Errorf("model: graph gradient: %w", err)
+		}
+	}
+	if g.dt == tensor.Float64 || g.opts.tape {
+		if backward {
+			m.vm = G.NewTapeMachine(m.g, G.BindDualValues(m.params...))
+		} else {
+			m.vm = G.NewTapeMachine(m.g)
+		}
 		return m, nil
 	}
-	if _, err := G.Grad(m.loss, m.params...); err != nil {
-		return nil, fmt.Errorf("model: graph gradient: %w", err)
+	if m.exec, err = compileExec(m.g, append(G.Nodes{m.loss}, grads...), g.pool); err != nil {
+		return nil, err
 	}
-	m.vm = G.NewTapeMachine(m.g, G.BindDualValues(m.params...))
+	m.lossData = m.exec.vals[m.loss]
+	for i, n := range grads {
+		d := m.exec.vals[n]
+		if len(d) != len(g.p.Tensors[i].Data) {
+			return nil, fmt.Errorf("model: graph gradient of %s has %d values: want %d", g.p.Tensors[i].Name, len(d), len(g.p.Tensors[i].Data))
+		}
+		m.gradData = append(m.gradData, d)
+	}
 	return m, nil
 }
 
@@ -310,7 +366,8 @@ func (b *graphBuilder) must(n *G.Node, err error) *G.Node {
 	return n
 }
 
-func (b *graphBuilder) add(x, y *G.Node) *G.Node { return b.must(G.Add(x, y)) }
+// mul is the matrix product x w (graph_ops.go).
+func (b *graphBuilder) mul(x, w *G.Node) *G.Node { return b.must(applyMatMul(x, w, false, false)) }
 
 // residual is x + (h + v) for x, h (N, C) and v (C): a residual connection
 // around a linear layer h + v, in one op (fused_ops.go).

@@ -8,8 +8,9 @@ import (
 
 // BenchmarkTrainStep times one training step (forward, backward, AdamW) on
 // 2048 tokens and reports ms/step, tokens/s and GFLOP/s by the 6*params*tokens
-// rule. Allocations are gorgonia's: the tape machine reallocates every
-// intermediate each step (GORGONIA.md).
+// rule. The graph runs on the executor (graph_exec.go): 0 allocations per
+// step once warm (TestGraphStepAllocs); BenchmarkTrainStepTape is the same
+// step on gorgonia's tape machine, which reallocates every intermediate.
 func BenchmarkTrainStep(b *testing.B) {
 	for _, bc := range []struct {
 		name   string
@@ -19,21 +20,28 @@ func BenchmarkTrainStep(b *testing.B) {
 		{"small/B32xT64", "small", 32, 64},
 		{"medium/B16xT128", "medium", 16, 128},
 	} {
-		b.Run(bc.name, func(b *testing.B) { benchTrainStep(b, bc.preset, bc.B, bc.T) })
+		b.Run(bc.name, func(b *testing.B) { benchTrainStep(b, bc.preset, bc.B, bc.T, false) })
 	}
 }
 
-func benchTrainStep(b *testing.B, preset string, B, T int) {
+// BenchmarkTrainStepTape is BenchmarkTrainStep on gorgonia's tape machine
+// (the executor's reference), small preset only.
+func BenchmarkTrainStepTape(b *testing.B) {
+	b.Run("small/B32xT64", func(b *testing.B) { benchTrainStep(b, "small", 32, 64, true) })
+}
+
+func benchTrainStep(b *testing.B, preset string, B, T int, tape bool) {
 	cfg, err := Preset(preset, 103)
 	if err != nil {
 		b.Fatal(err)
 	}
 	p := NewParams(cfg)
 	p.Init(1)
-	g, err := NewGraph(p, B, T, GraphOptions{})
+	g, err := NewGraph(p, B, T, GraphOptions{tape: tape})
 	if err != nil {
 		b.Fatal(err)
 	}
+	defer g.Close()
 	o, err := NewAdamW(p, DefaultAdamWConfig())
 	if err != nil {
 		b.Fatal(err)

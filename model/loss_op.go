@@ -54,13 +54,72 @@ type lossShape struct {
 	temp    float64 // temperature > 0
 	g       *Graph  // Targets, Weights, EntropyWeights in; LogP, Entropy out
 	workers int
+
+	// The operands of the running call and the block function over them,
+	// made once (init) so that a call through a workPool builds no closure.
+	a32          lossArgs[float32]
+	a64          lossArgs[float64]
+	blk32, blk64 func(blk, lo, hi int) // a32.block, a64.block
+}
+
+// lossArgs holds one call's operands: logits z, and dz for the gradient
+// (else rowLoss, LogP and Entropy are written).
+type lossArgs[F float32 | float64] struct {
+	s         *lossShape
+	z, dz     []F
+	rowLoss   []float64
+	targets   []int
+	w, e      []float32
+	logp, ent []float32
+	up        float64
+}
+
+// init points the operand slots at s; call it once s is in its op (again
+// after copying a lossShape).
+func (s *lossShape) init() {
+	s.a32, s.a64 = lossArgs[float32]{s: s}, lossArgs[float64]{s: s}
+	s.blk32, s.blk64 = s.a32.block, s.a64.block
+}
+
+// block computes rows lo..hi of the call in a.
+func (a *lossArgs[F]) block(_, lo, hi int) {
+	s := a.s
+	if a.dz != nil {
+		lossBackward(a.dz, a.z, a.targets, a.w, a.e, s.V, s.temp, a.up, lo, hi)
+	} else {
+		lossForward(a.rowLoss, a.logp, a.ent, a.z, a.targets, a.w, a.e, s.V, s.temp, lo, hi)
+	}
+}
+
+// lossRun runs the loss (dz nil) or its gradient over the logits z, rows
+// split over pool (nil: fresh goroutines) by blocks of fusedRowBlock, each
+// row's loss term kept in rowLoss; it returns the loss, the terms added in
+// row order, so the results do not depend on the worker count.
+func lossRun[F float32 | float64](s *lossShape, pool *workPool, a *lossArgs[F], fn func(blk, lo, hi int), z, dz []F, up float64, rowLoss []float64) (float64, error) {
+	targets, w, e, err := s.inputs()
+	if err != nil {
+		return 0, err
+	}
+	a.z, a.dz, a.up, a.rowLoss = z, dz, up, rowLoss
+	a.targets, a.w, a.e, a.logp, a.ent = targets, w, e, s.g.LogP, s.g.Entropy
+	pool.parallelBlocks(s.N, s.N*s.V, s.workers, fn)
+	*a = lossArgs[F]{s: s}
+	var loss float64
+	if dz == nil {
+		for _, l := range rowLoss {
+			loss += l
+		}
+	}
+	return loss, nil
 }
 
 func newLossOp(g *Graph, N, V int, temp float64) *lossOp {
 	if N <= 0 || V <= 0 || !(temp > 0) {
 		panic(fmt.Sprintf("model: loss shape N=%d, V=%d, temperature %g: want N, V, temperature > 0", N, V, temp))
 	}
-	return &lossOp{lossShape: lossShape{N: N, V: V, temp: temp, g: g, workers: max(1, runtime.GOMAXPROCS(0))}}
+	op := &lossOp{lossShape: lossShape{N: N, V: V, temp: temp, g: g, workers: max(1, runtime.GOMAXPROCS(0))}}
+	op.init()
+	return op
 }
 
 func (s *lossShape) String() string { return fmt.Sprintf("N=%d, V=%d, temp=%g", s.N, s.V, s.temp) }
@@ -81,12 +140,6 @@ func (s *lossShape) inputs() (targets []int, w, e []float32, err error) {
 		}
 	}
 	return g.Targets, g.Weights, g.EntropyWeights, nil
-}
-
-// parallel runs fn(lo, hi) over blocks of fusedRowBlock rows, by stride
-// (parallelBlocks).
-func (s *lossShape) parallel(fn func(lo, hi int)) {
-	parallelBlocks(s.N, s.N*s.V, s.workers, func(_, lo, hi int) { fn(lo, hi) })
 }
 
 // --- lossOp: gorgonia.Op and gorgonia.SDOp ---
@@ -117,30 +170,35 @@ func (op *lossOp) Do(in ...G.Value) (G.Value, error) {
 	if err != nil {
 		return nil, err
 	}
-	targets, w, e, err := op.inputs()
-	if err != nil {
-		return nil, err
-	}
 	if len(op.rowLoss) != op.N {
 		op.rowLoss = make([]float64, op.N)
 	}
-	logp, ent := op.g.LogP, op.g.Entropy
-	op.parallel(func(lo, hi int) {
-		switch z := logits.(type) {
-		case []float32:
-			lossForward(op.rowLoss, logp, ent, z, targets, w, e, op.V, op.temp, lo, hi)
-		case []float64:
-			lossForward(op.rowLoss, logp, ent, z, targets, w, e, op.V, op.temp, lo, hi)
-		}
-	})
 	var loss float64
-	for _, l := range op.rowLoss {
-		loss += l
+	switch z := logits.(type) {
+	case []float32:
+		loss, err = lossRun(&op.lossShape, nil, &op.a32, op.blk32, z, nil, 0, op.rowLoss)
+	case []float64:
+		loss, err = lossRun(&op.lossShape, nil, &op.a64, op.blk64, z, nil, 0, op.rowLoss)
+	}
+	if err != nil {
+		return nil, err
 	}
 	if _, ok := logits.([]float32); ok {
 		return G.NewF32(float32(loss)), nil
 	}
 	return G.NewF64(loss), nil
+}
+
+// into is Do for the executor (graph_exec.go): logits in[0] (N, V) -> the
+// loss in out[0], rows split over pool; it allocates nothing once rowLoss
+// exists.
+func (op *lossOp) into(pool *workPool, out []float32, in [][]float32) error {
+	if len(op.rowLoss) != op.N {
+		op.rowLoss = make([]float64, op.N)
+	}
+	loss, err := lossRun(&op.lossShape, pool, &op.a32, op.blk32, in[0], nil, 0, op.rowLoss)
+	out[0] = float32(loss)
+	return err
 }
 
 func (op *lossOp) ReturnsPtr() bool      { return false }
@@ -157,7 +215,9 @@ func (op *lossOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 	if len(inputs) != 1 {
 		return nil, fmt.Errorf("model: loss gradient got %d inputs: want 1", len(inputs))
 	}
-	d, err := G.ApplyOp(&lossGradOp{op.lossShape}, inputs[0], grad)
+	gop := &lossGradOp{op.lossShape}
+	gop.init()
+	d, err := G.ApplyOp(gop, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -206,22 +266,27 @@ func (op *lossGradOp) Do(in ...G.Value) (G.Value, error) {
 	default:
 		return nil, fmt.Errorf("model: loss gradient upstream is %T: want a float scalar", d)
 	}
-	targets, w, e, err := op.inputs()
-	if err != nil {
-		return nil, err
-	}
 	var out interface{}
 	switch z := logits.(type) {
 	case []float32:
 		dz := make([]float32, len(z))
-		op.parallel(func(lo, hi int) { lossBackward(dz, z, targets, w, e, op.V, op.temp, up, lo, hi) })
+		_, err = lossRun(&op.lossShape, nil, &op.a32, op.blk32, z, dz, up, nil)
 		out = dz
 	case []float64:
 		dz := make([]float64, len(z))
-		op.parallel(func(lo, hi int) { lossBackward(dz, z, targets, w, e, op.V, op.temp, up, lo, hi) })
+		_, err = lossRun(&op.lossShape, nil, &op.a64, op.blk64, z, dz, up, nil)
 		out = dz
 	}
+	if err != nil {
+		return nil, err
+	}
 	return tensor.New(tensor.WithShape(op.N, op.V), tensor.WithBacking(out)), nil
+}
+
+// into is Do for the executor: (logits, dLoss (1)) -> dlogits.
+func (op *lossGradOp) into(pool *workPool, out []float32, in [][]float32) error {
+	_, err := lossRun(&op.lossShape, pool, &op.a32, op.blk32, in[0], out, float64(in[1][0]), nil)
+	return err
 }
 
 func (op *lossGradOp) ReturnsPtr() bool      { return false }

@@ -430,8 +430,12 @@ func (t *Trainer) update(lr float64) float64 {
 	return t.Opt.Update(t.Params.Data, t.graph.Grads(), lr)
 }
 
-// Close stops the engines' workers.
+// Close stops the engines' and the graph's workers.
 func (t *Trainer) Close() {
+	if t.graph != nil {
+		t.graph.Close()
+		t.graph = nil
+	}
 	if t.engine != nil {
 		t.engine.Close()
 		t.engine = nil
@@ -453,6 +457,9 @@ func (t *Trainer) ensureGraph(T int) error {
 	g, err := model.NewGraph(t.Params, t.Cfg.MicroBatch, T, opts)
 	if err != nil {
 		return err
+	}
+	if t.graph != nil {
+		t.graph.Close()
 	}
 	t.graph, t.graphT = g, T
 	return nil
