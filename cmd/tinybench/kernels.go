@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -87,7 +88,8 @@ func benchKernels(preset string, threads, runs int) (*Result, error) {
 		sc := model.SampleConfig{Temperature: 1, TopP: 1, MaxNew: maxNew, EOS: -1}
 		ro := model.NewRollout(B, maxNew)
 		toks := 0
-		ts, err := timeRuns(runs, func() error {
+		var allocs float64
+		ts, err := timeRunsAllocs(runs, &allocs, nil, func() error {
 			err := e.Generate(ro, prompts, seeds, sc)
 			toks = 0
 			for _, t := range ro.Tokens[:B] {
@@ -100,6 +102,9 @@ func benchKernels(preset string, threads, runs int) (*Result, error) {
 			return nil, fmt.Errorf("tinybench: rollout batch %d: %w", B, err)
 		}
 		r.add(fmt.Sprintf("rollout_b%d", B), "tok/s", rates(float64(toks), ts))
+		if B == rolloutBatches[len(rolloutBatches)-1] {
+			r.add("rollout_allocs", "allocs", []float64{allocs / float64(toks)})
+		}
 	}
 
 	e := model.NewEngine(p, scoreB, cfg.Context, threads)
@@ -129,7 +134,9 @@ func benchKernels(preset string, threads, runs int) (*Result, error) {
 		g.Targets[i] = rng.IntN(cfg.Vocab)
 		g.Weights[i] = -1 / float32(len(g.Tokens)) // mean cross-entropy
 	}
-	ts, err = timeRuns(runs, func() error {
+	defer g.Close()
+	var allocs, bytes float64
+	ts, err = timeRunsAllocs(runs, &allocs, &bytes, func() error {
 		if err := g.Step(); err != nil {
 			return err
 		}
@@ -141,6 +148,8 @@ func benchKernels(preset string, threads, runs int) (*Result, error) {
 	}
 	r.add("train_ms", "ms", scale(1000, ts))
 	r.add("train_tok_s", "tok/s", rates(float64(B*T), ts))
+	r.add("train_allocs", "allocs", []float64{allocs})
+	r.add("train_alloc_mb", "MB", []float64{bytes / 1e6})
 	r.add("peak_rss", "MiB", []float64{peakRSS()})
 	return r, nil
 }
@@ -152,14 +161,41 @@ func timeRuns(runs int, fn func() error) ([]float64, error) {
 		return nil, err
 	}
 	ts := make([]float64, runs)
+	return ts, timeInto(ts, fn)
+}
+
+// timeInto runs fn len(ts) times, with no warm-up, and sets ts to the
+// seconds of each run.
+func timeInto(ts []float64, fn func() error) error {
 	for i := range ts {
 		t0 := time.Now()
 		if err := fn(); err != nil {
-			return nil, err
+			return err
 		}
 		ts[i] = time.Since(t0).Seconds()
 	}
-	return ts, nil
+	return nil
+}
+
+// timeRunsAllocs is timeRuns that also sets *allocs and *bytes (either may
+// be nil) to the heap allocations per timed run (runtime.MemStats Mallocs
+// and TotalAlloc, over the timed runs only).
+func timeRunsAllocs(runs int, allocs, bytes *float64, fn func() error) ([]float64, error) {
+	if err := fn(); err != nil {
+		return nil, err
+	}
+	ts := make([]float64, runs)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	err := timeInto(ts, fn)
+	runtime.ReadMemStats(&after)
+	if allocs != nil {
+		*allocs = float64(after.Mallocs-before.Mallocs) / float64(runs)
+	}
+	if bytes != nil {
+		*bytes = float64(after.TotalAlloc-before.TotalAlloc) / float64(runs)
+	}
+	return ts, err
 }
 
 // rates returns n/t for each t.

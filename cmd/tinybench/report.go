@@ -21,7 +21,7 @@ import (
 type Stat struct {
 	Median  float64   `json:"median"`
 	Samples []float64 `json:"samples"`
-	Unit    string    `json:"unit"` // "tok/s" (higher is better), "ms", "s", "MiB" (lower is better), "tokens"
+	Unit    string    `json:"unit"` // "tok/s" (higher is better), "ms", "s", "MiB", "MB", "allocs" (lower is better), "tokens"
 }
 
 // Result is what one part (one process) measured.
@@ -215,6 +215,9 @@ var rows = []struct{ key, label string }{
 	{"train_ms", "train step ms, 2048 tok"},
 	{"train_tok_s", "train step tok/s, 2048 tok"},
 	{"peak_rss", "peak RSS MiB (rollout+score+train)"},
+	{"rollout_allocs", "heap allocations per token, rollout batch 64"},
+	{"train_allocs", "heap allocations per train step"},
+	{"train_alloc_mb", "MB allocated per train step"},
 	{"grpo_step", fmt.Sprintf("GRPO step s, P=%d G=%d new<=%d", grpoPrompts, grpoGroup, grpoMaxNew)},
 	{"grpo_rollout", "  of which rollout s"},
 	{"grpo_reference", "  of which reference scoring s"},
