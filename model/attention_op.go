@@ -40,7 +40,8 @@ import (
 // (b, h) pairs, so results do not depend on the worker count.
 //
 // Do allocates only its output; the scratch lives in the op, so Do must not
-// run concurrently with itself (the tape machine runs ops one at a time).
+// run concurrently with itself (the executor and the tape machine run ops
+// one at a time).
 type attentionOp struct {
 	attentionShape
 }

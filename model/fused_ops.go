@@ -42,7 +42,8 @@ import (
 // stride; column sums are kept per block and added in block order, so every
 // result is bitwise independent of the worker count. Do allocates only its
 // output (the per-block partial sums live in the op), so an op must not run
-// concurrently with itself (the tape machine runs ops one at a time).
+// concurrently with itself (the executor and the tape machine run ops one
+// at a time).
 type fusedOp struct {
 	kind    fusedKind
 	N, C    int // rows, columns

@@ -77,7 +77,7 @@ type Graph struct {
 	pool       *workPool     // the executor's workers, shared by both graphs
 }
 
-// graphMachine is one built expression graph and its tape.
+// graphMachine is one built expression graph and what runs it.
 type graphMachine struct {
 	g      *G.ExprGraph
 	params []*G.Node // in p.Tensors order
