@@ -96,21 +96,29 @@ type Engine struct {
 	gbuf     []float32      // (R, ldg) raw matmul sums before the bias and epilogue
 	ldg      int            // pad16(max(3D, M, V))
 
+	// Fixed column split of chunks of few rows (engine_split.go).
+	split  []workerPanels // (workers) each worker's packed columns of the weights; nil for 1 worker
+	packed bool           // split panels match the weights (reset by prepare)
+	splitM splitMat       // the matmul of opSplitLinear
+
 	sync engineSync // worker hand-off (engine_sync.go)
 }
 
 type opKind uint8
 
 const (
-	opLN     opKind = iota // rows: ln.dst = LN(ln.src)
-	opLinear               // 8-column tiles of lin
-	opQKV                  // opLinear, then copy its k and v columns into the cache
-	opAttn                 // rows: attention of block layer
-	opFinal                // sel entries: h[i] = LNF(x[sel[i]])
-	opSample               // sel entries: sample the next token of each sequence
-	opScore                // sel entries: log-prob of the next token
-	opDecode               // rows: the whole forward pass and sampling, one row range per worker
-	opQuit                 // helpers return (Close)
+	opLN          opKind = iota // rows: ln.dst = LN(ln.src)
+	opLinear                    // 8-column tiles of lin
+	opQKV                       // opLinear, then copy its k and v columns into the cache
+	opAttn                      // rows: attention of block layer
+	opFinal                     // sel entries: h[i] = LNF(x[sel[i]])
+	opSample                    // sel entries: sample the next token of each sequence
+	opScore                     // sel entries: log-prob of the next token
+	opDecode                    // rows: the whole forward pass and sampling, one row range per worker
+	opPack                      // workers: pack each worker's split panels
+	opSplitAttn                 // workers: QKV and attention of each worker's heads
+	opSplitLinear               // workers: each worker's columns of e.lin, matmul splitM
+	opQuit                      // helpers return (Close)
 )
 
 type lnArgs struct {
@@ -170,6 +178,7 @@ func NewEngine(p *Params, maxBatch, maxLen, workers int) *Engine {
 		e.vc[l] = make([]float32, maxBatch*maxLen*D)
 	}
 	if workers > 1 {
+		e.newSplit()
 		e.startHelpers()
 	}
 	return e
@@ -235,6 +244,12 @@ func (e *Engine) run(w, lo, hi int) {
 	case opDecode:
 		e.forwardRows(w, lo, hi)
 		e.sampleRows(w, lo, hi)
+	case opPack:
+		e.pack(w)
+	case opSplitAttn:
+		e.splitAttend(w)
+	case opSplitLinear:
+		e.splitLinear(w)
 	}
 }
 
@@ -284,6 +299,11 @@ func (e *Engine) storeKV(l, r0, r1, j0, j1 int) {
 // the cache: att[r] = concat_h softmax(q_h K_h^T / sqrt(hd)) V_h over
 // positions 0..pos. s is scratch of length maxLen.
 func (e *Engine) attend(l, r int, s []float32) {
+	e.attendHeads(l, r, 0, e.cfg.Heads, s)
+}
+
+// attendHeads is attend for heads [h0, h1) only.
+func (e *Engine) attendHeads(l, r, h0, h1 int, s []float32) {
 	D, H := e.cfg.Dim, e.cfg.Heads
 	hd := D / H
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -294,7 +314,7 @@ func (e *Engine) attend(l, r int, s []float32) {
 	q := e.qkv[r*3*D : r*3*D+D]
 	out := e.att[r*D : (r+1)*D]
 	s = s[:pos+1]
-	for h := range H {
+	for h := h0; h < h1; h++ {
 		c0 := h * hd
 		if useAVX && hd%8 == 0 {
 			attendHeadAVX(out[c0:c0+hd], s, q[c0:c0+hd], Kt[c0*ldk:], V[c0:], ldk, D, hd, scale)
@@ -345,6 +365,10 @@ func (e *Engine) embed(r0, r1 int) {
 // and each row-wise op by rows across the workers. Used for prefill,
 // scoring and decode steps with few rows.
 func (e *Engine) forwardChunk() {
+	if e.split != nil && e.n <= splitMaxRows {
+		e.forwardSplit()
+		return
+	}
 	n, D, M := e.n, e.cfg.Dim, e.cfg.MLP
 	e.embed(0, n)
 	for l := range e.p.Blocks {
@@ -412,6 +436,7 @@ func (e *Engine) forwardRows(w, r0, r1 int) {
 // Params.Data (the optimizer updates it in place between calls): it copies
 // the weights that need padding and transposes wte when the head is tied.
 func (e *Engine) prepare() {
+	e.packed = false
 	for l := range e.mats {
 		m := &e.mats[l]
 		m.qkv.refresh()

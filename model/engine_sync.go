@@ -16,10 +16,16 @@ import (
 // A waiter that has spun for spinWait without news parks on a channel
 // instead (and is woken through it), so an idle engine does not hold a core.
 
-// spinWait is how long a waiter spins before it parks: longer than the gaps
-// between the barriers of a decode step (the caller's serial work between
-// ops, the sampling between steps), much shorter than a timer tick.
-const spinWait = 50 * time.Microsecond
+// spinWait is how long a waiter spins before it parks: longer than any gap
+// between the ops of one Generate or Score (the caller's serial work, the
+// sampling between steps), so that no worker's CPU goes idle during a call.
+// (An idle virtual CPU can take 100 us to wake; with a 50 us spin, waits
+// that overran it cost a wake-up each and halved batch-1 decode on a busy
+// host.) Between calls a helper parks after this long.
+const spinWait = time.Millisecond
+
+// yieldEvery is how often a spinning waiter yields its P (see spinning).
+const yieldEvery = 20 * time.Microsecond
 
 // engineSync is the state shared by the caller (worker 0) and the helpers.
 type engineSync struct {
@@ -53,11 +59,16 @@ func (p *parker) wake() {
 	}
 }
 
-// spinning tracks a spin of at most spinWait; it reads the clock only
-// once every 256 turns.
+// spinning tracks a spin of at most spinWait, reading the clock every 256
+// turns. Every yieldEvery of spinning it yields the processor
+// (runtime.Gosched) once: the goroutine it waits for may be queued behind
+// it on the same P (a goroutine woken from its channel is queued on the
+// waker's P), and a spin that held on to the P would wait for its own time
+// slice to end. (Yielding at every few turns instead moved the workers
+// between Ps, and so between cores and their caches.)
 type spinning struct {
-	i     int
-	start time.Time
+	i           int
+	start, last time.Time
 }
 
 // more reports whether the waiter may spin once more.
@@ -69,11 +80,16 @@ func (s *spinning) more(allowed bool) bool {
 	if s.i&255 != 0 {
 		return true
 	}
+	now := time.Now()
 	if s.i == 256 {
-		s.start = time.Now()
+		s.start, s.last = now, now
 		return true
 	}
-	return time.Since(s.start) < spinWait
+	if now.Sub(s.last) >= yieldEvery {
+		runtime.Gosched()
+		s.last = time.Now()
+	}
+	return now.Sub(s.start) < spinWait
 }
 
 // publish starts the op set in e.op (and its arguments) on every helper.

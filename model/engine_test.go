@@ -515,3 +515,80 @@ func TestEngineAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineAllocsBatch1 demands zero allocations for a batch-1 decode step
+// and Generate, which take the fixed column split with 2 workers.
+func TestEngineAllocsBatch1(t *testing.T) {
+	cfg := engConfigs[2].cfg
+	p := engParams(cfg, 37)
+	prompts := [][]int{{1, 2, 3}}
+	seeds := []uint64{5}
+	for _, w := range []int{1, 2, 3} {
+		e := NewEngine(p, 1, cfg.Context, w)
+		sc := SampleConfig{Temperature: 1, TopP: 1, MaxNew: 30, EOS: -1}
+		ro := NewRollout(1, sc.MaxNew)
+		if err := e.begin(ro, prompts, seeds, sc); err != nil {
+			t.Fatal(err)
+		}
+		e.prefill()
+		if a := testing.AllocsPerRun(20, func() { e.decodeStep() }); a != 0 {
+			t.Errorf("workers %d: batch-1 decode step allocates %v times, want 0", w, a)
+		}
+		sc.MaxNew = 8
+		if a := testing.AllocsPerRun(3, func() { _ = e.Generate(ro, prompts, seeds, sc) }); a != 0 {
+			t.Errorf("workers %d: batch-1 Generate allocates %v times, want 0", w, a)
+		}
+		e.Close()
+	}
+}
+
+// TestEngineSplitBitwise: chunks of few rows (batch-1 decode, short
+// prefills and scores) take the fixed column split with several workers;
+// their tokens, log-probs, entropies and scores are bitwise those of one
+// worker.
+func TestEngineSplitBitwise(t *testing.T) {
+	if matmulKernel == "openblas" {
+		t.Skipf("bitwise equality across splits needs our own kernels, not %s", matmulKernel)
+	}
+	promptSets := [][][]int{{{5}}, {{1, 2, 3, 4, 5}}, {{7, 1}, {2, 2, 2}}}
+	for _, c := range engConfigs {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := c.cfg
+			p := engParams(cfg, 41)
+			rng := rand.New(rand.NewPCG(16, 17))
+			sc := SampleConfig{Temperature: 1, TopP: 1, MaxNew: 20, EOS: -1}
+			seqs := engRandSeqs(rng, 3, 2, 7, cfg.Vocab)
+			want := make([]*Rollout, len(promptSets))
+			var wantScore [][]float32
+			for _, w := range []int{1, 2, 3} {
+				e := NewEngine(p, 2, cfg.Context, w)
+				for i, prompts := range promptSets {
+					ro := NewRollout(len(prompts), sc.MaxNew)
+					if err := e.Generate(ro, prompts, []uint64{3, 4}[:len(prompts)], sc); err != nil {
+						t.Fatal(err)
+					}
+					if want[i] == nil {
+						want[i] = ro
+					} else if err := engRolloutsEqual(want[i], ro); err != nil {
+						t.Errorf("workers %d, prompts %v: %v", w, prompts, err)
+					}
+				}
+				dst := engNewDst(seqs)
+				if err := e.Score(dst, seqs, 1); err != nil {
+					t.Fatal(err)
+				}
+				if wantScore == nil {
+					wantScore = dst
+				}
+				for b := range dst {
+					for i := range dst[b] {
+						if math.Float32bits(dst[b][i]) != math.Float32bits(wantScore[b][i]) {
+							t.Errorf("workers %d: score[%d][%d] = %v, want %v (1 worker)", w, b, i, dst[b][i], wantScore[b][i])
+						}
+					}
+				}
+				e.Close()
+			}
+		})
+	}
+}

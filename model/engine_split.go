@@ -1,0 +1,230 @@
+package model
+
+// The fixed column split of a decode step with few rows (batch 1 above
+// all), with workers > 1. Each worker always computes the same columns of
+// every matmul, from its own packed copy of them: a dense (in, ld) panel per
+// matrix, all of a worker's panels in one arena. The small preset's weights
+// are 3.2 MB, more than a core's 2 MiB L2, so one worker streams them from
+// L3 at each token (about 25 GB/s); half of them, packed, stay in each
+// core's L2 from token to token (measured 62-73 GB/s in kern1 for a
+// 1.6 MB set, against 34 GB/s for the same columns read in place: a
+// column range of a row-major matrix uses half the lines of each page, so
+// only part of the L2's sets).
+//
+// The QKV matmul is split by heads rather than by 16-column blocks, so a
+// worker holds the q, k and v of its heads and runs their attention with
+// no barrier in between. Barriers per block: after attention, after the
+// output projection, after each MLP matmul.
+//
+// Bits: a column's sums do not depend on the panel it is read from (the
+// kernels run one accumulator per column in k order) and attention is per
+// head, so this path gives the bits of the others.
+
+// splitMaxRows is the most rows a chunk may have to take the split path:
+// from gemmMinRows rows up, forwardChunk's matmuls run through Sgemm,
+// which reuses each weight over 8 rows and does not need the split.
+const splitMaxRows = gemmMinRows - 1
+
+// panel is one worker's columns [j0, j1) of a weight matrix, packed: w is
+// (in, ld) with ld = j1-j0 rounded up to 16 and zero padding.
+type panel struct {
+	w      []float32
+	src    *mat // the matrix, as the kernels read it (refreshed by prepare)
+	j0, j1 int
+	ld     int
+}
+
+// splitLayer is one worker's panels of a block.
+type splitLayer struct {
+	q, k, v   panel // its heads' columns of WQKV: [h0*hd, h1*hd) of q, then of k and v
+	o, w1, w2 panel
+	h0, h1    int // its heads
+}
+
+// workerPanels are one worker's panels, in the order a step reads them.
+type workerPanels struct {
+	layers []splitLayer
+	head   panel
+	arena  []float32
+}
+
+// splitMat names the matmul of an opSplitLinear.
+type splitMat uint8
+
+const (
+	splitO splitMat = iota
+	splitW1
+	splitW2
+	splitHead
+)
+
+// newSplit lays out every worker's panels.
+func (e *Engine) newSplit() {
+	D, H, L := e.cfg.Dim, e.cfg.Heads, e.cfg.Layers
+	hd := D / H
+	W := e.workers
+	e.split = make([]workerPanels, W)
+	for w := range W {
+		wp := &e.split[w]
+		var size int
+		cols := func(m *mat, j0, j1 int) panel {
+			pn := panel{src: m, j0: j0, j1: j1, ld: pad16(j1 - j0)}
+			size += m.in * pn.ld
+			return pn
+		}
+		blocks := func(m *mat) panel { // 16-column blocks, as parallel splits them
+			units := (m.out + 15) / 16
+			return cols(m, units*w/W*16, min(units*(w+1)/W*16, m.out))
+		}
+		wp.layers = make([]splitLayer, L)
+		for l := range L {
+			m, sl := &e.mats[l], &wp.layers[l]
+			sl.h0, sl.h1 = H*w/W, H*(w+1)/W
+			c0, c1 := sl.h0*hd, sl.h1*hd
+			sl.q, sl.k, sl.v = cols(&m.qkv, c0, c1), cols(&m.qkv, D+c0, D+c1), cols(&m.qkv, 2*D+c0, 2*D+c1)
+			sl.o, sl.w1, sl.w2 = blocks(&m.o), blocks(&m.w1), blocks(&m.w2)
+		}
+		wp.head = blocks(&e.head)
+		wp.arena = make([]float32, size)
+		at := 0
+		wp.each(func(pn *panel) {
+			n := pn.src.in * pn.ld
+			pn.w = wp.arena[at : at+n : at+n]
+			at += n
+		})
+	}
+}
+
+// each calls f on every panel, in arena order.
+func (wp *workerPanels) each(f func(pn *panel)) {
+	for l := range wp.layers {
+		sl := &wp.layers[l]
+		for _, pn := range [...]*panel{&sl.q, &sl.k, &sl.v, &sl.o, &sl.w1, &sl.w2} {
+			f(pn)
+		}
+	}
+	f(&wp.head)
+}
+
+// pack copies worker w's columns of the weights into its panels (on w's
+// core, so that they start out in its cache).
+func (e *Engine) pack(w int) {
+	wp := &e.split[w]
+	for l := range wp.layers {
+		sl := &wp.layers[l]
+		sl.q.pack()
+		sl.k.pack()
+		sl.v.pack()
+		sl.o.pack()
+		sl.w1.pack()
+		sl.w2.pack()
+	}
+	wp.head.pack()
+}
+
+func (pn *panel) pack() {
+	m, n := pn.src, pn.j1-pn.j0
+	for k := range m.in {
+		copy(pn.w[k*pn.ld:k*pn.ld+n], m.w[k*m.ld+pn.j0:k*m.ld+pn.j1])
+	}
+}
+
+// linearPanel computes rows [0, a.n) and columns [pn.j0, pn.j1) of a from
+// the panel pn, on worker w. The kernel is given a view of a shifted by
+// j0 columns: destination and bias start at column j0, weights at the
+// panel; rows keep their stride a.out.
+func (e *Engine) linearPanel(w int, a *linArgs, pn *panel) {
+	if pn.j0 >= pn.j1 {
+		return
+	}
+	v := &e.wlin[w]
+	*v = *a
+	v.dst, v.w, v.ldw = a.dst[pn.j0:], pn.w, pn.ld
+	if a.b != nil {
+		v.b = a.b[pn.j0:]
+	}
+	e.linear(w, v, 0, a.n, 0, pn.j1-pn.j0)
+	*v = linArgs{}
+}
+
+// splitAttend is worker w's share of a block's attention: q, k and v of
+// its heads for every row, their keys and values into the cache, then
+// their attention.
+func (e *Engine) splitAttend(w int) {
+	l, n := e.layer, e.n
+	sl := &e.split[w].layers[l]
+	if sl.h0 == sl.h1 {
+		return
+	}
+	e.linearPanel(w, &e.lin, &sl.q)
+	e.linearPanel(w, &e.lin, &sl.k)
+	e.linearPanel(w, &e.lin, &sl.v)
+	e.storeKV(l, 0, n, sl.k.j0, sl.k.j1)
+	e.storeKV(l, 0, n, sl.v.j0, sl.v.j1)
+	s := e.scores[w*pad16(e.maxLen) : (w+1)*pad16(e.maxLen)]
+	for r := range n {
+		e.attendHeads(l, r, sl.h0, sl.h1, s)
+	}
+}
+
+// splitLinear is worker w's share of the matmul e.lin, which is e.splitM.
+func (e *Engine) splitLinear(w int) {
+	wp := &e.split[w]
+	var pn *panel
+	switch e.splitM {
+	case splitO:
+		pn = &wp.layers[e.layer].o
+	case splitW1:
+		pn = &wp.layers[e.layer].w1
+	case splitW2:
+		pn = &wp.layers[e.layer].w2
+	case splitHead:
+		pn = &wp.head
+	}
+	e.linearPanel(w, &e.lin, pn)
+}
+
+// forwardSplit is forwardChunk for a chunk of at most splitMaxRows rows on
+// more than one worker. The row-wise ops (LayerNorm) run on the caller.
+func (e *Engine) forwardSplit() {
+	n, W := e.n, e.workers
+	if !e.packed {
+		e.parallel(opPack, W, 1)
+		e.packed = true
+	}
+	e.embed(0, n)
+	for l := range e.p.Blocks {
+		b := &e.p.Blocks[l]
+		e.layer = l
+		e.layerNormRows(e.h, e.x, b.LN1G.Data, b.LN1B.Data, n)
+		m := &e.mats[l]
+		e.lin = linArgsFor(e.qkv, e.h, &m.qkv, b.BQKV.Data, n, epiSet)
+		e.parallel(opSplitAttn, W, 1)
+		e.lin = linArgsFor(e.x, e.att, &m.o, b.BO.Data, n, epiAdd)
+		e.splitM = splitO
+		e.parallel(opSplitLinear, W, 1)
+		e.layerNormRows(e.h, e.x, b.LN2G.Data, b.LN2B.Data, n)
+		e.lin = linArgsFor(e.mlp, e.h, &m.w1, b.B1.Data, n, epiGELU)
+		e.splitM = splitW1
+		e.parallel(opSplitLinear, W, 1)
+		e.lin = linArgsFor(e.x, e.mlp, &m.w2, b.B2.Data, n, epiAdd)
+		e.splitM = splitW2
+		e.parallel(opSplitLinear, W, 1)
+	}
+	D := e.cfg.Dim
+	for i := range e.nsel {
+		r := e.sel[i]
+		layerNorm(e.h[i*D:(i+1)*D], e.x[r*D:(r+1)*D], e.p.LNFG.Data, e.p.LNFB.Data)
+	}
+	e.lin = linArgsFor(e.logits, e.h, &e.head, nil, e.nsel, epiSet)
+	e.splitM = splitHead
+	e.parallel(opSplitLinear, W, 1)
+}
+
+// layerNormRows writes dst[r] = LN(src[r]) for rows [0, n).
+func (e *Engine) layerNormRows(dst, src, g, b []float32, n int) {
+	D := e.cfg.Dim
+	for r := range n {
+		layerNorm(dst[r*D:(r+1)*D], src[r*D:(r+1)*D], g, b)
+	}
+}
