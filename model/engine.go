@@ -100,6 +100,7 @@ type Engine struct {
 	split  []workerPanels // (workers) each worker's packed columns of the weights; nil for 1 worker
 	packed bool           // split panels match the weights (reset by prepare)
 	splitM splitMat       // the matmul of opSplitLinear
+	hw     []float32      // (workers, splitMaxRows, D) each worker's LayerNorm output
 
 	sync engineSync // worker hand-off (engine_sync.go)
 }
@@ -116,8 +117,8 @@ const (
 	opScore                     // sel entries: log-prob of the next token
 	opDecode                    // rows: the whole forward pass and sampling, one row range per worker
 	opPack                      // workers: pack each worker's split panels
-	opSplitAttn                 // workers: QKV and attention of each worker's heads
-	opSplitLinear               // workers: each worker's columns of e.lin, matmul splitM
+	opSplitAttn                 // workers: LN1, then QKV and attention of each worker's heads
+	opSplitLinear               // workers: each worker's columns of matmul splitM, after its LayerNorm
 	opQuit                      // helpers return (Close)
 )
 

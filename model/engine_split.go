@@ -13,7 +13,9 @@ package model
 //
 // The QKV matmul is split by heads rather than by 16-column blocks, so a
 // worker holds the q, k and v of its heads and runs their attention with
-// no barrier in between. Barriers per block: after attention, after the
+// no barrier in between. Each worker computes the LayerNorm before a
+// matmul itself, into its own buffer (the same bits in each), rather than
+// wait for the caller's. Barriers per block: after attention, after the
 // output projection, after each MLP matmul.
 //
 // Bits: a column's sums do not depend on the panel it is read from (the
@@ -52,10 +54,10 @@ type workerPanels struct {
 type splitMat uint8
 
 const (
-	splitO splitMat = iota
-	splitW1
-	splitW2
-	splitHead
+	splitO    splitMat = iota // x += att @ WO + BO
+	splitW1                   // mlp = GELU(LN2(x) @ W1 + B1)
+	splitW2                   // x += mlp @ W2 + B2
+	splitHead                 // logits[i] = LNF(x[sel[i]]) @ head
 )
 
 // newSplit lays out every worker's panels.
@@ -64,6 +66,7 @@ func (e *Engine) newSplit() {
 	hd := D / H
 	W := e.workers
 	e.split = make([]workerPanels, W)
+	e.hw = make([]float32, W*splitMaxRows*D)
 	for w := range W {
 		wp := &e.split[w]
 		var size int
@@ -147,18 +150,27 @@ func (e *Engine) linearPanel(w int, a *linArgs, pn *panel) {
 	*v = linArgs{}
 }
 
-// splitAttend is worker w's share of a block's attention: q, k and v of
-// its heads for every row, their keys and values into the cache, then
-// their attention.
+// hOf is worker w's LayerNorm output buffer (splitMaxRows, D).
+func (e *Engine) hOf(w int) []float32 {
+	D := e.cfg.Dim
+	return e.hw[w*splitMaxRows*D : (w+1)*splitMaxRows*D]
+}
+
+// splitAttend is worker w's share of block e.layer's attention: LN1 of
+// every row, q, k and v of its heads, their keys and values into the
+// cache, then their attention.
 func (e *Engine) splitAttend(w int) {
 	l, n := e.layer, e.n
 	sl := &e.split[w].layers[l]
 	if sl.h0 == sl.h1 {
 		return
 	}
-	e.linearPanel(w, &e.lin, &sl.q)
-	e.linearPanel(w, &e.lin, &sl.k)
-	e.linearPanel(w, &e.lin, &sl.v)
+	b, h := &e.p.Blocks[l], e.hOf(w)
+	e.layerNormRows(h, e.x, b.LN1G.Data, b.LN1B.Data, n)
+	a := linArgsFor(e.qkv, h, &e.mats[l].qkv, b.BQKV.Data, n, epiSet)
+	e.linearPanel(w, &a, &sl.q)
+	e.linearPanel(w, &a, &sl.k)
+	e.linearPanel(w, &a, &sl.v)
 	e.storeKV(l, 0, n, sl.k.j0, sl.k.j1)
 	e.storeKV(l, 0, n, sl.v.j0, sl.v.j1)
 	s := e.scores[w*pad16(e.maxLen) : (w+1)*pad16(e.maxLen)]
@@ -167,56 +179,51 @@ func (e *Engine) splitAttend(w int) {
 	}
 }
 
-// splitLinear is worker w's share of the matmul e.lin, which is e.splitM.
+// splitLinear is worker w's share of the matmul e.splitM of block
+// e.layer, with the LayerNorm before it.
 func (e *Engine) splitLinear(w int) {
-	wp := &e.split[w]
+	l, n, D := e.layer, e.n, e.cfg.Dim
+	wp, h := &e.split[w], e.hOf(w)
+	var a linArgs
 	var pn *panel
 	switch e.splitM {
 	case splitO:
-		pn = &wp.layers[e.layer].o
+		b := &e.p.Blocks[l]
+		a, pn = linArgsFor(e.x, e.att, &e.mats[l].o, b.BO.Data, n, epiAdd), &wp.layers[l].o
 	case splitW1:
-		pn = &wp.layers[e.layer].w1
+		b := &e.p.Blocks[l]
+		e.layerNormRows(h, e.x, b.LN2G.Data, b.LN2B.Data, n)
+		a, pn = linArgsFor(e.mlp, h, &e.mats[l].w1, b.B1.Data, n, epiGELU), &wp.layers[l].w1
 	case splitW2:
-		pn = &wp.layers[e.layer].w2
+		b := &e.p.Blocks[l]
+		a, pn = linArgsFor(e.x, e.mlp, &e.mats[l].w2, b.B2.Data, n, epiAdd), &wp.layers[l].w2
 	case splitHead:
-		pn = &wp.head
+		for i := range e.nsel {
+			r := e.sel[i]
+			layerNorm(h[i*D:(i+1)*D], e.x[r*D:(r+1)*D], e.p.LNFG.Data, e.p.LNFB.Data)
+		}
+		a, pn = linArgsFor(e.logits, h, &e.head, nil, e.nsel, epiSet), &wp.head
 	}
-	e.linearPanel(w, &e.lin, pn)
+	e.linearPanel(w, &a, pn)
 }
 
 // forwardSplit is forwardChunk for a chunk of at most splitMaxRows rows on
-// more than one worker. The row-wise ops (LayerNorm) run on the caller.
+// more than one worker.
 func (e *Engine) forwardSplit() {
-	n, W := e.n, e.workers
+	W := e.workers
 	if !e.packed {
 		e.parallel(opPack, W, 1)
 		e.packed = true
 	}
-	e.embed(0, n)
+	e.embed(0, e.n)
 	for l := range e.p.Blocks {
-		b := &e.p.Blocks[l]
 		e.layer = l
-		e.layerNormRows(e.h, e.x, b.LN1G.Data, b.LN1B.Data, n)
-		m := &e.mats[l]
-		e.lin = linArgsFor(e.qkv, e.h, &m.qkv, b.BQKV.Data, n, epiSet)
 		e.parallel(opSplitAttn, W, 1)
-		e.lin = linArgsFor(e.x, e.att, &m.o, b.BO.Data, n, epiAdd)
-		e.splitM = splitO
-		e.parallel(opSplitLinear, W, 1)
-		e.layerNormRows(e.h, e.x, b.LN2G.Data, b.LN2B.Data, n)
-		e.lin = linArgsFor(e.mlp, e.h, &m.w1, b.B1.Data, n, epiGELU)
-		e.splitM = splitW1
-		e.parallel(opSplitLinear, W, 1)
-		e.lin = linArgsFor(e.x, e.mlp, &m.w2, b.B2.Data, n, epiAdd)
-		e.splitM = splitW2
-		e.parallel(opSplitLinear, W, 1)
+		for _, m := range [...]splitMat{splitO, splitW1, splitW2} {
+			e.splitM = m
+			e.parallel(opSplitLinear, W, 1)
+		}
 	}
-	D := e.cfg.Dim
-	for i := range e.nsel {
-		r := e.sel[i]
-		layerNorm(e.h[i*D:(i+1)*D], e.x[r*D:(r+1)*D], e.p.LNFG.Data, e.p.LNFB.Data)
-	}
-	e.lin = linArgsFor(e.logits, e.h, &e.head, nil, e.nsel, epiSet)
 	e.splitM = splitHead
 	e.parallel(opSplitLinear, W, 1)
 }
