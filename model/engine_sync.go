@@ -76,6 +76,7 @@ func (s *spinning) more(allowed bool) bool {
 	if !allowed {
 		return false
 	}
+	cpuRelax()
 	s.i++
 	if s.i&255 != 0 {
 		return true

@@ -39,3 +39,7 @@ func detectCPU() cpuFeatures {
 	f.avx512 = f.avx2FMA && b7&(1<<16) != 0 && xcr0&0xe0 == 0xe0
 	return f
 }
+
+// cpuRelax executes PAUSE: a spin-wait hint that eases the spinning core's
+// pressure on the cache line it polls (engine_sync.go).
+func cpuRelax()
