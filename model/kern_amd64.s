@@ -340,3 +340,70 @@ gloop:
 gdone:
 	VZEROUPPER
 	RET
+
+// func biasRow(d *float32, c *float32, b *float32, n int, acc bool)
+// d[i] = c[i] + b[i], or with acc d[i] = d[i] + (c[i] + b[i]): the
+// additions of epilogueRow's epiSet and epiAdd, in the same order, 8 lanes
+// at a time and then one by one; n >= 0.
+TEXT ·biasRow(SB), NOSPLIT, $0-33
+	MOVQ d+0(FP), DI
+	MOVQ c+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+	MOVB acc+32(FP), AX
+	TESTB AL, AL
+	JNZ  acc8
+
+set8:
+	CMPQ    CX, $8
+	JL      set1
+	VMOVUPS (SI), Y0
+	VADDPS  (DX), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     set8
+
+set1:
+	TESTQ  CX, CX
+	JZ     bdone
+	VMOVSS (SI), X0
+	VADDSS (DX), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   $4, SI
+	ADDQ   $4, DX
+	ADDQ   $4, DI
+	DECQ   CX
+	JMP    set1
+
+acc8:
+	CMPQ    CX, $8
+	JL      acc1
+	VMOVUPS (SI), Y0
+	VADDPS  (DX), Y0, Y0
+	VADDPS  (DI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JMP     acc8
+
+acc1:
+	TESTQ  CX, CX
+	JZ     bdone
+	VMOVSS (SI), X0
+	VADDSS (DX), X0, X0
+	VADDSS (DI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ   $4, SI
+	ADDQ   $4, DX
+	ADDQ   $4, DI
+	DECQ   CX
+	JMP    acc1
+
+bdone:
+	VZEROUPPER
+	RET

@@ -52,3 +52,51 @@ func TestEpilogueGELUFused(t *testing.T) {
 		}
 	}
 }
+
+// TestEpilogueBiasAsm: epilogueRowAVX's epiSet and epiAdd (biasRow) equal
+// epilogueRow bitwise, with and without a bias, for ragged column ranges
+// and signed zeros.
+func TestEpilogueBiasAsm(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX2+FMA")
+	}
+	rng := rand.New(rand.NewPCG(7, 9))
+	const out = 60
+	for _, epi := range []epilogue{epiSet, epiAdd} {
+		for _, bias := range []bool{true, false} {
+			for _, r := range [][2]int{{0, 0}, {0, 1}, {3, 11}, {16, 48}, {5, 60}, {0, 60}} {
+				t.Run(fmt.Sprintf("epi=%d/bias=%v/cols=%d-%d", epi, bias, r[0], r[1]), func(t *testing.T) {
+					j0, j1 := r[0], r[1]
+					c, dst := make([]float32, j1-j0), make([]float32, out)
+					var b []float32
+					if bias {
+						b = make([]float32, out)
+					}
+					for i := range c {
+						c[i] = float32(rng.NormFloat64())
+					}
+					for i := range dst {
+						dst[i] = float32(rng.NormFloat64())
+						if b != nil {
+							b[i] = float32(rng.NormFloat64())
+						}
+					}
+					if len(c) > 1 { // -0 + -0 keeps its sign; -0 + 0 does not
+						c[0], dst[j0] = float32(math.Copysign(0, -1)), float32(math.Copysign(0, -1))
+						if b != nil {
+							b[j0] = float32(math.Copysign(0, -1))
+						}
+					}
+					want := append([]float32(nil), dst...)
+					epilogueRow(want, c, b, j0, j1, epi)
+					epilogueRowAVX(dst, c, b, j0, j1, epi)
+					for i := range out {
+						if math.Float32bits(dst[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("column %d: asm %g, epilogueRow %g", i, dst[i], want[i])
+						}
+					}
+				})
+			}
+		}
+	}
+}
