@@ -28,9 +28,12 @@ import (
 // rows split each matmul by 16-column blocks and each row-wise op by rows,
 // with a hand-off per op; larger decode steps give each worker a range of
 // sequences to take through the whole model with one hand-off per step.
-// Matmuls over gemmRows rows or more run on Sgemm's register-tiled
-// micro-kernel, which gives the same bits as the row kernels
-// (engine_gemm.go).
+// Chunks of at most splitMaxRows rows (batch-1 decode) give each worker
+// the same columns of every matmul at every step, read from its own packed
+// copy that stays in its core's L2 (engine_split.go). Matmuls over
+// gemmRows rows or more run on Sgemm's register-tiled micro-kernel, which
+// gives the same bits as the row kernels (engine_gemm.go). Workers hand
+// off through spinning atomics, and park when idle (engine_sync.go).
 //
 // An Engine is not safe for concurrent use. Call Close to stop its worker
 // goroutines.

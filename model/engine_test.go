@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
+	"time"
 )
 
 // engConfigs are small shapes that exercise every path: tied and untied
@@ -590,5 +592,37 @@ func TestEngineSplitBitwise(t *testing.T) {
 				e.Close()
 			}
 		})
+	}
+}
+
+// TestEngineHelpersPark: after a call, the helpers stop spinning within
+// spinWait and park, so an idle engine holds no core; a parked engine
+// still runs the next call, and Close ends the helpers.
+func TestEngineHelpersPark(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("workers park at once when GOMAXPROCS < workers")
+	}
+	cfg := engConfigs[2].cfg
+	p := engParams(cfg, 43)
+	e := NewEngine(p, 1, cfg.Context, 2)
+	defer e.Close()
+	if !e.sync.spin {
+		t.Fatal("2 workers with GOMAXPROCS >= 2 do not spin")
+	}
+	sc := SampleConfig{Temperature: 1, TopP: 1, MaxNew: 5, EOS: -1}
+	ro := NewRollout(1, sc.MaxNew)
+	for range 2 {
+		if err := e.Generate(ro, [][]int{{1, 2}}, []uint64{1}, sc); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for w := range e.sync.helpers {
+			for !e.sync.helpers[w].asleep.Load() {
+				if time.Now().After(deadline) {
+					t.Fatalf("helper %d still spinning %v after Generate returned, want parked after spinWait %v", w+1, 5*time.Second, spinWait)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
 	}
 }
