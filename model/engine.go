@@ -199,8 +199,9 @@ func (e *Engine) parallel(op opKind, n, align int) {
 		e.run(0, 0, n)
 		return
 	}
-	e.publish()
+	g := e.publish()
 	e.work(0)
+	e.stealShares(g)
 	e.awaitHelpers()
 }
 

@@ -15,6 +15,13 @@ import (
 // transfer; the caller spins in turn on a count of helpers still running.
 // A waiter that has spun for spinWait without news parks on a channel
 // instead (and is woken through it), so an idle engine does not hold a core.
+//
+// A helper claims its share of an op before running it, and the caller,
+// done with its own share, runs every share not yet claimed: a helper
+// whose CPU the host has descheduled (or that is still waking up) then
+// costs one share's time, not a whole time slice per barrier. Claimed or
+// stolen, a share is the same code on the same buffers (worker w's), so
+// the bits do not depend on who ran it.
 
 // spinWait is how long a waiter spins before it parks: longer than any gap
 // between the ops of one Generate or Score (the caller's serial work, the
@@ -45,8 +52,24 @@ type engineSync struct {
 // sleeper that is blocked or about to block.
 type parker struct {
 	asleep atomic.Bool
+	claim  atomic.Uint32 // helpers only: the latest op generation whose share was claimed, by the helper or the caller
 	ch     chan struct{} // buffered 1
-	_      [48]byte
+	_      [44]byte
+}
+
+// claimFor takes the share of op generation g, unless it (or a later
+// op's share) is taken already: a helper that read an old generation
+// cannot take a share that was stolen.
+func (p *parker) claimFor(g uint32) bool {
+	for {
+		old := p.claim.Load()
+		if int32(g-old) <= 0 {
+			return false
+		}
+		if p.claim.CompareAndSwap(old, g) {
+			return true
+		}
+	}
 }
 
 func newParker() parker { return parker{ch: make(chan struct{}, 1)} }
@@ -93,13 +116,27 @@ func (s *spinning) more(allowed bool) bool {
 	return now.Sub(s.start) < spinWait
 }
 
-// publish starts the op set in e.op (and its arguments) on every helper.
-func (e *Engine) publish() {
+// publish starts the op set in e.op (and its arguments) on every helper
+// and returns its generation.
+func (e *Engine) publish() uint32 {
 	s := &e.sync
 	s.pending.Store(int32(e.workers - 1))
-	s.gen.Add(1)
+	g := s.gen.Add(1)
 	for i := range s.helpers {
 		s.helpers[i].wake()
+	}
+	return g
+}
+
+// stealShares runs on the caller the share of every helper that has not
+// claimed op generation g yet.
+func (e *Engine) stealShares(g uint32) {
+	s := &e.sync
+	for i := range s.helpers {
+		if s.helpers[i].claimFor(g) {
+			e.work(i + 1)
+			s.pending.Add(-1)
+		}
 	}
 }
 
@@ -154,6 +191,9 @@ func (e *Engine) loop(w int) {
 	var seen uint32
 	for {
 		seen = e.awaitOp(w, seen)
+		if !s.helpers[w-1].claimFor(seen) {
+			continue // the caller ran this share
+		}
 		if e.op == opQuit {
 			return
 		}

@@ -626,3 +626,55 @@ func TestEngineHelpersPark(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineStolenShares: with one P the helpers cannot claim their shares
+// before the caller is done with its own, so the caller runs them (and
+// with two Ps, some); either way the bits are those of one worker.
+func TestEngineStolenShares(t *testing.T) {
+	if matmulKernel == "openblas" {
+		t.Skipf("bitwise equality across splits needs our own kernels, not %s", matmulKernel)
+	}
+	cfg := engConfigs[2].cfg
+	p := engParams(cfg, 47)
+	rng := rand.New(rand.NewPCG(18, 19))
+	prompts := engRandSeqs(rng, 9, 1, 12, cfg.Vocab)
+	seeds := make([]uint64, len(prompts))
+	for b := range seeds {
+		seeds[b] = uint64(b)
+	}
+	seqs := engRandSeqs(rng, 5, 2, 30, cfg.Vocab)
+	sc := SampleConfig{Temperature: 1, TopP: 1, MaxNew: 16, EOS: 3}
+	run := func(workers, batch int) (*Rollout, [][]float32) {
+		e := NewEngine(p, len(prompts), cfg.Context, workers)
+		defer e.Close()
+		ro := NewRollout(len(prompts), sc.MaxNew)
+		if err := e.Generate(ro, prompts[:batch], seeds[:batch], sc); err != nil {
+			t.Fatal(err)
+		}
+		dst := engNewDst(seqs)
+		if err := e.Score(dst, seqs, 1); err != nil {
+			t.Fatal(err)
+		}
+		return ro, dst
+	}
+	for _, batch := range []int{1, len(prompts)} {
+		want, wantScore := run(1, batch)
+		for _, procs := range []int{1, 2} {
+			for _, w := range []int{2, 3} {
+				prev := runtime.GOMAXPROCS(procs)
+				got, gotScore := run(w, batch)
+				runtime.GOMAXPROCS(prev)
+				if err := engRolloutsEqual(want, got); err != nil {
+					t.Errorf("batch %d, GOMAXPROCS %d, workers %d: %v", batch, procs, w, err)
+				}
+				for b := range gotScore {
+					for i := range gotScore[b] {
+						if math.Float32bits(gotScore[b][i]) != math.Float32bits(wantScore[b][i]) {
+							t.Fatalf("batch %d, GOMAXPROCS %d, workers %d: score[%d][%d] = %v, want %v", batch, procs, w, b, i, gotScore[b][i], wantScore[b][i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
