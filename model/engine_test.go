@@ -678,3 +678,42 @@ func TestEngineStolenShares(t *testing.T) {
 		}
 	}
 }
+
+// TestEngineSoloFallback: a window of ops in which the caller waited on
+// the helpers longer than its own shares took turns on the one-worker
+// fallback; a window without does not; and the fallback gives the bits of
+// one worker.
+func TestEngineSoloFallback(t *testing.T) {
+	cfg := engConfigs[2].cfg
+	p := engParams(cfg, 53)
+	e := NewEngine(p, 1, cfg.Context, 2)
+	defer e.Close()
+	for range soloWindow {
+		e.account(10*time.Microsecond, 9*time.Microsecond)
+	}
+	if !e.sync.soloUntil.IsZero() {
+		t.Fatalf("fallback engaged after a window with wait < own time")
+	}
+	for range soloWindow {
+		e.account(10*time.Microsecond, 11*time.Microsecond)
+	}
+	if e.sync.soloUntil.IsZero() {
+		t.Fatalf("fallback not engaged after a window with wait > own time")
+	}
+	e.sync.soloUntil = time.Now().Add(time.Hour)
+	prompts, seeds := [][]int{{4, 5, 6}}, []uint64{9}
+	sc := SampleConfig{Temperature: 1, TopP: 1, MaxNew: 12, EOS: -1}
+	got := NewRollout(1, sc.MaxNew)
+	if err := e.Generate(got, prompts, seeds, sc); err != nil {
+		t.Fatal(err)
+	}
+	one := NewEngine(p, 1, cfg.Context, 1)
+	defer one.Close()
+	want := NewRollout(1, sc.MaxNew)
+	if err := one.Generate(want, prompts, seeds, sc); err != nil {
+		t.Fatal(err)
+	}
+	if err := engRolloutsEqual(want, got); err != nil {
+		t.Errorf("one-worker fallback: %v", err)
+	}
+}
