@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"time"
 )
 
 // Engine is the rollout engine: a hand-written float32 forward pass over a
@@ -200,16 +199,10 @@ func (e *Engine) parallel(op opKind, n, align int) {
 		e.run(0, 0, n)
 		return
 	}
-	if e.runSolo() {
-		return
-	}
 	g := e.publish()
-	t0 := time.Now()
 	e.work(0)
 	e.stealShares(g)
-	t1 := time.Now()
 	e.awaitHelpers()
-	e.account(t1.Sub(t0), time.Since(t1))
 }
 
 // work runs worker w's share of the current op.

@@ -34,66 +34,15 @@ const spinWait = time.Millisecond
 // yieldEvery is how often a spinning waiter yields its P (see spinning).
 const yieldEvery = 20 * time.Microsecond
 
-// The one-worker fallback. When other processes compete for the cores, a
-// helper's thread is often descheduled in the middle of its share and the
-// caller waits for it; measured with another busy process on a 2-core
-// machine, batch-1 decode on 2 spinning workers fell below one worker's
-// speed. So the caller times, over windows of soloWindow ops, its own
-// shares and its wait for the helpers after them. Running every share
-// alone would take about workers times its own time; when the ops took
-// longer than that (wait > (workers-1) * own), it runs every op alone, in
-// worker order (the same bits), for soloFor, then tries the helpers again.
-const (
-	soloWindow = 64
-	soloFor    = 20 * time.Millisecond
-)
-
-// runSolo runs every share of the current op on the caller while the
-// one-worker fallback lasts; it reports whether it did.
-func (e *Engine) runSolo() bool {
-	s := &e.sync
-	if s.soloUntil.IsZero() {
-		return false
-	}
-	if time.Now().After(s.soloUntil) {
-		s.soloUntil = time.Time{}
-		return false
-	}
-	for w := range e.workers {
-		e.work(w)
-	}
-	return true
-}
-
-// account adds one op to the fallback's window: own is the caller's share
-// time, lag its wait for the helpers.
-func (e *Engine) account(own, lag time.Duration) {
-	s := &e.sync
-	s.own += own
-	s.lag += lag
-	if s.ops++; s.ops < soloWindow {
-		return
-	}
-	if s.lag > time.Duration(e.workers-1)*s.own {
-		s.soloUntil = time.Now().Add(soloFor)
-	}
-	s.ops, s.own, s.lag = 0, 0, 0
-}
-
 // engineSync is the state shared by the caller (worker 0) and the helpers.
 type engineSync struct {
 	gen     atomic.Uint32 // bumped by the caller to publish e.op and its arguments
 	_       [60]byte      // keep pending on another cache line than gen
 	pending atomic.Int32  // helpers still running the current op
 	_       [60]byte
-	spin    bool // waiters spin before parking (false when GOMAXPROCS < workers)
-
-	// The one-worker fallback (see soloWindow).
-	ops       int           // ops in the current window
-	own, lag  time.Duration // summed over the window: the caller's own (and stolen) shares; its wait for the helpers after them
-	soloUntil time.Time     // until then, the caller runs every op alone
-	helpers   []parker      // (workers-1) where helper w sleeps, at w-1
-	caller    parker        // where the caller sleeps until pending is 0
+	spin    bool     // waiters spin before parking (false when GOMAXPROCS < workers)
+	helpers []parker // (workers-1) where helper w sleeps, at w-1
+	caller  parker   // where the caller sleeps until pending is 0
 }
 
 // parker is where one goroutine sleeps. The sleeper sets asleep, checks
@@ -194,9 +143,6 @@ func (e *Engine) stealShares(g uint32) {
 // awaitHelpers returns when every helper has finished the published op.
 func (e *Engine) awaitHelpers() {
 	s := &e.sync
-	if s.pending.Load() == 0 {
-		return
-	}
 	for sp := (spinning{}); s.pending.Load() != 0; {
 		if sp.more(s.spin) {
 			continue
