@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"runtime"
@@ -26,6 +27,9 @@ const (
 )
 
 var rolloutBatches = []int{1, 16, 64}
+
+// minSample is the shortest timed sample of a rollout row.
+const minSample = 50 * time.Millisecond
 
 // trainShape is the training micro-batch (B, T) of a preset: B*T = 2048.
 func trainShape(preset string) (B, T int) {
@@ -87,15 +91,27 @@ func benchKernels(preset string, threads, runs int) (*Result, error) {
 		}
 		sc := model.SampleConfig{Temperature: 1, TopP: 1, MaxNew: maxNew, EOS: -1}
 		ro := model.NewRollout(B, maxNew)
+		// A sample is reps Generates, enough for minSample: one batch-1
+		// Generate takes about 5 ms, short enough for a single scheduler
+		// hiccup to decide the sample.
+		t0 := time.Now()
+		if err := e.Generate(ro, prompts, seeds, sc); err != nil {
+			return nil, fmt.Errorf("tinybench: rollout batch %d: %w", B, err)
+		}
+		reps := max(1, int(math.Ceil(minSample.Seconds()/time.Since(t0).Seconds())))
 		toks := 0
 		var allocs float64
 		ts, err := timeRunsAllocs(runs, &allocs, nil, func() error {
-			err := e.Generate(ro, prompts, seeds, sc)
 			toks = 0
-			for _, t := range ro.Tokens[:B] {
-				toks += len(t)
+			for range reps {
+				if err := e.Generate(ro, prompts, seeds, sc); err != nil {
+					return err
+				}
+				for _, t := range ro.Tokens[:B] {
+					toks += len(t)
+				}
 			}
-			return err
+			return nil
 		})
 		e.Close()
 		if err != nil {
