@@ -30,8 +30,8 @@ import (
 // product separately, so its last bits differ, but one process uses one
 // kernel.
 //
-// Sgemm allocates nothing once its packing buffers have grown (they live in
-// a sync.Pool). Large calls are split over up to sgemmMaxWorkers goroutines
+// Sgemm allocates nothing once its packing buffers have grown (they are
+// kept in sgemmCalls, across garbage collections too). Large calls are split over up to sgemmMaxWorkers goroutines
 // by a fixed partition of the rows or columns of C. It panics on bad
 // shapes, like gonum's BLAS.
 func Sgemm(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
@@ -109,20 +109,23 @@ type sgemmScratch struct {
 	tile  []float32 // (mr, nr) for edge tiles
 }
 
-// sgemmCall is what a call takes from sgemmPool: a task per worker.
+// sgemmCall is what a call takes from sgemmCalls: a task per worker.
 type sgemmCall struct {
 	args  sgemmArgs
 	tasks [sgemmMaxWorkers]sgemmTask
 }
 
 var (
-	sgemmPool = sync.Pool{New: func() any {
-		cl := new(sgemmCall)
-		for i := range cl.tasks {
-			cl.tasks[i].done = make(chan struct{}, 1)
-		}
-		return cl
-	}}
+	// sgemmCalls holds the calls not in use, packing buffers included. A
+	// sync.Pool dropped them at every GC and missed whenever the caller
+	// had moved to another P since its last call (a P's private item
+	// cannot be taken by another), so with 2 threads a training step
+	// reallocated a call now and then; this list keeps every call ever
+	// made (at most the number of concurrent Sgemm calls).
+	sgemmCalls struct {
+		sync.Mutex
+		free []*sgemmCall
+	}
 	sgemmQueue     chan *sgemmTask
 	sgemmStartOnce sync.Once
 )
@@ -152,7 +155,7 @@ func sgemmWorkers(workers int, tA, tB bool, m, n, k int, alpha float32, a []floa
 		sgemmScaleC(c, m, n, ldc, beta)
 		return
 	}
-	cl := sgemmPool.Get().(*sgemmCall)
+	cl := sgemmGetCall()
 	cl.args = sgemmArgs{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
 	mr, nr := sgemmKern.mr, sgemmKern.nr
@@ -192,7 +195,26 @@ func sgemmWorkers(workers int, tA, tB bool, m, n, k int, alpha float32, a []floa
 		cl.tasks[w].args = nil
 	}
 	cl.args = sgemmArgs{}
-	sgemmPool.Put(cl)
+	sgemmCalls.Lock()
+	sgemmCalls.free = append(sgemmCalls.free, cl)
+	sgemmCalls.Unlock()
+}
+
+// sgemmGetCall takes a call from sgemmCalls, or makes one.
+func sgemmGetCall() *sgemmCall {
+	sgemmCalls.Lock()
+	if n := len(sgemmCalls.free); n > 0 {
+		cl := sgemmCalls.free[n-1]
+		sgemmCalls.free = sgemmCalls.free[:n-1]
+		sgemmCalls.Unlock()
+		return cl
+	}
+	sgemmCalls.Unlock()
+	cl := new(sgemmCall)
+	for i := range cl.tasks {
+		cl.tasks[i].done = make(chan struct{}, 1)
+	}
+	return cl
 }
 
 // sgemmCheck panics unless the operands hold the shapes they claim.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -245,6 +246,11 @@ func TestSgemmAllocs(t *testing.T) {
 		run()
 		if got := testing.AllocsPerRun(10, run); got != 0 {
 			t.Errorf("%dx%dx%d: %v allocs per call, want 0", tc.m, tc.n, tc.k, got)
+		}
+		// Nor after a garbage collection, which emptied the sync.Pool the
+		// packing buffers used to live in.
+		if got := testing.AllocsPerRun(3, func() { runtime.GC(); run() }); got != 0 {
+			t.Errorf("%dx%dx%d after a GC: %v allocs per call, want 0", tc.m, tc.n, tc.k, got)
 		}
 	}
 }
