@@ -87,9 +87,10 @@ func linearGoRaw(dst, x, w, b []float32, n, in, out, ldw, j0, j1 int, epi epilog
 	if n == 0 || j0 >= j1 {
 		return
 	}
-	_ = dst[n*out-1]
-	_ = x[n*in-1]
-	_ = w[(in-1)*ldw+j1-1]
+	// Bounds checked once, by reslicing: an index expression would read
+	// dst's last element, which another worker may be writing (its own
+	// columns of the same rows), a race the detector reports.
+	dst, x, w = dst[:n*out], x[:n*in], w[:(in-1)*ldw+j1]
 	var bias [4]float32
 	i := 0
 	for ; i+4 <= n; i += 4 {
@@ -179,8 +180,7 @@ func linearGoRaw(dst, x, w, b []float32, n, in, out, ldw, j0, j1 int, epi epilog
 // matvecGo computes columns [j0, j1) of dst (out) = epi(x (in) @ w (in, out) + b),
 // 8 columns at a time: each k reads 8 contiguous floats of row k of w.
 func matvecGo(dst, x, w, b []float32, in, out, ldw, j0, j1 int, epi epilogue) {
-	_ = dst[out-1]
-	_ = w[(in-1)*ldw+j1-1]
+	dst, w = dst[:out], w[:(in-1)*ldw+j1] // bounds checked without reading dst (see linearGoRaw)
 	j := j0
 	for ; j+8 <= j1; j += 8 {
 		var c0, c1, c2, c3, c4, c5, c6, c7 float32
