@@ -49,7 +49,10 @@ type engineSync struct {
 // its condition once more and blocks on ch; a waker that makes the
 // condition true then takes asleep back (CompareAndSwap) and, if it did,
 // sends one token. So each token sent is received exactly once, by a
-// sleeper that is blocked or about to block.
+// sleeper that is blocked or about to block. A wake-up can be spurious: the
+// waker may have made the condition true for an earlier op and been
+// descheduled before its wake, so a woken sleeper checks its condition
+// again (awaitHelpers; a helper's claimFor fails on an op it has seen).
 type parker struct {
 	asleep atomic.Bool
 	claim  atomic.Uint32 // helpers only: the latest op generation whose share was claimed, by the helper or the caller
@@ -155,8 +158,12 @@ func (e *Engine) awaitHelpers() {
 			}
 			return
 		}
+		// Woken: check pending again. The token may be stale: the last
+		// helper of an earlier op, descheduled between bringing pending
+		// to 0 and its wake, can send it while this op still has a
+		// helper running (with 3 or more workers).
 		<-p.ch
-		return
+		sp = spinning{}
 	}
 }
 

@@ -627,6 +627,40 @@ func TestEngineHelpersPark(t *testing.T) {
 	}
 }
 
+// TestEngineStaleCallerWake: a wake-up meant for an earlier op (its last
+// helper descheduled between bringing pending to 0 and waking the caller)
+// that reaches the caller parked for the next op, with a helper still
+// running, must not end the wait: awaitHelpers returns only at pending 0.
+// (Found in review; with 3 workers it could hang Generate.)
+func TestEngineStaleCallerWake(t *testing.T) {
+	e := &Engine{workers: 3}
+	e.sync.helpers = []parker{newParker(), newParker()}
+	e.sync.caller = newParker()
+	e.sync.pending.Store(1) // a helper still runs this op
+	done := make(chan struct{})
+	go func() { e.awaitHelpers(); close(done) }()
+	for !e.sync.caller.asleep.Load() { // spin false: it parks at once
+		time.Sleep(10 * time.Microsecond)
+	}
+	e.sync.caller.wake() // the stale wake-up
+	select {
+	case <-done:
+		t.Fatalf("awaitHelpers returned on a stale wake-up with pending = %d", e.sync.pending.Load())
+	case <-time.After(50 * time.Millisecond):
+	}
+	for !e.sync.caller.asleep.Load() { // parked again
+		time.Sleep(10 * time.Microsecond)
+	}
+	if e.sync.pending.Add(-1) == 0 { // the running helper finishes
+		e.sync.caller.wake()
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("awaitHelpers did not return after the last helper finished")
+	}
+}
+
 // TestEngineStolenShares: with one P the helpers cannot claim their shares
 // before the caller is done with its own, so the caller runs them (and
 // with two Ps, some); either way the bits are those of one worker.
