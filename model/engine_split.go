@@ -23,8 +23,10 @@ package model
 // head, so this path gives the bits of the others.
 
 // splitMaxRows is the most rows a chunk may have to take the split path:
-// from gemmMinRows rows up, forwardChunk's matmuls run through Sgemm,
-// which reuses each weight over 8 rows and does not need the split.
+// from gemmMinRows rows up, forwardChunk's matmuls run through Sgemm where
+// the engine uses it (gemmRows > 0: the AVX2 kernels, not OpenBLAS or
+// purego), which reuses each weight over 8 rows and does not need the
+// split. The bound stays the same without Sgemm.
 const splitMaxRows = gemmMinRows - 1
 
 // panel is one worker's columns [j0, j1) of a weight matrix, packed: w is

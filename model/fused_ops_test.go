@@ -466,6 +466,7 @@ func TestGraphEntropyLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer g.Close()
 	rng := rand.New(rand.NewPCG(9, 10))
 	lens := []int{T, T - 3}
 	fillBatch(g, rng, lens)

@@ -75,6 +75,7 @@ type Graph struct {
 
 	train, fwd *graphMachine // full graph with backward, and forward-only graph built on first Forward
 	pool       *workPool     // the executor's workers, shared by both graphs
+	closed     bool          // Close was called
 }
 
 // graphMachine is one built expression graph and what runs it.
@@ -149,7 +150,10 @@ func NewGraph(p *Params, B, T int, opts GraphOptions) (*Graph, error) {
 // Close stops the graph's worker goroutines; the graph must not run after
 // it. A graph that is never closed keeps them, parked, until the program
 // ends.
-func (g *Graph) Close() { g.pool.close() }
+func (g *Graph) Close() {
+	g.closed = true
+	g.pool.close()
+}
 
 // Params returns the parameters the graph was built over.
 func (g *Graph) Params() *Params { return g.p }
@@ -176,6 +180,9 @@ func (g *Graph) Step() error { return g.run(g.train, true) }
 // Forward runs the forward pass only: it sets LogP, Entropy and Loss and
 // leaves Grads alone. The forward-only graph is built on the first call.
 func (g *Graph) Forward() error {
+	if g.closed {
+		return fmt.Errorf("model: graph is closed: it cannot run after Close")
+	}
 	if g.fwd == nil {
 		m, err := g.build(false)
 		if err != nil {
@@ -187,6 +194,9 @@ func (g *Graph) Forward() error {
 }
 
 func (g *Graph) run(m *graphMachine, backward bool) error {
+	if g.closed {
+		return fmt.Errorf("model: graph is closed: it cannot run after Close")
+	}
 	V, N := g.p.Cfg.Vocab, g.B*g.T
 	if len(g.Tokens) != N || len(g.Targets) != N || len(g.Weights) != N {
 		return fmt.Errorf("model: graph has %d tokens, %d targets, %d weights: want %d each", len(g.Tokens), len(g.Targets), len(g.Weights), N)

@@ -99,6 +99,7 @@ func TestGraphMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer g.Close()
 			rng := rand.New(rand.NewPCG(3, 4))
 			lens := make([]int, tc.B)
 			for b := range lens {
@@ -178,6 +179,7 @@ func TestGraphStepRepeatable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer g.Close()
 	fillBatch(g, rand.New(rand.NewPCG(1, 2)), []int{6, 4})
 	if err := g.Step(); err != nil {
 		t.Fatal(err)
@@ -326,4 +328,23 @@ func checkGraphGrad(t *testing.T, g *Graph, rng *rand.Rand, per int, h, tol, flo
 		}
 	}
 	t.Logf("worst relative error %.2g over %d tensors", worst, len(p.Tensors))
+}
+
+// TestGraphAfterClose: a closed graph refuses to run with an error, not a
+// panic from inside its worker pool.
+func TestGraphAfterClose(t *testing.T) {
+	p := testParams(t, true, 12, 3)
+	g, err := NewGraph(p, 2, 6, GraphOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fillBatch(g, rand.New(rand.NewPCG(1, 2)), []int{6, 4})
+	g.Close()
+	g.Close() // twice is fine
+	if err := g.Step(); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Step after Close: err = %v, want one saying the graph is closed", err)
+	}
+	if err := g.Forward(); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("Forward after Close: err = %v, want one saying the graph is closed", err)
+	}
 }

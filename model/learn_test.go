@@ -47,6 +47,7 @@ func trainCopy(t testing.TB, seed uint64, steps int) (*Params, float64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer g.Close()
 	ocfg := DefaultAdamWConfig()
 	ocfg.LR = 1e-2
 	ocfg.WeightDecay = 0

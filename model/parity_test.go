@@ -70,6 +70,7 @@ func TestGraphEngineParity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer g.Close()
 			for b, s := range seqs {
 				for k := 0; k < T; k++ {
 					j := b*T + k

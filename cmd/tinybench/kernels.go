@@ -141,6 +141,7 @@ func benchKernels(preset string, threads, runs int) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer g.Close()
 	opt, err := model.NewAdamW(p, model.DefaultAdamWConfig())
 	if err != nil {
 		return nil, err
@@ -150,7 +151,6 @@ func benchKernels(preset string, threads, runs int) (*Result, error) {
 		g.Targets[i] = rng.IntN(cfg.Vocab)
 		g.Weights[i] = -1 / float32(len(g.Tokens)) // mean cross-entropy
 	}
-	defer g.Close()
 	var allocs, bytes float64
 	ts, err = timeRunsAllocs(runs, &allocs, &bytes, func() error {
 		if err := g.Step(); err != nil {
