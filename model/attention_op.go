@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 	"runtime"
 
@@ -260,7 +259,7 @@ func (op *attentionOp) OverwritesInput() int { return -1 }
 func (op *attentionOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "CausalAttention{%v}", &op.attentionShape)
 }
-func (op *attentionOp) Hashcode() uint32 { return attentionHash(op) }
+func (op *attentionOp) Hashcode() uint32 { return opHash(op) }
 func (op *attentionOp) String() string   { return fmt.Sprintf("CausalAttention{%v}", &op.attentionShape) }
 
 func (op *attentionOp) DiffWRT(inputs int) []bool { return []bool{true} }
@@ -343,15 +342,9 @@ func (op *attentionGradOp) OverwritesInput() int { return -1 }
 func (op *attentionGradOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "CausalAttentionGrad{%v}", &op.attentionShape)
 }
-func (op *attentionGradOp) Hashcode() uint32 { return attentionHash(op) }
+func (op *attentionGradOp) Hashcode() uint32 { return opHash(op) }
 func (op *attentionGradOp) String() string {
 	return fmt.Sprintf("CausalAttentionGrad{%v}", &op.attentionShape)
-}
-
-func attentionHash(op G.Op) uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
 }
 
 // --- kernels ---

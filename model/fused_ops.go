@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 	"runtime"
 
@@ -276,11 +275,7 @@ func (op *fusedOp) OverwritesInput() int { return -1 }
 func (op *fusedOp) WriteHash(h hash.Hash) {
 	fmt.Fprintf(h, "Fused%s{N=%d, C=%d}", fusedSigs[op.kind].name, op.N, op.C)
 }
-func (op *fusedOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
+func (op *fusedOp) Hashcode() uint32 { return opHash(op) }
 func (op *fusedOp) String() string {
 	return fmt.Sprintf("Fused%s{N=%d, C=%d}", fusedSigs[op.kind].name, op.N, op.C)
 }

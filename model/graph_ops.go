@@ -192,6 +192,7 @@ func (op *matMulOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 	return G.Nodes{da, db}, nil
 }
 
+// opHash is the Hashcode of every op of this package: FNV-1a of WriteHash.
 func opHash(op G.Op) uint32 {
 	h := fnv.New32a()
 	op.WriteHash(h)

@@ -3,7 +3,6 @@ package model
 import (
 	"fmt"
 	"hash"
-	"hash/fnv"
 	"math"
 	"runtime"
 
@@ -205,7 +204,7 @@ func (op *lossOp) ReturnsPtr() bool      { return false }
 func (op *lossOp) CallsExtern() bool     { return false }
 func (op *lossOp) OverwritesInput() int  { return -1 }
 func (op *lossOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "TokenLoss{%v}", &op.lossShape) }
-func (op *lossOp) Hashcode() uint32      { return lossHash(op) }
+func (op *lossOp) Hashcode() uint32      { return opHash(op) }
 func (op *lossOp) String() string        { return fmt.Sprintf("TokenLoss{%v}", &op.lossShape) }
 
 func (op *lossOp) DiffWRT(inputs int) []bool { return []bool{true} }
@@ -293,14 +292,8 @@ func (op *lossGradOp) ReturnsPtr() bool      { return false }
 func (op *lossGradOp) CallsExtern() bool     { return false }
 func (op *lossGradOp) OverwritesInput() int  { return -1 }
 func (op *lossGradOp) WriteHash(h hash.Hash) { fmt.Fprintf(h, "TokenLossGrad{%v}", &op.lossShape) }
-func (op *lossGradOp) Hashcode() uint32      { return lossHash(op) }
+func (op *lossGradOp) Hashcode() uint32      { return opHash(op) }
 func (op *lossGradOp) String() string        { return fmt.Sprintf("TokenLossGrad{%v}", &op.lossShape) }
-
-func lossHash(op G.Op) uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
 
 // --- kernels ---
 
