@@ -221,19 +221,7 @@ func attentionGraphGrad(t *testing.T, qkv, r []float64, B, T, H, hd int, pos []i
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := G.Grad(loss, x); err != nil {
-		t.Fatal(err)
-	}
-	vm := G.NewTapeMachine(g, G.BindDualValues(x))
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	gv, err := x.Grad()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return toFloat64s(gv.Data())
+	return tapeGrads(t, g, loss, x)[0]
 }
 
 // TestAttentionKernelsAllocs: the forward and backward kernels allocate nothing.

@@ -122,23 +122,31 @@ func fusedGraph(t *testing.T, kind fusedKind, x []float64, vecs [][]float64, r [
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := G.Grad(loss, in...); err != nil {
+	grads = tapeGrads(t, g, loss, in...)
+	return toFloat64s(out.Value().Data()), grads
+}
+
+// tapeGrads runs g on gorgonia's tape machine and returns d loss / d wrt[i]
+// of each node, as float64.
+func tapeGrads(t *testing.T, g *G.ExprGraph, loss *G.Node, wrt ...*G.Node) [][]float64 {
+	t.Helper()
+	if _, err := G.Grad(loss, wrt...); err != nil {
 		t.Fatal(err)
 	}
-	vm := G.NewTapeMachine(g, G.BindDualValues(in...))
+	vm := G.NewTapeMachine(g, G.BindDualValues(wrt...))
 	defer vm.Close()
 	if err := vm.RunAll(); err != nil {
 		t.Fatal(err)
 	}
-	y = toFloat64s(out.Value().Data())
-	for _, n := range in {
+	var grads [][]float64
+	for _, n := range wrt {
 		gv, err := n.Grad()
 		if err != nil {
 			t.Fatal(err)
 		}
 		grads = append(grads, toFloat64s(gv.Data()))
 	}
-	return y, grads
+	return grads
 }
 
 // TestFusedForward holds LayerNorm, Bias, BiasGELU and ResidualBias to
@@ -430,19 +438,7 @@ func lossGraphGrad(t *testing.T, lg *Graph, logits []float64, N, V int, temp flo
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := G.Grad(loss, x); err != nil {
-		t.Fatal(err)
-	}
-	vm := G.NewTapeMachine(g, G.BindDualValues(x))
-	defer vm.Close()
-	if err := vm.RunAll(); err != nil {
-		t.Fatal(err)
-	}
-	gv, err := x.Grad()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return toFloat64s(gv.Data())
+	return tapeGrads(t, g, loss, x)[0]
 }
 
 // fillEntropyWeights sets e_t at random in [-0.5, 0.5) where w_t != 0.
