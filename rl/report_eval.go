@@ -107,24 +107,10 @@ func (t *evalTable) evalMetrics() []evalMetric {
 		{"sampled_pass1", "sampled pass@1", "%.3f", func(r *EvalRow) (float64, bool) { return statValue(r.Sampled, nil) }},
 	}
 	for _, k := range ks {
-		ms = append(ms, evalMetric{fmt.Sprintf("pass@%d", k), fmt.Sprintf("pass@%d", k), "%.3f", func(r *EvalRow) (float64, bool) {
-			for _, s := range r.K {
-				if s.K == k {
-					return s.PassAtK.Value, true
-				}
-			}
-			return 0, false
-		}})
+		ms = append(ms, kMetric("pass", k, func(s *KStats) float64 { return s.PassAtK.Value }))
 	}
 	for _, k := range ks {
-		ms = append(ms, evalMetric{fmt.Sprintf("maj@%d", k), fmt.Sprintf("maj@%d", k), "%.3f", func(r *EvalRow) (float64, bool) {
-			for _, s := range r.K {
-				if s.K == k {
-					return s.MajAtK.Value, true
-				}
-			}
-			return 0, false
-		}})
+		ms = append(ms, kMetric("maj", k, func(s *KStats) float64 { return s.MajAtK.Value }))
 	}
 	// Rates of one decoding mode for the whole table, so that a column of
 	// greedy rates never sits beside one of sampled rates.
@@ -385,4 +371,18 @@ func writeEvalCSV(w io.Writer, tables []*evalTable) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// kMetric is the metric name@k (pass@k, maj@k), read by pick from a row's
+// statistics for that k.
+func kMetric(name string, k int, pick func(s *KStats) float64) evalMetric {
+	key := fmt.Sprintf("%s@%d", name, k)
+	return evalMetric{key, key, "%.3f", func(r *EvalRow) (float64, bool) {
+		for i := range r.K {
+			if r.K[i].K == k {
+				return pick(&r.K[i]), true
+			}
+		}
+		return 0, false
+	}}
 }
