@@ -180,9 +180,6 @@ func (g *Graph) Step() error { return g.run(g.train, true) }
 // Forward runs the forward pass only: it sets LogP, Entropy and Loss and
 // leaves Grads alone. The forward-only graph is built on the first call.
 func (g *Graph) Forward() error {
-	if g.closed {
-		return fmt.Errorf("model: graph is closed: it cannot run after Close")
-	}
 	if g.fwd == nil {
 		m, err := g.build(false)
 		if err != nil {

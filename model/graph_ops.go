@@ -281,11 +281,9 @@ func (op *embedOp) Do(in ...G.Value) (G.Value, error) {
 	return tensor.New(tensor.WithShape(op.N, op.D), tensor.WithBacking(out)), nil
 }
 
-// into is Do for the executor (graph_exec.go).
+// into is Do for the executor (graph_exec.go), which runs only from
+// Graph.run, after it has checked every token and position id.
 func (op *embedOp) into(_ *workPool, out []float32, in [][]float32) error {
-	if err := op.check(); err != nil {
-		return err
-	}
 	embedRows(out, in[0], in[1], op.tok, op.pos, op.D)
 	return nil
 }
@@ -379,11 +377,9 @@ func (op *embedGradOp) Do(in ...G.Value) (G.Value, error) {
 	return tensor.New(tensor.WithShape(op.rows, op.D), tensor.WithBacking(out)), nil
 }
 
-// into is Do for the executor (graph_exec.go).
+// into is Do for the executor (graph_exec.go); the ids are checked by
+// Graph.run.
 func (op *embedGradOp) into(_ *workPool, out []float32, in [][]float32) error {
-	if err := op.check(); err != nil {
-		return err
-	}
 	clear(out)
 	scatterRows(out, in[0], op.idx, op.D)
 	return nil
