@@ -65,7 +65,8 @@ type Config struct {
 	MaskTruncated bool    `json:"mask_truncated" usage:"leave truncated completions out of the loss"`
 
 	// Rewards.
-	Reward         string  `json:"reward" usage:"reward source: verifier, or random (control: random rewards at the same success rate)"`
+	Reward         string  `json:"reward" usage:"reward source: verifier, or a control arm: shuffle (each group's rewards permuted within the group: same per-prompt success rate and zero-variance groups, no link to the completion) or bernoulli (each completion's correctness term is 1 with probability random_p, independently; the format and length terms stay real). The old 'random' (a batch-wide shuffle that broke the group structure) is refused"`
+	RandomP        float64 `json:"random_p" usage:"reward bernoulli: probability of the correctness reward (Shao et al. 2025 use 0.5); only with --reward bernoulli"`
 	RewardCorrect  float64 `json:"reward_correct" usage:"weight of the correctness reward"`
 	RewardFormat   float64 `json:"reward_format" usage:"weight of the format reward"`
 	RewardLength   float64 `json:"reward_length" usage:"weight of the linear length penalty (-len/max_new); 0 is off"`
@@ -83,6 +84,10 @@ type Config struct {
 	KeepEvery    int `json:"keep_every" usage:"also keep every K-th step's checkpoint; 0 is off"`
 	MaxNonFinite int `json:"max_nonfinite" usage:"stop after this many non-finite steps in a row"`
 }
+
+// DefaultRandomP is the default random_p: Shao et al.'s p = 0.5. A config
+// with another reward source must leave random_p at it.
+const DefaultRandomP = 0.5
 
 // DefaultSFTConfig returns the warm-start defaults.
 func DefaultSFTConfig() Config {
@@ -116,7 +121,7 @@ func defaultConfig() Config {
 		Prompts:   8, Group: 8, MaxNew: 48, Temperature: 1, TopK: 0, TopP: 1,
 		Loss: AggGRPO, Scale: ScaleGroup, EpsLow: 0.2, EpsHigh: 0.2, Beta: 0.0, KL: KL3, Mu: 1,
 		MaxRefill: 2,
-		Reward:    "verifier", RewardCorrect: 1, RewardFormat: 0.1, OverlongWindow: 16,
+		Reward:    RewardVerifier, RandomP: DefaultRandomP, RewardCorrect: 1, RewardFormat: 0.1, OverlongWindow: 16,
 		EvalEvery: 50, EvalProblems: 32, SaveEvery: 50, KeepLast: 2, KeepEvery: 0, MaxNonFinite: 5,
 	}
 }
@@ -208,9 +213,17 @@ func (c Config) Validate() error {
 		bad("max_refill", c.MaxRefill, "a value >= 0")
 	}
 	switch c.Reward {
-	case "verifier", "random":
+	case RewardVerifier, RewardShuffle, RewardBernoulli:
+	case "random":
+		bad("reward", c.Reward, "verifier, shuffle or bernoulli (random, a batch-wide shuffle, is gone: it broke the group structure; shuffle is the matched control)")
 	default:
-		bad("reward", c.Reward, "verifier or random")
+		bad("reward", c.Reward, "verifier, shuffle or bernoulli")
+	}
+	switch {
+	case !(c.RandomP >= 0 && c.RandomP <= 1):
+		bad("random_p", c.RandomP, "a probability in [0, 1]")
+	case c.RandomP != DefaultRandomP && c.Reward != RewardBernoulli:
+		bad("random_p", c.RandomP, fmt.Sprintf("reward bernoulli to use it (reward = %s)", c.Reward))
 	}
 	if c.EvalEvery < 0 {
 		bad("eval_every", c.EvalEvery, "a value >= 0 (0 is off)")

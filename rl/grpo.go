@@ -84,6 +84,7 @@ func (t *Trainer) rolloutGroups(first, n int) ([]group, error) {
 		}
 		g.parts = make([]RewardParts, G)
 		rc.ScoreBatch(g.rewards, g.parts, g.outs)
+		t.controlRewards(g) // before dynamic sampling and the metrics see them
 	}
 	return gs, nil
 }
@@ -100,9 +101,6 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Reward == "random" {
-		t.randomRewards(gs)
-	}
 	t.rolloutMetrics(m, gs)
 	rolled := gs
 	if cfg.Dynamic {
@@ -112,9 +110,6 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 			more, err := t.rolloutGroups(next, P)
 			if err != nil {
 				return nil, err
-			}
-			if cfg.Reward == "random" {
-				t.randomRewards(more)
 			}
 			next += P
 			rolled = append(rolled, more...)
@@ -381,24 +376,6 @@ func signalGroups(gs []group) []group {
 		}
 	}
 	return out
-}
-
-// randomRewards is the control arm that tells learning from noise: the
-// rewards of the batch are shuffled across its completions, so the reward
-// distribution (success rate, format terms, zero-variance structure) is
-// exactly the real one and only the link between a reward and the
-// completion that earned it is cut.
-func (t *Trainer) randomRewards(gs []group) {
-	var pool []float64
-	for _, g := range gs {
-		pool = append(pool, g.rewards...)
-	}
-	rng := newRand(t.Cfg.Seed, streamRandom, uint64(t.Step), uint64(gs[0].index))
-	rng.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
-	k := 0
-	for i := range gs {
-		k += copy(gs[i].rewards, pool[k:])
-	}
 }
 
 // rolloutMetrics records reward, accuracy, format, length and entropy

@@ -99,8 +99,13 @@ func (c RewardConfig) Score(o Outcome) RewardParts {
 	if c.Overlong > 0 {
 		p.Overlong = OverlongPenalty(o.Len, c.OverlongMax, c.OverlongCache)
 	}
-	p.Total = c.Correct*p.Correct + c.Format*p.Format + c.Length*p.Length + c.Overlong*p.Overlong
+	p.Total = c.total(p)
 	return p
+}
+
+// total is the weighted sum of p's terms.
+func (c RewardConfig) total(p RewardParts) float64 {
+	return c.Correct*p.Correct + c.Format*p.Format + c.Length*p.Length + c.Overlong*p.Overlong
 }
 
 // ScoreBatch writes the reward of each outcome into dst and, if parts is not

@@ -10,12 +10,13 @@ import "math/rand/v2"
 
 // Purpose tags keep the streams of different uses apart.
 const (
-	streamPrompt uint64 = iota + 1 // which mixture item each prompt of a step uses
-	streamSample                   // the sampling stream of each completion
-	streamRandom                   // random-reward control
-	streamSFT                      // supervised batches
-	streamInit                     // model initialisation
-	streamData                     // the training problem stream of a stage
+	streamPrompt    uint64 = iota + 1 // which mixture item each prompt of a step uses
+	streamSample                      // the sampling stream of each completion
+	streamRandom                      // reward control shuffle: the permutation of each group
+	streamSFT                         // supervised batches
+	streamInit                        // model initialisation
+	streamData                        // the training problem stream of a stage
+	streamBernoulli                   // reward control bernoulli: each completion's draw
 )
 
 func mix64(x uint64) uint64 {

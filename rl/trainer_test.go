@@ -5,8 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
@@ -220,7 +219,13 @@ func TestGRPODeterministicAndResumable(t *testing.T) {
 	}{
 		{"grpo", func(*Config) {}},
 		{"dapo-dynamic-mu2", func(c *Config) { c.Loss = AggDAPO; c.EpsHigh = 0.28; c.Dynamic = true; c.Mu = 2; c.Beta = 0 }},
-		{"drgrpo-random", func(c *Config) { c.Loss = AggDrGRPO; c.Scale = ScaleNone; c.Reward = "random"; c.Curriculum = true }},
+		{"drgrpo-shuffle", func(c *Config) {
+			c.Loss = AggDrGRPO
+			c.Scale = ScaleNone
+			c.Reward = RewardShuffle
+			c.Curriculum = true
+		}},
+		{"bernoulli-k3k2", func(c *Config) { c.Reward = RewardBernoulli; c.RandomP = 0.3; c.KL = KL3K2; c.Mu = 2 }},
 	} {
 		t.Run(variant.name, func(t *testing.T) {
 			cfg := tinyGRPO(4)
@@ -409,24 +414,71 @@ func TestGRPOImprovesReward(t *testing.T) {
 	}
 }
 
-// TestRandomRewardsKeepDistribution: the control arm shuffles the batch's
-// rewards, so their multiset (success rate, format terms) is unchanged.
-func TestRandomRewardsKeepDistribution(t *testing.T) {
-	tr := &Trainer{Cfg: DefaultTrainConfig()}
-	gs := []group{{index: 0, rewards: []float64{1.1, 0.1, 0, 0.1}}, {index: 1, rewards: []float64{1.1, 1.1, 0.1, 0}}}
-	var before []float64
-	for _, g := range gs {
-		before = append(before, g.rewards...)
+// TestRewardControlsInRollout: the controls act where the real rewards are
+// made (rolloutGroups), on the same completions. Against the verifier arm
+// of the same seed and step, shuffle keeps each group's reward multiset (so
+// zero_variance_frac and reward_mean are the real ones) and moves some
+// rewards; bernoulli with p = 1 gives every completion the correctness term.
+func TestRewardControlsInRollout(t *testing.T) {
+	rollout := func(reward string, p float64) ([]group, map[string]any, RewardConfig) {
+		cfg := DefaultTrainConfig()
+		cfg.Tasks = "add:1"
+		cfg.Prompts, cfg.Group, cfg.MaxNew = 16, 4, 32
+		cfg.Workers = 1
+		cfg.Reward, cfg.RandomP = reward, p
+		tr, err := NewGRPO(cfg, "testdata/tiny-add1.ckpt", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		gs, err := tr.rolloutGroups(0, cfg.Prompts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]any{}
+		tr.rolloutMetrics(m, gs)
+		return gs, m, cfg.RewardConfig()
 	}
-	tr.randomRewards(gs)
-	var after []float64
-	for _, g := range gs {
-		after = append(after, g.rewards...)
+	real, mReal, rc := rollout(RewardVerifier, DefaultRandomP)
+	shuf, mShuf, _ := rollout(RewardShuffle, DefaultRandomP)
+	moved := 0
+	for i := range real {
+		if !slices.EqualFunc(real[i].comps, shuf[i].comps, slices.Equal) {
+			t.Fatalf("group %d: the arms sampled different completions", i)
+		}
+		a, b := slices.Clone(real[i].rewards), slices.Clone(shuf[i].rewards)
+		slices.Sort(a)
+		slices.Sort(b)
+		if !slices.Equal(a, b) {
+			t.Fatalf("group %d: shuffled rewards %v are not a permutation of the group's own %v", i, shuf[i].rewards, real[i].rewards)
+		}
+		for s := range real[i].rewards {
+			if real[i].rewards[s] != shuf[i].rewards[s] {
+				moved++
+			}
+		}
 	}
-	sort.Float64s(before)
-	sort.Float64s(after)
-	if !reflect.DeepEqual(before, after) {
-		t.Fatalf("random rewards changed the reward multiset: %v -> %v", before, after)
+	if moved == 0 {
+		t.Fatal("shuffle moved no reward")
+	}
+	for _, key := range []string{"zero_variance_frac", "reward_mean", "accuracy"} {
+		if mReal[key] != mShuf[key] {
+			t.Errorf("%s: shuffle %v, verifier %v: want equal", key, mShuf[key], mReal[key])
+		}
+	}
+	t.Logf("zero_variance_frac %v, %d of %d rewards moved", mReal["zero_variance_frac"], moved, 16*4)
+	if zv := mReal["zero_variance_frac"].(float64); zv == 0 || zv == 1 {
+		t.Errorf("zero_variance_frac %v: the test needs both kinds of groups", zv)
+	}
+	always, _, _ := rollout(RewardBernoulli, 1)
+	for i, g := range always {
+		for s, r := range g.rewards {
+			q := g.parts[s]
+			q.Correct = 1
+			if r != rc.total(q) {
+				t.Fatalf("bernoulli p=1: group %d completion %d reward %v, want %v", i, s, r, rc.total(q))
+			}
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -118,9 +119,12 @@ func resolveConfig(c *cli.Context, def rl.Config) (rl.Config, error) {
 			return cfg, usageError("--config: %v", err)
 		}
 	}
-	applyFlags(c, &cfg)
+	set := applyFlags(c, &cfg)
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("%v", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	if slices.Contains(set, "random-p") && cfg.Reward != rl.RewardBernoulli {
+		return cfg, usageError("--random-p %v: want --reward bernoulli to use it (reward = %s)", cfg.RandomP, cfg.Reward)
 	}
 	return cfg, nil
 }
