@@ -228,6 +228,9 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 		}
 		batch.LogP = curLogP
 		stats = Coefficients(coef, batch, norm, lc)
+		if t.coefHook != nil {
+			t.coefHook(batch, coef)
+		}
 		d, entLoss, err := t.graphPass(seqs, plen, lens, coef, entCoef, curLogP, Tc)
 		if err != nil {
 			return nil, err

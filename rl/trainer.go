@@ -47,6 +47,7 @@ type Trainer struct {
 	gradHook func(grads []float32)                         // tests: sees the gradient before each update
 	stepHook func(m map[string]any)                        // tests: sees each step's metrics
 	advHook  func(seqs [][]int, plen []int, adv []float64) // tests: sees each GRPO batch before its update
+	coefHook func(b Batch, coef []float32)                 // tests: sees each pass's batch and coefficients
 
 	graph  *model.Graph
 	graphT int
