@@ -22,6 +22,11 @@
 //	l_t = -min(rho_t A, clip(rho_t, 1-eps_low, 1+eps_high) A) + beta KL_t
 //	KL_t: k1 = -d, k2 = d^2/2, k3 = exp(d) - d - 1   (Schulman 2020, "Approximating KL")
 //
+// and k3_k2grad, k3's value with k2's gradient (verl's k3+). Only k2's gradient
+// is that of KL(pi || ref): k1's is zero in expectation, k3's is the forward
+// KL(ref || pi)'s. As verl, log(rho_t) and d_t are clamped to [-20, 20] before
+// exp and k3 to at most 10, with coefficient 0 where a clamp is active.
+//
 // optionally with the dual clip of Ye et al. 2020 (arXiv:1912.09729) for A < 0:
 // the objective max(min(...), c A). Every term's gradient is
 // (dl_t/dlogp_t) grad(logp_t), so the training graph computes
