@@ -56,9 +56,9 @@ crosscheck: build
 	/usr/bin/python3 bench/crosscheck.py $(DEMO)/export $(DEMO)/export/score.json
 
 # The controlled experiment: warm start on a fixed small SFT dataset, + extra SFT
-# on it (compute-matched), + GRPO, + GRPO with random rewards, three seeds each
-# (about 45 minutes on 2 cores: 32 measured, plus the longer extra-SFT arm); writes
-# runs/experiment/RESULTS.md.
+# on it (compute-matched), + GRPO, + GRPO with the matched random-reward
+# controls (rewards shuffled inside each group; Bernoulli(0.5) correctness),
+# three seeds each; writes runs/experiment/RESULTS.md.
 experiment: build
 	BIN=$(BIN) bash scripts/experiment.sh
 
