@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"tinyr1/checkpoints"
+	"tinyr1/rl"
 )
 
 var (
@@ -86,6 +87,7 @@ type inspectReport struct {
 	Created       string             `json:"created,omitempty"`
 	ModelConfig   json.RawMessage    `json:"model_config,omitempty"`
 	TrainConfig   json.RawMessage    `json:"train_config,omitempty"`
+	ModelCheck    string             `json:"model_check"` // "ok", or why the model config does not describe the tensors
 	Tensors       []tensorInfo       `json:"tensors"`
 }
 
@@ -151,6 +153,12 @@ func inspectAction(c *cli.Context) error {
 	}
 	rep.DataPosition, rep.VocabSize, rep.Build, rep.Created = h.DataPosition, len(h.Vocab), h.Build, h.Created
 	rep.ModelConfig, rep.TrainConfig = h.ModelConfig, h.TrainConfig
+	// inspect sizes nothing from the header, so it shows a file whose model
+	// config the other commands refuse, and says why they refuse it.
+	rep.ModelCheck = "ok"
+	if _, err := rl.ModelConfig(ck); err != nil {
+		rep.ModelCheck = err.Error()
+	}
 	rep.Tensors = make([]tensorInfo, len(ck.Tensors))
 	for i := range ck.Tensors {
 		t := &ck.Tensors[i]
@@ -209,6 +217,7 @@ func writeInspectText(out io.Writer, rep *inspectReport, tensors bool) error {
 	}
 	line("model config", "%s", or(string(rep.ModelConfig), "-"))
 	line("train config", "%s", or(string(rep.TrainConfig), "-"))
+	line("model check", "%s", rep.ModelCheck)
 	line("tensors", "%d", len(rep.Tensors))
 	if err := w.Flush(); err != nil || !tensors {
 		return err
@@ -277,6 +286,9 @@ func exportAction(c *cli.Context) error {
 	}
 	ck, rep, err := loadPath(path)
 	if err != nil {
+		return err
+	}
+	if _, err := rl.ModelConfig(ck); err != nil {
 		return err
 	}
 	files, err := checkpoints.ExportSafetensors(ck, out)
