@@ -76,3 +76,22 @@ func TestHostileModelConfig(t *testing.T) {
 		t.Errorf("inspect of a sound checkpoint: exit %d, want model check ok:\n%s", code, stdout)
 	}
 }
+
+// TestShortFlagsAfterArgument checks that short flags written after a
+// positional argument are applied, not dropped.
+func TestShortFlagsAfterArgument(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"tasks", "show", "bits", "-l", "3", "--n", "1"}, "--- bits level 3"},
+		{[]string{"tasks", "show", "-l", "3", "bits", "--n", "1"}, "--- bits level 3"},
+		{[]string{"tasks", "export", "-f", "sort", "-l", "2", "--n", "1"}, `"family":"sort","level":2`},
+		{[]string{"sample", evalFixture, "-f", "sort", "-l", "2", "--n", "1", "--max-new", "4"}, "--- sort:2"},
+	} {
+		code, stdout, stderr := runApp(t, tc.args...)
+		if code != 0 || !strings.Contains(stdout, tc.want) {
+			t.Errorf("%q: exit %d, stderr %q, stdout %q: want %q", tc.args, code, stderr, stdout, tc.want)
+		}
+	}
+}
