@@ -298,6 +298,20 @@ func DecodeConfig(raw []byte, base Config, name string) (Config, error) {
 	return c, nil
 }
 
+// DiffKeys returns the config-file keys whose values differ between a and
+// b, in field order.
+func DiffKeys(a, b Config) []string {
+	var keys []string
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	t := va.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if va.Field(i).Interface() != vb.Field(i).Interface() {
+			keys = append(keys, strings.Split(t.Field(i).Tag.Get("json"), ",")[0])
+		}
+	}
+	return keys
+}
+
 // configKeys returns the config-file keys of Config.
 func configKeys() map[string]bool {
 	keys := map[string]bool{}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -93,5 +94,54 @@ func TestShortFlagsAfterArgument(t *testing.T) {
 		if code != 0 || !strings.Contains(stdout, tc.want) {
 			t.Errorf("%q: exit %d, stderr %q, stdout %q: want %q", tc.args, code, stderr, stdout, tc.want)
 		}
+	}
+}
+
+// TestTrainInitRefusesOtherPreset checks that a --preset naming another
+// model than the initial checkpoint's is refused, not recorded and ignored.
+func TestTrainInitRefusesOtherPreset(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "medium.json")
+	if err := os.WriteFile(cfg, []byte(`{"preset": "medium"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"train", "--init", evalFixture, "--out", filepath.Join(dir, "a"), "--preset", "small"},
+		{"train", "--init", evalFixture, "--out", filepath.Join(dir, "b"), "--config", cfg},
+	} {
+		code, _, stderr := runApp(t, args...)
+		if code != 2 || !strings.Contains(stderr, "--preset") || !strings.Contains(stderr, "differs from the model") {
+			t.Errorf("%q: exit %d, stderr %q: want exit 2 refusing --preset", args, code, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "a")); err == nil {
+			t.Errorf("%q: a refused run created its folder", args)
+		}
+	}
+}
+
+// TestResumeRefusesEditedConfig checks that a hand-edited config.json is
+// refused on resume, naming the keys, while steps may change.
+func TestResumeRefusesEditedConfig(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	if code, _, stderr := runApp(t, append([]string{"sft", "--out", run, "--steps", "1"}, tinySFTArgs...)...); code != 0 {
+		t.Fatalf("sft: exit %d: %s", code, stderr)
+	}
+	path := filepath.Join(run, "config.json")
+	orig, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(strings.Replace(string(orig), `"seed": 1,`, `"seed": 7,`, 1), `"lr": 0.003,`, `"lr": 0.1,`, 1)
+	if edited == string(orig) {
+		t.Fatalf("config.json has no seed 1 and lr 0.003 to edit:\n%s", orig)
+	}
+	os.WriteFile(path, []byte(edited), 0o644)
+	code, _, stderr := runApp(t, "sft", "--resume", run, "--steps", "2", "--quiet")
+	if code != 2 || !strings.Contains(stderr, "differs from the training config") || !strings.Contains(stderr, "in seed, lr:") {
+		t.Errorf("resume of an edited config: exit %d, stderr %q: want exit 2 naming seed and lr", code, stderr)
+	}
+	os.WriteFile(path, []byte(strings.Replace(string(orig), `"steps": 1,`, `"steps": 2,`, 1)), 0o644)
+	if code, _, stderr := runApp(t, "sft", "--resume", run, "--quiet"); code != 0 {
+		t.Errorf("resume with steps edited: exit %d, stderr %q: want 0", code, stderr)
 	}
 }

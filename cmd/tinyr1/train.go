@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"tinyr1/checkpoints"
+	"tinyr1/model"
 	"tinyr1/rl"
 )
 
@@ -178,6 +179,10 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 		if tr, err = newTrainer(cfg, abs, man.RunID); err != nil {
 			return nil, nil, err
 		}
+		if err := checkPreset(c, cfg, def, tr.Params.Cfg, init); err != nil {
+			tr.Close()
+			return nil, nil, err
+		}
 		man.Init, man.InitHash = abs, tr.ParentHash
 	}
 	run, err := rl.CreateRun(out, c.Bool(forceFlag.Name))
@@ -193,6 +198,50 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 		return nil, nil, err
 	}
 	return tr, run, nil
+}
+
+// resumeMayDiffer are the settings in which config.json may differ from
+// the training config of the checkpoint being resumed: the ones --resume
+// may change (the total steps, the worker count).
+var resumeMayDiffer = map[string]bool{"steps": true, "workers": true}
+
+// checkResumeConfig compares the run's config.json (file) with the training
+// config recorded in its latest checkpoint: a hand-edited config.json would
+// otherwise change the resumed run.
+func checkResumeConfig(kind, dir string, file, def rl.Config, ck *checkpoints.Checkpoint) error {
+	saved, err := rl.DecodeConfig(ck.Header.TrainConfig, def, ck.File+" (training config)")
+	if err != nil {
+		return err
+	}
+	var diff []string
+	for _, k := range rl.DiffKeys(file, saved) {
+		if !resumeMayDiffer[k] {
+			diff = append(diff, k)
+		}
+	}
+	if len(diff) > 0 {
+		return usageError("%s --resume %s: config.json differs from the training config of %s in %s: want them equal (only steps and workers may change, with --steps and --workers)",
+			kind, dir, ck.File, strings.Join(diff, ", "))
+	}
+	return nil
+}
+
+// checkPreset refuses a --preset (flag, environment or config file) that
+// names another model than the initial checkpoint's: the model of train
+// --init is the checkpoint's, so the setting could not apply.
+func checkPreset(c *cli.Context, cfg, def rl.Config, have model.Config, init string) error {
+	if !c.IsSet(presetFlagName) && cfg.Preset == def.Preset {
+		return nil
+	}
+	want, err := model.Preset(cfg.Preset, have.Vocab)
+	if err != nil || want == have {
+		return err
+	}
+	shape := func(m model.Config) string {
+		return fmt.Sprintf("context %d, dim %d, layers %d, heads %d, mlp %d", m.Context, m.Dim, m.Layers, m.Heads, m.MLP)
+	}
+	return usageError("train --init: --preset %q (%s) differs from the model of %s (%s): want no --preset, the model is the checkpoint's",
+		cfg.Preset, shape(want), init, shape(have))
 }
 
 // resumeRun reopens a run folder: its resolved config, its manifest and its
@@ -223,6 +272,7 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	if man.Kind != kind {
 		return nil, nil, usageError("%s --resume %s: the run is a %q run: want 'tinyr1 %s --resume %s'", kind, dir, man.Kind, man.Kind, dir)
 	}
+	fileCfg := cfg
 	over := cfg
 	set := applyFlags(c, &over)
 	for _, name := range set {
@@ -245,6 +295,10 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	}
 	ck, err := checkpoints.Load(latest)
 	if err != nil {
+		run.Close()
+		return nil, nil, err
+	}
+	if err := checkResumeConfig(kind, dir, fileCfg, def, ck); err != nil {
 		run.Close()
 		return nil, nil, err
 	}
