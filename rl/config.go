@@ -129,11 +129,19 @@ func (c Config) Validate() error {
 	bad := func(key string, v any, want string) {
 		errs = append(errs, fmt.Errorf("rl: config %s = %v: want %s", key, v, want))
 	}
-	if c.Steps < 0 {
-		bad("steps", c.Steps, "a value >= 0")
+	if c.Steps < 1 {
+		bad("steps", c.Steps, "a value >= 1 (a run of no steps writes no checkpoint)")
 	}
-	if _, err := data.ParseMixture(c.Tasks); err != nil {
+	if mix, err := data.ParseMixture(c.Tasks); err != nil {
 		errs = append(errs, fmt.Errorf("rl: config tasks: %w", err))
+	} else {
+		for _, it := range mix {
+			if it.Level >= data.MaxLevel {
+				errs = append(errs, fmt.Errorf("rl: config tasks %q: level %d of %s is out-of-distribution, for eval and sample only: want training levels 1-%d",
+					c.Tasks, it.Level, it.Family, data.MaxLevel-1))
+				break
+			}
+		}
 	}
 	if _, err := model.Preset(c.Preset, 1); err != nil {
 		errs = append(errs, fmt.Errorf("rl: config preset: %w", err))

@@ -43,3 +43,29 @@ func TestLoadConfigCapsSize(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateRefusesTestOnlyLevelAndNoSteps checks that level 5 (test only)
+// and a run of zero steps are refused by name.
+func TestValidateRefusesTestOnlyLevelAndNoSteps(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Tasks = "add:5" }, "level 5 of add is out-of-distribution"},
+		{func(c *Config) { c.Tasks = "sort:1,mul:3-5" }, "level 5 of mul is out-of-distribution"},
+		{func(c *Config) { c.Steps = 0 }, "steps = 0: want a value >= 1"},
+	} {
+		for _, def := range []Config{DefaultSFTConfig(), DefaultTrainConfig()} {
+			c := def
+			tc.edit(&c)
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%+v: Validate() = %v, want %q", c, err, tc.want)
+			}
+		}
+	}
+	c := DefaultTrainConfig()
+	c.Tasks = "add:1-4"
+	if err := c.Validate(); err != nil {
+		t.Errorf("levels 1-4: %v", err)
+	}
+}
