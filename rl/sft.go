@@ -189,6 +189,30 @@ func (t *Trainer) checkFinite(m map[string]any, loss, gradNorm float64) {
 	m["skipped_steps"] = t.Skipped
 }
 
+// finiteMetrics replaces every non-finite number of a step's metrics (at
+// the top level or in a map of numbers) by -1, as finiteOr does, so that
+// the metrics line stays valid JSON, and returns the keys it replaced.
+func finiteMetrics(m map[string]any) []string {
+	var bad []string
+	for k, v := range m {
+		switch v := v.(type) {
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				m[k] = -1.0
+				bad = append(bad, k)
+			}
+		case map[string]float64:
+			for kk, x := range v {
+				if math.IsNaN(x) || math.IsInf(x, 0) {
+					v[kk] = -1
+					bad = append(bad, k+"."+kk)
+				}
+			}
+		}
+	}
+	return bad
+}
+
 // finiteOr maps a non-finite value to -1 so that metrics stay valid JSON.
 func finiteOr(v float64) float64 {
 	if math.IsNaN(v) || math.IsInf(v, 0) {

@@ -398,6 +398,12 @@ func (t *Trainer) Train() error {
 			m["val_pass1_by_task"] = per
 			m["time_eval"] = time.Since(t0).Seconds()
 		}
+		if bad := finiteMetrics(m); len(bad) > 0 && m["nonfinite"] != true {
+			// A loss and gradient norm can stay finite while the rollout's
+			// log-probabilities (kl, entropy) are not: count the step.
+			t.NonFinite++
+			m["nonfinite"] = true
+		}
 		if t.stepHook != nil {
 			t.stepHook(m)
 		}
@@ -408,7 +414,13 @@ func (t *Trainer) Train() error {
 		}
 		t.progress(m)
 		if t.NonFinite >= t.Cfg.MaxNonFinite {
-			return fmt.Errorf("rl: %d non-finite steps in a row at step %d: want finite losses and gradients (lower --lr?); the last good checkpoint is kept", t.NonFinite, t.Step)
+			kept := "no checkpoint was written"
+			if t.Run != nil {
+				if latest, err := t.Run.Ckpt.Latest(); err == nil {
+					kept = "the last good checkpoint, " + latest + ", is kept"
+				}
+			}
+			return fmt.Errorf("rl: %d non-finite steps in a row at step %d: want finite losses and gradients (lower --lr?); %s", t.NonFinite, t.Step, kept)
 		}
 		stopping := t.Stop.Load()
 		if t.Run != nil && (t.Step%t.Cfg.SaveEvery == 0 || t.Step == t.Cfg.Steps || stopping) {

@@ -145,3 +145,20 @@ func TestResumeRefusesEditedConfig(t *testing.T) {
 		t.Errorf("resume with steps edited: exit %d, stderr %q: want 0", code, stderr)
 	}
 }
+
+// TestNonFiniteRunMessages checks that a diverging run stops through the
+// non-finite guard (not a JSON error) and does not claim a checkpoint that
+// was never written.
+func TestNonFiniteRunMessages(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"train", "--init", evalFixture, "--out", filepath.Join(dir, "g"), "--lr", "1e6", "--steps", "30", "--save-every", "100",
+			"--tasks", "add:1", "--prompts", "4", "--group", "4", "--max-new", "16", "--eval-every", "5", "--eval-problems", "2", "--workers", "1", "--quiet"},
+		append([]string{"sft", "--out", filepath.Join(dir, "s"), "--lr", "1e10", "--steps", "30", "--save-every", "100"}, tinySFTArgs...),
+	} {
+		code, _, stderr := runApp(t, args...)
+		if code != 1 || !strings.Contains(stderr, "non-finite steps in a row") || !strings.Contains(stderr, "no checkpoint was written") {
+			t.Errorf("%s: exit %d, stderr %q: want the non-finite guard saying no checkpoint was written", args[0], code, stderr)
+		}
+	}
+}

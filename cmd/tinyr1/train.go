@@ -105,7 +105,10 @@ func runTraining(c *cli.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	latest, _ := run.Ckpt.Latest()
+	latest, err := run.Ckpt.Latest()
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(c.App.Writer, "%s: done at step %d; latest checkpoint %s\n", kind, tr.Step, latest)
 	return nil
 }
