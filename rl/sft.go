@@ -1,6 +1,7 @@
 package rl
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -136,6 +137,12 @@ func (t *Trainer) sftStep() (map[string]any, error) {
 		}
 		exs[i] = ex
 		targets += len(ex.seq) - ex.plen
+	}
+	if cut > 0 && !t.warnedCut && t.Warn != nil {
+		// Once: the metrics line counts cut examples at every step.
+		fmt.Fprintf(t.Warn, "%s: warning: %d of %d training sequences at step %d are longer than the %d tokens a sequence may have (context %d) and are cut; metrics.jsonl counts them at each step as cut_examples\n",
+			t.Kind, cut, len(exs), t.Step+1, T+1, t.Params.Cfg.Context)
+		t.warnedCut = true
 	}
 	w := float32(-1 / float64(targets))
 	g := t.graph

@@ -41,9 +41,11 @@ type Trainer struct {
 	ParentHash string // content hash of the initial checkpoint (train, sft --from-samples)
 	InitPath   string // the initial checkpoint (train, sft --from-samples)
 
-	Run      *RunDir   // where checkpoints and metrics go; nil in tests that only step
-	Progress io.Writer // progress lines; nil for none
-	Stop     *atomic.Bool
+	Run       *RunDir   // where checkpoints and metrics go; nil in tests that only step
+	Progress  io.Writer // progress lines; nil for none
+	Warn      io.Writer // warnings, each printed once per process (worked solutions cut); nil for none
+	warnedCut bool
+	Stop      *atomic.Bool
 
 	gradHook func(grads []float32)                         // tests: sees the gradient before each update
 	stepHook func(m map[string]any)                        // tests: sees each step's metrics

@@ -162,3 +162,19 @@ func TestNonFiniteRunMessages(t *testing.T) {
 		}
 	}
 }
+
+// TestSFTWarnsOnceOfCutSolutions checks that worked solutions longer than
+// the context are reported once, with the count, even with --quiet.
+func TestSFTWarnsOnceOfCutSolutions(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "run")
+	code, _, stderr := runApp(t, "sft", "--out", out, "--preset", "tiny", "--tasks", "add:4,mul:3", "--steps", "2",
+		"--eval-every", "0", "--workers", "1", "--quiet")
+	if code != 0 {
+		t.Fatalf("sft: exit %d: %s", code, stderr)
+	}
+	re := regexp.MustCompile(`sft: warning: (\d+) of 32 training sequences at step 1 are longer than the 65 tokens a sequence may have \(context 64\)`)
+	m := re.FindStringSubmatch(stderr)
+	if m == nil || m[1] == "0" || strings.Count(stderr, "warning") != 1 {
+		t.Errorf("stderr %q: want one warning counting the cut sequences of 32", stderr)
+	}
+}

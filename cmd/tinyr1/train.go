@@ -84,6 +84,7 @@ func runTraining(c *cli.Context, kind string) error {
 	defer run.Close()
 	defer tr.Close()
 	pw := newProgress(c.App.ErrWriter)
+	tr.Warn = c.App.ErrWriter
 	if !c.Bool(quietFlag.Name) {
 		tr.Progress = pw
 	}
