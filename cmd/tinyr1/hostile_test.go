@@ -178,3 +178,55 @@ func TestSFTWarnsOnceOfCutSolutions(t *testing.T) {
 		t.Errorf("stderr %q: want one warning counting the cut sequences of 32", stderr)
 	}
 }
+
+var tinyGRPOArgs = []string{"--tasks", "add:1", "--prompts", "2", "--group", "2", "--max-new", "8", "--eval-every", "0",
+	"--workers", "1", "--quiet"}
+
+// TestResumeSurvivesDeletedInit checks that a GRPO run keeps its initial
+// checkpoint: deleting the file it started from (as another run's
+// retention may) does not stop it from resuming.
+func TestResumeSurvivesDeletedInit(t *testing.T) {
+	dir := t.TempDir()
+	init := filepath.Join(dir, "step-0000600.ckpt")
+	if err := os.WriteFile(init, readOrFail(t, evalFixture), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(dir, "grpo")
+	if code, _, stderr := runApp(t, append([]string{"train", "--init", init, "--out", run, "--steps", "1"}, tinyGRPOArgs...)...); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	if err := os.Remove(init); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runApp(t, "train", "--resume", run, "--steps", "2", "--quiet"); code != 0 {
+		t.Fatalf("resume after the initial checkpoint was deleted: exit %d: %s", code, stderr)
+	}
+}
+
+// TestForceKeepsEvalAndDropsPointers checks that --force replaces only what
+// a run writes, says so, and leaves no pointer to a deleted checkpoint.
+func TestForceKeepsEvalAndDropsPointers(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	args := append([]string{"sft", "--out", run, "--steps", "1"}, tinySFTArgs...)
+	if code, _, stderr := runApp(t, append(args, "--eval-every", "1", "--eval-problems", "1")...); code != 0 {
+		t.Fatalf("sft: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(run, "best")); err != nil {
+		t.Fatalf("no best pointer after a validated step: %v", err)
+	}
+	os.MkdirAll(filepath.Join(run, "eval"), 0o755)
+	os.WriteFile(filepath.Join(run, "eval", "test.json"), []byte("{}"), 0o644)
+	code, _, stderr := runApp(t, append(args, "--force")...)
+	if code != 0 || !strings.Contains(stderr, "replaced checkpoints, latest, best, metrics.jsonl, config.json, manifest.json in") {
+		t.Fatalf("sft --force: exit %d, stderr %q: want a line saying what was replaced", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(run, "eval", "test.json")); err != nil {
+		t.Errorf("--force deleted eval/: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(run, "best")); err == nil {
+		t.Error("--force left the best pointer of the replaced run")
+	}
+	if code, _, stderr := runApp(t, "eval", run, "--problems", "1", "--n", "0", "--quiet"); code != 0 {
+		t.Errorf("eval of the replaced run: exit %d: %s", code, stderr)
+	}
+}

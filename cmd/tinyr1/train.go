@@ -195,6 +195,18 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 		return nil, nil, err
 	}
 	tr.Run = run
+	if len(run.Replaced) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "%s: --force: replaced %s in %s (other files, such as eval/, are kept)\n",
+			kind, strings.Join(run.Replaced, ", "), out)
+	}
+	if man.Init != "" {
+		if _, err := run.KeepInit(man.Init); err != nil {
+			tr.Close()
+			run.Close()
+			return nil, nil, err
+		}
+		man.InitCopy = rl.InitFile
+	}
 	if err := run.WriteJSON("config.json", cfg); err != nil {
 		return nil, nil, err
 	}
@@ -307,17 +319,21 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 		return nil, nil, err
 	}
 	runID := ck.Header.RunID // the run keeps its id across resumes
+	init := man.Init
+	if man.InitCopy != "" { // the run's own link or copy, which no other run deletes
+		init = filepath.Join(dir, man.InitCopy)
+	}
 	var tr *rl.Trainer
 	switch {
 	case kind == "sft" && man.Init == "":
 		tr, err = rl.NewSFT(cfg, runID)
 	case kind == "sft": // --from-samples: the sampler is the manifest's initial checkpoint
-		if err = checkpoints.VerifyReference(ck, man.Init); err == nil {
-			tr, err = rl.NewRFT(cfg, man.Init, runID)
+		if err = checkpoints.VerifyReference(ck, init); err == nil {
+			tr, err = rl.NewRFT(cfg, init, runID)
 		}
 	default:
-		if err = checkpoints.VerifyReference(ck, man.Init); err == nil {
-			tr, err = rl.NewGRPO(cfg, man.Init, runID)
+		if err = checkpoints.VerifyReference(ck, init); err == nil {
+			tr, err = rl.NewGRPO(cfg, init, runID)
 		}
 	}
 	if err == nil {
