@@ -21,6 +21,8 @@ var (
 		Usage: "also list every tensor with its shape (--json always lists them)", Value: false}
 	exportFormatFlag = &cli.StringFlag{Name: "format", Category: catOutput, EnvVars: []string{"TINYR1_EXPORT_FORMAT"},
 		Usage: "export format; safetensors is the only one", Value: "safetensors"}
+	exportForceFlag = &cli.BoolFlag{Name: "force", Category: catOutput, EnvVars: []string{"TINYR1_EXPORT_FORCE"},
+		Usage: "replace model.safetensors, config.json and vocab.json already in --out (export refuses otherwise)", Value: false}
 	exportOutFlag = &cli.StringFlag{Name: "out", Category: catOutput, EnvVars: []string{"TINYR1_EXPORT_OUT"},
 		Usage: "folder to write model.safetensors, config.json and vocab.json into, created if missing (required, no default)"}
 )
@@ -38,7 +40,7 @@ var exportCommand = &cli.Command{
 	Usage: "write a checkpoint's model as safetensors (F32, little-endian) with config.json and vocab.json",
 	UsageText: "tinyr1 export PATH --out DIR [--format safetensors]\n" +
 		"   PATH is a checkpoint file or a run folder, meaning its latest checkpoint",
-	Flags:  []cli.Flag{exportFormatFlag, exportOutFlag},
+	Flags:  []cli.Flag{exportFormatFlag, exportOutFlag, exportForceFlag},
 	Action: exportAction,
 }
 
@@ -291,9 +293,21 @@ func exportAction(c *cli.Context) error {
 	if _, err := rl.ModelConfig(ck); err != nil {
 		return err
 	}
+	var existing []string
+	for _, name := range []string{checkpoints.ExportWeights, checkpoints.ExportConfig, checkpoints.ExportVocab} {
+		if _, err := os.Lstat(filepath.Join(out, name)); err == nil {
+			existing = append(existing, name)
+		}
+	}
+	if len(existing) > 0 && !c.Bool(exportForceFlag.Name) {
+		return fmt.Errorf("export: %s already holds %s: want another --out, or --force to replace them", out, strings.Join(existing, ", "))
+	}
 	files, err := checkpoints.ExportSafetensors(ck, out)
 	if err != nil {
 		return err
+	}
+	if len(existing) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "export: --force: replaced %s in %s\n", strings.Join(existing, ", "), out)
 	}
 	fmt.Fprintf(c.App.Writer, "exported step %d of %s: %d tensors, %s parameters\n",
 		ck.Header.Step, rep.File, len(checkpoints.ModelTensors(ck)), thousands(ck.NumElements("model.")))

@@ -230,3 +230,19 @@ func TestForceKeepsEvalAndDropsPointers(t *testing.T) {
 		t.Errorf("eval of the replaced run: exit %d: %s", code, stderr)
 	}
 }
+
+// TestExportRefusesToOverwrite checks that export keeps an existing export
+// unless --force is given, and says what --force replaced.
+func TestExportRefusesToOverwrite(t *testing.T) {
+	out := t.TempDir()
+	weights := filepath.Join(out, "model.safetensors")
+	os.WriteFile(weights, []byte("keep me"), 0o644)
+	code, _, stderr := runApp(t, "export", evalFixture, "--out", out)
+	if code != 1 || !strings.Contains(stderr, "already holds model.safetensors") || string(readOrFail(t, weights)) != "keep me" {
+		t.Errorf("export over a model.safetensors: exit %d, stderr %q: want a refusal and the file kept", code, stderr)
+	}
+	code, _, stderr = runApp(t, "export", evalFixture, "--out", out, "--force")
+	if code != 0 || !strings.Contains(stderr, "replaced model.safetensors in") || string(readOrFail(t, weights)) == "keep me" {
+		t.Errorf("export --force: exit %d, stderr %q: want the file replaced and named", code, stderr)
+	}
+}
