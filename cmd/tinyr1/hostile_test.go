@@ -246,3 +246,31 @@ func TestExportRefusesToOverwrite(t *testing.T) {
 		t.Errorf("export --force: exit %d, stderr %q: want the file replaced and named", code, stderr)
 	}
 }
+
+// TestEvalOutCheckedFirst checks that eval --out is checked before the
+// evaluation, and that the table is printed when writing fails at the end.
+func TestEvalOutCheckedFirst(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	os.WriteFile(file, nil, 0o644)
+	for _, tc := range []struct {
+		out  string
+		code int
+		want string
+	}{
+		{dir, 2, "is a folder: want a file name"},
+		{filepath.Join(file, "eval.json"), 1, "not a directory"},
+	} {
+		code, stdout, stderr := runApp(t, "eval", evalFixture, "--problems", "1", "--n", "0", "--out", tc.out)
+		if code != tc.code || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "problems in") || stdout != "" {
+			t.Errorf("--out %s: exit %d, stdout %q, stderr %q: want exit %d with %q before evaluating", tc.out, code, stdout, stderr, tc.code, tc.want)
+		}
+	}
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full to fail the final write")
+	}
+	code, stdout, stderr := runApp(t, "eval", evalFixture, "--problems", "1", "--n", "0", "--quiet", "--out", "/dev/full")
+	if code != 1 || !strings.Contains(stderr, "no space left") || !strings.Contains(stdout, "add:1") {
+		t.Errorf("--out /dev/full: exit %d, stdout %q, stderr %q: want the table printed and the write error", code, stdout, stderr)
+	}
+}
