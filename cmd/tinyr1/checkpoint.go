@@ -110,7 +110,7 @@ func loadPath(path string) (*checkpoints.Checkpoint, *inspectReport, error) {
 		return nil, nil, err
 	}
 	rep := &inspectReport{File: file}
-	if file != path {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		rep.RunFolder = path
 		rep.Best, _ = checkpoints.OpenRun(path).Best()
 	}

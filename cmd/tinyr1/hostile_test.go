@@ -274,3 +274,33 @@ func TestEvalOutCheckedFirst(t *testing.T) {
 		t.Errorf("--out /dev/full: exit %d, stdout %q, stderr %q: want the table printed and the write error", code, stdout, stderr)
 	}
 }
+
+// TestCheckpointPathForms checks that RUN, RUN/best, RUN/latest and
+// RUN@STEP name a checkpoint wherever one is read.
+func TestCheckpointPathForms(t *testing.T) {
+	ck, err := checkpoints.Load(evalFixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(t.TempDir(), "run")
+	if _, err := checkpoints.OpenRun(run).SaveStep(ck, 0.5, checkpoints.Retention{}); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	for _, p := range []string{run, run + "/best", run + "/latest", run + "@600"} {
+		for _, args := range [][]string{
+			{"inspect", p},
+			{"eval", p, "--problems", "1", "--n", "0", "--quiet"},
+			{"sample", p, "--n", "1", "--max-new", "4"},
+			{"score", p, "--text", "add 1+2"},
+			{"export", p, "--out", filepath.Join(out, filepath.Base(p))},
+		} {
+			if code, _, stderr := runApp(t, args...); code != 0 {
+				t.Errorf("%q: exit %d: %s", args, code, stderr)
+			}
+		}
+	}
+	if code, _, stderr := runApp(t, "eval", run+"@5", "--quiet"); code != 1 || !strings.Contains(stderr, "no checkpoint of step 5: want one of the steps [600]") {
+		t.Errorf("eval RUN@5: exit %d, stderr %q: want the steps the run has", code, stderr)
+	}
+}
