@@ -29,7 +29,7 @@ var (
 
 var inspectCommand = &cli.Command{
 	Name:      "inspect",
-	Usage:     "show a checkpoint: step, parameter count, configs, metrics, hashes, sizes",
+	Usage:     "show a checkpoint: step, sizes, configs, metrics, hashes",
 	UsageText: "tinyr1 inspect PATH [--json] [--tensors]\n   PATH is a checkpoint file or a run folder, meaning its latest checkpoint",
 	Flags:     []cli.Flag{jsonFlag, tensorsFlag},
 	Action:    inspectAction,
@@ -37,7 +37,9 @@ var inspectCommand = &cli.Command{
 
 var exportCommand = &cli.Command{
 	Name:  "export",
-	Usage: "write a checkpoint's model as safetensors (F32, little-endian) with config.json and vocab.json",
+	Usage: "write a checkpoint's model as safetensors for PyTorch",
+	Description: "Writes model.safetensors (F32, little-endian), config.json and vocab.json into --out; " +
+		"existing files there are replaced only with --force.",
 	UsageText: "tinyr1 export PATH --out DIR [--format safetensors]\n" +
 		"   PATH is a checkpoint file or a run folder, meaning its latest checkpoint",
 	Flags:  []cli.Flag{exportFormatFlag, exportOutFlag, exportForceFlag},

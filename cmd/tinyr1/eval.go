@@ -56,7 +56,7 @@ var (
 
 var evalCommand = &cli.Command{
 	Name:  "eval",
-	Usage: "judge checkpoints by what they can do: greedy and sampled pass@1, pass@k, maj@k per family x level",
+	Usage: "greedy and sampled pass@1, pass@k and maj@k per task",
 	UsageText: "tinyr1 eval CKPT [CKPT...] [--tasks MIX] [--split test] [--problems 100] [--n 16] [--k 1,4,16] [--json|--csv]\n" +
 		"   CKPT is a checkpoint file or a run folder (its latest checkpoint)",
 	Flags: []cli.Flag{evalTasksFlag, evalSplitFlag, evalProblemsFlag, evalNFlag, evalKFlag, evalGreedyFlag, evalSeedFlag,

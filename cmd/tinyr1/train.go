@@ -43,7 +43,7 @@ const presetFlagName = "preset"
 
 var sftCommand = &cli.Command{
 	Name:  "sft",
-	Usage: "supervised warm start: train a random model on worked solutions (R1's cold start)",
+	Usage: "supervised warm start on worked solutions (R1's cold start)",
 	UsageText: "tinyr1 sft --out RUN [--preset tiny|small|medium] [--tasks MIX] [--steps N] [--seed S] ...\n" +
 		"   tinyr1 sft --from-samples CKPT --out RUN [--tasks MIX] [--group G] [--temperature T] ...\n   tinyr1 sft --resume RUN [--steps N]",
 	Flags:  append([]cli.Flag{outFlag, resumeFlag, forceFlag, configFlag, fromSamplesFlag, quietFlag}, configFlags(rl.DefaultSFTConfig())...),
