@@ -277,15 +277,69 @@ func isTemp(name string) bool {
 	return isStep || target == latestFile || target == bestFile
 }
 
-// ResolvePath returns p when it is a file and the latest checkpoint of the
-// run folder p when it is a folder.
+// ResolvePath returns the checkpoint file that p names:
+//
+//	FILE        the file itself
+//	RUN         the run folder's latest checkpoint
+//	RUN/latest  the same, through the pointer
+//	RUN/best    the checkpoint the best pointer names
+//	RUN@STEP    the run's checkpoint of that step, checkpoints/step-NNNNNNN.ckpt
+//
+// A RUN is a folder; latest and best are read as pointers only inside a
+// folder that has a checkpoints/ folder.
 func ResolvePath(p string) (string, error) {
 	fi, err := os.Stat(p)
 	if err != nil {
+		if dir, step, ok := cutStep(p); ok {
+			return OpenRun(dir).stepPath(p, step)
+		}
 		return "", fmt.Errorf("checkpoints: %w", err)
 	}
-	if !fi.IsDir() {
+	if fi.IsDir() {
+		return OpenRun(p).Latest()
+	}
+	dir, name := filepath.Split(p)
+	if name != latestFile && name != bestFile {
 		return p, nil
 	}
-	return OpenRun(p).Latest()
+	if dir == "" {
+		dir = "."
+	}
+	if ci, err := os.Stat(filepath.Join(dir, checkpointDir)); err != nil || !ci.IsDir() {
+		return p, nil // a file that happens to be called latest or best
+	}
+	if name == bestFile {
+		return OpenRun(dir).Best()
+	}
+	return OpenRun(dir).Latest()
+}
+
+// cutStep splits "RUN@STEP" when RUN is a folder and STEP a step number.
+func cutStep(p string) (string, int, bool) {
+	i := strings.LastIndexByte(p, '@')
+	if i <= 0 {
+		return "", 0, false
+	}
+	step, err := strconv.Atoi(p[i+1:])
+	if err != nil || step < 0 {
+		return "", 0, false
+	}
+	if fi, err := os.Stat(p[:i]); err != nil || !fi.IsDir() {
+		return "", 0, false
+	}
+	return p[:i], step, true
+}
+
+// stepPath returns the path of the run's checkpoint of step; arg is what
+// the user wrote, for the error.
+func (r *Run) stepPath(arg string, step int) (string, error) {
+	p := filepath.Join(r.Dir, checkpointDir, StepFileName(step))
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
+	}
+	steps, err := r.steps()
+	if err != nil {
+		return "", err
+	}
+	return "", fmt.Errorf("checkpoints: %s: run folder %s has no checkpoint of step %d: want one of the steps %v", arg, r.Dir, step, steps)
 }

@@ -170,6 +170,51 @@ func TestResolvePath(t *testing.T) {
 	}
 }
 
+// TestResolvePathForms checks RUN, RUN/latest, RUN/best and RUN@STEP.
+func TestResolvePathForms(t *testing.T) {
+	run := OpenRun(filepath.Join(t.TempDir(), "run"))
+	c := smallCheckpoint()
+	paths := map[int]string{}
+	for step, score := range map[int]float64{1: 0.9, 2: 0.1, 3: math.NaN()} {
+		c.Header.Step = step
+		p, err := run.SaveStep(c, score, Retention{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths[step] = p
+	}
+	for in, want := range map[string]string{
+		run.Dir:                            paths[3],
+		filepath.Join(run.Dir, latestFile): paths[3],
+		filepath.Join(run.Dir, bestFile):   paths[1],
+		run.Dir + "@2":                     paths[2],
+		run.Dir + "@0000001":               paths[1],
+		paths[2]:                           paths[2],
+	} {
+		if got, err := ResolvePath(in); err != nil || got != want {
+			t.Errorf("ResolvePath(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		run.Dir + "@7":  "has no checkpoint of step 7: want one of the steps [1 2 3]",
+		run.Dir + "@x":  "no such file",
+		run.Dir + "x@1": "no such file",
+		paths[1] + "@1": "no such file",
+		run.Dir + "@-1": "no such file",
+		"@1":            "no such file",
+	} {
+		if _, err := ResolvePath(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ResolvePath(%q): error %v, want %q", in, err, want)
+		}
+	}
+	// A file called best outside a run folder is a file.
+	lone := filepath.Join(t.TempDir(), bestFile)
+	os.WriteFile(lone, nil, 0o644)
+	if got, err := ResolvePath(lone); err != nil || got != lone {
+		t.Errorf("ResolvePath(%q) = %q, %v; want the file itself", lone, got, err)
+	}
+}
+
 func TestStepFileName(t *testing.T) {
 	for _, tt := range []struct {
 		step int

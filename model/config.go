@@ -60,6 +60,30 @@ func Preset(name string, vocab int) (Config, error) {
 	return f(vocab), nil
 }
 
+// Bounds on a Config. They are far above any preset and keep a config read
+// from a file (a checkpoint header) from sizing buffers beyond memory: the
+// largest model they allow holds 2^28 parameters (1 GiB as float32).
+const (
+	MaxVocab   = 1 << 16
+	MaxContext = 1 << 13
+	MaxDim     = 1 << 12
+	MaxLayers  = 1 << 7
+	MaxMLP     = 1 << 14
+	MaxParams  = 1 << 28
+)
+
+// NumParams is the number of scalar parameters of a model of this config,
+// the size of NewParams' arena. Within the bounds above it cannot overflow.
+func (c Config) NumParams() int {
+	D, M := c.Dim, c.MLP
+	block := 2*D + D*3*D + 3*D + D*D + D + 2*D + D*M + M + M*D + D
+	n := c.Vocab*D + c.Context*D + c.Layers*block + 2*D
+	if !c.Tied {
+		n += D * c.Vocab
+	}
+	return n
+}
+
 // Validate explains every bad value.
 func (c Config) Validate() error {
 	var errs []error
@@ -74,6 +98,21 @@ func (c Config) Validate() error {
 	pos("layers", c.Layers)
 	pos("heads", c.Heads)
 	pos("mlp", c.MLP)
+	atMost := func(name string, v, hi int) {
+		if v > hi {
+			errs = append(errs, fmt.Errorf("model: %s = %d: want at most %d", name, v, hi))
+		}
+	}
+	atMost("vocab", c.Vocab, MaxVocab)
+	atMost("context", c.Context, MaxContext)
+	atMost("dim", c.Dim, MaxDim)
+	atMost("layers", c.Layers, MaxLayers)
+	atMost("mlp", c.MLP, MaxMLP)
+	if len(errs) == 0 {
+		if n := c.NumParams(); n > MaxParams {
+			errs = append(errs, fmt.Errorf("model: %d parameters: want at most %d", n, MaxParams))
+		}
+	}
 	if c.Heads > 0 && c.Dim > 0 && c.Dim%c.Heads != 0 {
 		errs = append(errs, fmt.Errorf("model: dim = %d is not divisible by heads = %d: want dim a multiple of heads", c.Dim, c.Heads))
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
+	"reflect"
 	"strings"
 
 	"tinyr1/data"
@@ -132,11 +134,19 @@ func (c Config) Validate() error {
 	bad := func(key string, v any, want string) {
 		errs = append(errs, fmt.Errorf("rl: config %s = %v: want %s", key, v, want))
 	}
-	if c.Steps < 0 {
-		bad("steps", c.Steps, "a value >= 0")
+	if c.Steps < 1 {
+		bad("steps", c.Steps, "a value >= 1 (a run of no steps writes no checkpoint)")
 	}
-	if _, err := data.ParseMixture(c.Tasks); err != nil {
+	if mix, err := data.ParseMixture(c.Tasks); err != nil {
 		errs = append(errs, fmt.Errorf("rl: config tasks: %w", err))
+	} else {
+		for _, it := range mix {
+			if it.Level >= data.MaxLevel {
+				errs = append(errs, fmt.Errorf("rl: config tasks %q: level %d of %s is out-of-distribution, for eval and sample only: want training levels 1-%d",
+					c.Tasks, it.Level, it.Family, data.MaxLevel-1))
+				break
+			}
+		}
 	}
 	if _, err := model.Preset(c.Preset, 1); err != nil {
 		errs = append(errs, fmt.Errorf("rl: config preset: %w", err))
@@ -275,29 +285,81 @@ func (c Config) RewardConfig() RewardConfig {
 }
 
 // DecodeConfig reads a JSON config over base: keys present in the file
-// replace base's values, unknown keys are an error naming the key.
+// replace base's values. The file must be one JSON object whose keys are
+// spelled exactly as in config.json (encoding/json alone would match "Steps"
+// to steps) and whose values are not null (which would leave base's value
+// in place silently); anything else is an error naming the key.
 func DecodeConfig(raw []byte, base Config, name string) (Config, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	c := base
-	if err := dec.Decode(&c); err != nil {
-		msg := err.Error()
-		if k, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
-			return base, fmt.Errorf("rl: config %s: unknown key %s: want one of the keys of 'tinyr1 train --help'", name, k)
-		}
-		return base, fmt.Errorf("rl: config %s: %v", name, err)
+	var obj map[string]json.RawMessage
+	if err := dec.Decode(&obj); err != nil {
+		return base, fmt.Errorf("rl: config %s: %v: want one JSON object of settings", name, err)
+	}
+	if obj == nil {
+		return base, fmt.Errorf("rl: config %s: null: want one JSON object of settings", name)
 	}
 	if dec.More() {
 		return base, fmt.Errorf("rl: config %s: more than one JSON object: want exactly one", name)
 	}
+	keys := configKeys()
+	for k, v := range obj {
+		if !keys[k] {
+			return base, fmt.Errorf("rl: config %s: unknown key %q: want one of the keys of 'tinyr1 train --help' (lower case, as in config.json)", name, k)
+		}
+		if string(bytes.TrimSpace(v)) == "null" {
+			return base, fmt.Errorf("rl: config %s: key %q is null: want a value", name, k)
+		}
+	}
+	strict := json.NewDecoder(bytes.NewReader(raw))
+	strict.DisallowUnknownFields()
+	c := base
+	if err := strict.Decode(&c); err != nil {
+		return base, fmt.Errorf("rl: config %s: %v", name, err)
+	}
 	return c, nil
 }
 
-// LoadConfig reads a JSON config file over base.
+// DiffKeys returns the config-file keys whose values differ between a and
+// b, in field order.
+func DiffKeys(a, b Config) []string {
+	var keys []string
+	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
+	t := va.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if va.Field(i).Interface() != vb.Field(i).Interface() {
+			keys = append(keys, strings.Split(t.Field(i).Tag.Get("json"), ",")[0])
+		}
+	}
+	return keys
+}
+
+// configKeys returns the config-file keys of Config.
+func configKeys() map[string]bool {
+	keys := map[string]bool{}
+	t := reflect.TypeOf(Config{})
+	for i := 0; i < t.NumField(); i++ {
+		keys[strings.Split(t.Field(i).Tag.Get("json"), ",")[0]] = true
+	}
+	return keys
+}
+
+// MaxConfigBytes bounds a config file: every key with a long value fits in
+// a few kilobytes, so a bigger file (or /dev/zero) is not a config.
+const MaxConfigBytes = 1 << 20
+
+// LoadConfig reads a JSON config file of at most MaxConfigBytes over base.
 func LoadConfig(path string, base Config) (Config, error) {
-	raw, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return base, fmt.Errorf("rl: config: %w", err)
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
+	if err != nil {
+		return base, fmt.Errorf("rl: config %s: %w", path, err)
+	}
+	if len(raw) > MaxConfigBytes {
+		return base, fmt.Errorf("rl: config %s: more than %d bytes: want a JSON object of settings of at most 1 MiB", path, MaxConfigBytes)
 	}
 	return DecodeConfig(raw, base, path)
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -26,6 +27,7 @@ type Manifest struct {
 	CPU        string            `json:"cpu"`        // CPU model name
 	Started    string            `json:"started"`    // wall-clock start (RFC 3339); not part of any checkpoint
 	Init       string            `json:"init"`       // train: the initial checkpoint (also the reference policy)
+	InitCopy   string            `json:"init_copy"`  // its hard link (or copy) in the run folder, which resume reads: "init.ckpt"
 	InitHash   string            `json:"init_hash"`  // its content hash
 	ResumedAt  []int             `json:"resumed_at"` // steps at which the run was resumed
 	RunID      string            `json:"run_id"`     // RunID(kind, config, init hash), also in every checkpoint
@@ -36,6 +38,7 @@ type Manifest struct {
 type RunDir struct {
 	Dir      string
 	Ckpt     *checkpoints.Run
+	Replaced []string // what CreateRun with force removed from an existing run
 	lock     *os.File
 	metrics  *os.File
 	metricsW *bufio.Writer
@@ -48,9 +51,18 @@ const Backend = "pure-go"
 // force was asked for.
 var ErrRunExists = errors.New("run folder exists")
 
+// InitFile is the name, inside a run folder, of the initial checkpoint of a
+// run started from one (train --init, sft --from-samples).
+const InitFile = "init.ckpt"
+
+// runFiles are what a run writes into its folder, and so what CreateRun
+// with force replaces; anything else there (eval/, notes) is kept.
+var runFiles = []string{"checkpoints", "latest", "best", "metrics.jsonl", "config.json", "manifest.json", InitFile}
+
 // CreateRun makes a new run folder. An existing non-empty folder is an
-// error unless force is set, in which case its checkpoints, metrics and
-// config are removed first (after taking its lock).
+// error unless force is set, in which case the files a run writes
+// (runFiles) are removed first (after taking its lock) and listed in
+// Replaced; other files, such as eval/, are kept.
 func CreateRun(dir string, force bool) (*RunDir, error) {
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 && !force {
 		return nil, fmt.Errorf("rl: %w: %s holds a run: want --resume %s to continue it, --force to overwrite it, or another --out", ErrRunExists, dir, dir)
@@ -63,11 +75,16 @@ func CreateRun(dir string, force bool) (*RunDir, error) {
 		return nil, err
 	}
 	if force {
-		for _, name := range []string{"checkpoints", "metrics.jsonl", "config.json", "manifest.json", "eval"} {
-			if err := os.RemoveAll(filepath.Join(dir, name)); err != nil {
+		for _, name := range runFiles {
+			p := filepath.Join(dir, name)
+			if _, err := os.Lstat(p); err != nil {
+				continue
+			}
+			if err := os.RemoveAll(p); err != nil {
 				r.Close()
 				return nil, fmt.Errorf("rl: --force: %w", err)
 			}
+			r.Replaced = append(r.Replaced, name)
 		}
 	}
 	return r, r.open(false)
@@ -124,6 +141,42 @@ func (r *RunDir) Close() error {
 		r.lock = nil
 	}
 	return err
+}
+
+// KeepInit hard-links the initial checkpoint src into the run folder as
+// InitFile, or copies it where a link cannot be made (another file
+// system), so that the run does not depend on a file that another run's
+// retention may delete. It returns "hard link" or "copy".
+func (r *RunDir) KeepInit(src string) (string, error) {
+	dst := filepath.Join(r.Dir, InitFile)
+	if err := os.Link(src, dst); err == nil {
+		return "hard link", nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return "", fmt.Errorf("rl: %w", err)
+	}
+	defer in.Close()
+	tmp := dst + ".tmp"
+	out, err := os.Create(tmp)
+	if err != nil {
+		return "", fmt.Errorf("rl: %w", err)
+	}
+	_, err = io.Copy(out, in)
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, dst)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", fmt.Errorf("rl: copying the initial checkpoint into %s: %w", r.Dir, err)
+	}
+	return "copy", nil
 }
 
 // WriteJSON writes v as indented JSON to name inside the run, atomically

@@ -1,6 +1,7 @@
 package rl
 
 import (
+	"fmt"
 	"math"
 	"time"
 
@@ -137,6 +138,12 @@ func (t *Trainer) sftStep() (map[string]any, error) {
 		exs[i] = ex
 		targets += len(ex.seq) - ex.plen
 	}
+	if cut > 0 && !t.warnedCut && t.Warn != nil {
+		// Once: the metrics line counts cut examples at every step.
+		fmt.Fprintf(t.Warn, "%s: warning: %d of %d training sequences at step %d are longer than the %d tokens a sequence may have (context %d) and are cut; metrics.jsonl counts them at each step as cut_examples\n",
+			t.Kind, cut, len(exs), t.Step+1, T+1, t.Params.Cfg.Context)
+		t.warnedCut = true
+	}
 	w := float32(-1 / float64(targets))
 	g := t.graph
 	seqs := make([][]int, len(exs))
@@ -187,6 +194,30 @@ func (t *Trainer) checkFinite(m map[string]any, loss, gradNorm float64) {
 		t.NonFinite = 0
 	}
 	m["skipped_steps"] = t.Skipped
+}
+
+// finiteMetrics replaces every non-finite number of a step's metrics (at
+// the top level or in a map of numbers) by -1, as finiteOr does, so that
+// the metrics line stays valid JSON, and returns the keys it replaced.
+func finiteMetrics(m map[string]any) []string {
+	var bad []string
+	for k, v := range m {
+		switch v := v.(type) {
+		case float64:
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				m[k] = -1.0
+				bad = append(bad, k)
+			}
+		case map[string]float64:
+			for kk, x := range v {
+				if math.IsNaN(x) || math.IsInf(x, 0) {
+					v[kk] = -1
+					bad = append(bad, k+"."+kk)
+				}
+			}
+		}
+	}
+	return bad
 }
 
 // finiteOr maps a non-finite value to -1 so that metrics stay valid JSON.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -40,9 +41,11 @@ type Trainer struct {
 	ParentHash string // content hash of the initial checkpoint (train, sft --from-samples)
 	InitPath   string // the initial checkpoint (train, sft --from-samples)
 
-	Run      *RunDir   // where checkpoints and metrics go; nil in tests that only step
-	Progress io.Writer // progress lines; nil for none
-	Stop     *atomic.Bool
+	Run       *RunDir   // where checkpoints and metrics go; nil in tests that only step
+	Progress  io.Writer // progress lines; nil for none
+	Warn      io.Writer // warnings, each printed once per process (worked solutions cut); nil for none
+	warnedCut bool
+	Stop      *atomic.Bool
 
 	gradHook func(grads []float32)                         // tests: sees the gradient before each update
 	stepHook func(m map[string]any)                        // tests: sees each step's metrics
@@ -159,15 +162,55 @@ func newTrainer(kind string, cfg Config, tok *data.Tokenizer, p, ref *model.Para
 	return t, nil
 }
 
+// ModelConfig returns the checkpoint's model config after checking it
+// against model.Config's bounds and against the tensor table: the wte, wpe
+// and first MLP shapes, the number of "model.*" tensors and their elements.
+// A header that claims a bigger model than the file holds is refused here,
+// before anything is sized from it.
+func ModelConfig(ck *checkpoints.Checkpoint) (model.Config, error) {
+	var mcfg model.Config
+	if err := json.Unmarshal(ck.Header.ModelConfig, &mcfg); err != nil {
+		return mcfg, fmt.Errorf("rl: checkpoint %s: model config: %v", ck.File, err)
+	}
+	if err := mcfg.Validate(); err != nil {
+		return mcfg, fmt.Errorf("rl: checkpoint %s: %s", ck.File, strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	for _, w := range []struct {
+		name  string
+		shape []int
+	}{{"wte", []int{mcfg.Vocab, mcfg.Dim}}, {"wpe", []int{mcfg.Context, mcfg.Dim}}, {"h.0.mlp.w1", []int{mcfg.Dim, mcfg.MLP}}} {
+		t, ok := ck.Tensor("model." + w.name)
+		if !ok {
+			return mcfg, fmt.Errorf("rl: checkpoint %s has no tensor model.%s: want every tensor of the model", ck.File, w.name)
+		}
+		if !equalShape(t.Shape, w.shape) {
+			return mcfg, fmt.Errorf("rl: checkpoint %s: model config %s says model.%s is %v: the tensor table has %v",
+				ck.File, ck.Header.ModelConfig, w.name, w.shape, t.Shape)
+		}
+	}
+	tensors := 0
+	for i := range ck.Tensors {
+		if strings.HasPrefix(ck.Tensors[i].Name, "model.") {
+			tensors++
+		}
+	}
+	wantTensors := 4 + 12*mcfg.Layers
+	if !mcfg.Tied {
+		wantTensors++
+	}
+	if tensors != wantTensors || ck.NumElements("model.") != mcfg.NumParams() {
+		return mcfg, fmt.Errorf("rl: checkpoint %s: model config %s means %d tensors of %d parameters: the tensor table has %d of %d",
+			ck.File, ck.Header.ModelConfig, wantTensors, mcfg.NumParams(), tensors, ck.NumElements("model."))
+	}
+	return mcfg, nil
+}
+
 // ParamsFromCheckpoint rebuilds the model parameters ("model.*" tensors)
 // from a checkpoint, checking every name and shape.
 func ParamsFromCheckpoint(ck *checkpoints.Checkpoint) (*model.Params, error) {
-	var mcfg model.Config
-	if err := json.Unmarshal(ck.Header.ModelConfig, &mcfg); err != nil {
-		return nil, fmt.Errorf("rl: checkpoint %s: model config: %v", ck.File, err)
-	}
-	if err := mcfg.Validate(); err != nil {
-		return nil, fmt.Errorf("rl: checkpoint %s: %w", ck.File, err)
+	mcfg, err := ModelConfig(ck)
+	if err != nil {
+		return nil, err
 	}
 	p := model.NewParams(mcfg)
 	if err := copyTensors(p, ck, "model.", p.Data); err != nil {
@@ -358,6 +401,12 @@ func (t *Trainer) Train() error {
 			m["val_pass1_by_task"] = per
 			m["time_eval"] = time.Since(t0).Seconds()
 		}
+		if bad := finiteMetrics(m); len(bad) > 0 && m["nonfinite"] != true {
+			// A loss and gradient norm can stay finite while the rollout's
+			// log-probabilities (kl, entropy) are not: count the step.
+			t.NonFinite++
+			m["nonfinite"] = true
+		}
 		if t.stepHook != nil {
 			t.stepHook(m)
 		}
@@ -368,7 +417,13 @@ func (t *Trainer) Train() error {
 		}
 		t.progress(m)
 		if t.NonFinite >= t.Cfg.MaxNonFinite {
-			return fmt.Errorf("rl: %d non-finite steps in a row at step %d: want finite losses and gradients (lower --lr?); the last good checkpoint is kept", t.NonFinite, t.Step)
+			kept := "no checkpoint was written"
+			if t.Run != nil {
+				if latest, err := t.Run.Ckpt.Latest(); err == nil {
+					kept = "the last good checkpoint, " + latest + ", is kept"
+				}
+			}
+			return fmt.Errorf("rl: %d non-finite steps in a row at step %d: want finite losses and gradients (lower --lr?); %s", t.NonFinite, t.Step, kept)
 		}
 		stopping := t.Stop.Load()
 		if t.Run != nil && (t.Step%t.Cfg.SaveEvery == 0 || t.Step == t.Cfg.Steps || stopping) {

@@ -39,7 +39,9 @@ func positionalArgs(c *cli.Context) ([]string, error) {
 			i++
 			val = args[i]
 		}
-		if err := c.Set(key, val); err != nil {
+		// Set the flag by its first name: urfave/cli reads a flag through
+		// that name, and setting an alias ("-l") alone would be lost.
+		if err := c.Set(f.Names()[0], val); err != nil {
 			return nil, usageError("%s: flag %s: %v", name, a, err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"tinyr1/checkpoints"
+	"tinyr1/rl"
 )
 
 var (
@@ -20,13 +21,15 @@ var (
 		Usage: "also list every tensor with its shape (--json always lists them)", Value: false}
 	exportFormatFlag = &cli.StringFlag{Name: "format", Category: catOutput, EnvVars: []string{"TINYR1_EXPORT_FORMAT"},
 		Usage: "export format; safetensors is the only one", Value: "safetensors"}
+	exportForceFlag = &cli.BoolFlag{Name: "force", Category: catOutput, EnvVars: []string{"TINYR1_EXPORT_FORCE"},
+		Usage: "replace model.safetensors, config.json and vocab.json already in --out (export refuses otherwise)", Value: false}
 	exportOutFlag = &cli.StringFlag{Name: "out", Category: catOutput, EnvVars: []string{"TINYR1_EXPORT_OUT"},
 		Usage: "folder to write model.safetensors, config.json and vocab.json into, created if missing (required, no default)"}
 )
 
 var inspectCommand = &cli.Command{
 	Name:      "inspect",
-	Usage:     "show a checkpoint: step, parameter count, configs, metrics, hashes, sizes",
+	Usage:     "show a checkpoint: step, sizes, configs, metrics, hashes",
 	UsageText: "tinyr1 inspect PATH [--json] [--tensors]\n   PATH is a checkpoint file or a run folder, meaning its latest checkpoint",
 	Flags:     []cli.Flag{jsonFlag, tensorsFlag},
 	Action:    inspectAction,
@@ -34,10 +37,12 @@ var inspectCommand = &cli.Command{
 
 var exportCommand = &cli.Command{
 	Name:  "export",
-	Usage: "write a checkpoint's model as safetensors (F32, little-endian) with config.json and vocab.json",
+	Usage: "write a checkpoint's model as safetensors for PyTorch",
+	Description: "Writes model.safetensors (F32, little-endian), config.json and vocab.json into --out; " +
+		"existing files there are replaced only with --force.",
 	UsageText: "tinyr1 export PATH --out DIR [--format safetensors]\n" +
 		"   PATH is a checkpoint file or a run folder, meaning its latest checkpoint",
-	Flags:  []cli.Flag{exportFormatFlag, exportOutFlag},
+	Flags:  []cli.Flag{exportFormatFlag, exportOutFlag, exportForceFlag},
 	Action: exportAction,
 }
 
@@ -86,6 +91,7 @@ type inspectReport struct {
 	Created       string             `json:"created,omitempty"`
 	ModelConfig   json.RawMessage    `json:"model_config,omitempty"`
 	TrainConfig   json.RawMessage    `json:"train_config,omitempty"`
+	ModelCheck    string             `json:"model_check"` // "ok", or why the model config does not describe the tensors
 	Tensors       []tensorInfo       `json:"tensors"`
 }
 
@@ -106,7 +112,7 @@ func loadPath(path string) (*checkpoints.Checkpoint, *inspectReport, error) {
 		return nil, nil, err
 	}
 	rep := &inspectReport{File: file}
-	if file != path {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		rep.RunFolder = path
 		rep.Best, _ = checkpoints.OpenRun(path).Best()
 	}
@@ -151,6 +157,12 @@ func inspectAction(c *cli.Context) error {
 	}
 	rep.DataPosition, rep.VocabSize, rep.Build, rep.Created = h.DataPosition, len(h.Vocab), h.Build, h.Created
 	rep.ModelConfig, rep.TrainConfig = h.ModelConfig, h.TrainConfig
+	// inspect sizes nothing from the header, so it shows a file whose model
+	// config the other commands refuse, and says why they refuse it.
+	rep.ModelCheck = "ok"
+	if _, err := rl.ModelConfig(ck); err != nil {
+		rep.ModelCheck = err.Error()
+	}
 	rep.Tensors = make([]tensorInfo, len(ck.Tensors))
 	for i := range ck.Tensors {
 		t := &ck.Tensors[i]
@@ -209,6 +221,7 @@ func writeInspectText(out io.Writer, rep *inspectReport, tensors bool) error {
 	}
 	line("model config", "%s", or(string(rep.ModelConfig), "-"))
 	line("train config", "%s", or(string(rep.TrainConfig), "-"))
+	line("model check", "%s", rep.ModelCheck)
 	line("tensors", "%d", len(rep.Tensors))
 	if err := w.Flush(); err != nil || !tensors {
 		return err
@@ -279,9 +292,24 @@ func exportAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if _, err := rl.ModelConfig(ck); err != nil {
+		return err
+	}
+	var existing []string
+	for _, name := range []string{checkpoints.ExportWeights, checkpoints.ExportConfig, checkpoints.ExportVocab} {
+		if _, err := os.Lstat(filepath.Join(out, name)); err == nil {
+			existing = append(existing, name)
+		}
+	}
+	if len(existing) > 0 && !c.Bool(exportForceFlag.Name) {
+		return fmt.Errorf("export: %s already holds %s: want another --out, or --force to replace them", out, strings.Join(existing, ", "))
+	}
 	files, err := checkpoints.ExportSafetensors(ck, out)
 	if err != nil {
 		return err
+	}
+	if len(existing) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "export: --force: replaced %s in %s\n", strings.Join(existing, ", "), out)
 	}
 	fmt.Fprintf(c.App.Writer, "exported step %d of %s: %d tensors, %s parameters\n",
 		ck.Header.Step, rep.File, len(checkpoints.ModelTensors(ck)), thousands(ck.NumElements("model.")))

@@ -34,7 +34,15 @@ func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
 // onCommandNotFound records an unknown command as a usage error in the
 // app's metadata; run reports it (urfave/cli gives this hook no error return).
 func onCommandNotFound(c *cli.Context, name string) {
-	c.App.Metadata[unknownCommandKey] = usageError("unknown command %q (see 'tinyr1 --help')", name)
+	cmds, help := c.App.Commands, "tinyr1 --help"
+	if c.Command != nil && len(c.Command.Subcommands) > 0 && c.Command.Name != c.App.Name {
+		cmds, help = c.Command.Subcommands, "tinyr1 "+c.Command.Name+" --help"
+	}
+	if s := suggestCommand(name, cmds); s != "" {
+		c.App.Metadata[unknownCommandKey] = usageError("unknown command %q: did you mean %q? (see '%s')", name, s, help)
+		return
+	}
+	c.App.Metadata[unknownCommandKey] = usageError("unknown command %q (see '%s')", name, help)
 }
 
 const unknownCommandKey = "unknown-command"

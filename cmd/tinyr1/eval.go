@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -57,7 +56,7 @@ var (
 
 var evalCommand = &cli.Command{
 	Name:  "eval",
-	Usage: "judge checkpoints by what they can do: greedy and sampled pass@1, pass@k, maj@k per family x level",
+	Usage: "greedy and sampled pass@1, pass@k and maj@k per task",
 	UsageText: "tinyr1 eval CKPT [CKPT...] [--tasks MIX] [--split test] [--problems 100] [--n 16] [--k 1,4,16] [--json|--csv]\n" +
 		"   CKPT is a checkpoint file or a run folder (its latest checkpoint)",
 	Flags: []cli.Flag{evalTasksFlag, evalSplitFlag, evalProblemsFlag, evalNFlag, evalKFlag, evalGreedyFlag, evalSeedFlag,
@@ -107,6 +106,9 @@ func evalAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := checkEvalOut(c.String(evalOutFlag.Name)); err != nil {
+		return err
+	}
 	tok := data.NewTokenizer()
 	out := rl.EvalFile{Config: cfg}
 	for _, arg := range ckpts {
@@ -130,29 +132,20 @@ func evalAction(c *cli.Context) error {
 		out.Checkpoints = append(out.Checkpoints, rl.EvalCheck{Label: arg, File: ck.File, Hash: ck.Hash,
 			RunID: ck.Header.RunID, Step: ck.Header.Step, Rows: res.Rows, Overall: res.Overall})
 	}
-	if path := c.String(evalOutFlag.Name); path != "" {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("eval: --out: %w", err)
-		}
-		fh, err := os.Create(path)
-		if err != nil {
-			return fmt.Errorf("eval: --out: %w", err)
-		}
-		err = writeEvalJSON(fh, &out)
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("eval: --out: %w", err)
-		}
-	}
+	// The table is printed even when --out cannot be written at the end.
+	outErr := writeEvalOut(c.String(evalOutFlag.Name), &out)
 	switch {
 	case c.Bool(jsonFlag.Name):
-		return writeEvalJSON(c.App.Writer, &out)
+		err = writeEvalJSON(c.App.Writer, &out)
 	case c.Bool(csvFlag.Name):
-		return writeEvalCSV(c.App.Writer, &out)
+		err = writeEvalCSV(c.App.Writer, &out)
+	default:
+		err = writeEvalTable(c.App.Writer, &out)
 	}
-	return writeEvalTable(c.App.Writer, &out)
+	if outErr != nil {
+		return outErr
+	}
+	return err
 }
 
 func writeEvalJSON(w io.Writer, out *rl.EvalFile) error {

@@ -19,7 +19,8 @@ func main() {
 func newApp() *cli.App {
 	app := &cli.App{
 		Name:                 "tinyr1",
-		Usage:                "teach a tiny transformer to reason with RL on verifiable rewards (GRPO)",
+		Usage:                "teach a tiny transformer to reason with RL on verifiable rewards",
+		Version:              versionString(),
 		EnableBashCompletion: true,
 		Commands: []*cli.Command{
 			tasksCommand,
@@ -35,6 +36,7 @@ func newApp() *cli.App {
 		},
 	}
 	setUsageErrorHandler(app.Commands)
+	cli.VersionPrinter = func(c *cli.Context) { fmt.Fprintln(c.App.Writer, "tinyr1", c.App.Version) }
 	return app
 }
 

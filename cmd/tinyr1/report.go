@@ -25,10 +25,11 @@ var (
 )
 
 var reportCommand = &cli.Command{
-	Name: "report",
-	Usage: "plot runs (reward, validation pass@1, KL, entropy, length, clipping, zero-variance groups, tokens/s) " +
-		"and write a markdown summary with the final evaluation per arm (also as eval_summary.csv); " +
-		"runs that differ only by seed are drawn as a mean with a band and averaged in tables",
+	Name:  "report",
+	Usage: "plot training runs and tabulate their evaluations",
+	Description: "Plots every training metric (reward, validation pass@1, KL, entropy, length, clipping, " +
+		"zero-variance groups, tokens/s) and writes summary.md with the final evaluation per arm (also as " +
+		"eval_summary.csv); runs that differ only by seed are drawn as a mean with a band and averaged in tables.",
 	UsageText: "tinyr1 report RUN [RUN...] --out DIR [--eval FILE]... [--format png,svg]",
 	Flags:     []cli.Flag{reportOutFlag, reportEvalFlag, reportFormatFlag, reportWidthFlag, reportHeightFlag},
 	Action:    reportAction,

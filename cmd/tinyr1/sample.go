@@ -35,7 +35,7 @@ var (
 
 var sampleCommand = &cli.Command{
 	Name:  "sample",
-	Usage: "print a checkpoint's completions with the verifier's verdict and reason",
+	Usage: "a checkpoint's completions with the verifier's verdict",
 	UsageText: "tinyr1 sample CKPT [--family F --level L --split S --n N --seed X] [--greedy] [--samples M] [--json]\n" +
 		"   tinyr1 sample CKPT --prompt TEXT",
 	Flags: []cli.Flag{promptFlag, familyFlag, levelFlag, evalSplitFlag, countFlag, evalSeedFlag, samplesFlag,
@@ -45,7 +45,7 @@ var sampleCommand = &cli.Command{
 
 var scoreCommand = &cli.Command{
 	Name:  "score",
-	Usage: "per-token log-probabilities of texts under a checkpoint, as JSON lines",
+	Usage: "per-token log-probabilities of texts, as JSON lines",
 	UsageText: "tinyr1 score CKPT --text TEXT\n   tinyr1 score CKPT --file FILE\n" +
 		"   each line: {\"text\", \"tokens\", \"ids\", \"logprobs\", \"total\"}; logprobs[i] = log p(tokens[i] | <bos>, tokens[:i])",
 	Flags:  []cli.Flag{textFlag, textFileFlag, eosFlag, scoreTemperatureFlag, workersFlag},

@@ -42,17 +42,19 @@ var tasksShowCommand = &cli.Command{
 }
 
 var tasksExportCommand = &cli.Command{
-	Name:      "export",
-	Usage:     "write problems as JSON lines: family, level, split, key, prompt, answer, solution",
-	ArgsUsage: "[FAMILY[:LEVEL]]",
-	Flags:     []cli.Flag{familyFlag, levelFlag, splitFlag, countFlag, seedFlag},
-	Action:    tasksExport,
+	Name:        "export",
+	Usage:       "write problems as JSON lines",
+	Description: "Each line holds family, level, split, key, prompt, answer and solution.",
+	ArgsUsage:   "[FAMILY[:LEVEL]]",
+	Flags:       []cli.Flag{familyFlag, levelFlag, splitFlag, countFlag, seedFlag},
+	Action:      tasksExport,
 }
 
 var tasksVerifyCommand = &cli.Command{
-	Name: "verify",
-	Usage: "read JSON lines of problems with a \"completion\" field and write each back with " +
-		"\"correct\", \"format_ok\" and \"reason\"",
+	Name:  "verify",
+	Usage: "score completions (JSON lines) with the verifiers",
+	Description: "Reads JSON lines of problems with a \"completion\" field and writes each back with " +
+		"\"correct\", \"format_ok\" and \"reason\".",
 	Flags:  []cli.Flag{inFlag},
 	Action: tasksVerify,
 }

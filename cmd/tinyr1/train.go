@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"tinyr1/checkpoints"
+	"tinyr1/model"
 	"tinyr1/rl"
 )
 
@@ -43,7 +44,7 @@ const presetFlagName = "preset"
 
 var sftCommand = &cli.Command{
 	Name:  "sft",
-	Usage: "supervised warm start: train a random model on worked solutions (R1's cold start)",
+	Usage: "supervised warm start on worked solutions (R1's cold start)",
 	UsageText: "tinyr1 sft --out RUN [--preset tiny|small|medium] [--tasks MIX] [--steps N] [--seed S] ...\n" +
 		"   tinyr1 sft --from-samples CKPT --out RUN [--tasks MIX] [--group G] [--temperature T] ...\n   tinyr1 sft --resume RUN [--steps N]",
 	Flags:  append([]cli.Flag{outFlag, resumeFlag, forceFlag, configFlag, fromSamplesFlag, quietFlag}, configFlags(rl.DefaultSFTConfig())...),
@@ -84,6 +85,7 @@ func runTraining(c *cli.Context, kind string) error {
 	defer run.Close()
 	defer tr.Close()
 	pw := newProgress(c.App.ErrWriter)
+	tr.Warn = c.App.ErrWriter
 	if !c.Bool(quietFlag.Name) {
 		tr.Progress = pw
 	}
@@ -105,7 +107,10 @@ func runTraining(c *cli.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	latest, _ := run.Ckpt.Latest()
+	latest, err := run.Ckpt.Latest()
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(c.App.Writer, "%s: done at step %d; latest checkpoint %s\n", kind, tr.Step, latest)
 	return nil
 }
@@ -182,6 +187,10 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 		if tr, err = newTrainer(cfg, abs, man.RunID); err != nil {
 			return nil, nil, err
 		}
+		if err := checkPreset(c, cfg, def, tr.Params.Cfg, init); err != nil {
+			tr.Close()
+			return nil, nil, err
+		}
 		man.Init, man.InitHash = abs, tr.ParentHash
 	}
 	run, err := rl.CreateRun(out, c.Bool(forceFlag.Name))
@@ -190,6 +199,18 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 		return nil, nil, err
 	}
 	tr.Run = run
+	if len(run.Replaced) > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "%s: --force: replaced %s in %s (other files, such as eval/, are kept)\n",
+			kind, strings.Join(run.Replaced, ", "), out)
+	}
+	if man.Init != "" {
+		if _, err := run.KeepInit(man.Init); err != nil {
+			tr.Close()
+			run.Close()
+			return nil, nil, err
+		}
+		man.InitCopy = rl.InitFile
+	}
 	if err := run.WriteJSON("config.json", cfg); err != nil {
 		return nil, nil, err
 	}
@@ -197,6 +218,50 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 		return nil, nil, err
 	}
 	return tr, run, nil
+}
+
+// resumeMayDiffer are the settings in which config.json may differ from
+// the training config of the checkpoint being resumed: the ones --resume
+// may change (the total steps, the worker count).
+var resumeMayDiffer = map[string]bool{"steps": true, "workers": true}
+
+// checkResumeConfig compares the run's config.json (file) with the training
+// config recorded in its latest checkpoint: a hand-edited config.json would
+// otherwise change the resumed run.
+func checkResumeConfig(kind, dir string, file, def rl.Config, ck *checkpoints.Checkpoint) error {
+	saved, err := rl.DecodeConfig(ck.Header.TrainConfig, def, ck.File+" (training config)")
+	if err != nil {
+		return err
+	}
+	var diff []string
+	for _, k := range rl.DiffKeys(file, saved) {
+		if !resumeMayDiffer[k] {
+			diff = append(diff, k)
+		}
+	}
+	if len(diff) > 0 {
+		return usageError("%s --resume %s: config.json differs from the training config of %s in %s: want them equal (only steps and workers may change, with --steps and --workers)",
+			kind, dir, ck.File, strings.Join(diff, ", "))
+	}
+	return nil
+}
+
+// checkPreset refuses a --preset (flag, environment or config file) that
+// names another model than the initial checkpoint's: the model of train
+// --init is the checkpoint's, so the setting could not apply.
+func checkPreset(c *cli.Context, cfg, def rl.Config, have model.Config, init string) error {
+	if !c.IsSet(presetFlagName) && cfg.Preset == def.Preset {
+		return nil
+	}
+	want, err := model.Preset(cfg.Preset, have.Vocab)
+	if err != nil || want == have {
+		return err
+	}
+	shape := func(m model.Config) string {
+		return fmt.Sprintf("context %d, dim %d, layers %d, heads %d, mlp %d", m.Context, m.Dim, m.Layers, m.Heads, m.MLP)
+	}
+	return usageError("train --init: --preset %q (%s) differs from the model of %s (%s): want no --preset, the model is the checkpoint's",
+		cfg.Preset, shape(want), init, shape(have))
 }
 
 // resumeRun reopens a run folder: its resolved config, its manifest and its
@@ -227,6 +292,7 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	if man.Kind != kind {
 		return nil, nil, usageError("%s --resume %s: the run is a %q run: want 'tinyr1 %s --resume %s'", kind, dir, man.Kind, man.Kind, dir)
 	}
+	fileCfg := cfg
 	over := cfg
 	set := applyFlags(c, &over)
 	for _, name := range set {
@@ -252,18 +318,26 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 		run.Close()
 		return nil, nil, err
 	}
+	if err := checkResumeConfig(kind, dir, fileCfg, def, ck); err != nil {
+		run.Close()
+		return nil, nil, err
+	}
 	runID := ck.Header.RunID // the run keeps its id across resumes
+	init := man.Init
+	if man.InitCopy != "" { // the run's own link or copy, which no other run deletes
+		init = filepath.Join(dir, man.InitCopy)
+	}
 	var tr *rl.Trainer
 	switch {
 	case kind == "sft" && man.Init == "":
 		tr, err = rl.NewSFT(cfg, runID)
 	case kind == "sft": // --from-samples: the sampler is the manifest's initial checkpoint
-		if err = checkpoints.VerifyReference(ck, man.Init); err == nil {
-			tr, err = rl.NewRFT(cfg, man.Init, runID)
+		if err = checkpoints.VerifyReference(ck, init); err == nil {
+			tr, err = rl.NewRFT(cfg, init, runID)
 		}
 	default:
-		if err = checkpoints.VerifyReference(ck, man.Init); err == nil {
-			tr, err = rl.NewGRPO(cfg, man.Init, runID)
+		if err = checkpoints.VerifyReference(ck, init); err == nil {
+			tr, err = rl.NewGRPO(cfg, init, runID)
 		}
 	}
 	if err == nil {
