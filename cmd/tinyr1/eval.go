@@ -61,7 +61,7 @@ var evalCommand = &cli.Command{
 	UsageText: "tinyr1 eval CKPT [CKPT...] [--tasks MIX] [--split test] [--problems 100] [--n 16] [--k 1,4,16] [--json|--csv]\n" +
 		"   CKPT is a checkpoint file or a run folder (its latest checkpoint)",
 	Flags: []cli.Flag{evalTasksFlag, evalSplitFlag, evalProblemsFlag, evalNFlag, evalKFlag, evalGreedyFlag, evalSeedFlag,
-		temperatureFlag, topPFlag, maxNewFlag, workersFlag, jsonFlag, csvFlag, evalOutFlag, quietFlag},
+		temperatureFlag, topPFlag, maxNewFlag, workersFlag, jsonFlag, csvFlag, evalOutFlag, logSamplesFlag, quietFlag},
 	Action: evalAction,
 }
 
@@ -109,6 +109,11 @@ func evalAction(c *cli.Context) error {
 	}
 	tok := data.NewTokenizer()
 	out := rl.EvalFile{Config: cfg}
+	samples, err := openSampleLog(c.String(logSamplesFlag.Name))
+	if err != nil {
+		return err
+	}
+	defer samples.abort()
 	for _, arg := range ckpts {
 		p, ck, err := rl.LoadPolicy(arg, tok)
 		if err != nil {
@@ -119,7 +124,7 @@ func evalAction(c *cli.Context) error {
 			bar = newProgressBar(c.App.ErrWriter, "eval "+arg)
 		}
 		t0 := time.Now()
-		res, err := rl.Evaluate(p, tok, cfg, bar.update)
+		res, err := rl.EvaluateLogged(p, tok, cfg, bar.update, samples.forCheckpoint(ck.File))
 		bar.finish()
 		if err != nil {
 			return fmt.Errorf("eval %s: %w", arg, err)
@@ -129,6 +134,9 @@ func evalAction(c *cli.Context) error {
 		}
 		out.Checkpoints = append(out.Checkpoints, rl.EvalCheck{Label: arg, File: ck.File, Hash: ck.Hash,
 			RunID: ck.Header.RunID, Step: ck.Header.Step, Rows: res.Rows, Overall: res.Overall})
+	}
+	if err := samples.commit(); err != nil {
+		return err
 	}
 	if path := c.String(evalOutFlag.Name); path != "" {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
