@@ -18,7 +18,7 @@ func smoothWeight(n int) float64 {
 
 // smoothMin is the fewest points a curve needs to get a smoothed line: a
 // validation curve of a few points is drawn raw.
-const smoothMin = 10
+const smoothMin = 30
 
 // smoothEMA is TensorBoard's debiased exponential moving average of ys with
 // weight w: s_i = (w*m_{i-1} + (1-w)*y_i) / (1 - w^(i+1)), where m is the

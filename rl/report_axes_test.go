@@ -137,7 +137,10 @@ func TestReportParentAndTasks(t *testing.T) {
 	plots := map[string][]curve{}
 	var offsets map[string][]int = map[string][]int{}
 	smoothing := map[string]float64{}
+	zoom := map[string]bool{}
+	width := map[string]int{}
 	for _, p := range res.Plots {
+		zoom[p.Metric], width[p.Metric] = p.Zoom, decodePNG(t, p.Files[0]).Bounds().Dx()
 		for _, s := range p.Series {
 			plots[p.Metric] = append(plots[p.Metric], curve{s.Label, s.Points})
 		}
@@ -162,6 +165,15 @@ func TestReportParentAndTasks(t *testing.T) {
 	}
 	if got := offsets["sft_loss"]; got != nil {
 		t.Errorf("sft_loss offsets %v: want none (the SFT run starts from scratch)", got)
+	}
+	// A second panel from step 30 on where a curve lies before it.
+	for metric, want := range map[string]bool{"tokens_per_s": true, "val_pass1_by_task/add:1": true, "loss": false, "sft_loss": false, "reward_mean": false} {
+		if zoom[metric] != want {
+			t.Errorf("%s: zoom panel %v: want %v", metric, zoom[metric], want)
+		}
+	}
+	if w, w1 := width["tokens_per_s"], width["loss"]; math.Abs(float64(w)-1.6*float64(w1)) > 1 {
+		t.Errorf("png widths %d (two panels), %d (one): want 1.6 times as wide", w, w1)
 	}
 	if got := smoothing["tokens_per_s"]; got != smoothWeight(30) {
 		t.Errorf("tokens_per_s smoothing %g: want %g", got, smoothWeight(30))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -59,6 +60,7 @@ type PlotInfo struct {
 	Series    []SeriesInfo `json:"series"`            // one per run group that logged the metric
 	Offsets   []int        `json:"offsets,omitempty"` // initial checkpoints' steps marked with a dashed line
 	Smoothing float64      `json:"smoothing"`         // EMA weight of the smoothed lines; 0 for none
+	Zoom      bool         `json:"zoom"`              // a second panel shows the steps from the first offset on
 }
 
 // SeriesInfo describes one curve of a plot.
@@ -186,12 +188,91 @@ func plotFileName(key string) string {
 	return strings.NewReplacer("/", "_", ":", "-").Replace(key)
 }
 
-// plotMetric draws one metric for every group that logged it, or returns
-// nil when none did. A curve of smoothMin points or more is drawn faint,
-// with its EMA (smoothWeight of the longest curve) solid over it. Runs that start from another
-// run's checkpoint are drawn from that checkpoint's step, with a dashed
-// line there.
+// plotMetric draws one metric for every group that logged it and saves
+// it, or returns nil when none did. A curve of smoothMin points or more is
+// drawn faint, with its EMA (smoothWeight of the longest curve) solid over
+// it. Runs that start from another run's checkpoint are drawn from that
+// checkpoint's step, with a dashed line there, and, when another curve
+// lies before that step, again in a second panel from it on.
 func plotMetric(cfg ReportConfig, groups []*RunGroup, key, title string) (*PlotInfo, error) {
+	p, info, err := metricPlot(groups, key, title)
+	if info == nil || err != nil {
+		return nil, err
+	}
+	panels := []*plot.Plot{p}
+	if len(info.Offsets) > 0 {
+		// A short GRPO run after a long SFT parent is a sliver at the right
+		// of the shared axis: a second panel shows the steps from its
+		// initial checkpoint on, when some curve lies before it.
+		from := float64(info.Offsets[0])
+		lo, hi, before := math.Inf(1), math.Inf(-1), false
+		for _, g := range groups {
+			s := g.Series(key)
+			for j, x := range s.Steps {
+				if x < from {
+					before = true
+					continue
+				}
+				lo, hi = min(lo, s.Min[j]), max(hi, s.Max[j])
+			}
+		}
+		if before && hi >= lo {
+			z, _, err := metricPlot(groups, key, fmt.Sprintf("steps from the initial checkpoint (%d) on", info.Offsets[0]))
+			if err != nil {
+				return nil, err
+			}
+			z.Legend = plot.NewLegend()
+			z.X.Min = from
+			if !isRate(key) {
+				pad := max((hi-lo)*0.05, 1e-9*max(math.Abs(lo), 1))
+				z.Y.Min, z.Y.Max = lo-pad, hi+pad
+			}
+			panels = append(panels, z)
+			info.Zoom = true
+		}
+	}
+	w, h := vg.Length(cfg.Width)*vg.Inch, vg.Length(cfg.Height)*vg.Inch
+	if len(panels) > 1 {
+		w *= 1.6 // two panels, each 0.8 of the asked width
+	}
+	for _, f := range cfg.Formats {
+		path := filepath.Join(cfg.Out, plotFileName(key)+"."+f)
+		if err := savePanels(panels, w, h, f, path); err != nil {
+			return nil, fmt.Errorf("rl: report: %s: %w", path, err)
+		}
+		info.Files = append(info.Files, path)
+	}
+	return info, nil
+}
+
+// isRate reports whether a metric is a fraction drawn on [0, 1].
+func isRate(key string) bool { return strings.HasPrefix(key, "val_pass1") || key == "accuracy" }
+
+// savePanels draws the plots side by side, with aligned axes, into one
+// file of the given format.
+func savePanels(panels []*plot.Plot, w, h vg.Length, format, path string) error {
+	c, err := draw.NewFormattedCanvas(w, h, format)
+	if err != nil {
+		return err
+	}
+	tiles := draw.Tiles{Rows: 1, Cols: len(panels), PadX: vg.Points(12)}
+	for i, dc := range plot.Align([][]*plot.Plot{panels}, tiles, draw.New(c))[0] {
+		panels[i].Draw(dc)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := c.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// metricPlot draws plotMetric's main panel; a nil PlotInfo when no group
+// logged the metric.
+func metricPlot(groups []*RunGroup, key, title string) (*plot.Plot, *PlotInfo, error) {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = "step"
@@ -231,7 +312,7 @@ func plotMetric(cfg ReportConfig, groups []*RunGroup, key, title string) (*PlotI
 			}
 			band, err := plotter.NewPolygon(ring)
 			if err != nil {
-				return nil, fmt.Errorf("rl: report: %s: %w", key, err)
+				return nil, nil, fmt.Errorf("rl: report: %s: %w", key, err)
 			}
 			band.Color = color.NRGBA{col.R, col.G, col.B, 0x40}
 			band.LineStyle.Width = 0
@@ -248,7 +329,7 @@ func plotMetric(cfg ReportConfig, groups []*RunGroup, key, title string) (*PlotI
 		case len(xy) == 1:
 			sc, err := plotter.NewScatter(xy)
 			if err != nil {
-				return nil, fmt.Errorf("rl: report: %s: %w", key, err)
+				return nil, nil, fmt.Errorf("rl: report: %s: %w", key, err)
 			}
 			sc.GlyphStyle = draw.GlyphStyle{Color: col, Radius: vg.Points(3), Shape: draw.CircleGlyph{}}
 			p.Add(sc)
@@ -256,7 +337,7 @@ func plotMetric(cfg ReportConfig, groups []*RunGroup, key, title string) (*PlotI
 		case len(xy) < smoothMin:
 			l, err := plotter.NewLine(xy)
 			if err != nil {
-				return nil, fmt.Errorf("rl: report: %s: %w", key, err)
+				return nil, nil, fmt.Errorf("rl: report: %s: %w", key, err)
 			}
 			l.Color, l.Width = col, vg.Points(1.5)
 			p.Add(l)
@@ -264,7 +345,7 @@ func plotMetric(cfg ReportConfig, groups []*RunGroup, key, title string) (*PlotI
 		default:
 			raw, err := plotter.NewLine(xy)
 			if err != nil {
-				return nil, fmt.Errorf("rl: report: %s: %w", key, err)
+				return nil, nil, fmt.Errorf("rl: report: %s: %w", key, err)
 			}
 			raw.Color, raw.Width = color.NRGBA{col.R, col.G, col.B, 0x60}, vg.Points(0.8)
 			ema := smoothEMA(nil, s.Mean, weight)
@@ -274,7 +355,7 @@ func plotMetric(cfg ReportConfig, groups []*RunGroup, key, title string) (*PlotI
 			}
 			l, err := plotter.NewLine(sm)
 			if err != nil {
-				return nil, fmt.Errorf("rl: report: %s: %w", key, err)
+				return nil, nil, fmt.Errorf("rl: report: %s: %w", key, err)
 			}
 			l.Color, l.Width = col, vg.Points(1.8)
 			p.Add(raw, l)
@@ -285,13 +366,13 @@ func plotMetric(cfg ReportConfig, groups []*RunGroup, key, title string) (*PlotI
 		info.Series = append(info.Series, si)
 	}
 	if len(info.Series) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if longest >= smoothMin {
 		p.Title.Text += fmt.Sprintf("\n(faint: raw; solid: EMA, weight %.2f)", weight)
 		info.Smoothing = weight
 	}
-	if strings.HasPrefix(key, "val_pass1") || key == "accuracy" {
+	if isRate(key) {
 		// A rate: the whole [0, 1] range, so that a flat 0.5 is not drawn
 		// across the middle of an axis from -0.5 to 1.5.
 		p.Y.Min, p.Y.Max = 0, 1
@@ -300,7 +381,7 @@ func plotMetric(cfg ReportConfig, groups []*RunGroup, key, title string) (*PlotI
 	for _, off := range offsets {
 		l, err := plotter.NewLine(plotter.XYs{{X: float64(off), Y: p.Y.Min}, {X: float64(off), Y: p.Y.Max}})
 		if err != nil {
-			return nil, fmt.Errorf("rl: report: %s: %w", key, err)
+			return nil, nil, fmt.Errorf("rl: report: %s: %w", key, err)
 		}
 		l.Color, l.Width, l.Dashes = color.Gray{0x70}, vg.Points(1), []vg.Length{vg.Points(4), vg.Points(3)}
 		p.Add(l)
@@ -315,12 +396,5 @@ func plotMetric(cfg ReportConfig, groups []*RunGroup, key, title string) (*PlotI
 	if span := p.Y.Max - p.Y.Min; span > 0 {
 		p.Y.Max += span * 0.12 * float64(len(info.Series)+len(offsets))
 	}
-	for _, f := range cfg.Formats {
-		path := filepath.Join(cfg.Out, plotFileName(key)+"."+f)
-		if err := p.Save(vg.Length(cfg.Width)*vg.Inch, vg.Length(cfg.Height)*vg.Inch, path); err != nil {
-			return nil, fmt.Errorf("rl: report: %s: %w", path, err)
-		}
-		info.Files = append(info.Files, path)
-	}
-	return info, nil
+	return p, info, nil
 }
