@@ -173,6 +173,12 @@ func outcomeOf(c *Completion) outcome {
 // Evaluate runs cfg on the policy p. progress, when not nil, is called after
 // each completion with the number done and the total.
 func Evaluate(p *model.Params, tok *data.Tokenizer, cfg EvalConfig, progress func(done, total int)) (*EvalResult, error) {
+	return EvaluateLogged(p, tok, cfg, progress, nil)
+}
+
+// EvaluateLogged is Evaluate that also passes every completion to log, when
+// not nil, in job order: greedy ones first, then the samples (eval_log.go).
+func EvaluateLogged(p *model.Params, tok *data.Tokenizer, cfg EvalConfig, progress func(done, total int), log func(*SampleRecord) error) (*EvalResult, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -227,6 +233,9 @@ func Evaluate(p *model.Params, tok *data.Tokenizer, cfg EvalConfig, progress fun
 		err := d.Run(jobs, sc, func(i int, c *Completion) error {
 			tallies[i].greedy = outcomeOf(c)
 			tick()
+			if log != nil {
+				return log(newSampleRecord(&probs[i], i%np, -1, 0, c))
+			}
 			return nil
 		})
 		if err != nil {
@@ -249,6 +258,9 @@ func Evaluate(p *model.Params, tok *data.Tokenizer, cfg EvalConfig, progress fun
 			t.samples[s] = outcomeOf(c)
 			t.answers[s], t.correct[s] = c.Answer, c.Verdict.Correct
 			tick()
+			if log != nil {
+				return log(newSampleRecord(&probs[j/cfg.N], (j/cfg.N)%np, s, jobs[j].Seed, c))
+			}
 			return nil
 		})
 		if err != nil {

@@ -10,7 +10,10 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
+
+	"tinyr1/checkpoints"
 )
 
 // A report turns run folders into plots and a markdown summary, so that a
@@ -31,6 +34,8 @@ type RunMetrics struct {
 	Last   map[string]float64 // last value of each numeric metric
 	Evals  []EvalFile         // eval/*.json of the run folder
 	Latest string             // the checkpoint the run's latest pointer names, relative to Dir; "" when missing
+	Kind   string             // "sft" or "train": manifest.json's kind, else "train" when reward_mean is logged
+	Offset int                // the initial checkpoint's step (a GRPO run started from an SFT run); 0 for none
 }
 
 // WallClock is the run's compute time in seconds: the sum of time_step
@@ -53,11 +58,15 @@ func (r *RunMetrics) WallClock() float64 {
 type XY struct{ X, Y float64 }
 
 // ReportMetrics lists the metrics plotted, in order, with their titles. A
-// metric no run logged is skipped.
+// metric no run logged is skipped. A key ending in "/*" is one plot per
+// task ("val_pass1_by_task/add:1"), so that runs validated on different
+// task sets are compared task by task; the overall val_pass1, a mean over
+// each run's own tasks, is drawn only when no run logged per-task values.
 var ReportMetrics = []struct{ Key, Title string }{
 	{"reward_mean", "training reward (mean)"},
 	{"accuracy", "training accuracy"},
-	{"val_pass1", "validation greedy pass@1"},
+	{"val_pass1_by_task/*", "validation greedy pass@1"},
+	{"val_pass1", "validation greedy pass@1 (mean over the run's own tasks)"},
 	{"kl", "KL to the reference"},
 	{"entropy", "entropy of the sampling distribution (nats)"},
 	{"completion_len_mean", "completion length (tokens)"},
@@ -65,7 +74,8 @@ var ReportMetrics = []struct{ Key, Title string }{
 	{"clip_high", "clip fraction, high (A > 0)"},
 	{"zero_variance_frac", "zero-variance group fraction"},
 	{"tokens_per_s", "throughput (tokens/s)"},
-	{"loss", "loss"},
+	{"sft_loss", "SFT loss (cross-entropy, nats/token)"},
+	{"loss", "GRPO objective (clipped surrogate loss)"},
 }
 
 // LoadRunMetrics reads dir/metrics.jsonl, dir/config.json, dir/latest and
@@ -96,8 +106,16 @@ func LoadRunMetrics(dir string) (*RunMetrics, error) {
 		r.Steps = max(r.Steps, int(step))
 		for k, v := range m {
 			if x, ok := v.(float64); ok && k != "step" {
-				r.Series[k] = append(r.Series[k], XY{step, x})
-				r.Last[k] = x
+				r.add(k, step, x)
+			}
+			// Per-task maps (val_pass1_by_task, ...) become one series per
+			// task, "val_pass1_by_task/add:1".
+			if sub, ok := v.(map[string]any); ok {
+				for task, tv := range sub {
+					if x, ok := tv.(float64); ok {
+						r.add(k+"/"+task, step, x)
+					}
+				}
 			}
 		}
 	}
@@ -117,6 +135,9 @@ func LoadRunMetrics(dir string) (*RunMetrics, error) {
 			r.Latest = f[0]
 		}
 	}
+	if err := r.loadManifest(); err != nil {
+		return nil, err
+	}
 	evals, _ := filepath.Glob(filepath.Join(dir, "eval", "*.json"))
 	sort.Strings(evals)
 	for _, path := range evals {
@@ -127,6 +148,68 @@ func LoadRunMetrics(dir string) (*RunMetrics, error) {
 		r.Evals = append(r.Evals, *ef)
 	}
 	return r, nil
+}
+
+func (r *RunMetrics) add(key string, step, x float64) {
+	r.Series[key] = append(r.Series[key], XY{step, x})
+	r.Last[key] = x
+}
+
+// loadManifest sets Kind and Offset from manifest.json, and renames an SFT
+// run's "loss" (cross-entropy, nats per token) to "sft_loss", so that it
+// never shares an axis with the GRPO objective, whose scale and sign mean
+// something else.
+func (r *RunMetrics) loadManifest() error {
+	var man struct {
+		Kind string `json:"kind"`
+		Init string `json:"init"`
+	}
+	if b, err := os.ReadFile(filepath.Join(r.Dir, "manifest.json")); err == nil {
+		if err := json.Unmarshal(b, &man); err != nil {
+			return fmt.Errorf("rl: report: %s/manifest.json: %v", r.Dir, err)
+		}
+	}
+	r.Kind = man.Kind
+	if r.Kind == "" {
+		// An older run or a copied metrics file: only GRPO logs rewards.
+		r.Kind = "sft"
+		if len(r.Series["reward_mean"]) > 0 {
+			r.Kind = "train"
+		}
+	}
+	if man.Init != "" {
+		r.Offset = initStep(man.Init)
+	}
+	if r.Kind == "sft" {
+		if s, ok := r.Series["loss"]; ok {
+			r.Series["sft_loss"], r.Last["sft_loss"] = s, r.Last["loss"]
+			delete(r.Series, "loss")
+			delete(r.Last, "loss")
+		}
+	}
+	return nil
+}
+
+// initStep is the step of an initial checkpoint: from its file name
+// (step-0001000.ckpt), else from its header; 0 when neither can be read
+// (the file may have been pruned since).
+func initStep(path string) int {
+	name := filepath.Base(path)
+	if d, ok := strings.CutSuffix(strings.TrimPrefix(name, "step-"), ".ckpt"); ok {
+		if step, err := strconv.Atoi(d); err == nil && checkpoints.StepFileName(step) == name {
+			return step
+		}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	c, err := checkpoints.Decode(f, path)
+	if err != nil {
+		return 0
+	}
+	return c.Header.Step
 }
 
 // LoadEvalFile reads the JSON that `tinyr1 eval --json` writes.
@@ -215,7 +298,9 @@ type GroupSeries struct {
 }
 
 // Series returns the group's curve for a metric; Runs is 0 when no run
-// logged it.
+// logged it. Steps count from each run's Offset: a GRPO run started from
+// step 1000 of an SFT run draws its step 1 at 1001, after its parent's
+// curve rather than over it.
 func (g *RunGroup) Series(key string) GroupSeries {
 	var gs GroupSeries
 	count := map[float64]int{}
@@ -232,8 +317,9 @@ func (g *RunGroup) Series(key string) GroupSeries {
 				continue // a resumed run may repeat a step; keep the first
 			}
 			seen[p.X] = true
-			count[p.X]++
-			vals[p.X] = append(vals[p.X], p.Y)
+			x := p.X + float64(r.Offset) // continue the parent's step axis
+			count[x]++
+			vals[x] = append(vals[x], p.Y)
 		}
 	}
 	for x, n := range count {

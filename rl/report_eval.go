@@ -107,6 +107,11 @@ func (t *evalTable) evalMetrics() []evalMetric {
 		{"sampled_pass1", "sampled pass@1", "%.3f", func(r *EvalRow) (float64, bool) { return statValue(r.Sampled, nil) }},
 	}
 	for _, k := range ks {
+		if k == 1 {
+			// pass@1 of n samples is c/n, the sampled pass@1 above: one
+			// table, not two.
+			continue
+		}
 		ms = append(ms, kMetric("pass", k, func(s *KStats) float64 { return s.PassAtK.Value }))
 	}
 	for _, k := range ks {

@@ -13,24 +13,18 @@ func summaryMarkdown(groups []*RunGroup, evals []*evalTable, plots []PlotInfo) s
 	b.WriteString("# tinyr1 report\n\n")
 	b.WriteString("Runs whose config.json differ only by seed are one group: curves show the mean over seeds with a min-max band; ")
 	b.WriteString("tables give mean ± standard error over seeds (n = seeds).\n\n")
-	b.WriteString("## Runs\n\n| group | runs | seeds | steps | prompts | group size | wall-clock (s) |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("## Runs\n\n| group | runs | seeds | kind | steps | batch | wall-clock (s) |\n|---|---|---|---|---|---|---|\n")
 	for _, g := range groups {
 		var names, seeds []string
 		steps, wall := make([]float64, len(g.Runs)), make([]float64, len(g.Runs))
 		for i, r := range g.Runs {
 			names, seeds, steps[i], wall[i] = append(names, r.Name), append(seeds, r.Seed), float64(r.Steps), r.WallClock()
 		}
-		cfg := func(key string) string {
-			if v, ok := g.Runs[0].Config[key]; ok {
-				return fmt.Sprint(v)
-			}
-			return "–"
-		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s |\n", g.Name, strings.Join(names, ", "), strings.Join(seeds, ", "),
-			meanSE(steps, "%.0f"), cfg("prompts"), cfg("group"), meanSE(wall, "%.0f"))
+			runKind(g.Runs[0]), meanSE(steps, "%.0f"), batchOf(g.Runs[0]), meanSE(wall, "%.0f"))
 	}
 	b.WriteString("\n## Final training values\n\n")
-	cols := []string{"reward_mean", "accuracy", "val_pass1", "best val_pass1", "kl", "entropy", "completion_len_mean", "zero_variance_frac", "loss"}
+	cols := []string{"reward_mean", "accuracy", "val_pass1", "best val_pass1", "kl", "entropy", "completion_len_mean", "zero_variance_frac", "sft_loss", "loss"}
 	b.WriteString("| group | " + strings.Join(cols, " | ") + " |\n|---" + strings.Repeat("|---", len(cols)) + "|\n")
 	for _, g := range groups {
 		cells := []string{g.Name}
@@ -71,6 +65,33 @@ func summaryMarkdown(groups []*RunGroup, evals []*evalTable, plots []PlotInfo) s
 		}
 	}
 	return b.String()
+}
+
+// runKind names what a run trains, with where it started.
+func runKind(r *RunMetrics) string {
+	if r.Kind == "sft" {
+		return "SFT"
+	}
+	if r.Offset > 0 {
+		return fmt.Sprintf("GRPO from step %d", r.Offset)
+	}
+	return "GRPO"
+}
+
+// batchOf is a run's batch: examples per step for SFT, prompts x group for
+// GRPO; "–" where config.json lacks it. SFT has no prompts or groups,
+// though its config.json carries their defaults.
+func batchOf(r *RunMetrics) string {
+	cfg := func(key string) string {
+		if v, ok := r.Config[key]; ok {
+			return fmt.Sprint(v)
+		}
+		return "–"
+	}
+	if r.Kind == "sft" {
+		return cfg("batch_size") + " examples"
+	}
+	return cfg("prompts") + " prompts × " + cfg("group")
 }
 
 // statValue returns s's pass@1, or get(s), and whether s exists.

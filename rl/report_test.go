@@ -90,17 +90,18 @@ func TestReportWritesPlots(t *testing.T) {
 	}
 	grpo20 := series{"grpo", 2, 20, true}
 	want := map[string][]series{
-		"reward_mean":         {grpo20},
-		"accuracy":            {grpo20},
-		"val_pass1":           {{"grpo", 2, 4, true}, {"sft", 1, 4, false}},
-		"kl":                  {grpo20},
-		"entropy":             {grpo20},
-		"completion_len_mean": {grpo20},
-		"clip_low":            {grpo20},
-		"clip_high":           {grpo20},
-		"zero_variance_frac":  {grpo20},
-		"tokens_per_s":        {grpo20, {"sft", 1, 20, false}},
-		"loss":                {grpo20, {"sft", 1, 20, false}},
+		"reward_mean":             {grpo20},
+		"accuracy":                {grpo20},
+		"val_pass1_by_task/add:1": {{"grpo", 2, 4, true}, {"sft", 1, 4, false}},
+		"kl":                      {grpo20},
+		"entropy":                 {grpo20},
+		"completion_len_mean":     {grpo20},
+		"clip_low":                {grpo20},
+		"clip_high":               {grpo20},
+		"zero_variance_frac":      {grpo20},
+		"tokens_per_s":            {grpo20, {"sft", 1, 20, false}},
+		"sft_loss":                {{"sft", 1, 20, false}},
+		"loss":                    {grpo20},
 	}
 	if len(res.Plots) != len(want) {
 		t.Errorf("%d plots: want %d", len(res.Plots), len(want))
@@ -149,7 +150,7 @@ func TestReportWritesPlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"| grpo | grpo-s1, grpo-s2 | 1, 2 | 20 ± 0 (n=2) | – | 8 |", "| sft |", "(n=2)", "**greedy pass@1**",
+	for _, s := range []string{"| grpo | grpo-s1, grpo-s2 | 1, 2 | GRPO | 20 ± 0 (n=2) | – prompts × 8 |", "| sft | sft | 1 | SFT | 20 | – examples |", "(n=2)", "**greedy pass@1**",
 		"| add:1 | 0.500 ± 0.100 (n=2) | 0.100 |", "grpo (step 20)", "![training reward (mean)](reward_mean.png)"} {
 		if !strings.Contains(string(md), s) {
 			t.Errorf("summary.md lacks %q:\n%s", s, md)

@@ -63,6 +63,7 @@ type Trainer struct {
 	refB      int
 	roll      *model.Rollout
 	start     time.Time
+	startStep int // t.Step when Train began: a resumed run's rate counts from here
 }
 
 // ErrInterrupted is returned by Train when Stop was set: the current step
@@ -373,7 +374,7 @@ func (t *Trainer) Save() (string, error) {
 // Train runs steps until Cfg.Steps, writing metrics, validations and
 // checkpoints. It returns ErrInterrupted after a checkpoint when Stop is set.
 func (t *Trainer) Train() error {
-	t.start = time.Now()
+	t.start, t.startStep = time.Now(), t.Step
 	for t.Step < t.Cfg.Steps {
 		var m map[string]any
 		var err error
@@ -438,32 +439,19 @@ func (t *Trainer) Train() error {
 	return nil
 }
 
-// progress prints one line per step (the CLI decides how it is shown).
+// progress reports the step to t.Progress (progress.go): one line, or a
+// StepBar's update.
 func (t *Trainer) progress(m map[string]any) {
 	if t.Progress == nil {
 		return
 	}
-	el := time.Since(t.start)
-	done := t.Step
-	eta := "?"
-	if done > 0 {
-		steps := float64(t.Cfg.Steps - t.Step)
-		eta = (time.Duration(float64(el) / float64(done) * steps)).Round(time.Second).String()
+	sp := StepProgress{Kind: t.Kind, Step: t.Step, Steps: t.Cfg.Steps, First: t.startStep,
+		Elapsed: time.Since(t.start), Metrics: stepMetrics(m, t.LastVal)}
+	if b, ok := t.Progress.(StepBar); ok {
+		b.StepDone(sp)
+		return
 	}
-	line := fmt.Sprintf("%s step %d/%d", t.Kind, t.Step, t.Cfg.Steps)
-	keys := []string{"loss", "reward_mean", "accuracy", "val_pass1", "tokens_per_s"}
-	for _, k := range keys {
-		if v, ok := m[k].(float64); ok {
-			line += fmt.Sprintf("  %s %.4g", k, v)
-		}
-	}
-	if !math.IsNaN(t.LastVal) {
-		if _, ok := m["val_pass1"]; !ok {
-			line += fmt.Sprintf("  val_pass1 %.3f", t.LastVal)
-		}
-	}
-	line += "  eta " + eta
-	fmt.Fprintln(t.Progress, line)
+	fmt.Fprintln(t.Progress, sp.Line())
 }
 
 // ensureEngine builds the rollout engine for batches of up to maxBatch.

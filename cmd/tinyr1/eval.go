@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -60,7 +61,7 @@ var evalCommand = &cli.Command{
 	UsageText: "tinyr1 eval CKPT [CKPT...] [--tasks MIX] [--split test] [--problems 100] [--n 16] [--k 1,4,16] [--json|--csv]\n" +
 		"   CKPT is a checkpoint file or a run folder (its latest checkpoint)",
 	Flags: []cli.Flag{evalTasksFlag, evalSplitFlag, evalProblemsFlag, evalNFlag, evalKFlag, evalGreedyFlag, evalSeedFlag,
-		temperatureFlag, topPFlag, maxNewFlag, workersFlag, jsonFlag, csvFlag, evalOutFlag, quietFlag},
+		temperatureFlag, topPFlag, maxNewFlag, workersFlag, jsonFlag, csvFlag, evalOutFlag, logSamplesFlag, quietFlag},
 	Action: evalAction,
 }
 
@@ -111,6 +112,11 @@ func evalAction(c *cli.Context) error {
 	}
 	tok := data.NewTokenizer()
 	out := rl.EvalFile{Config: cfg}
+	samples, err := openSampleLog(c.String(logSamplesFlag.Name))
+	if err != nil {
+		return err
+	}
+	defer samples.abort()
 	for _, arg := range ckpts {
 		p, ck, err := rl.LoadPolicy(arg, tok)
 		if err != nil {
@@ -121,7 +127,7 @@ func evalAction(c *cli.Context) error {
 			bar = newProgressBar(c.App.ErrWriter, "eval "+arg)
 		}
 		t0 := time.Now()
-		res, err := rl.Evaluate(p, tok, cfg, bar.update)
+		res, err := rl.EvaluateLogged(p, tok, cfg, bar.update, samples.forCheckpoint(ck.File))
 		bar.finish()
 		if err != nil {
 			return fmt.Errorf("eval %s: %w", arg, err)
@@ -132,7 +138,9 @@ func evalAction(c *cli.Context) error {
 		out.Checkpoints = append(out.Checkpoints, rl.EvalCheck{Label: arg, File: ck.File, Hash: ck.Hash,
 			RunID: ck.Header.RunID, Step: ck.Header.Step, Rows: res.Rows, Overall: res.Overall})
 	}
-	// The table is printed even when --out cannot be written at the end.
+	// The table is printed even when the sample log or --out cannot be
+	// written at the end.
+	logErr := samples.commit()
 	outErr := writeEvalOut(c.String(evalOutFlag.Name), &out)
 	switch {
 	case c.Bool(jsonFlag.Name):
@@ -142,10 +150,7 @@ func evalAction(c *cli.Context) error {
 	default:
 		err = writeEvalTable(c.App.Writer, &out)
 	}
-	if outErr != nil {
-		return outErr
-	}
-	return err
+	return errors.Join(logErr, outErr, err)
 }
 
 func writeEvalJSON(w io.Writer, out *rl.EvalFile) error {

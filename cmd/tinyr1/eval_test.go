@@ -302,7 +302,7 @@ func TestReportCommand(t *testing.T) {
 	if !strings.Contains(stdout, "3 runs in 2 groups (grpo, sft)") {
 		t.Errorf("report output %q: want 3 runs in 2 groups", stdout)
 	}
-	for _, f := range []string{"reward_mean.png", "val_pass1.png", "kl.png", "entropy.png", "completion_len_mean.png",
+	for _, f := range []string{"reward_mean.png", "val_pass1_by_task_add-1.png", "sft_loss.png", "loss.png", "kl.png", "entropy.png", "completion_len_mean.png",
 		"clip_high.png", "zero_variance_frac.png", "tokens_per_s.png", "summary.md"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("report did not write %s: %v", f, err)

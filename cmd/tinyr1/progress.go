@@ -1,20 +1,32 @@
 package main
 
 import (
-	"bytes"
+	"fmt"
 	"io"
 	"os"
+
+	"github.com/schollz/progressbar/v3"
+
+	"tinyr1/rl"
 )
 
-// progressWriter shows the trainer's per-step progress lines. On a terminal
-// each line overwrites the previous one (a one-line progress bar: step,
-// ETA, reward, validation score, tokens/s); elsewhere (a log file, CI) the
-// lines are written as they are.
+// progressWriter shows the trainer's per-step progress. On a terminal it
+// is a live bar (schollz/progressbar: width, redraw, rate in steps/s or
+// steps/min, elapsed and ETA), followed by the step and its headline
+// metrics; elsewhere (a log file, a pipe, CI) it writes the trainer's one
+// line per step, unchanged.
+//
+// The bar counts the steps of this process only: a run resumed at step 44
+// of 3000 gets a bar of 2956 steps, so that its rate and ETA are those of
+// the steps it takes, not of the checkpoint's.
 type progressWriter struct {
 	w        io.Writer
 	terminal bool
-	pending  bool // a line is on screen without its newline
+	bar      *progressbar.ProgressBar // made at the first step; nil before, and never in a pipe
+	pending  bool                     // a bar is on screen without its newline
 }
+
+var _ rl.StepBar = (*progressWriter)(nil)
 
 // newProgress wraps w; it is a terminal when w is a character device.
 func newProgress(w io.Writer) *progressWriter {
@@ -27,21 +39,44 @@ func newProgress(w io.Writer) *progressWriter {
 	return p
 }
 
-func (p *progressWriter) Write(b []byte) (int, error) {
+// StepDone implements rl.StepBar.
+func (p *progressWriter) StepDone(s rl.StepProgress) {
 	if !p.terminal {
-		return p.w.Write(b)
+		fmt.Fprintln(p.w, s.Line())
+		return
 	}
-	for _, line := range bytes.Split(bytes.TrimRight(b, "\n"), []byte("\n")) {
-		// Carriage return and erase-to-end-of-line: overwrite in place.
-		if _, err := p.w.Write(append([]byte("\r\x1b[K"), line...)); err != nil {
-			return 0, err
-		}
-		p.pending = true
+	desc := fmt.Sprintf("%s %d/%d%s", s.Kind, s.Step, s.Steps, s.Metrics)
+	if p.bar == nil {
+		p.bar = progressbar.NewOptions(max(s.Steps-s.First, 1),
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionSetWidth(24),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("step"),
+			progressbar.OptionSetPredictTime(true),
+			progressbar.OptionShowDescriptionAtLineEnd(),
+			progressbar.OptionSetDescription(desc),
+			progressbar.OptionUseANSICodes(true),
+		)
 	}
-	return len(b), nil
+	p.bar.Describe(desc)
+	p.bar.Set(s.Step - s.First)
+	p.pending = true
 }
 
-// Done ends the progress line so that later output starts on a new line.
+// Write shows other lines (warnings) on a line of their own; the bar is
+// drawn again at the next step.
+func (p *progressWriter) Write(b []byte) (int, error) {
+	if p.terminal && p.pending {
+		// Carriage return and erase-to-end-of-line: the line replaces the bar.
+		if _, err := io.WriteString(p.w, "\r\x1b[K"); err != nil {
+			return 0, err
+		}
+		p.pending = false
+	}
+	return p.w.Write(b)
+}
+
+// Done ends the bar's line so that later output starts on a new line.
 func (p *progressWriter) Done() {
 	if p.pending {
 		p.w.Write([]byte("\n"))

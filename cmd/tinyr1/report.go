@@ -58,8 +58,12 @@ func reportAction(c *cli.Context) error {
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "report: %d runs in %d groups (%s); %d plots\n", len(runs), len(res.Groups), strings.Join(res.Groups, ", "), len(res.Plots))
+	width := 0 // per-task names run long: val_pass1_by_task/sort:2
 	for _, p := range res.Plots {
-		fmt.Fprintf(w, "  %-20s %s\n", p.Metric, strings.Join(p.Files, " "))
+		width = max(width, len(p.Metric))
+	}
+	for _, p := range res.Plots {
+		fmt.Fprintf(w, "  %-*s %s\n", width, p.Metric, strings.Join(p.Files, " "))
 	}
 	fmt.Fprintf(w, "summary: %s\n", res.Summary)
 	fmt.Fprintf(w, "evaluation table: %s\n", res.EvalCSV)

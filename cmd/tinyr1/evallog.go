@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/urfave/cli/v2"
+
+	"tinyr1/rl"
+)
+
+var logSamplesFlag = &cli.StringFlag{Name: "log-samples", Category: catOutput, EnvVars: env("EVAL_LOG_SAMPLES"),
+	Usage: "write every completion with its verdict and reason to `FILE`, one JSON object a line"}
+
+// sampleLog writes rl.SampleRecords as JSON lines to a temporary file
+// beside its destination, renamed into place once every checkpoint is
+// evaluated: a failed or interrupted eval leaves an earlier log whole. A
+// nil *sampleLog logs nothing.
+type sampleLog struct {
+	path, tmp string
+	f         *os.File
+	w         *bufio.Writer
+	enc       *json.Encoder
+	n         int // records written
+}
+
+// openSampleLog creates the temporary file for path, so that an unwritable
+// path fails before the evaluation; "" is no log.
+func openSampleLog(path string) (*sampleLog, error) {
+	if path == "" {
+		return nil, nil
+	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return nil, usageError("eval: --log-samples %s is a folder: want a file name", path)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, fmt.Errorf("eval: --log-samples: %w", err)
+	}
+	l := &sampleLog{path: path, tmp: f.Name(), f: f, w: bufio.NewWriterSize(f, 1<<16)}
+	l.enc = json.NewEncoder(l.w)
+	l.enc.SetEscapeHTML(false) // completions hold <think> and <answer> tags
+	return l, nil
+}
+
+// forCheckpoint returns the callback of rl.EvaluateLogged for one
+// checkpoint file; nil for a nil log.
+func (l *sampleLog) forCheckpoint(file string) func(*rl.SampleRecord) error {
+	if l == nil {
+		return nil
+	}
+	return func(r *rl.SampleRecord) error {
+		r.Checkpoint = file
+		l.n++
+		if err := l.enc.Encode(r); err != nil {
+			return fmt.Errorf("eval: --log-samples: %w", err)
+		}
+		return nil
+	}
+}
+
+// commit flushes the log and renames it into place.
+func (l *sampleLog) commit() error {
+	if l == nil {
+		return nil
+	}
+	err := l.w.Flush()
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(l.tmp, l.path)
+	}
+	if err != nil {
+		os.Remove(l.tmp)
+		return fmt.Errorf("eval: --log-samples: %w", err)
+	}
+	l.f = nil
+	return nil
+}
+
+// abort removes the temporary file unless commit succeeded.
+func (l *sampleLog) abort() {
+	if l != nil && l.f != nil {
+		l.f.Close()
+		os.Remove(l.tmp)
+	}
+}
