@@ -56,3 +56,30 @@ func readmeCode(cell string) string {
 	code, _, _ := strings.Cut(rest, "`")
 	return code
 }
+
+// TestNotationExamples checks every `"PROMPT" -> "ANSWER"` example in the
+// families' Notation text (what tasks list prints) the same way.
+func TestNotationExamples(t *testing.T) {
+	for _, f := range Families() {
+		text := f.Notation()
+		n := 0
+		for _, part := range strings.Split(text, `" -> "`)[1:] {
+			n++
+			answer, _, _ := strings.Cut(part, `"`)
+			before := text[:strings.Index(text, part)-len(`" -> "`)]
+			prompt := before[strings.LastIndex(before, `"`)+1:]
+			key, ok := f.KeyOfPrompt(prompt)
+			if !ok {
+				t.Errorf("%s notation: example prompt %q is not one the family writes", f.Name(), prompt)
+				continue
+			}
+			p := Problem{Family: f.Name(), Key: key, Prompt: prompt, Answer: answer}
+			if v := f.Verify(&p, TagThinkOpen+TagThinkClose+TagAnswerOpen+answer+TagAnswerClose); !v.Correct {
+				t.Errorf("%s notation: example %q -> %q: the verifier says %q", f.Name(), prompt, answer, v.Reason)
+			}
+		}
+		if n == 0 {
+			t.Errorf("%s notation has no \"PROMPT\" -> \"ANSWER\" example:\n%s", f.Name(), text)
+		}
+	}
+}
