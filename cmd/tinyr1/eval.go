@@ -57,7 +57,7 @@ var (
 
 var evalCommand = &cli.Command{
 	Name:  "eval",
-	Usage: "judge checkpoints by what they can do: greedy and sampled pass@1, pass@k, maj@k per family x level",
+	Usage: "judge checkpoints by what they can do: greedy and sampled pass@1, pass@k, maj@k per family x level, on distinct problems",
 	UsageText: "tinyr1 eval CKPT [CKPT...] [--tasks MIX] [--split test] [--problems 100] [--n 16] [--k 1,4,16] [--json|--csv]\n" +
 		"   CKPT is a checkpoint file or a run folder (its latest checkpoint)",
 	Flags: []cli.Flag{evalTasksFlag, evalSplitFlag, evalProblemsFlag, evalNFlag, evalKFlag, evalGreedyFlag, evalSeedFlag,
@@ -127,6 +127,12 @@ func evalAction(c *cli.Context) error {
 		if !c.Bool(quietFlag.Name) {
 			fmt.Fprintf(c.App.ErrWriter, "eval %s: %d problems in %.1fs\n", arg, res.Overall.Problems, time.Since(t0).Seconds())
 		}
+		for _, r := range res.Rows {
+			if r.Problems < cfg.Problems {
+				fmt.Fprintf(c.App.ErrWriter, "tinyr1: eval: warning: %s has only %d distinct %s problems (--problems %d): each is evaluated once\n",
+					r.Task(), r.Problems, cfg.Split, cfg.Problems)
+			}
+		}
 		out.Checkpoints = append(out.Checkpoints, rl.EvalCheck{Label: arg, File: ck.File, Hash: ck.Hash,
 			RunID: ck.Header.RunID, Step: ck.Header.Step, Rows: res.Rows, Overall: res.Overall})
 	}
@@ -181,7 +187,15 @@ func writeEvalTable(w io.Writer, out *rl.EvalFile) error {
 	if !cfg.Greedy {
 		which = "sampled"
 	}
-	fmt.Fprintf(w, "# intervals are 95%% (greedy: Wilson; sampled: +-1.96 SE over problems); FORMAT, TRUNC and THINK (mean tokens in <think>) are over %s completions\n", which)
+	fmt.Fprintf(w, "# PROBLEMS: distinct problems; intervals are 95%% (greedy: Wilson; sampled: Wilson at the clustered samples' effective size); FORMAT, TRUNC and THINK (mean tokens in <think>) are over %s completions\n", which)
+	if cfg.N > 0 {
+		est := make([]string, len(cfg.Ks))
+		for i, k := range cfg.Ks {
+			est[i] = fmt.Sprintf("k=%d %s", k, rl.MajMethod(cfg.N, k))
+		}
+		fmt.Fprintf(w, "# MAJ@k: majority vote of the verifier's canonical answers (unreadable ones do not vote, ties score the fraction correct), mean over the k-subsets of the n samples (%s)\n",
+			strings.Join(est, ", "))
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	head := []string{"TASK", "CHECKPOINT", "STEP", "PROBLEMS"}
 	if cfg.Greedy {
