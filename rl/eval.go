@@ -39,7 +39,7 @@ import (
 type EvalConfig struct {
 	Tasks       string  `json:"tasks"`       // task mixture family:level,... (weights are ignored)
 	Split       string  `json:"split"`       // data split of the problems: train, validation or test
-	Problems    int     `json:"problems"`    // problems per family and level
+	Problems    int     `json:"problems"`    // distinct problems per family and level (fewer when a level has fewer)
 	N           int     `json:"n"`           // samples per problem at Temperature/TopP; 0 turns sampling off
 	Ks          []int   `json:"ks"`          // k of pass@k and maj@k; each at most N (ignored when N = 0)
 	Temperature float64 `json:"temperature"` // sampling temperature

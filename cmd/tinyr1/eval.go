@@ -32,7 +32,7 @@ var (
 	evalSplitFlag = &cli.StringFlag{Name: "split", Category: catData, EnvVars: env("EVAL_SPLIT"),
 		Usage: "data split: train, validation or test", Value: evalDefaults.Split}
 	evalProblemsFlag = &cli.IntFlag{Name: "problems", Category: catEval, EnvVars: env("EVAL_PROBLEMS"),
-		Usage: "problems per family and level", Value: evalDefaults.Problems}
+		Usage: "distinct problems per family and level (a level with fewer is evaluated on those, with a warning)", Value: evalDefaults.Problems}
 	evalNFlag = &cli.IntFlag{Name: "n", Category: catEval, EnvVars: env("EVAL_N"),
 		Usage: "samples per problem for sampled pass@1, pass@k and maj@k; 0 is greedy only", Value: evalDefaults.N}
 	evalKFlag = &cli.StringFlag{Name: "k", Category: catEval, EnvVars: env("EVAL_K"),
