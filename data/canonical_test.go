@@ -39,7 +39,7 @@ func TestKeyOfPromptRejects(t *testing.T) {
 		"mul":       {"mul 47+38", "mul 47*38*2", "mul -4*3"},
 		"mod":       {"mod (17+15)%0", "mod (17-15)%9", "mod 17+15%9", "mod (17^2+1)%9", "mod (17+15)%9 "},
 		"countdown": {"use 2 3 to make", "use 3 2 to make 5", "use 2  3 to make 5", "use 0 3 to make 3", "use 2 3 make 5"},
-		"kk":        {"A:B+ B:B+", "B:A+ A:B-", "A:B= B:A-", "A:B+  B:A-", "A:B^A B:A-", "A:B&A+ B:A-"},
+		"kk":        {"A:B+ B:A+", "A:B+ B:B+", "B:A+ A:B-", "A:B= B:A-", "A:B+  B:A-", "A:B^A B:A-", "A:B&A+ B:A-"},
 		"lineq":     {"solve 3x+0=15", "solve 3x+5=21", "solve 0x+5=5", "solve 3y+5=20", "solve 3x + 5=20", "solve 3x+-5=20"},
 		"sort":      {"sort up: 1 2", "sort asc:1 2", "sort asc: 1  2", "sort asc: 1,2", "sort asc: ", "sort desc: 01 2"},
 		"bits":      {"ones in 0121", "ones in ", "parity 0101", "ones of 0101"},
@@ -183,4 +183,55 @@ func canonicalVariants(gold string) []string {
 		}
 	}
 	return out
+}
+
+// FuzzKeyOfPrompt: no family's KeyOfPrompt panics, and a key it returns is
+// one the family's verifier can read.
+func FuzzKeyOfPrompt(f *testing.F) {
+	for _, tc := range canonicalCases {
+		f.Add(tc.prompt)
+	}
+	f.Add("mod (47*38+12)%29")
+	f.Add("solve -4x-7=9")
+	f.Fuzz(func(t *testing.T, prompt string) {
+		for _, fam := range Families() {
+			key, ok := fam.KeyOfPrompt(prompt)
+			if !ok {
+				continue
+			}
+			p := Problem{Family: fam.Name(), Key: key}
+			if v := fam.Verify(&p, "<think></think><answer>1</answer>"); v.Reason == "bad problem key" {
+				t.Errorf("%s: KeyOfPrompt(%q) = %q, which the verifier cannot read", fam.Name(), prompt, key)
+			}
+			if again, _ := fam.KeyOfPrompt(prompt); again != key {
+				t.Errorf("%s: KeyOfPrompt(%q) = %q, then %q", fam.Name(), prompt, key, again)
+			}
+		}
+	})
+}
+
+// FuzzCanonical: Canonical never panics, an answer that breaks the
+// contract has no canonical form, and a canonical form is its own: the
+// canonical form of a canonical answer is itself.
+func FuzzCanonical(f *testing.F) {
+	for _, tc := range canonicalCases {
+		f.Add(tc.key, "<think></think><answer>"+tc.answer+"</answer>")
+	}
+	f.Fuzz(func(t *testing.T, key, completion string) {
+		fam, _, _ := strings.Cut(key, ":")
+		p := Problem{Family: fam, Key: key}
+		got, err := Canonical(&p, completion)
+		if err != nil {
+			return // unknown family
+		}
+		if _, reason, ok := ExtractAnswer(completion); !ok && got != "" {
+			t.Errorf("Canonical(%q) = %q for a completion that breaks the contract (%s)", completion, got, reason)
+		}
+		if got == "" || fam == "countdown" { // a countdown canonical form is not an expression
+			return
+		}
+		if again, _ := Canonical(&p, "<think></think><answer>"+got+"</answer>"); again != got {
+			t.Errorf("Canonical(%q) = %q, whose canonical form is %q", completion, got, again)
+		}
+	})
 }

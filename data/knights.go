@@ -676,6 +676,9 @@ func (knights) KeyOfPrompt(prompt string) (string, bool) {
 	if !pz.parseKey(key) {
 		return "", false
 	}
+	if c, _ := pz.solutions(); c != 1 {
+		return "", false // the generator writes only puzzles with one solution
+	}
 	return key, true
 }
 
