@@ -29,7 +29,7 @@ var tasksCommand = &cli.Command{
 
 var tasksListCommand = &cli.Command{
 	Name:   "list",
-	Usage:  "one line per family (name, training levels, test-only level, description), then each family's notation and answer form",
+	Usage:  "the families: training and test-only levels, description, notation and answer form",
 	Action: tasksList,
 }
 
