@@ -443,41 +443,20 @@ func (modFamily) Verify(p *Problem, completion string) Verdict {
 // most 9 digits, so that every product below fits a uint64; M must be at
 // least 1. It does not allocate.
 func modParseKey(key string) (r uint64, ok bool) {
-	const prefix = "mod:("
+	const prefix = "mod:"
 	if len(key) < len(prefix) || key[:len(prefix)] != prefix {
 		return 0, false
 	}
-	s := key[len(prefix):]
-	a, s, ok1 := arithScan(s, 9)
-	if !ok1 || len(s) == 0 {
-		return 0, false
-	}
-	op := s[0]
-	b, s, ok2 := arithScan(s[1:], 9)
-	var c uint64
-	if !ok2 || len(s) == 0 {
-		return 0, false
-	}
-	mulAdd := op == '*' && s[0] == '+'
-	if mulAdd {
-		var ok3 bool
-		if c, s, ok3 = arithScan(s[1:], 9); !ok3 {
-			return 0, false
-		}
-	}
-	if len(s) < 2 || s[0] != ')' || s[1] != '%' {
-		return 0, false
-	}
-	m, s, ok4 := arithScan(s[2:], 9)
-	if !ok4 || len(s) != 0 || m == 0 {
+	op, a, b, c, m, ok := modParseExpr(key[len(prefix):])
+	if !ok {
 		return 0, false
 	}
 	switch op {
-	case '+':
+	case modAdd:
 		return (a + b) % m, true
-	case '*':
+	case modMul, modMulAdd:
 		return (a%m*(b%m) + c) % m, true
-	case '^':
+	default: // modPow
 		// Square and multiply; m < 1e9 keeps every product below 1e18.
 		r, x := 1%m, a%m
 		for e := b; e > 0; e >>= 1 {
@@ -488,7 +467,47 @@ func modParseKey(key string) (r uint64, ok bool) {
 		}
 		return r, true
 	}
-	return 0, false
+}
+
+// modParseExpr parses "(a+b)%m", "(a*b)%m", "(a*b+c)%m" or "(a^b)%m" with
+// canonical numbers of at most 9 digits and m >= 1. It does not allocate.
+func modParseExpr(s string) (op modOp, a, b, c, m uint64, ok bool) {
+	if len(s) == 0 || s[0] != '(' {
+		return 0, 0, 0, 0, 0, false
+	}
+	a, s, ok1 := arithScan(s[1:], 9)
+	if !ok1 || len(s) == 0 {
+		return 0, 0, 0, 0, 0, false
+	}
+	switch s[0] {
+	case '+':
+		op = modAdd
+	case '*':
+		op = modMul
+	case '^':
+		op = modPow
+	default:
+		return 0, 0, 0, 0, 0, false
+	}
+	b, s, ok2 := arithScan(s[1:], 9)
+	if !ok2 || len(s) == 0 {
+		return 0, 0, 0, 0, 0, false
+	}
+	if op == modMul && s[0] == '+' {
+		op = modMulAdd
+		var ok3 bool
+		if c, s, ok3 = arithScan(s[1:], 9); !ok3 {
+			return 0, 0, 0, 0, 0, false
+		}
+	}
+	if len(s) < 2 || s[0] != ')' || s[1] != '%' {
+		return 0, 0, 0, 0, 0, false
+	}
+	m, s, ok4 := arithScan(s[2:], 9)
+	if !ok4 || len(s) != 0 || m == 0 {
+		return 0, 0, 0, 0, 0, false
+	}
+	return op, a, b, c, m, true
 }
 
 // ---- shared helpers ----
@@ -553,3 +572,70 @@ func arithVerify(p *Problem, completion string, want []byte, check func(string) 
 	}
 	return Verdict{Correct: true, FormatOK: true, Reason: ReasonOK}
 }
+
+// ---- notation, prompts and canonical answers ----
+
+func (f addFamily) Notation() string {
+	if f.reversed {
+		return `prompt "addrev A+B" (A, B non-negative integers); answer: the sum's digits in reverse order,
+least significant first, ASCII digits only: "addrev 47+38" -> "58". Zeros at the start are fine
+("001" is 100), a zero at the end is a leading zero of the sum and is rejected ("580").`
+	}
+	return `prompt "add A+B" (A, B non-negative integers); answer: the sum as a canonical integer
+(ASCII digits, no '+', no leading zeros, no separators): "add 47+38" -> "85".`
+}
+
+func (mulFamily) Notation() string {
+	return `prompt "mul A*B"; answer: the product as a canonical integer: "mul 47*38" -> "1786".`
+}
+
+func (modFamily) Notation() string {
+	return `prompt "mod (A+B)%M", "mod (A*B)%M", "mod (A*B+C)%M" or "mod (A^E)%M", where ^ is a power
+(not kk's ^); answer: the least non-negative residue as a canonical integer:
+"mod (3^5)%7" -> "5" (a congruent but unreduced or negative value is wrong).`
+}
+
+func (f addFamily) KeyOfPrompt(prompt string) (string, bool) {
+	a, b, ok := arithParseOp(prompt, f.Name()+" ", '+', arithMaxDigits)
+	if !ok {
+		return "", false
+	}
+	return string(arithAppendOp([]byte(f.Name()+":"), min(a, b), '+', max(a, b))), true
+}
+
+func (mulFamily) KeyOfPrompt(prompt string) (string, bool) {
+	a, b, ok := arithParseOp(prompt, "mul ", '*', arithMaxDigits/2)
+	if !ok {
+		return "", false
+	}
+	return string(arithAppendOp([]byte("mul:"), min(a, b), '*', max(a, b))), true
+}
+
+func (modFamily) KeyOfPrompt(prompt string) (string, bool) {
+	const prefix = "mod "
+	if len(prompt) < len(prefix) || prompt[:len(prefix)] != prefix {
+		return "", false
+	}
+	op, a, b, c, m, ok := modParseExpr(prompt[len(prefix):])
+	if !ok {
+		return "", false
+	}
+	if op == modAdd || op == modMul {
+		a, b = min(a, b), max(a, b)
+	}
+	return string(modAppendExpr([]byte("mod:"), op, a, b, c, m)), true
+}
+
+func (f addFamily) Canonical(_ *Problem, answer string) string {
+	if f.reversed {
+		if arithCheckReversed(answer) != ReasonOK {
+			return ""
+		}
+		return answer
+	}
+	return canonicalInteger(answer)
+}
+
+func (mulFamily) Canonical(_ *Problem, answer string) string { return canonicalInteger(answer) }
+
+func (modFamily) Canonical(_ *Problem, answer string) string { return canonicalInteger(answer) }

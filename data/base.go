@@ -3,6 +3,7 @@ package data
 import (
 	"math/rand/v2"
 	"strconv"
+	"strings"
 )
 
 // Family "base": convert a number between bases 2 to 16.
@@ -279,4 +280,38 @@ func baseParseRadix(s string) (base int, rest string, ok bool) {
 		return 10 + int(s[1]-'0'), s[3:], true
 	}
 	return 0, "", false
+}
+
+func (baseFamily) Notation() string {
+	return `prompt "base F to base T: DIGITS" (bases 2-16, DIGITS written in base F); answer: the value's
+digits in base T, lowercase a-f for 10-15, no prefix, no sign, no leading zeros:
+"base 7 to base 3: 254" -> "12002" ("0x1f", "1F" and "012" are rejected).`
+}
+
+func (baseFamily) KeyOfPrompt(prompt string) (string, bool) {
+	rest, ok := strings.CutPrefix(prompt, "base ")
+	if !ok {
+		return "", false
+	}
+	from, rest, ok := strings.Cut(rest, " to base ")
+	if !ok {
+		return "", false
+	}
+	to, digits, ok := strings.Cut(rest, ": ")
+	if !ok {
+		return "", false
+	}
+	key := "base:" + from + ":" + to + ":" + digits
+	if _, _, ok := baseParseKey(key); !ok {
+		return "", false
+	}
+	return key, true
+}
+
+func (baseFamily) Canonical(p *Problem, answer string) string {
+	_, to, ok := baseParseKey(p.Key)
+	if !ok || baseCheckDigits(answer, to) != ReasonOK {
+		return ""
+	}
+	return answer
 }

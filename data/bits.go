@@ -3,6 +3,7 @@ package data
 import (
 	"math/rand/v2"
 	"strconv"
+	"strings"
 )
 
 // Family "bits": count the 1 bits of a binary string, or give its parity.
@@ -141,3 +142,27 @@ func bitsParseKey(key string) (want int, ok bool) {
 	}
 	return want, true
 }
+
+func (bitsFamily) Notation() string {
+	return `prompt "ones in BITS" (how many 1 bits) or "parity of BITS" (0 even, 1 odd); BITS is binary,
+its leading zeros part of the problem; answer: a canonical decimal integer: "ones in 01101" -> "3",
+"parity of 01101" -> "1" (not binary, no "0b", not "odd").`
+}
+
+func (bitsFamily) KeyOfPrompt(prompt string) (string, bool) {
+	var key string
+	switch {
+	case strings.HasPrefix(prompt, "ones in "):
+		key = "bits:ones:" + prompt[len("ones in "):]
+	case strings.HasPrefix(prompt, "parity of "):
+		key = "bits:parity:" + prompt[len("parity of "):]
+	default:
+		return "", false
+	}
+	if _, ok := bitsParseKey(key); !ok {
+		return "", false
+	}
+	return key, true
+}
+
+func (bitsFamily) Canonical(_ *Problem, answer string) string { return canonicalInteger(answer) }

@@ -4,6 +4,7 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 )
 
 // Family "countdown": reach a target with the given numbers, + - * / and
@@ -616,4 +617,62 @@ func (e *countdownEvaluator) factor() *big.Rat {
 		e.pos++
 	}
 	return new(big.Rat).SetInt64(n)
+}
+
+func (countdown) Notation() string {
+	return `prompt "use N N N to make T" (the numbers sorted); answer: one expression in + - * / and
+parentheses using every given number exactly once (a number given twice is used twice), whose exact
+value is T: "use 2 3 5 8 to make 12" -> "(8-5+3)*2" (any correct expression is accepted). Fractional
+and negative intermediate values are allowed; there is no unary minus ("-3+5"), no '=' and no
+leading zeros; spaces may separate tokens.`
+}
+
+func (countdown) KeyOfPrompt(prompt string) (string, bool) {
+	s, ok := strings.CutPrefix(prompt, "use ")
+	if !ok {
+		return "", false
+	}
+	nums, target, ok := strings.Cut(s, " to make ")
+	if !ok {
+		return "", false
+	}
+	key := "countdown:" + strings.ReplaceAll(nums, " ", ",") + "=" + target
+	var k countdownKey
+	if !k.parse(key) {
+		return "", false
+	}
+	return key, true
+}
+
+// Canonical of a countdown answer is what it computes: the multiset of
+// numbers it uses, sorted ascending, then '=' and its exact value as a
+// fraction in lowest terms ("2,3,5,8=12", "2,3,5=7/2"). A correct answer's
+// canonical form is its key without "countdown:". An answer that divides by
+// zero, or uses a number of more than 13 digits (which no key gives), has
+// none.
+func (countdown) Canonical(_ *Problem, answer string) string {
+	var ps countdownParser
+	if ps.check(answer) != ReasonOK {
+		return ""
+	}
+	used := ps.used[:ps.nUsed]
+	for _, v := range used {
+		if v < 0 {
+			return ""
+		}
+	}
+	val, ok := countdownEval(answer)
+	if !ok {
+		return ""
+	}
+	sortInsertion(used)
+	b := make([]byte, 0, 64)
+	for i, v := range used {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, v, 10)
+	}
+	b = append(b, '=')
+	return string(b) + val.RatString()
 }

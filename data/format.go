@@ -32,15 +32,30 @@ const (
 	ReasonAnswerTooLong  = "answer too long"
 )
 
-// ExtractAnswer parses a completion under the strict output contract:
+// ExtractAnswer parses a completion (the text before end-of-sequence) under
+// the output contract
 //
-//	<think>...</think><answer>...</answer>
+//	<think>THINK</think><answer>ANSWER</answer>
 //
-// The completion must start with <think> (no leading text), contain exactly one
-// of each tag in that order, have only ASCII white space between </think> and
-// <answer> and after </answer>, and no tag inside the think block. The answer
-// is returned with surrounding ASCII white space trimmed. On failure it returns
-// ok == false and one of the Reason constants. It does not allocate.
+// and returns ANSWER trimmed. The rule, exactly:
+//
+//   - the completion starts with <think>: no byte before it, not even a space;
+//   - THINK is any text without a tag (<think>, </think>, <answer>,
+//     </answer>), newlines included;
+//   - between </think> and <answer>, and after </answer>, only the four ASCII
+//     white-space bytes space, tab, LF and CR may stand, any number of them;
+//     any other byte (text, \v, \f, a non-breaking space or other Unicode
+//     space) is ReasonTextBetween or ReasonTextAfter;
+//   - ANSWER loses the same four bytes at both ends; what remains must be
+//     non-empty and at most MaxAnswerBytes, and holds no tag; white space
+//     inside it is the family's business (most families reject it);
+//   - each tag occurs exactly once, in that order; the whole completion is at
+//     most MaxCompletionBytes.
+//
+// The verifier is deliberately this lenient about white space around the
+// blocks: making it stricter would change rewards that runs were trained on.
+// On failure it returns ok == false and one of the Reason constants. It does
+// not allocate.
 func ExtractAnswer(completion string) (answer, reason string, ok bool) {
 	if len(completion) > MaxCompletionBytes {
 		return "", ReasonTooLong, false
@@ -163,22 +178,12 @@ func CheckInteger(s string) string {
 	return ReasonOK
 }
 
-// VerifyExact is the verifier shared by families whose answer is a single
-// canonical token sequence compared as a string after the family's own
-// syntax check. check validates the answer's syntax (nil accepts anything
-// non-empty) and returns ReasonOK or a reason.
-func VerifyExact(p *Problem, completion string, check func(string) string) Verdict {
-	ans, reason, ok := ExtractAnswer(completion)
-	if !ok {
-		return Verdict{Reason: reason}
+// canonicalInteger is the Canonical of the families whose answer is one
+// integer under CheckInteger: the answer itself when it is canonical (so
+// string equality is value equality), else "".
+func canonicalInteger(answer string) string {
+	if CheckInteger(answer) != ReasonOK {
+		return ""
 	}
-	if check != nil {
-		if r := check(ans); r != ReasonOK {
-			return Verdict{FormatOK: true, Reason: r}
-		}
-	}
-	if ans != p.Answer {
-		return Verdict{FormatOK: true, Reason: ReasonWrongValue}
-	}
-	return Verdict{Correct: true, FormatOK: true, Reason: ReasonOK}
+	return answer
 }

@@ -133,28 +133,6 @@ func TestCheckInteger(t *testing.T) {
 	}
 }
 
-func TestVerifyExact(t *testing.T) {
-	p := &Problem{Answer: "85"}
-	tests := []struct {
-		name, completion string
-		check            func(string) string
-		want             Verdict
-	}{
-		{"right", "<think></think><answer>85</answer>", CheckInteger, Verdict{Correct: true, FormatOK: true, Reason: ReasonOK}},
-		{"wrong", "<think></think><answer>86</answer>", CheckInteger, Verdict{FormatOK: true, Reason: ReasonWrongValue}},
-		{"leading zero", "<think></think><answer>085</answer>", CheckInteger, Verdict{FormatOK: true, Reason: ReasonLeadingZeros}},
-		{"no check", "<think></think><answer>085</answer>", nil, Verdict{FormatOK: true, Reason: ReasonWrongValue}},
-		{"format", "<answer>85</answer>", CheckInteger, Verdict{Reason: ReasonNoThink}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := VerifyExact(p, tc.completion, tc.check); got != tc.want {
-				t.Errorf("VerifyExact = %+v, want %+v", got, tc.want)
-			}
-		})
-	}
-}
-
 // FuzzExtractAnswer: ExtractAnswer never panics; when it succeeds the
 // answer is a trimmed, non-empty substring of the completion holding no
 // tag, the completion has exactly one of each tag, and it starts with
@@ -218,4 +196,48 @@ func ExampleExtractAnswer() {
 	// Output:
 	// 15 ok true
 	//  two answer blocks false
+}
+
+// TestContractWhiteSpace is the output contract's white-space rule, both
+// ways: space, tab, LF and CR are accepted between the blocks, around the
+// answer and after </answer>; nothing else is, and nothing at all before
+// <think>.
+func TestContractWhiteSpace(t *testing.T) {
+	accepted := []string{" ", "\t", "\n", "\r", "\r\n", " \t\n\r ", strings.Repeat("\n", 50)}
+	rejected := []string{"\v", "\f", "\u00a0", "\u2003", "\u200b", "\x00", ".", "x"}
+	for _, ws := range accepted {
+		for name, c := range map[string]string{
+			"between blocks": "<think>a</think>" + ws + "<answer>7</answer>",
+			"around answer":  "<think>a</think><answer>" + ws + "7" + ws + "</answer>",
+			"after answer":   "<think>a</think><answer>7</answer>" + ws,
+			"everywhere":     "<think>" + ws + "</think>" + ws + "<answer>" + ws + "7" + ws + "</answer>" + ws,
+		} {
+			if ans, reason, ok := ExtractAnswer(c); !ok || ans != "7" {
+				t.Errorf("%s %q: ExtractAnswer = %q, %q, %v, want \"7\" accepted", name, ws, ans, reason, ok)
+			}
+		}
+		if _, _, ok := ExtractAnswer(ws + "<think>a</think><answer>7</answer>"); ok {
+			t.Errorf("before <think> %q: accepted, want %q", ws, ReasonNoThink)
+		}
+	}
+	for _, ws := range rejected {
+		for _, tc := range []struct{ name, completion, reason string }{
+			{"between blocks", "<think>a</think>" + ws + "<answer>7</answer>", ReasonTextBetween},
+			{"after answer", "<think>a</think><answer>7</answer>" + ws, ReasonTextAfter},
+			{"before think", ws + "<think>a</think><answer>7</answer>", ReasonNoThink},
+		} {
+			if ans, reason, ok := ExtractAnswer(tc.completion); ok || reason != tc.reason {
+				t.Errorf("%s %q: ExtractAnswer = %q, %q, %v, want rejected with %q", tc.name, ws, ans, reason, ok, tc.reason)
+			}
+		}
+		// Around the answer such a byte is not trimmed: it stays in the
+		// answer, and the family's answer rule rejects it.
+		c := "<think>a</think><answer>" + ws + "7</answer>"
+		if ans, _, ok := ExtractAnswer(c); !ok || ans != ws+"7" {
+			t.Errorf("around answer %q: ExtractAnswer = %q, %v, want %q kept in the answer", ws, ans, ok, ws+"7")
+		}
+		if v := (mulFamily{}).Verify(&Problem{Family: "mul", Key: "mul:1*7", Answer: "7"}, c); v.Correct || !v.FormatOK {
+			t.Errorf("around answer %q: mul verdict %+v, want format ok and not correct", ws, v)
+		}
+	}
 }

@@ -655,3 +655,43 @@ func kkSortBytes(a []byte) {
 		}
 	}
 }
+
+func (knights) Notation() string {
+	return `prompt: one statement per inhabitant, "SPEAKER:STATEMENT" separated by spaces, speakers in
+alphabetical order: "A:Q+ Q:Q&U+ U:Q-". Knights always tell the truth, knaves always lie. X and Y
+are inhabitants, X before Y alphabetically; a pair may name the speaker ("Q:Q&U+" is Q saying "U
+and I are both knights"):
+  X+    X is a knight                    X-    X is a knave
+  X&Y+  X and Y are both knights         X&Y-  X and Y are both knaves
+  X|Y+  X or Y (or both) is a knight     X|Y-  X or Y (or both) is a knave
+  X=Y   X and Y are the same kind        X^Y   exactly one of X and Y is a knight
+X=Y and X^Y take no + or - (kk's ^ is "exactly one", unlike mod's power). Answer: every inhabitant
+once as NAME=knight or NAME=knave, separated by commas, in any order, spaces allowed between
+tokens: "A:Q+ Q:Q&U+ U:Q-" -> "A=knave,Q=knave,U=knight" (the unique consistent assignment).`
+}
+
+func (knights) KeyOfPrompt(prompt string) (string, bool) {
+	var pz kkPuzzle
+	key := "kk:" + prompt
+	if !pz.parseKey(key) {
+		return "", false
+	}
+	if c, _ := pz.solutions(); c != 1 {
+		return "", false // the generator writes only puzzles with one solution
+	}
+	return key, true
+}
+
+// Canonical of a kk answer is the assignment it names, written with every
+// inhabitant in alphabetical order ("A=knave,Q=knave,U=knight").
+func (knights) Canonical(p *Problem, answer string) string {
+	var pz kkPuzzle
+	if !pz.parseKey(p.Key) {
+		return ""
+	}
+	got, r := pz.parseAnswer(answer)
+	if r != ReasonOK {
+		return ""
+	}
+	return string(pz.appendAnswer(nil, got))
+}

@@ -3,6 +3,7 @@ package data
 import (
 	"math/rand/v2"
 	"strconv"
+	"strings"
 )
 
 // Family "lineq": solve a linear equation a*x+b=c in one variable whose
@@ -205,3 +206,44 @@ func lineqInt(s string) (int64, bool) {
 	}
 	return n, true
 }
+
+func (lineq) Notation() string {
+	return `prompt "solve AX+B=C" ("solve 3x+5=20", "solve -4x-7=9", "solve 3x=15" when B is 0); answer: x alone
+as a canonical integer: "solve 3x+5=20" -> "5" ("x=5", "5.0", "+5" are rejected).`
+}
+
+func (lineq) KeyOfPrompt(prompt string) (string, bool) {
+	s, ok := strings.CutPrefix(prompt, "solve ")
+	if !ok {
+		return "", false
+	}
+	lhs, c, ok := strings.Cut(s, "=")
+	if !ok {
+		return "", false
+	}
+	a, term, ok := strings.Cut(lhs, "x")
+	if !ok {
+		return "", false
+	}
+	b := "0"
+	if term != "" {
+		switch term[0] {
+		case '+':
+			b = term[1:]
+		case '-':
+			b = term
+		default:
+			return "", false
+		}
+		if b == "0" {
+			return "", false // the generator leaves out a zero term
+		}
+	}
+	key := "lineq:" + a + "," + b + "," + c
+	if _, ok := lineqSolveKey(key); !ok {
+		return "", false
+	}
+	return key, true
+}
+
+func (lineq) Canonical(_ *Problem, answer string) string { return canonicalInteger(answer) }

@@ -7,9 +7,12 @@
 //
 //	<think>WORKED SOLUTION</think><answer>ANSWER</answer>
 //
-// followed by end-of-sequence. The verifier extracts the single answer block,
-// trims ASCII white space around it and checks it exactly; there is no partial
-// credit.
+// followed by end-of-sequence, with ASCII white space (space, tab, LF, CR)
+// allowed between the blocks, around the answer and after </answer>, and
+// nowhere else outside the think block (ExtractAnswer states the rule
+// exactly). The verifier extracts the single answer block, trims that white
+// space around it and checks it exactly under the family's answer rule
+// (Family.Notation); there is no partial credit.
 package data
 
 import (
@@ -54,8 +57,24 @@ type Family interface {
 	// Family, Level, Key, Prompt, Answer and Solution (not Split).
 	Generate(rng *rand.Rand, level int) Problem
 	// Verify judges a full completion text (without the end-of-sequence
-	// token) against p. It must not panic on any input.
+	// token) against p. It must not panic on any input and does not
+	// allocate on the reward's path.
 	Verify(p *Problem, completion string) Verdict
+	// Notation explains, in a few lines for `tinyr1 tasks list` and the
+	// README, the family's prompt notation and the answer form its
+	// verifier accepts, with one example of each.
+	Notation() string
+	// KeyOfPrompt returns the canonical key of the problem a prompt states
+	// (Problem.Key of every generated problem with that prompt), or false
+	// when the prompt is not one this family writes.
+	KeyOfPrompt(prompt string) (key string, ok bool)
+	// Canonical returns the canonical form of an answer block (trimmed, as
+	// ExtractAnswer returns it) under the family's answer rule: two answers
+	// with the same canonical form are one answer to Verify (both correct or
+	// both wrong). It is "" for an answer that does not parse (a syntax
+	// reason), which therefore has no value to vote for. It is what maj@k
+	// votes on; it may allocate, and the reward never calls it.
+	Canonical(p *Problem, answer string) string
 }
 
 // MaxLevel is the highest difficulty level; it is meant for
@@ -107,6 +126,21 @@ func Verify(p *Problem, completion string) (Verdict, error) {
 		return Verdict{}, err
 	}
 	return f.Verify(p, completion), nil
+}
+
+// Canonical returns the family's canonical form (Family.Canonical) of the
+// answer block of a completion, or "" when the completion breaks the output
+// contract or its answer does not parse.
+func Canonical(p *Problem, completion string) (string, error) {
+	f, err := Lookup(p.Family)
+	if err != nil {
+		return "", err
+	}
+	ans, _, ok := ExtractAnswer(completion)
+	if !ok {
+		return "", nil
+	}
+	return f.Canonical(p, ans), nil
 }
 
 // CheckLevel returns an error for a level outside 1..MaxLevel.

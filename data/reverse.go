@@ -1,6 +1,9 @@
 package data
 
-import "math/rand/v2"
+import (
+	"math/rand/v2"
+	"strings"
+)
 
 // Family "rev": reverse a string of lowercase letters.
 //
@@ -115,4 +118,24 @@ func revIsReverse(a, s string) bool {
 		}
 	}
 	return true
+}
+
+func (revFamily) Notation() string {
+	return `prompt "reverse: LETTERS" (lowercase a-z); answer: the letters in reverse order, nothing else:
+"reverse: abcd" -> "dcba".`
+}
+
+func (revFamily) KeyOfPrompt(prompt string) (string, bool) {
+	s, ok := strings.CutPrefix(prompt, "reverse: ")
+	if !ok || s == "" || len(s) > revMaxLen || !revLetters(s) {
+		return "", false
+	}
+	return "rev:" + s, true
+}
+
+func (revFamily) Canonical(_ *Problem, answer string) string {
+	if answer == "" || !revLetters(answer) {
+		return ""
+	}
+	return answer
 }

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Family "sort": sort a list of signed integers ascending or descending.
@@ -244,4 +245,42 @@ func sortInsertion(a []int64) {
 			a[j], a[j-1] = a[j-1], a[j]
 		}
 	}
+}
+
+func (sortFamily) Notation() string {
+	return `prompt "sort asc: N N N" or "sort desc: N N N" (signed integers); answer: the same numbers sorted,
+canonical integers separated by exactly one space: "sort asc: 5 -3 12" -> "-3 5 12" (commas, tabs or
+two spaces between numbers are a bad separator).`
+}
+
+func (sortFamily) KeyOfPrompt(prompt string) (string, bool) {
+	dir, list, ok := strings.Cut(prompt, ": ")
+	if !ok || (dir != "sort asc" && dir != "sort desc") {
+		return "", false
+	}
+	var vals [sortMaxLen]int64
+	n, big, r := sortScan(list, ' ', &vals)
+	if r != ReasonOK || big || n > sortMaxLen {
+		return "", false
+	}
+	sortInsertion(vals[:n])
+	b := append([]byte("sort:"), dir[len("sort "):]...)
+	b = append(b, ':')
+	for i, v := range vals[:n] {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, v, 10)
+	}
+	return string(b), true
+}
+
+// Canonical of a sort answer is the list in the order given: the verifier
+// accepts only one spelling of a list (canonical integers, one space).
+func (sortFamily) Canonical(_ *Problem, answer string) string {
+	var got [sortMaxLen]int64
+	if _, _, r := sortScan(answer, ' ', &got); r != ReasonOK {
+		return ""
+	}
+	return answer
 }

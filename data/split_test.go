@@ -118,7 +118,17 @@ func (constFamily) Description() string { return "one problem" }
 func (constFamily) Generate(*rand.Rand, int) Problem {
 	return Problem{Family: "const", Level: 1, Key: "const:1", Prompt: "const", Answer: "1", Solution: "1"}
 }
-func (constFamily) Verify(p *Problem, c string) Verdict { return VerifyExact(p, c, CheckInteger) }
+func (constFamily) Verify(p *Problem, c string) Verdict {
+	if ans, reason, ok := ExtractAnswer(c); !ok {
+		return Verdict{Reason: reason}
+	} else if ans != p.Answer {
+		return Verdict{FormatOK: true, Reason: ReasonWrongValue}
+	}
+	return Verdict{Correct: true, FormatOK: true, Reason: ReasonOK}
+}
+func (constFamily) Notation() string                      { return "const: answer 1" }
+func (constFamily) KeyOfPrompt(string) (string, bool)     { return "const:1", true }
+func (constFamily) Canonical(_ *Problem, a string) string { return a }
 
 // TestSplitDisjoint is the leak test of GRPO.md: for every registered
 // family and level, no key of the first nTest test items occurs among the

@@ -12,28 +12,34 @@ import (
 // Evaluation judges a policy by what it can do, separately from the reward
 // (GRPO.md, "Evaluation protocol"):
 //
+//   - the problems of each family x level are the first Problems distinct
+//     keys of the split's stream; a level with fewer distinct problems (add:1
+//     has about 5 test problems) is evaluated on each of them once, and its
+//     row says how many (EvalRow.Problems);
 //   - greedy pass@1 per family x level: the primary figure, with a 95%
 //     Wilson interval over problems;
 //   - sampled pass@1: mean correctness over N samples per problem at a stated
-//     temperature and top-p;
+//     temperature and top-p, with a Wilson interval at the effective sample
+//     size of the clustered samples (SampledInterval);
 //   - pass@k with the unbiased estimator of Chen et al. (2021),
 //     1 - C(n-c, k)/C(n, k) (PassAtK), averaged over problems;
-//   - maj@k: majority vote over the first k samples' normalised extracted
-//     answers; invalid answers do not vote; ties score the fraction of tied
-//     answers that are correct (MajorityAtK);
+//   - maj@k: a majority vote of the verifier's canonical answers (data
+//     Family.Canonical), averaged over the k-subsets of the N samples (exact,
+//     or a fixed-seed Monte Carlo when there are more than MajExactMax);
+//     samples without a canonical answer do not vote; ties score the
+//     fraction of tied answers that are correct (MajorityAtK);
 //   - format-valid rate, truncation rate, mean think length (tokens between
 //     <think> and </think>; the tokenizer is character-level, so this is
 //     also characters), mean completion length.
 //
-// Sampled figures carry a 95% interval mean +- 1.96 standard errors over
-// problems (samples of one problem are not independent, so a Wilson
-// interval over samples would be too narrow), clipped to [0, 1].
+// pass@k and maj@k carry a 95% interval mean +- 1.96 standard errors over
+// problems (samples of one problem are not independent), clipped to [0, 1].
 
 // EvalConfig says what to evaluate and how.
 type EvalConfig struct {
 	Tasks       string  `json:"tasks"`       // task mixture family:level,... (weights are ignored)
 	Split       string  `json:"split"`       // data split of the problems: train, validation or test
-	Problems    int     `json:"problems"`    // problems per family and level
+	Problems    int     `json:"problems"`    // distinct problems per family and level (fewer when a level has fewer)
 	N           int     `json:"n"`           // samples per problem at Temperature/TopP; 0 turns sampling off
 	Ks          []int   `json:"ks"`          // k of pass@k and maj@k; each at most N (ignored when N = 0)
 	Temperature float64 `json:"temperature"` // sampling temperature
@@ -110,7 +116,7 @@ type Interval struct {
 type DecodeStats struct {
 	Completions   int      `json:"completions"`    // completions decoded
 	Correct       int      `json:"correct"`        // completions the verifier accepts
-	Pass1         Interval `json:"pass1"`          // mean correctness; greedy: Wilson interval, sampled: +-1.96 SE over problems
+	Pass1         Interval `json:"pass1"`          // mean correctness; greedy: Wilson interval, sampled: SampledInterval
 	FormatRate    float64  `json:"format_rate"`    // completions that follow the output contract (and ended)
 	TruncRate     float64  `json:"trunc_rate"`     // completions cut at max_new or the context length
 	ThinkLen      float64  `json:"think_len"`      // mean tokens between <think> and </think>, over completions that close it
@@ -121,15 +127,16 @@ type DecodeStats struct {
 // KStats holds pass@k and maj@k at one k.
 type KStats struct {
 	K       int      `json:"k"`
-	PassAtK Interval `json:"pass_at_k"` // unbiased estimator, mean over problems, +-1.96 SE
-	MajAtK  Interval `json:"maj_at_k"`  // majority vote of the first k samples, mean over problems, +-1.96 SE
+	PassAtK Interval `json:"pass_at_k"`     // unbiased estimator, mean over problems, +-1.96 SE
+	MajAtK  Interval `json:"maj_at_k"`      // majority vote of canonical answers, expected over k-subsets of the samples, mean over problems, +-1.96 SE
+	MajEst  string   `json:"maj_estimator"` // how maj@k averages over k-subsets: "exact" or "monte carlo" (MajMethod)
 }
 
 // EvalRow holds every figure of one family and level, or of all of them.
 type EvalRow struct {
 	Family   string       `json:"family"`            // "all" for the overall row
 	Level    int          `json:"level"`             // 0 for the overall row
-	Problems int          `json:"problems"`          // problems evaluated
+	Problems int          `json:"problems"`          // distinct problems evaluated; fewer than the config's when the level has fewer
 	Greedy   *DecodeStats `json:"greedy,omitempty"`  // nil when greedy decoding is off
 	Sampled  *DecodeStats `json:"sampled,omitempty"` // nil when N = 0
 	K        []KStats     `json:"k,omitempty"`       // one per k in the config
@@ -148,14 +155,14 @@ func (r *EvalRow) Task() string {
 type EvalResult struct {
 	Config  EvalConfig `json:"config"`  // the config it ran under
 	Rows    []EvalRow  `json:"rows"`    // one per family and level, in mixture order
-	Overall EvalRow    `json:"overall"` // every problem together (items weigh equally: same problem count)
+	Overall EvalRow    `json:"overall"` // every problem together (each problem weighs the same: an item with fewer distinct problems weighs less)
 }
 
 // problemTally is what one problem contributes.
 type problemTally struct {
 	greedy  outcome
 	samples []outcome // N
-	answers []string  // N extracted answers ("" for none)
+	canon   []string  // N canonical answers ("" for none)
 	correct []bool    // N
 }
 
@@ -184,29 +191,32 @@ func EvaluateLogged(p *model.Params, tok *data.Tokenizer, cfg EvalConfig, progre
 	}
 	mix, _ := data.ParseMixture(cfg.Tasks)
 	split, _ := data.ParseSplit(cfg.Split)
-	np := cfg.Problems
-	probs := make([]data.Problem, len(mix)*np)
-	prompts := make([][]int, len(probs))
-	for j, it := range mix {
+	var probs []data.Problem
+	var prompts [][]int
+	var index []int    // (problems) each problem's index in its item's stream: it seeds the samples
+	bounds := []int{0} // item j's problems are probs[bounds[j]:bounds[j+1]]
+	for _, it := range mix {
 		f, err := data.Lookup(it.Family)
 		if err != nil {
 			return nil, err
 		}
-		for i := range np {
-			pb, err := data.Generate(f, it.Level, split, cfg.Seed, uint64(i))
-			if err != nil {
-				return nil, err
-			}
-			pt, err := tok.EncodePrompt(pb.Prompt)
+		ps, idx, err := distinctProblems(f, it.Level, split, cfg.Seed, cfg.Problems)
+		if err != nil {
+			return nil, err
+		}
+		for i := range ps {
+			pt, err := tok.EncodePrompt(ps[i].Prompt)
 			if err != nil {
 				return nil, err
 			}
 			if len(pt) >= p.Cfg.Context {
 				return nil, fmt.Errorf("rl: eval: %s:%d problem %d: prompt of %d tokens: want at most %d (the model's context %d, less one)",
-					it.Family, it.Level, i, len(pt), p.Cfg.Context-1, p.Cfg.Context)
+					it.Family, it.Level, idx[i], len(pt), p.Cfg.Context-1, p.Cfg.Context)
 			}
-			probs[j*np+i], prompts[j*np+i] = pb, pt
+			prompts = append(prompts, pt)
 		}
+		probs, index = append(probs, ps...), append(index, idx...)
+		bounds = append(bounds, len(probs))
 	}
 
 	tallies := make([]problemTally, len(probs))
@@ -234,7 +244,7 @@ func EvaluateLogged(p *model.Params, tok *data.Tokenizer, cfg EvalConfig, progre
 			tallies[i].greedy = outcomeOf(c)
 			tick()
 			if log != nil {
-				return log(newSampleRecord(&probs[i], i%np, -1, 0, c))
+				return log(newSampleRecord(&probs[i], index[i], -1, 0, c))
 			}
 			return nil
 		})
@@ -246,9 +256,9 @@ func EvaluateLogged(p *model.Params, tok *data.Tokenizer, cfg EvalConfig, progre
 		jobs := make([]Job, 0, len(probs)*cfg.N)
 		for i := range probs {
 			t := &tallies[i]
-			t.samples, t.answers, t.correct = make([]outcome, cfg.N), make([]string, cfg.N), make([]bool, cfg.N)
+			t.samples, t.canon, t.correct = make([]outcome, cfg.N), make([]string, cfg.N), make([]bool, cfg.N)
 			for s := range cfg.N {
-				seed := ProblemSeed(cfg.Seed, probs[i].Family, probs[i].Level, i%np, s)
+				seed := ProblemSeed(cfg.Seed, probs[i].Family, probs[i].Level, index[i], s)
 				jobs = append(jobs, Job{Prompt: prompts[i], Seed: seed, Problem: &probs[i]})
 			}
 		}
@@ -256,10 +266,10 @@ func EvaluateLogged(p *model.Params, tok *data.Tokenizer, cfg EvalConfig, progre
 		err := d.Run(jobs, sc, func(j int, c *Completion) error {
 			t, s := &tallies[j/cfg.N], j%cfg.N
 			t.samples[s] = outcomeOf(c)
-			t.answers[s], t.correct[s] = c.Answer, c.Verdict.Correct
+			t.canon[s], t.correct[s] = c.Canon, c.Verdict.Correct
 			tick()
 			if log != nil {
-				return log(newSampleRecord(&probs[j/cfg.N], (j/cfg.N)%np, s, jobs[j].Seed, c))
+				return log(newSampleRecord(&probs[j/cfg.N], index[j/cfg.N], s, jobs[j].Seed, c))
 			}
 			return nil
 		})
@@ -270,13 +280,36 @@ func EvaluateLogged(p *model.Params, tok *data.Tokenizer, cfg EvalConfig, progre
 
 	res := &EvalResult{Config: cfg}
 	for j, it := range mix {
-		row := summarize(cfg, tallies[j*np:(j+1)*np])
+		row := summarize(cfg, tallies[bounds[j]:bounds[j+1]])
 		row.Family, row.Level = it.Family, it.Level
 		res.Rows = append(res.Rows, row)
 	}
 	res.Overall = summarize(cfg, tallies)
 	res.Overall.Family = "all"
 	return res, nil
+}
+
+// distinctProblems returns the first n distinct problems (by key) of a
+// family and level's stream in split, with their stream indices, looking at
+// no more than maxDraws(n) indices: fewer than n when the level has fewer
+// distinct problems in the split (with 10n + 1000 draws, a key of
+// probability p is missed with probability (1-p)^(10n+1000), below 1e-4
+// for p = 1/100).
+func distinctProblems(f data.Family, level int, split data.Split, seed uint64, n int) ([]data.Problem, []int, error) {
+	var probs []data.Problem
+	var index []int
+	seen := make(map[string]bool, n)
+	for i := 0; len(probs) < n && i < 10*n+1000; i++ {
+		pb, err := data.Generate(f, level, split, seed, uint64(i))
+		if err != nil {
+			return nil, nil, err
+		}
+		if !seen[pb.Key] {
+			seen[pb.Key] = true
+			probs, index = append(probs, pb), append(index, i)
+		}
+	}
+	return probs, index, nil
 }
 
 // z95 is the normal quantile of a two-sided 95% interval.
@@ -308,15 +341,15 @@ func summarize(cfg EvalConfig, ts []problemTally) EvalRow {
 			per[i], cs[i] = float64(c)/float64(cfg.N), c
 		}
 		st := decodeStats(all)
-		st.Pass1 = meanInterval(per)
+		st.Pass1 = SampledInterval(per, cfg.N)
 		row.Sampled = &st
 		for _, k := range cfg.Ks {
 			pass, maj := make([]float64, len(ts)), make([]float64, len(ts))
 			for i := range ts {
 				pass[i] = PassAtK(cfg.N, cs[i], k)
-				maj[i] = MajorityAtK(ts[i].answers, ts[i].correct, k)
+				maj[i] = MajorityAtK(ts[i].canon, ts[i].correct, k)
 			}
-			row.K = append(row.K, KStats{K: k, PassAtK: meanInterval(pass), MajAtK: meanInterval(maj)})
+			row.K = append(row.K, KStats{K: k, PassAtK: meanInterval(pass), MajAtK: meanInterval(maj), MajEst: MajMethod(cfg.N, k)})
 		}
 	}
 	return row

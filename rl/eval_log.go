@@ -14,7 +14,7 @@ type SampleRecord struct {
 	Checkpoint string `json:"checkpoint"`     // the checkpoint file; set by the caller
 	Task       string `json:"task"`           // family:level
 	Split      string `json:"split"`          // data split of the problem
-	Problem    int    `json:"problem"`        // index of the problem within its task, 0-based
+	Problem    int    `json:"problem"`        // the problem's index in its task's stream of the split (data.Generate's index)
 	Key        string `json:"key"`            // the problem's canonical key
 	Prompt     string `json:"prompt"`         // what the model saw
 	Target     string `json:"target"`         // the gold answer
@@ -27,6 +27,7 @@ type SampleRecord struct {
 	FormatOK   bool   `json:"format_ok"`      // the completion follows the output contract
 	Reason     string `json:"reason"`         // the verifier's reason: "ok", "wrong value", ...
 	Answer     string `json:"answer"`         // the extracted answer block; "" when the format is invalid
+	Canonical  string `json:"canonical"`      // the answer's canonical form, what maj@k votes on; "" when unreadable
 }
 
 // newSampleRecord describes completion c of problem pb (index i within its
@@ -35,7 +36,7 @@ type SampleRecord struct {
 func newSampleRecord(pb *data.Problem, i, s int, seed uint64, c *Completion) *SampleRecord {
 	r := &SampleRecord{Task: fmt.Sprintf("%s:%d", pb.Family, pb.Level), Split: pb.Split, Problem: i, Key: pb.Key,
 		Prompt: pb.Prompt, Target: pb.Answer, Mode: "greedy", Completion: c.Text, Truncated: !c.Stopped,
-		Correct: c.Verdict.Correct, FormatOK: c.Verdict.FormatOK, Reason: c.Verdict.Reason, Answer: c.Answer}
+		Correct: c.Verdict.Correct, FormatOK: c.Verdict.FormatOK, Reason: c.Verdict.Reason, Answer: c.Answer, Canonical: c.Canon}
 	if s >= 0 {
 		r.Mode, r.Sample, r.Seed = "sampled", s, seed
 	}

@@ -55,6 +55,7 @@ type Completion struct {
 	Stopped  bool         // an EOS was produced; false means cut at MaxNew or at the context length
 	Verdict  data.Verdict // the verifier's verdict; see Decoder.Run for truncated and undecodable completions
 	Answer   string       // the extracted answer block, trimmed; "" when the format is invalid
+	Canon    string       // the answer's canonical form (data.Canonical), what maj@k votes on; "" when it has none
 	ThinkLen int          // tokens strictly between <think> and the first </think>; -1 without both
 }
 
@@ -166,6 +167,13 @@ func (d *Decoder) complete(c *Completion, toks []int, stopped bool, p *data.Prob
 	}
 	if a, _, ok := data.ExtractAnswer(c.Text); ok {
 		c.Answer = a
+		if p != nil {
+			f, err := data.Lookup(p.Family)
+			if err != nil {
+				return err
+			}
+			c.Canon = f.Canonical(p, a)
+		}
 	}
 	return nil
 }

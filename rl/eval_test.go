@@ -1,6 +1,7 @@
 package rl
 
 import (
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -25,7 +26,7 @@ func randomPolicy(t testing.TB, preset string, seed uint64) (*model.Params, *dat
 
 func smallEvalConfig() EvalConfig {
 	cfg := DefaultEvalConfig()
-	cfg.Tasks, cfg.Problems, cfg.N, cfg.Ks, cfg.MaxNew, cfg.Workers = "add:1,sort:1", 6, 4, []int{1, 2, 4}, 12, 1
+	cfg.Tasks, cfg.Problems, cfg.N, cfg.Ks, cfg.MaxNew, cfg.Workers = "add:2,sort:1", 6, 4, []int{1, 2, 4}, 12, 1
 	return cfg
 }
 
@@ -45,8 +46,8 @@ func TestEvalDeterministic(t *testing.T) {
 	if !reflect.DeepEqual(a, b) {
 		t.Fatalf("two evaluations differ:\n%+v\n%+v", a, b)
 	}
-	if len(a.Rows) != 2 || a.Rows[0].Task() != "add:1" || a.Rows[1].Task() != "sort:1" || a.Overall.Task() != "all" {
-		t.Fatalf("rows %v / %v: want add:1, sort:1 and all", a.Rows, a.Overall)
+	if len(a.Rows) != 2 || a.Rows[0].Task() != "add:2" || a.Rows[1].Task() != "sort:1" || a.Overall.Task() != "all" {
+		t.Fatalf("rows %v / %v: want add:2, sort:1 and all", a.Rows, a.Overall)
 	}
 	if got, want := a.Overall.Sampled.Completions, 2*6*4; got != want {
 		t.Errorf("sampled completions = %d: want %d", got, want)
@@ -94,13 +95,13 @@ func TestSummarize(t *testing.T) {
 		{
 			greedy:  o(true, true, false, 10, 20),
 			samples: []outcome{o(true, true, false, 8, 15), o(false, true, false, 6, 12), o(false, false, true, -1, 30), o(true, true, false, 10, 17)},
-			answers: []string{"8", "9", "", " 8"},
+			canon:   []string{"8", "9", "", "8"},
 			correct: []bool{true, false, false, true},
 		},
 		{
 			greedy:  o(false, false, true, -1, 30),
 			samples: []outcome{o(false, true, false, 4, 10), o(false, true, false, 4, 10), o(false, false, false, -1, 5), o(false, false, true, -1, 30)},
-			answers: []string{"1", "2", "", ""},
+			canon:   []string{"1", "2", "", ""},
 			correct: []bool{false, false, false, false},
 		},
 	}
@@ -118,11 +119,16 @@ func TestSummarize(t *testing.T) {
 		s.ThinkLen != 32.0/5 || s.CompletionLen != 129.0/8 {
 		t.Errorf("sampled = %+v", *s)
 	}
+	// Per-problem rates 0.5 and 0: p = 0.25, SE = 0.25, n_eff = p(1-p)/SE^2 = 3.
+	if lo, hi := wilson(0.25, 3, z95); s.Pass1.Lo != lo || s.Pass1.Hi != hi {
+		t.Errorf("sampled interval [%g, %g]: want Wilson at n_eff 3 [%g, %g]", s.Pass1.Lo, s.Pass1.Hi, lo, hi)
+	}
 	// pass@1: mean of c/n = (0.5 + 0)/2; pass@2 of problem 1: 1 - C(2,2)/C(4,2) = 5/6.
-	// maj@1: problem 1's first sample is right; maj@2: "8" and "9" tie, half right.
+	// maj@1 is the fraction of correct samples; maj@2 of problem 1 over its
+	// 6 pairs: {8,9} 1/2, {8,-} 1, {8,8} 1, {9,-} 0, {9,8} 1/2, {-,8} 1: 4/6.
 	want := []KStats{
-		{K: 1, PassAtK: Interval{Value: 0.25}, MajAtK: Interval{Value: 0.5}},
-		{K: 2, PassAtK: Interval{Value: 5.0 / 12}, MajAtK: Interval{Value: 0.25}},
+		{K: 1, PassAtK: Interval{Value: 0.25}, MajAtK: Interval{Value: 0.25}},
+		{K: 2, PassAtK: Interval{Value: 5.0 / 12}, MajAtK: Interval{Value: 1.0 / 3}},
 	}
 	for i, w := range want {
 		got := row.K[i]
@@ -144,10 +150,15 @@ func TestDecoderVerdicts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good, err := tok.EncodeCompletion(data.FormatCompletion(&pb))
-	if err != nil {
-		t.Fatal(err)
+	enc := func(text string) []int {
+		toks, err := tok.EncodeCompletion(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return toks
 	}
+	good := enc(data.FormatCompletion(&pb))
+	kk := data.Problem{Family: "kk", Key: "kk:A:Q+ Q:Q&U+ U:Q-", Answer: "A=knave,Q=knave,U=knight"}
 	tests := []struct {
 		name    string
 		toks    []int
@@ -158,12 +169,15 @@ func TestDecoderVerdicts(t *testing.T) {
 		reason  string
 		think   int
 		answer  string
+		canon   string
 	}{
-		{"gold", good, true, &pb, true, true, data.ReasonOK, len(pb.Solution), pb.Answer},
-		{"gold cut off", good[:len(good)-1], false, &pb, false, false, ReasonTruncated + " (ok)", len(pb.Solution), ""},
-		{"bos inside", append([]int{data.ThinkOpenID, data.BOS}, good[1:]...), true, &pb, false, false, ReasonUndecodable, len(pb.Solution) + 1, ""},
-		{"free text", good, true, nil, false, true, data.ReasonOK, len(pb.Solution), pb.Answer},
-		{"no think", []int{data.EOS}, true, &pb, false, false, data.ReasonNoThink, -1, ""},
+		{"gold", good, true, &pb, true, true, data.ReasonOK, len(pb.Solution), pb.Answer, pb.Answer},
+		{"gold cut off", good[:len(good)-1], false, &pb, false, false, ReasonTruncated + " (ok)", len(pb.Solution), "", ""},
+		{"bos inside", append([]int{data.ThinkOpenID, data.BOS}, good[1:]...), true, &pb, false, false, ReasonUndecodable, len(pb.Solution) + 1, "", ""},
+		{"free text", good, true, nil, false, true, data.ReasonOK, len(pb.Solution), pb.Answer, ""},
+		{"no think", []int{data.EOS}, true, &pb, false, false, data.ReasonNoThink, -1, "", ""},
+		{"leading zero", enc("<think></think><answer>0" + pb.Answer + "</answer>"), true, &pb, false, true, data.ReasonLeadingZeros, 0, "0" + pb.Answer, ""},
+		{"kk respelled", enc("<think></think><answer>U=knight, Q=knave,A=knave</answer>"), true, &kk, true, true, data.ReasonOK, 0, "U=knight, Q=knave,A=knave", "A=knave,Q=knave,U=knight"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -175,8 +189,8 @@ func TestDecoderVerdicts(t *testing.T) {
 			if v.Correct != tc.correct || v.FormatOK != tc.format || !strings.HasPrefix(v.Reason, tc.reason) {
 				t.Errorf("verdict %+v: want correct %v, format %v, reason %q", v, tc.correct, tc.format, tc.reason)
 			}
-			if c.ThinkLen != tc.think || c.Answer != tc.answer {
-				t.Errorf("think %d, answer %q: want %d, %q", c.ThinkLen, c.Answer, tc.think, tc.answer)
+			if c.ThinkLen != tc.think || c.Answer != tc.answer || c.Canon != tc.canon {
+				t.Errorf("think %d, answer %q, canonical %q: want %d, %q, %q", c.ThinkLen, c.Answer, c.Canon, tc.think, tc.answer, tc.canon)
 			}
 		})
 	}
@@ -211,5 +225,50 @@ func TestEvalConfigValidate(t *testing.T) {
 				t.Errorf("Validate() = %v: want an error about %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestEvalDistinctProblems: add:1 has few test problems (the pairs of
+// digits whose key falls in the test slice); eval evaluates each of them
+// once, whatever --problems asks for, in stream order with stream indices.
+func TestEvalDistinctProblems(t *testing.T) {
+	want := map[string]bool{}
+	for a := range 10 {
+		for b := a; b < 10; b++ {
+			if key := fmt.Sprintf("add:%d+%d", a, b); data.SplitOfKey(key) == data.Test {
+				want[key] = true
+			}
+		}
+	}
+	f, _ := data.Lookup("add")
+	probs, index, err := distinctProblems(f, 1, data.Test, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(probs) != len(want) || len(want) == 0 || len(want) > 10 {
+		t.Fatalf("add:1: %d distinct test problems: want the %d test keys %v", len(probs), len(want), want)
+	}
+	for i, p := range probs {
+		q, _ := data.Generate(f, 1, data.Test, 0, uint64(index[i]))
+		if !want[p.Key] || q != p || (i > 0 && index[i] <= index[i-1]) {
+			t.Errorf("problem %d: %s at stream index %d (stream has %s): want each test key once, in stream order", i, p.Key, index[i], q.Key)
+		}
+		delete(want, p.Key)
+	}
+	// A level with enough keys gives exactly the problems asked for.
+	if probs, _, _ := distinctProblems(f, 3, data.Test, 0, 50); len(probs) != 50 {
+		t.Errorf("add:3: %d problems: want 50", len(probs))
+	}
+
+	p, tok := randomPolicy(t, "tiny", 3)
+	cfg := smallEvalConfig()
+	cfg.Tasks, cfg.Problems = "add:1", 24
+	res, err := Evaluate(p, tok, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res.Rows[0]; r.Problems != len(probs) || r.Greedy.Completions != len(probs) || r.Sampled.Completions != len(probs)*cfg.N {
+		t.Errorf("eval add:1 --problems 24: %d problems, %d greedy and %d sampled completions: want %d, %d, %d",
+			r.Problems, r.Greedy.Completions, r.Sampled.Completions, len(probs), len(probs), len(probs)*cfg.N)
 	}
 }

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"math/rand/v2"
 	"testing"
+
+	"tinyr1/data"
 )
 
 func TestPassAtKHand(t *testing.T) {
@@ -69,55 +72,198 @@ func TestPassAtKAllocs(t *testing.T) {
 }
 
 func TestMajorityAtK(t *testing.T) {
-	// Vote tables; "7" is the correct answer throughout.
+	// Vote tables; "7" is the correct answer throughout. With k = n the
+	// only subset is every sample.
 	tests := []struct {
-		name    string
-		answers []string
-		k       int
-		want    float64
+		name  string
+		canon []string
+		k     int
+		want  float64
 	}{
 		// 7: 2 votes, 5: 1 -> 7 wins.
 		{"clear win", []string{"7", "5", "7"}, 3, 1},
 		// 5: 2, 7: 1 -> 5 wins.
 		{"wrong majority", []string{"5", "7", "5"}, 3, 0},
-		// Only the first k = 2 vote: 5: 1, 7: 1 -> tie of 2 answers, one correct: 1/2.
-		{"tie of two", []string{"5", "7", "7", "7"}, 2, 0.5},
-		// Same with order swapped: the tie rule does not depend on order.
-		{"tie of two swapped", []string{"7", "5", "7", "7"}, 2, 0.5},
 		// 7: 2, 5: 2, 3: 2 -> three tied, one correct: 1/3.
 		{"tie of three", []string{"5", "3", "7", "3", "5", "7"}, 6, 1. / 3},
 		// 5: 2, 3: 2, 7: 1 -> tie of two wrong ones: 0.
 		{"tie without the answer", []string{"5", "3", "7", "3", "5"}, 5, 0},
-		// Empty answers do not vote: 7: 1, "" x3 -> 7 wins.
-		{"empty do not vote", []string{"", " ", "7", ""}, 4, 1},
+		// No canonical answer, no vote: 7: 1, none x3 -> 7 wins.
+		{"unparseable do not vote", []string{"", "", "7", ""}, 4, 1},
 		// Nothing votes -> 0.
 		{"no votes", []string{"", "", ""}, 3, 0},
-		// White space normalised: " 7 " and "7" are one answer with 2 votes vs 5: 1.
-		{"normalised", []string{" 7 ", "5", "7"}, 3, 1},
 		// k beyond the samples uses them all.
 		{"k > n", []string{"7", "5", "7"}, 16, 1},
+		// k = 1 is the fraction of correct samples.
+		{"k = 1", []string{"7", "5", "", "7"}, 1, 0.5},
+		// Pairs of {7, 5, 7}: {7,5} tie 1/2, {7,7} 1, {5,7} 1/2 -> 2/3.
+		{"pairs", []string{"7", "5", "7"}, 2, 2. / 3},
+		// Pairs of {7, 5, ""}: {7,5} 1/2, {7,-} 1, {5,-} 0 -> 1/2.
+		{"pairs with no vote", []string{"7", "5", ""}, 2, 0.5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			correct := make([]bool, len(tc.answers))
-			for i, a := range tc.answers {
-				correct[i] = NormalizeAnswer(a) == "7"
+			correct := make([]bool, len(tc.canon))
+			for i, a := range tc.canon {
+				correct[i] = a == "7"
 			}
-			if got := MajorityAtK(tc.answers, correct, tc.k); !closeTo(got, tc.want, 1e-15) {
-				t.Errorf("MajorityAtK(%q, k=%d) = %v, want %v", tc.answers, tc.k, got, tc.want)
+			if got := MajorityAtK(tc.canon, correct, tc.k); !closeTo(got, tc.want, 1e-15) {
+				t.Errorf("MajorityAtK(%q, k=%d) = %v, want %v", tc.canon, tc.k, got, tc.want)
 			}
 		})
 	}
 }
 
-func TestNormalizeAnswer(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"7", "7"}, {"  7\n", "7"}, {"1  2\t3", "1 2 3"}, {"A: knight,  B: knave", "A: knight, B: knave"}, {" \n ", ""},
-	}
-	for _, tc := range tests {
-		if got := NormalizeAnswer(tc.in); got != tc.want {
-			t.Errorf("NormalizeAnswer(%q) = %q, want %q", tc.in, got, tc.want)
+// TestMajorityAtKCanonical holds the two failures of issue 14 on the real
+// verifiers: maj@k votes on data.Canonical, not on the answer's text.
+func TestMajorityAtKCanonical(t *testing.T) {
+	judge := func(p *data.Problem, answers []string) ([]string, []bool) {
+		canon, correct := make([]string, len(answers)), make([]bool, len(answers))
+		for i, a := range answers {
+			c := "<think></think><answer>" + a + "</answer>"
+			v, err := data.Verify(p, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			canon[i], _ = data.Canonical(p, c)
+			correct[i] = v.Correct
 		}
+		return canon, correct
+	}
+	// sort: "1  2" is rejected by the verifier, so it does not vote with
+	// the correct "1 2": 2 wrong "2 1" beat 1 correct "1 2".
+	sp := &data.Problem{Family: "sort", Key: "sort:asc:1,2", Answer: "1 2"}
+	canon, correct := judge(sp, []string{"1  2", "1  2", "1 2", "2 1", "2 1"})
+	if got := MajorityAtK(canon, correct, 5); got != 0 {
+		t.Errorf("sort: maj@5 = %v with canonical %q: want 0 (\"1  2\" is not \"1 2\")", got, canon)
+	}
+	// kk: three correct spellings of one assignment beat one repeated
+	// wrong answer: 3 of 5 correct give maj@5 = 1.
+	kp := &data.Problem{Family: "kk", Key: "kk:A:Q+ Q:Q&U+ U:Q-", Answer: "A=knave,Q=knave,U=knight"}
+	wrong := "A=knight,Q=knave,U=knave"
+	canon, correct = judge(kp, []string{"A=knave,Q=knave,U=knight", "U=knight,Q=knave,A=knave", "A=knave, Q=knave, U=knight", wrong, wrong})
+	if got := MajorityAtK(canon, correct, 5); got != 1 {
+		t.Errorf("kk: maj@5 = %v with canonical %q: want 1", got, canon)
+	}
+	// countdown: two expressions of one value and multiset are one answer.
+	cp := &data.Problem{Family: "countdown", Key: "countdown:2,3,5,8=12", Answer: "(8-5+3)*2"}
+	canon, correct = judge(cp, []string{"(8-5+3)*2", "2*(3+8-5)", "8+5-3-2", "8+5-3-2", "8/2+5+3"})
+	if got := MajorityAtK(canon, correct, 5); got != 1 {
+		t.Errorf("countdown: maj@5 = %v with canonical %q: want 1", got, canon)
+	}
+}
+
+// TestMajorityAtKSubsets holds the estimator to a brute force over every
+// k-subset on small n (exact range), and to the same brute force within
+// Monte Carlo error where C(n, k) > MajExactMax.
+func TestMajorityAtKSubsets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 2))
+	pool := []string{"", "7", "5", "3"}
+	draw := func(n int) ([]string, []bool) {
+		canon, correct := make([]string, n), make([]bool, n)
+		for i := range canon {
+			canon[i] = pool[rng.IntN(len(pool))]
+			correct[i] = canon[i] == "7"
+		}
+		return canon, correct
+	}
+	for n := 1; n <= 9; n++ {
+		for k := 1; k <= n; k++ {
+			for range 5 {
+				canon, correct := draw(n)
+				want := majBruteForce(canon, k)
+				if got := MajorityAtK(canon, correct, k); !closeTo(got, want, 1e-12) {
+					t.Errorf("MajorityAtK(%q, k=%d) = %v: want %v by brute force", canon, k, got, want)
+				}
+			}
+		}
+	}
+	// C(20, 10) = 184,756 subsets: Monte Carlo with 10,000 draws; a
+	// score's standard deviation is at most 1/2, so 5 standard errors are 0.025.
+	canon, correct := draw(20)
+	if MajMethod(20, 10) != "monte carlo" || MajMethod(16, 4) != "exact" || MajMethod(16, 16) != "exact" {
+		t.Errorf("MajMethod(20, 10), (16, 4), (16, 16) = %s, %s, %s: want monte carlo, exact, exact",
+			MajMethod(20, 10), MajMethod(16, 4), MajMethod(16, 16))
+	}
+	got, want := MajorityAtK(canon, correct, 10), majBruteForce(canon, 10)
+	if math.Abs(got-want) > 0.025 {
+		t.Errorf("Monte Carlo maj@10 of 20 = %v: want %v +- 0.025", got, want)
+	}
+	if again := MajorityAtK(canon, correct, 10); again != got {
+		t.Errorf("Monte Carlo maj@10 = %v, then %v: want the same (fixed seed)", got, again)
+	}
+}
+
+// majBruteForce is maj@k as the mean over every k-subset (bit masks),
+// "7" correct, "" not voting.
+func majBruteForce(canon []string, k int) float64 {
+	n := len(canon)
+	sum, count := 0.0, 0
+	for mask := 0; mask < 1<<n; mask++ {
+		if bits.OnesCount(uint(mask)) != k {
+			continue
+		}
+		votes := map[string]int{}
+		for i := range n {
+			if mask>>i&1 == 1 && canon[i] != "" {
+				votes[canon[i]]++
+			}
+		}
+		best := 0
+		for _, v := range votes {
+			best = max(best, v)
+		}
+		tied, right := 0, 0
+		for a, v := range votes {
+			if v == best {
+				tied++
+				if a == "7" {
+					right++
+				}
+			}
+		}
+		if tied > 0 {
+			sum += float64(right) / float64(tied)
+		}
+		count++
+	}
+	return sum / float64(count)
+}
+
+// TestSampledInterval: the sampled pass@1 interval never collapses to a
+// point at 0 or at every success, lies between the Wilson intervals of the
+// problems and of all samples, and is Wilson(0, P) at zero successes.
+func TestSampledInterval(t *testing.T) {
+	const m = 8
+	zero, all := make([]float64, 20), make([]float64, 20)
+	for i := range all {
+		all[i] = 1
+	}
+	iv := SampledInterval(zero, m)
+	if lo, hi := Wilson(0, 20, z95); iv.Value != 0 || iv.Lo != lo || iv.Hi != hi || iv.Hi <= 0 {
+		t.Errorf("0 successes: %+v, want 0 in Wilson(0, 20) = [%g, %g], not [0, 0]", iv, lo, hi)
+	}
+	iv = SampledInterval(all, m)
+	if lo, hi := Wilson(20, 20, z95); iv.Value != 1 || iv.Lo != lo || iv.Hi != hi || iv.Lo >= 1 {
+		t.Errorf("every sample right: %+v, want 1 in Wilson(20, 20) = [%g, %g], not [1, 1]", iv, lo, hi)
+	}
+	// Half the problems always right, half never: fully clustered, n_eff = P.
+	split := make([]float64, 20)
+	for i := range 10 {
+		split[i] = 1
+	}
+	iv = SampledInterval(split, m)
+	if lo, hi := Wilson(10, 20, z95); iv.Value != 0.5 || !closeTo(iv.Lo, lo, 1e-12) || !closeTo(iv.Hi, hi, 1e-12) {
+		t.Errorf("fully clustered: %+v, want 0.5 in Wilson(10, 20) = [%g, %g]", iv, lo, hi)
+	}
+	// Every problem 4 of 8: no sign of clustering, n_eff = P*m.
+	half := make([]float64, 20)
+	for i := range half {
+		half[i] = 0.5
+	}
+	iv = SampledInterval(half, m)
+	if lo, hi := Wilson(80, 160, z95); !closeTo(iv.Lo, lo, 1e-12) || !closeTo(iv.Hi, hi, 1e-12) {
+		t.Errorf("unclustered: [%g, %g], want Wilson(80, 160) = [%g, %g]", iv.Lo, iv.Hi, lo, hi)
 	}
 }
 

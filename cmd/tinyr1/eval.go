@@ -32,7 +32,7 @@ var (
 	evalSplitFlag = &cli.StringFlag{Name: "split", Category: catData, EnvVars: env("EVAL_SPLIT"),
 		Usage: "data split: train, validation or test", Value: evalDefaults.Split}
 	evalProblemsFlag = &cli.IntFlag{Name: "problems", Category: catEval, EnvVars: env("EVAL_PROBLEMS"),
-		Usage: "problems per family and level", Value: evalDefaults.Problems}
+		Usage: "distinct problems per family and level (a level with fewer is evaluated on those, with a warning)", Value: evalDefaults.Problems}
 	evalNFlag = &cli.IntFlag{Name: "n", Category: catEval, EnvVars: env("EVAL_N"),
 		Usage: "samples per problem for sampled pass@1, pass@k and maj@k; 0 is greedy only", Value: evalDefaults.N}
 	evalKFlag = &cli.StringFlag{Name: "k", Category: catEval, EnvVars: env("EVAL_K"),
@@ -135,6 +135,12 @@ func evalAction(c *cli.Context) error {
 		if !c.Bool(quietFlag.Name) {
 			fmt.Fprintf(c.App.ErrWriter, "eval %s: %d problems in %.1fs\n", arg, res.Overall.Problems, time.Since(t0).Seconds())
 		}
+		for _, r := range res.Rows {
+			if r.Problems < cfg.Problems {
+				fmt.Fprintf(c.App.ErrWriter, "tinyr1: eval: warning: %s has only %d distinct %s problems (--problems %d): each is evaluated once\n",
+					r.Task(), r.Problems, cfg.Split, cfg.Problems)
+			}
+		}
 		out.Checkpoints = append(out.Checkpoints, rl.EvalCheck{Label: arg, File: ck.File, Hash: ck.Hash,
 			RunID: ck.Header.RunID, Step: ck.Header.Step, Rows: res.Rows, Overall: res.Overall})
 	}
@@ -179,7 +185,15 @@ func writeEvalTable(w io.Writer, out *rl.EvalFile) error {
 	if !cfg.Greedy {
 		which = "sampled"
 	}
-	fmt.Fprintf(w, "# intervals are 95%% (greedy: Wilson; sampled: +-1.96 SE over problems); FORMAT, TRUNC and THINK (mean tokens in <think>) are over %s completions\n", which)
+	fmt.Fprintf(w, "# PROBLEMS: distinct problems; intervals are 95%% (greedy: Wilson; sampled: Wilson at the clustered samples' effective size); FORMAT, TRUNC and THINK (mean tokens in <think>) are over %s completions\n", which)
+	if cfg.N > 0 {
+		est := make([]string, len(cfg.Ks))
+		for i, k := range cfg.Ks {
+			est[i] = fmt.Sprintf("k=%d %s", k, rl.MajMethod(cfg.N, k))
+		}
+		fmt.Fprintf(w, "# MAJ@k: majority vote of the verifier's canonical answers (unreadable ones do not vote, ties score the fraction correct), mean over the k-subsets of the n samples (%s)\n",
+			strings.Join(est, ", "))
+	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	head := []string{"TASK", "CHECKPOINT", "STEP", "PROBLEMS"}
 	if cfg.Greedy {

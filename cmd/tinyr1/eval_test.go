@@ -111,12 +111,12 @@ func TestEvalDeterministicAndMatchesSample(t *testing.T) {
 	// completions the verifier accepts, on the same problems.
 	for _, row := range ck.Rows {
 		code, out, errOut := runCLI(t, "sample", evalFixture, "--family", row.Family, "--level", strconv.Itoa(row.Level),
-			"--split", "test", "--n", "24", "--greedy", "--max-new", "40", "--json")
+			"--split", "test", "--n", "48", "--greedy", "--max-new", "40", "--json")
 		if code != 0 {
 			t.Fatalf("sample exit %d: %s", code, errOut)
 		}
 		lines := strings.Split(strings.TrimSpace(out), "\n")
-		correct := 0
+		correct, distinct := 0, map[string]bool{}
 		for _, l := range lines {
 			var s struct {
 				data.Problem
@@ -132,14 +132,23 @@ func TestEvalDeterministicAndMatchesSample(t *testing.T) {
 			if v, _ := data.Verify(&s.Problem, s.Completion); v.Correct != s.Correct || s.Reason == "" {
 				t.Errorf("sample line %q: correct %v, reason %q: want the verifier's %+v", l, s.Correct, s.Reason, v)
 			}
-			if s.Correct {
-				correct++
+			// Eval takes the first 24 distinct problems, each once, at
+			// its first index.
+			if !distinct[s.Key] && len(distinct) < 24 {
+				distinct[s.Key] = true
+				if s.Correct {
+					correct++
+				}
 			}
 		}
-		if len(lines) != 24 {
-			t.Fatalf("sample wrote %d lines: want 24", len(lines))
+		if len(lines) != 48 {
+			t.Fatalf("sample wrote %d lines: want 48", len(lines))
 		}
-		if got, want := row.Greedy.Pass1.Value, float64(correct)/24; got != want {
+		// add:1 has only about 5 distinct test problems.
+		if row.Problems != len(distinct) || (row.Level == 1) != (row.Problems < 24) {
+			t.Fatalf("%s: eval took %d distinct problems: want the %d among sample's first 48", row.Task(), row.Problems, len(distinct))
+		}
+		if got, want := row.Greedy.Pass1.Value, float64(correct)/float64(len(distinct)); got != want {
 			t.Errorf("%s: eval greedy pass@1 %g: want %g from sample --greedy", row.Task(), got, want)
 		}
 	}
@@ -157,10 +166,16 @@ func TestEvalTableAndCSV(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("eval exit %d: %s", code, errOut)
 	}
-	for _, s := range []string{"# eval split=test tasks=add:1-2 problems=24", "TASK", "GREEDY", "PASS@4", "MAJ@4", "add:1", "add:2", "all"} {
+	for _, s := range []string{"# eval split=test tasks=add:1-2 problems=24", "TASK", "GREEDY", "PASS@4", "MAJ@4", "add:1", "add:2", "all",
+		"PROBLEMS: distinct problems", "canonical answers", "(k=1 exact, k=4 exact)"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("table lacks %q:\n%s", s, out)
 		}
+	}
+	// add:1 has about 5 distinct test problems: a warning says how many
+	// (once per checkpoint), add:2 has the 24 asked for.
+	if n := strings.Count(errOut, "warning: add:1 has only "); n != 2 || strings.Contains(errOut, "add:2 has only") {
+		t.Errorf("stderr %q: want one warning per checkpoint about add:1's distinct problems", errOut)
 	}
 	// Two checkpoints side by side: two rows per task.
 	if n := strings.Count(out, evalFixture); n != 6 {

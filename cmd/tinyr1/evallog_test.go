@@ -18,7 +18,7 @@ import (
 // add up to the evaluation's counts.
 func TestEvalLogSamples(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "samples.jsonl")
-	const problems, n = 6, 3
+	const n = 3
 	ef := evalJSON(t, "--tasks", "add:1", "--problems", "6", "--n", "3", "--k", "1,3", "--max-new", "40", "--workers", "1",
 		"--quiet", "--log-samples", path)
 	f, err := os.Open(path)
@@ -78,10 +78,11 @@ func TestEvalLogSamples(t *testing.T) {
 			correct[r.Mode]++
 		}
 	}
-	if want := problems * (1 + n); lines != want {
-		t.Errorf("%d lines: want %d (%d problems x (greedy + %d samples))", lines, want, problems, n)
-	}
 	row := ef.Checkpoints[0].Rows[0]
+	if problems := row.Problems; problems != 5 || lines != problems*(1+n) {
+		t.Errorf("%d lines of %d distinct problems: want 5 problems (add:1 has 5 in its test split), %d lines (greedy + %d samples each)",
+			lines, problems, 5*(1+n), n)
+	}
 	if correct["greedy"] != row.Greedy.Correct || correct["sampled"] != row.Sampled.Correct {
 		t.Errorf("correct lines: greedy %d sampled %d: want the evaluation's %d and %d",
 			correct["greedy"], correct["sampled"], row.Greedy.Correct, row.Sampled.Correct)

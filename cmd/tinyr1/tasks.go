@@ -29,13 +29,13 @@ var tasksCommand = &cli.Command{
 
 var tasksListCommand = &cli.Command{
 	Name:   "list",
-	Usage:  "one line per family: name, levels, description",
+	Usage:  "the families, their levels, notation and answer form",
 	Action: tasksList,
 }
 
 var tasksShowCommand = &cli.Command{
 	Name:      "show",
-	Usage:     "print problems with their worked solutions and answers",
+	Usage:     "a family's notation, then problems with worked solutions",
 	ArgsUsage: "[FAMILY[:LEVEL]]",
 	Flags:     []cli.Flag{familyFlag, levelFlag, splitFlag, countFlag, seedFlag},
 	Action:    tasksShow,
@@ -53,8 +53,14 @@ var tasksExportCommand = &cli.Command{
 var tasksVerifyCommand = &cli.Command{
 	Name:  "verify",
 	Usage: "score completions (JSON lines) with the verifiers",
-	Description: "Reads JSON lines of problems with a \"completion\" field and writes each back with " +
-		"\"correct\", \"format_ok\" and \"reason\".",
+	Description: "Reads JSON lines of problems (family, key, answer, optional prompt) with a \"completion\" and\n" +
+		"writes each back with \"correct\", \"format_ok\", \"reason\" and \"canonical\".\n" +
+		"Each line must agree with itself: \"answer\" must be an answer the verifier accepts for \"key\", and\n" +
+		"\"prompt\", when present, must state the key's problem. A line that does not (or lacks a key or an\n" +
+		"answer, names an unknown family or is not JSON) is an input error, not a model failure: its output\n" +
+		"line has \"line\" and \"error\" (what was found, what was expected) and no verdict.\n" +
+		"Exit status: 0 when the whole input was read (input errors are counted on stderr), 1 when it\n" +
+		"could not be read, 2 for a bad flag or argument.",
 	Flags:  []cli.Flag{inFlag},
 	Action: tasksVerify,
 }
@@ -64,11 +70,25 @@ func tasksList(c *cli.Context) error {
 		return usageError("tasks list: unexpected argument %q: want none", c.Args().First())
 	}
 	w := tabwriter.NewWriter(c.App.Writer, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "FAMILY\tLEVELS\tDESCRIPTION")
+	fmt.Fprintln(w, "FAMILY\tTRAIN\tTEST ONLY\tDESCRIPTION")
 	for _, f := range data.Families() {
-		fmt.Fprintf(w, "%s\t1-%d\t%s\n", f.Name(), data.MaxLevel, f.Description())
+		fmt.Fprintf(w, "%s\t1-%d\t%d\t%s\n", f.Name(), data.MaxLevel-1, data.MaxLevel, f.Description())
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.App.Writer, "\nLevels 1-%d are for training; level %d is out of distribution, for tests only (eval, tasks show).\n",
+		data.MaxLevel-1, data.MaxLevel)
+	fmt.Fprintln(c.App.Writer, "A completion is <think>...</think><answer>ANSWER</answer>; ANSWER takes each family's form below.")
+	for _, f := range data.Families() {
+		fmt.Fprintf(c.App.Writer, "\n%s\n%s\n", f.Name(), indent(f.Notation()))
+	}
+	return nil
+}
+
+// indent prefixes every line of s with two spaces.
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 }
 
 // problemArgs is problemFlags for tasks show and export, where one
@@ -124,6 +144,7 @@ func tasksShow(c *cli.Context) error {
 		return err
 	}
 	w := c.App.Writer
+	fmt.Fprintf(w, "%s: %s\n%s\n", f.Name(), f.Description(), indent(f.Notation()))
 	for i := range n {
 		p, err := data.Generate(f, level, split, seed, uint64(i))
 		if err != nil {
@@ -157,13 +178,46 @@ func tasksExport(c *cli.Context) error {
 	return bw.Flush()
 }
 
-// verifyLine is one line of `tasks verify` input and output.
+// verifyLine is one line of `tasks verify` input and output. An output
+// line with an input error has Line and Error and no verdict.
 type verifyLine struct {
 	data.Problem
 	Completion string `json:"completion"`
-	data.Verdict
-	Line  int    `json:"line,omitempty"`
-	Error string `json:"error,omitempty"`
+	*data.Verdict
+	Canonical string `json:"canonical,omitempty"` // the answer as the verifier reads it; what maj@k votes on
+	Line      int    `json:"line,omitempty"`
+	Error     string `json:"error,omitempty"`
+}
+
+// checkVerifyLine applies tasks verify's input rule to one parsed line:
+// a known family, a key, an answer that the verifier accepts for the key
+// and, when a prompt is given, a prompt that states the key's problem. It
+// returns "" or what is wrong, saying what was found and what was expected.
+func checkVerifyLine(p *data.Problem) string {
+	f, err := data.Lookup(p.Family)
+	if err != nil {
+		return err.Error()
+	}
+	if p.Key == "" {
+		return `no "key": want the problem's key, as tasks export writes it`
+	}
+	if p.Answer == "" {
+		return fmt.Sprintf(`key %q but no "answer": want the key's gold answer, as tasks export writes it`, p.Key)
+	}
+	if p.Prompt != "" {
+		key, ok := f.KeyOfPrompt(p.Prompt)
+		if !ok {
+			return fmt.Sprintf("prompt %q is not a %s prompt: want one as tasks export writes it (tinyr1 tasks list)", p.Prompt, p.Family)
+		}
+		if key != p.Key {
+			return fmt.Sprintf("prompt %q states the problem %q, but the key is %q: want the prompt and key of one problem", p.Prompt, key, p.Key)
+		}
+	}
+	gold := data.TagThinkOpen + data.TagThinkClose + data.TagAnswerOpen + p.Answer + data.TagAnswerClose
+	if v := f.Verify(p, gold); !v.Correct {
+		return fmt.Sprintf("answer %q is not an answer to key %q (the verifier says %q): want the key's gold answer", p.Answer, p.Key, v.Reason)
+	}
+	return ""
 }
 
 // maxVerifyLine bounds one input line (a completion of 100 KB fits).
@@ -204,17 +258,18 @@ func tasksVerify(c *cli.Context) error {
 		if err := json.Unmarshal([]byte(text), &in); err != nil {
 			bad++
 			out.Error = fmt.Sprintf("line %d: not a JSON object with problem fields and \"completion\": %v", lineNo, err)
-			out.Reason = "unreadable line"
 		} else {
 			out.Problem, out.Completion = in.Problem, in.Completion
-			v, err := data.Verify(&in.Problem, in.Completion)
-			if err != nil {
+			if msg := checkVerifyLine(&in.Problem); msg != "" {
 				bad++
-				out.Error = fmt.Sprintf("line %d: %v", lineNo, err)
-				out.Reason = "unknown family"
+				out.Error = fmt.Sprintf("line %d: %s", lineNo, msg)
 			} else {
-				out.Verdict = v
-				out.Line = 0
+				v, err := data.Verify(&in.Problem, in.Completion)
+				if err != nil {
+					return err // cannot happen: checkVerifyLine looked the family up
+				}
+				canon, _ := data.Canonical(&in.Problem, in.Completion)
+				out.Verdict, out.Canonical, out.Line = &v, canon, 0
 			}
 		}
 		if err := enc.Encode(&out); err != nil {
@@ -231,7 +286,7 @@ func tasksVerify(c *cli.Context) error {
 		return err
 	}
 	if bad > 0 {
-		fmt.Fprintf(c.App.ErrWriter, "tinyr1: tasks verify: %d of %d lines could not be verified (see their \"error\" fields)\n", bad, lineNo)
+		fmt.Fprintf(c.App.ErrWriter, "tinyr1: tasks verify: %d of %d lines are input errors, not verified (see their \"error\" fields)\n", bad, lineNo)
 	}
 	return nil
 }
