@@ -107,6 +107,9 @@ func Generate(f Family, level int, split Split, seed, index uint64) (Problem, er
 	if err := CheckLevel(level); err != nil {
 		return Problem{}, err
 	}
+	if ff, ok := f.(Finite); ok {
+		return generateFinite(f, ff, level, split, seed, index)
+	}
 	s1, s2 := StreamSeed(seed, split, f.Name(), level, index)
 	rng := rand.New(rand.NewPCG(s1, s2))
 	for range maxRedraws {
