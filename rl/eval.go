@@ -42,6 +42,8 @@ type EvalConfig struct {
 	Seed        uint64  `json:"seed"`        // seed of the problem stream and of the sampling streams
 	MaxNew      int     `json:"max_new"`     // completion length limit in tokens
 	Workers     int     `json:"workers"`     // engine goroutines; results do not depend on it
+
+	TaskFiles string `json:"task_files,omitempty"` // SHA-256 of each dataset file in Tasks, PATH=HASH,... (TaskFiles)
 }
 
 // DefaultEvalConfig returns the protocol's defaults: the test split, 100
@@ -177,6 +179,9 @@ func Evaluate(p *model.Params, tok *data.Tokenizer, cfg EvalConfig, progress fun
 		return nil, err
 	}
 	mix, _ := data.ParseMixture(cfg.Tasks)
+	if err := mix.CheckContext(tok, p.Cfg.Context); err != nil {
+		return nil, fmt.Errorf("rl: eval: %w", err)
+	}
 	split, _ := data.ParseSplit(cfg.Split)
 	np := cfg.Problems
 	probs := make([]data.Problem, len(mix)*np)

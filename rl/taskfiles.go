@@ -1,0 +1,70 @@
+package rl
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"strings"
+
+	"tinyr1/data"
+)
+
+// Provenance of dataset files (data.FileFamily): a run whose task mixture
+// names files records each file's SHA-256 in its config (task_files), and
+// so in every checkpoint; a resumed run, whose config comes from its run
+// folder, refuses to go on when a file's bytes changed.
+
+// TaskFiles returns "PATH=SHA256,..." for the dataset files of a task
+// mixture, in mixture order, or "" when it names none. Each hash is of the
+// file's bytes on disk now, and must equal the hash of the copy this
+// process read (data.LoadFile reads a file once per process).
+func TaskFiles(tasks string) (string, error) {
+	mix, err := data.ParseMixture(tasks)
+	if err != nil {
+		return "", err
+	}
+	var parts []string
+	for _, f := range mix.Files() {
+		raw, err := os.ReadFile(f.Path())
+		if err != nil {
+			return "", fmt.Errorf("rl: task file: %w", err)
+		}
+		sum := sha256.Sum256(raw)
+		disk := hex.EncodeToString(sum[:])
+		if disk != f.SHA256() {
+			return "", fmt.Errorf("rl: task file %s has SHA-256 %s on disk: want %s, the bytes this process read (the file changed while in use)", f.Path(), disk, f.SHA256())
+		}
+		parts = append(parts, f.Path()+"="+disk)
+	}
+	return strings.Join(parts, ","), nil
+}
+
+// PinTaskFiles records the dataset files' hashes in c.TaskFiles when it is
+// empty; when it is set (a resumed run's config, or a pin given on the
+// command line) it refuses files whose bytes differ from it.
+func (c *Config) PinTaskFiles() error {
+	got, err := TaskFiles(c.Tasks)
+	if err != nil {
+		return err
+	}
+	if c.TaskFiles == "" {
+		c.TaskFiles = got
+		return nil
+	}
+	if got == c.TaskFiles {
+		return nil
+	}
+	want := map[string]string{}
+	for _, part := range strings.Split(c.TaskFiles, ",") {
+		path, sum, _ := strings.Cut(part, "=")
+		want[path] = sum
+	}
+	for _, part := range strings.Split(got, ",") {
+		path, sum, _ := strings.Cut(part, "=")
+		if w, ok := want[path]; ok && w != sum {
+			return fmt.Errorf("rl: task file %s has SHA-256 %s: want %s (task_files, recorded when the run started): the file changed; restore it or start a new run", path, sum, w)
+		}
+	}
+	return fmt.Errorf("rl: config task_files = %q: want the files of tasks with their SHA-256, %q", c.TaskFiles, got)
+}
