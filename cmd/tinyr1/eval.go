@@ -89,6 +89,9 @@ func evalConfigFlags(c *cli.Context) (rl.EvalConfig, error) {
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("eval: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
+	if cfg.TaskFiles, err = rl.TaskFiles(cfg.Tasks); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
 }
 
@@ -108,6 +111,10 @@ func evalAction(c *cli.Context) error {
 		return err
 	}
 	tok := data.NewTokenizer()
+	if !c.Bool(quietFlag.Name) {
+		split, _ := data.ParseSplit(cfg.Split)
+		printFileSplits(c.App.ErrWriter, "eval", cfg.Tasks, split, cfg.Problems)
+	}
 	out := rl.EvalFile{Config: cfg}
 	for _, arg := range ckpts {
 		p, ck, err := rl.LoadPolicy(arg, tok)
