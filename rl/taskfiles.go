@@ -68,3 +68,36 @@ func (c *Config) PinTaskFiles() error {
 	}
 	return fmt.Errorf("rl: config task_files = %q: want the files of tasks with their SHA-256, %q", c.TaskFiles, got)
 }
+
+// checkFileSplits refuses, before the first step, a dataset file that
+// cannot feed the run: every level a file item trains on (each level of the
+// curriculum's range under a curriculum) needs train problems, and, when
+// the run validates, every item's level needs validation problems.
+func (t *Trainer) checkFileSplits() error {
+	for _, it := range t.Mix {
+		f, err := data.Lookup(it.Family)
+		if err != nil {
+			return err
+		}
+		if _, finite := data.Distinct(f, it.Level, data.Train); !finite {
+			continue
+		}
+		lo, hi := it.Level, it.Level
+		if t.Cur != nil {
+			lo, hi = t.Cur.Config.MinLevel, t.Cur.Config.MaxLevel
+		}
+		for l := lo; l <= hi; l++ {
+			if n, _ := data.Distinct(f, l, data.Train); n == 0 {
+				why := ""
+				if t.Cur != nil {
+					why = fmt.Sprintf(" (the curriculum moves between levels %d and %d)", lo, hi)
+				}
+				return fmt.Errorf("rl: --tasks: %s has no level %d problems in the train split%s: want train problems at every level it trains on", f.Name(), l, why)
+			}
+		}
+		if n, _ := data.Distinct(f, it.Level, data.Validation); n == 0 && t.Cfg.EvalEvery > 0 {
+			return fmt.Errorf("rl: --tasks: %s has no level %d problems in the validation split: want some, or --eval-every 0", f.Name(), it.Level)
+		}
+	}
+	return nil
+}

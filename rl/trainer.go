@@ -161,6 +161,9 @@ func newTrainer(kind string, cfg Config, tok *data.Tokenizer, p, ref *model.Para
 			return nil, err
 		}
 	}
+	if err := t.checkFileSplits(); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
