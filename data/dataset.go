@@ -288,6 +288,9 @@ func parseDatasetLine(text []byte, tok *Tokenizer, family string) (Problem, stri
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Problem{}, "text after the JSON object: want one object per line"
 	}
+	if k := duplicateKey(text); k != "" {
+		return Problem{}, fmt.Sprintf("field %q twice: want each field once", k)
+	}
 	var keys []string
 	for k := range raw {
 		keys = append(keys, k)
@@ -327,6 +330,32 @@ func parseDatasetLine(text []byte, tok *Tokenizer, family string) (Problem, stri
 		}
 	}
 	return checkDatasetLine(&l, tok, family)
+}
+
+// duplicateKey returns a key that a JSON object (already decoded once, so
+// well formed) has twice, or "": encoding/json keeps the last silently.
+func duplicateKey(text []byte) string {
+	dec := json.NewDecoder(bytes.NewReader(text))
+	if _, err := dec.Token(); err != nil { // '{'
+		return ""
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		k, ok := t.(string)
+		if err != nil || !ok {
+			return ""
+		}
+		if seen[k] {
+			return k
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if dec.Decode(&v) != nil {
+			return ""
+		}
+	}
+	return ""
 }
 
 // checkDatasetLine applies every per-line rule and builds the problem.

@@ -87,6 +87,7 @@ func TestDatasetErrors(t *testing.T) {
 		{"missing kind", []string{`{"prompt": "p", "answer": "1"}`}, []string{`missing field "kind"`}},
 		{"null prompt", []string{`{"prompt": null, "answer": "1", "kind": "integer"}`}, []string{`missing field "prompt"`}},
 		{"unknown field", []string{`{"prompt": "p", "answer": "1", "kind": "integer", "split": "train"}`}, []string{`unknown field "split"`, "want prompt, answer, kind"}},
+		{"field twice", []string{`{"prompt": "p", "answer": "1", "kind": "integer", "answer": "2"}`}, []string{`field "answer" twice`}},
 		{"field case", []string{`{"Prompt": "p", "answer": "1", "kind": "integer"}`}, []string{`unknown field "Prompt"`}},
 		{"number answer", []string{`{"prompt": "p", "answer": 1, "kind": "integer"}`}, []string{`field "answer" is 1: want a string`}},
 		{"string level", []string{`{"prompt": "p", "answer": "1", "kind": "integer", "level": "2"}`}, []string{`field "level" is "2"`, "integer 1-5"}},

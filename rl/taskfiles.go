@@ -63,7 +63,7 @@ func (c *Config) PinTaskFiles() error {
 	for _, part := range strings.Split(got, ",") {
 		path, sum, _ := strings.Cut(part, "=")
 		if w, ok := want[path]; ok && w != sum {
-			return fmt.Errorf("rl: task file %s has SHA-256 %s: want %s (task_files, recorded when the run started): the file changed; restore it or start a new run", path, sum, w)
+			return fmt.Errorf("rl: task file %s has SHA-256 %s: want %s (task_files of the run's config): the file changed; restore it, or start a new run without task_files", path, sum, w)
 		}
 	}
 	return fmt.Errorf("rl: config task_files = %q: want the files of tasks with their SHA-256, %q", c.TaskFiles, got)
