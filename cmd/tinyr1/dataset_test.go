@@ -119,7 +119,7 @@ func TestDatasetResumeRefusesChangedFile(t *testing.T) {
 	fh.WriteString(`{"prompt": "digit sum 99999", "answer": "45", "kind": "integer"}` + "\n")
 	fh.Close()
 	code, out := runMain(t, "sft", "--resume", run, "--steps", "3", "--quiet")
-	if code == 0 || !strings.Contains(out, "task file "+file) || !strings.Contains(out, "the file changed") {
+	if code == 0 || !strings.Contains(out, "task file "+file) || !strings.Contains(out, "task_files of the run's config): the file changed") {
 		t.Fatalf("resume on a changed file: exit %d, output %q: want a refusal naming the file", code, out)
 	}
 	if _, err := os.Stat(filepath.Join(run, "checkpoints", "step-0000003.ckpt")); err == nil {
