@@ -102,7 +102,8 @@ func StreamSeed(seed uint64, split Split, family string, level int, index uint64
 const maxRedraws = 1000
 
 // Generate returns item index of the given split, family and level under a
-// user seed. The same arguments always give the same problem.
+// user seed. The same arguments always give the same problem. A Finite
+// family (a dataset file) gives a problem of its own set (generateFinite).
 func Generate(f Family, level int, split Split, seed, index uint64) (Problem, error) {
 	if err := CheckLevel(level); err != nil {
 		return Problem{}, err

@@ -165,18 +165,18 @@ func TestDatasetContextAndLoadErrors(t *testing.T) {
 // same problems and the same verdicts as the family.
 func TestDatasetRoundTripCLI(t *testing.T) {
 	dir := t.TempDir()
-	code, fileOut, stderr := runApp(t, "tasks", "export", "sort:2", "--split", "test", "--n", "40", "--format", "file")
+	code, fileOut, stderr := runApp(t, "tasks", "export", "sort:1", "--split", "test", "--n", "40", "--format", "file")
 	if code != 0 {
 		t.Fatalf("export --format file: exit %d: %s", code, stderr)
 	}
 	file := filepath.Join(dir, "sort.jsonl")
 	os.WriteFile(file, []byte(fileOut), 0o644)
-	_, builtinOut, _ := runApp(t, "tasks", "export", "sort:2", "--split", "test", "--n", "40")
+	_, builtinOut, _ := runApp(t, "tasks", "export", "sort:1", "--split", "test", "--n", "40")
 	// Every problem of the file, over its three splits, in problem format.
 	var fromFile []data.Problem
 	for _, s := range []string{"train", "validation", "test"} {
-		code, out, stderr := runApp(t, "tasks", "export", "file:"+file+":2", "--split", s, "--n", "40")
-		if code != 0 && !strings.Contains(stderr, "no level 2 problems") {
+		code, out, stderr := runApp(t, "tasks", "export", "file:"+file+":1", "--split", s, "--n", "40")
+		if code != 0 && !strings.Contains(stderr, "no level 1 problems") {
 			t.Fatalf("export of the file's %s split: exit %d: %s", s, code, stderr)
 		}
 		seen := map[string]bool{}
@@ -189,11 +189,15 @@ func TestDatasetRoundTripCLI(t *testing.T) {
 			fromFile = append(fromFile, p)
 		}
 	}
-	builtin := map[string]data.Problem{}
+	// The family's problems, each once (export --format file keeps the
+	// first of problems with the same key or prompt).
+	builtin, keys := map[string]data.Problem{}, map[string]bool{}
 	for _, l := range strings.Split(strings.TrimSpace(builtinOut), "\n") {
 		var p data.Problem
 		json.Unmarshal([]byte(l), &p)
-		builtin[p.Prompt] = p
+		if _, dup := builtin[p.Prompt]; !dup && !keys[p.Key] {
+			builtin[p.Prompt], keys[p.Key] = p, true
+		}
 	}
 	if len(fromFile) != len(builtin) {
 		t.Fatalf("the file gives %d problems, the family %d", len(fromFile), len(builtin))
@@ -201,6 +205,7 @@ func TestDatasetRoundTripCLI(t *testing.T) {
 	// Verdicts: each problem with its gold answer, a reordered answer and
 	// a doubled separator, through tasks verify, from both sides.
 	var in strings.Builder
+	wantCorrect := 0
 	for _, p := range fromFile {
 		b, ok := builtin[p.Prompt]
 		if !ok || b.Answer != p.Answer || b.Solution != p.Solution {
@@ -209,6 +214,9 @@ func TestDatasetRoundTripCLI(t *testing.T) {
 		items := strings.Fields(p.Answer)
 		swapped := strings.Join(append(items[1:], items[0]), " ")
 		for _, a := range []string{p.Answer, swapped, strings.Replace(p.Answer, " ", "  ", 1)} {
+			if a == p.Answer {
+				wantCorrect++
+			}
 			c := "<think>" + p.Solution + "</think><answer>" + a + "</answer>"
 			for _, q := range []data.Problem{p, b} {
 				line, _ := json.Marshal(struct {
@@ -242,7 +250,52 @@ func TestDatasetRoundTripCLI(t *testing.T) {
 			correct++
 		}
 	}
-	if correct != len(fromFile) || len(verdicts) != 6*len(fromFile) {
-		t.Errorf("%d of %d verdicts correct, want exactly the %d gold answers", correct, len(verdicts)/2, len(fromFile))
+	if correct != wantCorrect || len(verdicts) != 6*len(fromFile) {
+		t.Errorf("%d of %d verdicts correct, want exactly the %d gold answers", correct, len(verdicts)/2, wantCorrect)
+	}
+	// Train and evaluate from the file; a model's own completions of the
+	// file's problems get the family's verdicts too.
+	run := filepath.Join(dir, "run")
+	args := append([]string{"sft", "--tasks", "file:" + file, "--out", run, "--steps", "2"}, tinyFileArgs...)
+	if code, _, stderr := runApp(t, args...); code != 0 {
+		t.Fatalf("sft on the exported file: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runApp(t, "eval", run, "--tasks", "file:"+file, "--split", "train", "--problems", "4", "--n", "0", "--quiet"); code != 0 {
+		t.Fatalf("eval on the exported file: exit %d: %s", code, stderr)
+	}
+	code, out, stderr = runApp(t, "sample", run, "--family", "file:"+file, "--level", "1", "--split", "train", "--n", "8", "--samples", "2", "--json")
+	if code != 0 {
+		t.Fatalf("sample: exit %d: %s", code, stderr)
+	}
+	in.Reset()
+	var sampled []data.Verdict
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var s struct {
+			data.Problem
+			Completion string `json:"completion"`
+			data.Verdict
+		}
+		if err := json.Unmarshal([]byte(l), &s); err != nil {
+			t.Fatal(err)
+		}
+		sampled = append(sampled, s.Verdict)
+		line, _ := json.Marshal(struct {
+			data.Problem
+			Completion string `json:"completion"`
+		}{builtin[s.Prompt], s.Completion})
+		in.Write(append(line, '\n'))
+	}
+	os.WriteFile(verifyIn, []byte(in.String()), 0o644)
+	_, out, _ = runApp(t, "tasks", "verify", "--in", verifyIn)
+	sc = bufio.NewScanner(strings.NewReader(out))
+	for i := 0; sc.Scan(); i++ {
+		var v data.Verdict
+		json.Unmarshal(sc.Bytes(), &v)
+		if i >= len(sampled) || v.Correct != sampled[i].Correct || v.FormatOK != sampled[i].FormatOK {
+			t.Errorf("sampled completion %d: built-in verdict %+v, file verdict %+v", i, v, sampled[min(i, len(sampled)-1)])
+		}
+	}
+	if len(sampled) != 16 {
+		t.Errorf("%d sampled completions, want 16", len(sampled))
 	}
 }
