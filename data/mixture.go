@@ -20,7 +20,9 @@ type Mixture []MixItem
 // ParseMixture reads a task mixture: comma-separated items
 // "family:level[=weight]", where level may be a range "lo-hi" that expands
 // to one item per level, each with the given weight (default 1). Example:
-// "add:2,countdown:1=0.5,kk:1-3". Errors name the bad part.
+// "add:2,countdown:1=0.5,kk:1-3". A dataset file is the item
+// "file:PATH[:level][=weight]" (dataset.go); without a level it expands to
+// every level the file has. Errors name the bad part.
 func ParseMixture(spec string) (Mixture, error) {
 	if strings.TrimSpace(spec) == "" {
 		return nil, fmt.Errorf("data: empty task mixture: want items like \"add:2,countdown:1=0.5\"")
@@ -40,6 +42,21 @@ func ParseMixture(spec string) (Mixture, error) {
 			}
 			w = v
 			item = item[:i]
+		}
+		if strings.HasPrefix(item, FilePrefix) {
+			items, why := parseFileItem(item, w)
+			if why != "" {
+				return nil, bad(why)
+			}
+			for _, it := range items {
+				k := it.Family + ":" + strconv.Itoa(it.Level)
+				if seen[k] {
+					return nil, bad(fmt.Sprintf("%s appears twice", k))
+				}
+				seen[k] = true
+			}
+			m = append(m, items...)
+			continue
 		}
 		name, lv, found := strings.Cut(item, ":")
 		if !found {

@@ -18,7 +18,9 @@ package data
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
+	"strings"
 )
 
 // Problem is one generated task instance. Its exported fields are all a
@@ -32,6 +34,10 @@ type Problem struct {
 	Prompt   string `json:"prompt"`   // what the model sees
 	Answer   string `json:"answer"`   // gold answer, the text of the answer block
 	Solution string `json:"solution"` // a worked solution, the text of a good think block
+
+	// Problems of dataset files only (dataset.go):
+	Kind string `json:"kind,omitempty"` // the answer kind that picks the verifier (kind.go)
+	ID   string `json:"id,omitempty"`   // the line's own id
 }
 
 // Verdict is a verifier's structured result.
@@ -112,6 +118,9 @@ func FamilyNames() []string {
 
 // Lookup returns the family with the given name.
 func Lookup(name string) (Family, error) {
+	if strings.HasPrefix(name, FilePrefix) {
+		return LoadFile(name[len(FilePrefix):])
+	}
 	f, ok := registry[name]
 	if !ok {
 		return nil, fmt.Errorf("data: unknown task family %q: want one of %v", name, FamilyNames())
@@ -121,6 +130,12 @@ func Lookup(name string) (Family, error) {
 
 // Verify judges a completion with the problem's own family.
 func Verify(p *Problem, completion string) (Verdict, error) {
+	if strings.HasPrefix(p.Family, FilePrefix) { // a dataset file's problem carries its verifier's kind
+		if !slices.Contains(Kinds, p.Kind) {
+			return Verdict{}, fmt.Errorf("data: problem of %s has kind %q: want one of %s", p.Family, p.Kind, strings.Join(Kinds, ", "))
+		}
+		return VerifyKind(p, completion), nil
+	}
 	f, err := Lookup(p.Family)
 	if err != nil {
 		return Verdict{}, err
@@ -132,9 +147,17 @@ func Verify(p *Problem, completion string) (Verdict, error) {
 // answer block of a completion, or "" when the completion breaks the output
 // contract or its answer does not parse.
 func Canonical(p *Problem, completion string) (string, error) {
-	f, err := Lookup(p.Family)
-	if err != nil {
-		return "", err
+	var f Family
+	if strings.HasPrefix(p.Family, FilePrefix) { // as Verify: by the problem's kind, without reading the file
+		if !slices.Contains(Kinds, p.Kind) {
+			return "", fmt.Errorf("data: problem of %s has kind %q: want one of %s", p.Family, p.Kind, strings.Join(Kinds, ", "))
+		}
+		f = (*FileFamily)(nil)
+	} else {
+		var err error
+		if f, err = Lookup(p.Family); err != nil {
+			return "", err
+		}
 	}
 	ans, _, ok := ExtractAnswer(completion)
 	if !ok {

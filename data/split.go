@@ -102,10 +102,14 @@ func StreamSeed(seed uint64, split Split, family string, level int, index uint64
 const maxRedraws = 1000
 
 // Generate returns item index of the given split, family and level under a
-// user seed. The same arguments always give the same problem.
+// user seed. The same arguments always give the same problem. A Finite
+// family (a dataset file) gives a problem of its own set (generateFinite).
 func Generate(f Family, level int, split Split, seed, index uint64) (Problem, error) {
 	if err := CheckLevel(level); err != nil {
 		return Problem{}, err
+	}
+	if ff, ok := f.(Finite); ok {
+		return generateFinite(f, ff, level, split, seed, index)
 	}
 	s1, s2 := StreamSeed(seed, split, f.Name(), level, index)
 	rng := rand.New(rand.NewPCG(s1, s2))

@@ -23,8 +23,12 @@ type Config struct {
 	// Run.
 	Seed    uint64 `json:"seed" usage:"seed of every random draw (init, data, sampling)"`
 	Steps   int    `json:"steps" usage:"total optimizer steps of the run"`
-	Tasks   string `json:"tasks" usage:"task mixture family:level[=weight],... (levels may be ranges lo-hi)"`
+	Tasks   string `json:"tasks" usage:"task mixture family:level[=weight],... (levels may be ranges lo-hi); a dataset file is file:PATH[:level][=weight]"`
 	Workers int    `json:"workers" usage:"goroutines of the rollout engine (results do not depend on it)"`
+
+	// Dataset files of Tasks: PATH=SHA256,... recorded when a run starts; a
+	// resumed run refuses files that changed (taskfiles.go).
+	TaskFiles string `json:"task_files,omitempty" usage:"SHA-256 of each dataset file in tasks, PATH=HASH,... (set by the run; give it to insist on those bytes)"`
 
 	// Model (sft from scratch only; train takes the model of --init).
 	Preset string `json:"preset" usage:"model preset: tiny, small or medium"`

@@ -48,6 +48,8 @@ type EvalConfig struct {
 	Seed        uint64  `json:"seed"`        // seed of the problem stream and of the sampling streams
 	MaxNew      int     `json:"max_new"`     // completion length limit in tokens
 	Workers     int     `json:"workers"`     // engine goroutines; results do not depend on it
+
+	TaskFiles string `json:"task_files,omitempty"` // SHA-256 of each dataset file in Tasks, PATH=HASH,... (TaskFiles)
 }
 
 // DefaultEvalConfig returns the protocol's defaults: the test split, 100
@@ -190,6 +192,9 @@ func EvaluateLogged(p *model.Params, tok *data.Tokenizer, cfg EvalConfig, progre
 		return nil, err
 	}
 	mix, _ := data.ParseMixture(cfg.Tasks)
+	if err := mix.CheckContext(tok, p.Cfg.Context); err != nil {
+		return nil, fmt.Errorf("rl: eval: %w", err)
+	}
 	split, _ := data.ParseSplit(cfg.Split)
 	var probs []data.Problem
 	var prompts [][]int

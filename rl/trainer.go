@@ -140,6 +140,12 @@ func newTrainer(kind string, cfg Config, tok *data.Tokenizer, p, ref *model.Para
 	if err != nil {
 		return nil, fmt.Errorf("rl: --tasks: %w", err)
 	}
+	if err := mix.CheckContext(tok, p.Cfg.Context); err != nil {
+		return nil, fmt.Errorf("rl: --tasks: %w", err)
+	}
+	if err := cfg.PinTaskFiles(); err != nil {
+		return nil, err
+	}
 	opt, err := model.NewAdamW(p, model.AdamWConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: 1e-8,
 		WeightDecay: cfg.WeightDecay, ClipNorm: cfg.ClipNorm})
 	if err != nil {
@@ -159,6 +165,9 @@ func newTrainer(kind string, cfg Config, tok *data.Tokenizer, p, ref *model.Para
 		if t.Cur, err = NewCurriculum(DefaultCurriculumConfig(), fams...); err != nil {
 			return nil, err
 		}
+	}
+	if err := t.checkFileSplits(); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

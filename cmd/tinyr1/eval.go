@@ -89,6 +89,9 @@ func evalConfigFlags(c *cli.Context) (rl.EvalConfig, error) {
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("eval: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
+	if cfg.TaskFiles, err = rl.TaskFiles(cfg.Tasks); err != nil {
+		return cfg, err
+	}
 	return cfg, nil
 }
 
@@ -111,6 +114,9 @@ func evalAction(c *cli.Context) error {
 		return err
 	}
 	tok := data.NewTokenizer()
+	if !c.Bool(quietFlag.Name) {
+		printFileSplits(c.App.ErrWriter, "eval", cfg.Tasks)
+	}
 	out := rl.EvalFile{Config: cfg}
 	samples, err := openSampleLog(c.String(logSamplesFlag.Name))
 	if err != nil {

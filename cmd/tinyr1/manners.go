@@ -23,7 +23,7 @@ var placeholders = map[string]string{
 	"out": "DIR", "resume": "RUN", "config": "FILE", "init": "CKPT", "from-samples": "CKPT",
 	"family": "FAMILY", "level": "LEVEL", "split": "SPLIT", "in": "FILE", "prompt": "TEXT", "text": "TEXT",
 	"file": "FILE", "format": "FORMAT", "eval": "FILE", "k": "LIST", "temperature": "T", "top-p": "P",
-	"top-k": "K", "group": "G", "prompts": "P", "width": "INCHES", "height": "INCHES",
+	"top-k": "K", "group": "G", "prompts": "P", "width": "INCHES", "height": "INCHES", "task-files": "PATH=HASH,...",
 }
 
 // flagPlaceholders names the value of flags whose name means different

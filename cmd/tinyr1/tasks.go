@@ -44,9 +44,9 @@ var tasksShowCommand = &cli.Command{
 var tasksExportCommand = &cli.Command{
 	Name:        "export",
 	Usage:       "write problems as JSON lines",
-	Description: "Each line holds family, level, split, key, prompt, answer and solution.",
+	Description: "Each line holds family, level, split, key, prompt, answer and solution\n(--format file: the dataset-file format that file:PATH reads).",
 	ArgsUsage:   "[FAMILY[:LEVEL]]",
-	Flags:       []cli.Flag{familyFlag, levelFlag, splitFlag, countFlag, seedFlag},
+	Flags:       []cli.Flag{familyFlag, levelFlag, splitFlag, countFlag, seedFlag, tasksFormatFlag},
 	Action:      tasksExport,
 }
 
@@ -111,7 +111,7 @@ func problemArgs(c *cli.Context) (data.Family, int, data.Split, int, uint64, err
 func problemFlags(c *cli.Context, spec ...string) (data.Family, int, data.Split, int, uint64, error) {
 	family, level := c.String(familyFlag.Name), c.Int(levelFlag.Name)
 	if len(spec) == 1 {
-		fam, lv, hasLevel := strings.Cut(spec[0], ":")
+		fam, lv, hasLevel := cutFamilyLevel(spec[0])
 		family = fam
 		if hasLevel {
 			var err error
@@ -145,6 +145,9 @@ func tasksShow(c *cli.Context) error {
 	}
 	w := c.App.Writer
 	fmt.Fprintf(w, "%s: %s\n%s\n", f.Name(), f.Description(), indent(f.Notation()))
+	if line, ok := splitCounts(f, level); ok {
+		fmt.Fprintln(w, line)
+	}
 	for i := range n {
 		p, err := data.Generate(f, level, split, seed, uint64(i))
 		if err != nil {
@@ -162,6 +165,13 @@ func tasksExport(c *cli.Context) error {
 	f, level, split, n, seed, err := problemArgs(c)
 	if err != nil {
 		return err
+	}
+	switch format := c.String(tasksFormatFlag.Name); format {
+	case "file":
+		return exportDataset(c, f, level, split, n, seed)
+	case "problem":
+	default:
+		return usageError("tasks export: --format %q: want problem or file", format)
 	}
 	bw := bufio.NewWriter(c.App.Writer)
 	enc := json.NewEncoder(bw)

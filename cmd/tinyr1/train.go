@@ -147,6 +147,9 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := cfg.PinTaskFiles(); err != nil {
+		return nil, nil, usageError("%s: %v", kind, err)
+	}
 	man := rl.NewManifest(kind, os.Args)
 	var tr *rl.Trainer
 	if kind == "sft" && !c.IsSet(fromSamplesFlag.Name) {
