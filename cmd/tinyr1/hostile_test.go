@@ -304,3 +304,54 @@ func TestCheckpointPathForms(t *testing.T) {
 		t.Errorf("eval RUN@5: exit %d, stderr %q: want the steps the run has", code, stderr)
 	}
 }
+
+// TestInitInsideOutRefusedWithForce: --force would delete an initial
+// checkpoint that lies inside --out before the run could keep it, so that
+// is refused (exit 2) and the file survives.
+func TestInitInsideOutRefusedWithForce(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "grpo")
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	init := filepath.Join(run, "init.ckpt")
+	if err := os.WriteFile(init, readOrFail(t, evalFixture), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runApp(t, append([]string{"train", "--init", init, "--out", run, "--force", "--steps", "1"}, tinyGRPOArgs...)...)
+	if code != 2 || !strings.Contains(stderr, "lies inside --out") {
+		t.Errorf("train --init inside --out --force: exit %d, stderr %q: want 2 and a line saying why", code, stderr)
+	}
+	if _, err := os.Stat(init); err != nil {
+		t.Errorf("the initial checkpoint is gone: %v", err)
+	}
+}
+
+// TestSymlinkedInitKeptAsFile: a run started from a symbolic link to a
+// checkpoint keeps the checkpoint itself, so it resumes after the link's
+// target moves away.
+func TestSymlinkedInitKeptAsFile(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "src", "step-0000600.ckpt")
+	os.MkdirAll(filepath.Dir(real), 0o755)
+	if err := os.WriteFile(real, readOrFail(t, evalFixture), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "links", "init.ckpt")
+	os.MkdirAll(filepath.Dir(link), 0o755)
+	if err := os.Symlink("../src/step-0000600.ckpt", link); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(dir, "deep", "runs", "grpo")
+	if code, _, stderr := runApp(t, append([]string{"train", "--init", link, "--out", run, "--steps", "1"}, tinyGRPOArgs...)...); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	if fi, err := os.Lstat(filepath.Join(run, "init.ckpt")); err != nil || !fi.Mode().IsRegular() {
+		t.Fatalf("init.ckpt: %v, %v: want a regular file", fi, err)
+	}
+	if err := os.Rename(filepath.Join(dir, "src"), filepath.Join(dir, "moved")); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runApp(t, "train", "--resume", run, "--steps", "2", "--quiet"); code != 0 {
+		t.Fatalf("resume after the link's target moved: exit %d: %s", code, stderr)
+	}
+}

@@ -85,7 +85,7 @@ func runTraining(c *cli.Context, kind string) error {
 	defer run.Close()
 	defer tr.Close()
 	pw := newProgress(c.App.ErrWriter)
-	tr.Warn = c.App.ErrWriter
+	tr.Warn = pw // a warning takes the bar's line instead of landing on it
 	if !c.Bool(quietFlag.Name) {
 		tr.Progress = pw
 	}
@@ -178,6 +178,13 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 			return nil, nil, err
 		}
 		abs, _ := filepath.Abs(path)
+		if real, err := filepath.EvalSymlinks(abs); err == nil {
+			abs = real // the run keeps (hard-links) the file itself, never a link to it
+		}
+		if inside, err := insideDir(abs, out); err == nil && inside && c.Bool(forceFlag.Name) {
+			return nil, nil, usageError("%s: the initial checkpoint %s lies inside --out %s, which --force would replace before the run could keep it: "+
+				"want it outside (copy it first, or use another --out)", kind, abs, out)
+		}
 		hash, err := checkpoints.ContentHash(abs)
 		if err != nil {
 			return nil, nil, err
@@ -328,7 +335,9 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	runID := ck.Header.RunID // the run keeps its id across resumes
 	init := man.Init
 	if man.InitCopy != "" { // the run's own link or copy, which no other run deletes
-		init = filepath.Join(dir, man.InitCopy)
+		if kept := filepath.Join(dir, man.InitCopy); fileExists(kept) || !fileExists(init) {
+			init = kept // (when both are gone, the error names the run's own copy)
+		}
 	}
 	var tr *rl.Trainer
 	switch {
@@ -365,4 +374,27 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 		return nil, nil, err
 	}
 	return tr, run, nil
+}
+
+// insideDir reports whether path lies inside (or is) the folder dir, after
+// resolving symbolic links where the paths exist.
+func insideDir(path, dir string) (bool, error) {
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return false, err
+	}
+	if real, err := filepath.EvalSymlinks(d); err == nil {
+		d = real
+	}
+	rel, err := filepath.Rel(d, path)
+	if err != nil {
+		return false, err
+	}
+	return rel == "." || (rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))), nil
+}
+
+// fileExists reports whether name is an existing regular file.
+func fileExists(name string) bool {
+	fi, err := os.Stat(name)
+	return err == nil && fi.Mode().IsRegular()
 }
