@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -36,11 +35,11 @@ func openSampleLog(path string) (*sampleLog, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, usageError("eval: --log-samples %s is a folder: want a file name", path)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	f, tmp, err := createOutput(path)
 	if err != nil {
 		return nil, fmt.Errorf("eval: --log-samples: %w", err)
 	}
-	l := &sampleLog{path: path, tmp: f.Name(), f: f, w: bufio.NewWriterSize(f, 1<<16)}
+	l := &sampleLog{path: path, tmp: tmp, f: f, w: bufio.NewWriterSize(f, 1<<16)}
 	l.enc = json.NewEncoder(l.w)
 	l.enc.SetEscapeHTML(false) // completions hold <think> and <answer> tags
 	return l, nil
@@ -71,11 +70,11 @@ func (l *sampleLog) commit() error {
 	if cerr := l.f.Close(); err == nil {
 		err = cerr
 	}
-	if err == nil {
+	if err == nil && l.tmp != "" {
 		err = os.Rename(l.tmp, l.path)
 	}
 	if err != nil {
-		os.Remove(l.tmp)
+		removeTemp(l.tmp)
 		return fmt.Errorf("eval: --log-samples: %w", err)
 	}
 	l.f = nil
@@ -86,6 +85,6 @@ func (l *sampleLog) commit() error {
 func (l *sampleLog) abort() {
 	if l != nil && l.f != nil {
 		l.f.Close()
-		os.Remove(l.tmp)
+		removeTemp(l.tmp)
 	}
 }

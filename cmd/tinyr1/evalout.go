@@ -38,12 +38,14 @@ func checkEvalOut(path string) error {
 	return nil
 }
 
-// writeEvalOut writes the evaluation as JSON to path ("" writes nothing).
+// writeEvalOut writes the evaluation as JSON to path ("" writes nothing),
+// through a temporary file and a rename where path is a regular file, so a
+// failed write keeps the previous one.
 func writeEvalOut(path string, out *rl.EvalFile) error {
 	if path == "" {
 		return nil
 	}
-	fh, err := os.Create(path)
+	fh, tmp, err := createOutput(path)
 	if err != nil {
 		return fmt.Errorf("eval: --out: %w (the table was printed)", err)
 	}
@@ -51,8 +53,42 @@ func writeEvalOut(path string, out *rl.EvalFile) error {
 	if cerr := fh.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil && tmp != "" {
+		err = os.Rename(tmp, path)
+	}
 	if err != nil {
+		removeTemp(tmp)
 		return fmt.Errorf("eval: --out: %w (the table was printed)", err)
 	}
 	return nil
+}
+
+// createOutput opens a file that will become path. Where path is new or a
+// regular file it is a temporary file beside path (mode 0644), which the
+// caller renames over path once it is complete, so that a failed write
+// never leaves a cut file in place of a good one; tmp is its name.
+// Anything else (/dev/stdout, a named pipe, a symbolic link) is written in
+// place, never replaced, and tmp is "".
+func createOutput(path string) (f *os.File, tmp string, err error) {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+		return f, "", err
+	}
+	f, err = os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return nil, "", err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, "", err
+	}
+	return f, f.Name(), nil
+}
+
+// removeTemp removes a temporary file of createOutput ("" is none).
+func removeTemp(tmp string) {
+	if tmp != "" {
+		os.Remove(tmp)
+	}
 }
