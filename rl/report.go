@@ -36,6 +36,7 @@ type RunMetrics struct {
 	Latest string             // the checkpoint the run's latest pointer names, relative to Dir; "" when missing
 	Kind   string             // "sft" or "train": manifest.json's kind, else "train" when reward_mean is logged
 	Offset int                // the initial checkpoint's step (a GRPO run started from an SFT run); 0 for none
+	RunID  string             // manifest.json's run_id; "" when missing
 }
 
 // WallClock is the run's compute time in seconds: the sum of time_step
@@ -161,15 +162,17 @@ func (r *RunMetrics) add(key string, step, x float64) {
 // something else.
 func (r *RunMetrics) loadManifest() error {
 	var man struct {
-		Kind string `json:"kind"`
-		Init string `json:"init"`
+		Kind     string `json:"kind"`
+		RunID    string `json:"run_id"`
+		Init     string `json:"init"`
+		InitCopy string `json:"init_copy"`
 	}
 	if b, err := os.ReadFile(filepath.Join(r.Dir, "manifest.json")); err == nil {
 		if err := json.Unmarshal(b, &man); err != nil {
 			return fmt.Errorf("rl: report: %s/manifest.json: %v", r.Dir, err)
 		}
 	}
-	r.Kind = man.Kind
+	r.Kind, r.RunID = man.Kind, man.RunID
 	if r.Kind == "" {
 		// An older run or a copied metrics file: only GRPO logs rewards.
 		r.Kind = "sft"
@@ -179,6 +182,9 @@ func (r *RunMetrics) loadManifest() error {
 	}
 	if man.Init != "" {
 		r.Offset = initStep(man.Init)
+		if r.Offset == 0 && man.InitCopy != "" { // the original was pruned: the run's own copy has the header
+			r.Offset = initStep(filepath.Join(r.Dir, man.InitCopy))
+		}
 	}
 	if r.Kind == "sft" {
 		if s, ok := r.Series["loss"]; ok {

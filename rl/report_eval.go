@@ -251,13 +251,13 @@ func (r *RunMetrics) evalFile(name string) *EvalFile {
 // run's final checkpoint (the one its latest pointer names, else the one at
 // its last logged step), or the file's only entry; nil when neither exists.
 func finalCheck(r *RunMetrics, ef *EvalFile) *EvalCheck {
-	if len(ef.Checkpoints) == 1 {
+	if len(ef.Checkpoints) == 1 && !r.replaced(&ef.Checkpoints[0]) {
 		return &ef.Checkpoints[0]
 	}
 	var atLast *EvalCheck
 	for i := range ef.Checkpoints {
 		ck := &ef.Checkpoints[i]
-		if !r.owns(ck) {
+		if !r.owns(ck) || r.replaced(ck) {
 			continue
 		}
 		if r.Latest != "" && filepath.Base(ck.File) == filepath.Base(r.Latest) {
@@ -276,6 +276,13 @@ func (r *RunMetrics) owns(ck *EvalCheck) bool {
 	file, _ := filepath.Abs(ck.File)
 	dir, _ := filepath.Abs(r.Dir)
 	return strings.HasPrefix(file, dir+string(filepath.Separator)) || (ck.RunID != "" && ck.RunID == r.Name)
+}
+
+// replaced reports whether the checkpoint belongs to another run of the
+// same folder: one that `--force` replaced, whose eval/ it keeps. Both run
+// ids must be known to tell.
+func (r *RunMetrics) replaced(ck *EvalCheck) bool {
+	return r.RunID != "" && ck.RunID != "" && ck.RunID != r.RunID
 }
 
 // sameEvalConfig compares everything but the worker count, which does not

@@ -454,9 +454,17 @@ func TestFinalCheck(t *testing.T) {
 		{"last step without pointer match", []EvalCheck{ck("runs/x/a-s1/best.ckpt", "", 200), ck("runs/x/a-s1/last.ckpt", "", 300)}, 1},
 		{"another run's final", []EvalCheck{ck("runs/x/b/checkpoints/step-0000290.ckpt", "b", 300), ck("runs/x/a-s1/c.ckpt", "", 100)}, -1},
 		{"none final", []EvalCheck{ck("runs/x/a-s1/c1.ckpt", "", 100), ck("runs/x/a-s1/c2.ckpt", "", 200)}, -1},
+		// A run folder rewritten with --force keeps eval/: the replaced
+		// run's entries (another run id) never stand for the new run.
+		{"replaced run's only entry", []EvalCheck{ck("runs/x/a-s1/checkpoints/step-0000290.ckpt", "old", 290)}, -1},
+		{"replaced run's latest", []EvalCheck{ck("runs/x/a-s1/checkpoints/step-0000290.ckpt", "old", 290), ck("runs/x/a-s1/checkpoints/step-0000290.ckpt", "new", 290)}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ef := &EvalFile{Checkpoints: tc.checks}
+			r.RunID = ""
+			if strings.HasPrefix(tc.name, "replaced") {
+				r.RunID = "new"
+			}
 			got := finalCheck(r, ef)
 			var want *EvalCheck
 			if tc.want >= 0 {
