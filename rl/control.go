@@ -63,7 +63,7 @@ func (t *Trainer) controlRewards(g *group) {
 		rc := t.Cfg.RewardConfig()
 		for s, p := range g.parts {
 			p.Correct = 0
-			if bernoulli(newRand(t.Cfg.Seed, streamBernoulli, uint64(t.Step), uint64(g.index), uint64(s)), t.Cfg.RandomP) {
+			if bernoulli(t.Cfg.RandomP, t.Cfg.Seed, streamBernoulli, uint64(t.Step), uint64(g.index), uint64(s)) {
 				p.Correct = 1
 			}
 			g.rewards[s] = rc.total(p)
@@ -73,5 +73,13 @@ func (t *Trainer) controlRewards(g *group) {
 	}
 }
 
-// bernoulli returns true with probability p.
-func bernoulli(rng *rand.Rand, p float64) bool { return rng.Float64() < p }
+// bernoulli returns true with probability p, from the first draw of the
+// stream newRand(seed, coords...) gives: the same bits as
+// newRand(...).Float64() < p, without allocating a generator (the PCG state
+// lives on the stack; rand.Rand.Float64 is this expression).
+func bernoulli(p float64, seed uint64, coords ...uint64) bool {
+	var pcg rand.PCG
+	s := DeriveSeed(seed, coords...)
+	pcg.Seed(s, mix64(s^0xda942042e4dd58b5))
+	return float64(pcg.Uint64()<<11>>11)/(1<<53) < p
+}

@@ -211,3 +211,21 @@ func TestRewardConfigKeys(t *testing.T) {
 		})
 	}
 }
+
+// TestBernoulliDrawIsNewRands: the allocation-free draw is bit for bit the
+// first Float64 of the stream newRand gives (so runs made before it keep
+// their bits), and the bernoulli control allocates nothing per group.
+func TestBernoulliDrawIsNewRands(t *testing.T) {
+	for s := range uint64(2000) {
+		p := float64(s%101) / 100
+		want := newRand(7, streamBernoulli, s/8, s%8, s%3).Float64() < p
+		if got := bernoulli(p, 7, streamBernoulli, s/8, s%8, s%3); got != want {
+			t.Fatalf("draw %d at p %v: %v, newRand's %v", s, p, got, want)
+		}
+	}
+	tr := controlTrainer(RewardBernoulli, 0.5, 3)
+	g := distinctGroups(1, 8)[0]
+	if n := testing.AllocsPerRun(100, func() { tr.controlRewards(&g) }); n != 0 {
+		t.Errorf("bernoulli control: %v allocations per group: want 0", n)
+	}
+}

@@ -40,5 +40,5 @@ func DeriveSeed(seed uint64, coords ...uint64) uint64 {
 // newRand returns a PCG generator for the given coordinates.
 func newRand(seed uint64, coords ...uint64) *rand.Rand {
 	s := DeriveSeed(seed, coords...)
-	return rand.New(rand.NewPCG(s, mix64(s^0xda942042e4dd58b5)))
+	return rand.New(rand.NewPCG(s, mix64(s^0xda942042e4dd58b5))) // bernoulli (control.go) repeats this seeding
 }
