@@ -76,13 +76,14 @@ func HumanNumber(x float64) string {
 		return strconv.FormatFloat(x, 'g', -1, 64)
 	case a == 0:
 		return "0"
-	case a >= 1e12:
+	// Each threshold is where the smaller unit would round up to 1000.0.
+	case a >= 999.95e9:
 		return strconv.FormatFloat(x, 'e', 2, 64)
-	case a >= 1e9:
+	case a >= 999.95e6:
 		return strconv.FormatFloat(x/1e9, 'f', 1, 64) + "G"
-	case a >= 1e6:
+	case a >= 999.95e3:
 		return strconv.FormatFloat(x/1e6, 'f', 1, 64) + "M"
-	case a >= 1e3:
+	case a >= 999.95:
 		return strconv.FormatFloat(x/1e3, 'f', 1, 64) + "k"
 	case a < 1e-3:
 		return strconv.FormatFloat(x, 'g', 2, 64)

@@ -14,6 +14,8 @@ func TestHumanNumber(t *testing.T) {
 		{72020.5, "72.0k"}, {7.202e4, "72.0k"}, {1530000, "1.5M"}, {3.2e9, "3.2G"}, {4e12, "4.00e+12"},
 		{2.99558, "2.996"}, {0.5, "0.5"}, {0.25, "0.25"}, {1, "1"}, {0.0123456, "0.01235"}, {123.456, "123.5"},
 		{-0.0123, "-0.0123"}, {0, "0"}, {1.4027e-10, "1.4e-10"}, {999.4, "999.4"}, {math.NaN(), "NaN"},
+		// At each unit's top, rounding carries into the next unit, never "1000.0k".
+		{999.96, "1.0k"}, {999999.9, "1.0M"}, {999.96e6, "1.0G"}, {-999999.9, "-1.0M"},
 	} {
 		if got := HumanNumber(tc.x); got != tc.want {
 			t.Errorf("HumanNumber(%g) = %q: want %q", tc.x, got, tc.want)

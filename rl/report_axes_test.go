@@ -28,6 +28,9 @@ func TestSmoothEMA(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := smoothEMA(nil, tc.ys, tc.w)
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %d points %v: want %d", len(got), got, len(tc.want))
+			}
 			for i := range got {
 				if math.Abs(got[i]-tc.want[i]) > 1e-12 {
 					t.Fatalf("got %v: want %v", got, tc.want)

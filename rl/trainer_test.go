@@ -462,7 +462,9 @@ func TestRewardControlsInRollout(t *testing.T) {
 		t.Fatal("shuffle moved no reward")
 	}
 	for _, key := range []string{"zero_variance_frac", "reward_mean", "accuracy"} {
-		if mReal[key] != mShuf[key] {
+		// Equal up to the order of a float sum: a permutation inside a
+		// group may change the last bit of reward_mean.
+		if a, b := mReal[key].(float64), mShuf[key].(float64); math.Abs(a-b) > 1e-12 {
 			t.Errorf("%s: shuffle %v, verifier %v: want equal", key, mShuf[key], mReal[key])
 		}
 	}
