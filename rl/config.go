@@ -52,7 +52,7 @@ type Config struct {
 	TopK        int     `json:"top_k" usage:"sample from the k most likely tokens; 0 is off"`
 	TopP        float64 `json:"top_p" usage:"nucleus sampling mass; 1 is off"`
 
-	// GRPO objective (see GRPO.md).
+	// GRPO objective (see docs/method.md).
 	Loss          string  `json:"loss" usage:"token aggregation: grpo, dapo, dr_grpo or bnpo (bnpo equals dapo by design: its normaliser is the rollout batch's token count, not a micro-batch's, so the gradient does not depend on micro-batching)"`
 	Scale         string  `json:"scale" usage:"advantage scaling: group, batch or none (Dr. GRPO)"`
 	EpsLow        float64 `json:"eps_low" usage:"lower clip range of the ratio"`
