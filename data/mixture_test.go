@@ -7,7 +7,7 @@ import (
 	"testing"
 )
 
-// The mixture tests use the arithmetic families of arith.go.
+// The mixture tests use the arithmetic families (add.go, mul.go, mod.go).
 
 func TestParseMixture(t *testing.T) {
 	tests := []struct {

@@ -3,7 +3,7 @@
 // the train/validation/test splits and the task-mixture syntax. It stands
 // alone: nothing here knows about models or training.
 //
-// Output contract (see GRPO.md): a completion is
+// Output contract (see docs/method.md): a completion is
 //
 //	<think>WORKED SOLUTION</think><answer>ANSWER</answer>
 //

@@ -69,7 +69,8 @@ func SplitOfKey(key string) Split {
 	return Train
 }
 
-// mix64 is the splitmix64 finaliser.
+// mix64 is the splitmix64 finaliser; model.Mix64 is the same function
+// (data and model do not import each other).
 func mix64(x uint64) uint64 {
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9

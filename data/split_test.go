@@ -130,7 +130,7 @@ func (constFamily) Notation() string                      { return "const: answe
 func (constFamily) KeyOfPrompt(string) (string, bool)     { return "const:1", true }
 func (constFamily) Canonical(_ *Problem, a string) string { return a }
 
-// TestSplitDisjoint is the leak test of GRPO.md: for every registered
+// TestSplitDisjoint is the leak test of docs/method.md: for every registered
 // family and level, no key of the first nTest test items occurs among the
 // first nTrain training items (nor among the validation items). Full size
 // is 20,000 test against 200,000 train items; with -short it is 2,000

@@ -32,7 +32,7 @@ type GraphOptions struct {
 //
 // at the graph's temperature, which serves supervised training (w = -1/N on
 // target tokens) and every GRPO variant (w = per-token coefficient computed
-// outside, see GRPO.md; e = an entropy bonus, all zero by default and then
+// outside, see docs/method.md; e = an entropy bonus, all zero by default and then
 // free). Padding positions carry w = e = 0.
 //
 // Packing: Pos holds each token's position id, i%T by default (one sequence

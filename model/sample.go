@@ -129,12 +129,15 @@ func NewRollout(maxBatch, maxNew int) *Rollout {
 func SeedFor(seed uint64, step, prompt, sample int) uint64 {
 	h := seed
 	for _, v := range [3]uint64{uint64(step), uint64(prompt), uint64(sample)} {
-		h = mix64(h ^ mix64(v+0x9e3779b97f4a7c15))
+		h = Mix64(h ^ Mix64(v+0x9e3779b97f4a7c15))
 	}
 	return h
 }
 
-func mix64(z uint64) uint64 {
+// Mix64 is the SplitMix64 finaliser (Steele, Lea and Flood 2014), the
+// bijective 64-bit mixer behind every derived seed. data keeps its own copy
+// for its split hashes: data and model do not import each other.
+func Mix64(z uint64) uint64 {
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
 	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
 	return z ^ (z >> 31)

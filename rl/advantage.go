@@ -91,7 +91,7 @@ func Advantages(dst, rewards []float64, groupSize int, cfg AdvantageConfig) {
 
 // ZeroVarianceGroups returns how many groups of groupSize consecutive rewards
 // have all rewards equal (such groups carry no gradient signal; DAPO's dynamic
-// sampling drops them). GRPO.md asks for this fraction in every step's log.
+// sampling drops them). docs/method.md asks for this fraction in every step's log.
 func ZeroVarianceGroups(rewards []float64, groupSize int) int {
 	checkGroups("ZeroVarianceGroups", len(rewards), groupSize)
 	n := 0

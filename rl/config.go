@@ -19,76 +19,89 @@ import (
 // GRPO alike. It is flat so that each field is one command-line flag and one
 // config-file key with the same name (the json tag). The fully resolved
 // Config is written with every run (config.json) and every checkpoint.
+//
+// Each field's tags say where it belongs: usage is its help text, topic its
+// section (the heading in --help), and for the modes it applies to: sft
+// (supervised warm start), rft (sft --from-samples, rejection sampling) and
+// train (GRPO). The commands show and accept only their modes' settings;
+// a field outside the run's mode keeps its default and is not read.
 type Config struct {
 	// Run.
-	Seed    uint64 `json:"seed" usage:"seed of every random draw (init, data, sampling)"`
-	Steps   int    `json:"steps" usage:"total optimizer steps of the run"`
-	Tasks   string `json:"tasks" usage:"task mixture family:level[=weight],... (levels may be ranges lo-hi); a dataset file is file:PATH[:level][=weight]"`
-	Workers int    `json:"workers" usage:"goroutines of the rollout engine (results do not depend on it)"`
+	Seed    uint64 `json:"seed" usage:"seed of every random draw (init, data, sampling)" topic:"Run" for:"sft,rft,train"`
+	Steps   int    `json:"steps" usage:"total optimizer steps of the run" topic:"Run" for:"sft,rft,train"`
+	Tasks   string `json:"tasks" usage:"task mixture family:level[=weight],... (levels may be ranges lo-hi); a dataset file is file:PATH[:level][=weight]" topic:"Run" for:"sft,rft,train"`
+	Workers int    `json:"workers" usage:"goroutines of the rollout engine (results do not depend on it)" topic:"Run" for:"sft,rft,train"`
 
 	// Dataset files of Tasks: PATH=SHA256,... recorded when a run starts; a
 	// resumed run refuses files that changed (taskfiles.go).
-	TaskFiles string `json:"task_files,omitempty" usage:"SHA-256 of each dataset file in tasks, PATH=HASH,... (set by the run; give it to insist on those bytes)"`
+	TaskFiles string `json:"task_files,omitempty" usage:"SHA-256 of each dataset file in tasks, PATH=HASH,... (set by the run; give it to insist on those bytes)" topic:"Run" for:"sft,rft,train"`
 
 	// Model (sft from scratch only; train takes the model of --init).
-	Preset string `json:"preset" usage:"model preset: tiny, small or medium"`
+	Preset string `json:"preset" usage:"model preset: tiny, small or medium" topic:"Model" for:"sft"`
 
 	// Optimizer.
-	LR          float64 `json:"lr" usage:"peak learning rate"`
-	Schedule    string  `json:"schedule" usage:"learning-rate schedule: constant, linear or cosine"`
-	Warmup      int     `json:"warmup" usage:"linear warm-up steps"`
-	MinLR       float64 `json:"min_lr" usage:"final learning rate of the cosine and linear schedules"`
-	WeightDecay float64 `json:"weight_decay" usage:"AdamW decoupled weight decay (matmul weights only)"`
-	ClipNorm    float64 `json:"clip_norm" usage:"global gradient-norm clip; 0 is off"`
-	Beta1       float64 `json:"beta1" usage:"AdamW beta1"`
-	Beta2       float64 `json:"beta2" usage:"AdamW beta2"`
-	MicroBatch  int     `json:"micro_batch" usage:"rows of the training graph per pass, each packing as many whole sequences as fit (the gradient does not depend on it)"`
+	LR          float64 `json:"lr" usage:"peak learning rate" topic:"Optimizer" for:"sft,rft,train"`
+	Schedule    string  `json:"schedule" usage:"learning-rate schedule: constant, linear or cosine" topic:"Optimizer" for:"sft,rft,train"`
+	Warmup      int     `json:"warmup" usage:"linear warm-up steps" topic:"Optimizer" for:"sft,rft,train"`
+	MinLR       float64 `json:"min_lr" usage:"final learning rate of the cosine and linear schedules" topic:"Optimizer" for:"sft,rft,train"`
+	WeightDecay float64 `json:"weight_decay" usage:"AdamW decoupled weight decay (matmul weights only)" topic:"Optimizer" for:"sft,rft,train"`
+	ClipNorm    float64 `json:"clip_norm" usage:"global gradient-norm clip; 0 is off" topic:"Optimizer" for:"sft,rft,train"`
+	Beta1       float64 `json:"beta1" usage:"AdamW beta1" topic:"Optimizer" for:"sft,rft,train"`
+	Beta2       float64 `json:"beta2" usage:"AdamW beta2" topic:"Optimizer" for:"sft,rft,train"`
+	AdamEps     float64 `json:"adam_eps" usage:"AdamW epsilon, added to sqrt(v_hat)" topic:"Optimizer" for:"sft,rft,train"`
+	MicroBatch  int     `json:"micro_batch" usage:"rows of the training graph per pass, each packing as many whole sequences as fit (the gradient does not depend on it)" topic:"Optimizer" for:"sft,rft,train"`
 
 	// Supervised warm start.
-	BatchSize int `json:"batch_size" usage:"sft: sequences per optimizer step"`
-	SFTData   int `json:"sft_data" usage:"sft: size of the supervised dataset: a fixed set of this many problems per task (family:level), drawn from again and again; 0 draws a fresh problem every time"`
+	BatchSize int `json:"batch_size" usage:"sequences per optimizer step (--from-samples: verified completions per step)" topic:"Supervised warm start" for:"sft,rft"`
+	SFTData   int `json:"sft_data" usage:"size of the supervised dataset: a fixed set of this many problems per task (family:level), drawn from again and again; 0 draws a fresh problem every time" topic:"Supervised warm start" for:"sft"`
 
-	// GRPO sampling.
-	Prompts     int     `json:"prompts" usage:"train: prompts per step (P)"`
-	Group       int     `json:"group" usage:"train: completions per prompt (G)"`
-	MaxNew      int     `json:"max_new" usage:"completion length limit in tokens"`
-	Temperature float64 `json:"temperature" usage:"sampling temperature (log-probs are computed at the same temperature)"`
-	TopK        int     `json:"top_k" usage:"sample from the k most likely tokens; 0 is off"`
-	TopP        float64 `json:"top_p" usage:"nucleus sampling mass; 1 is off"`
+	// Sampling (GRPO rollouts and rejection sampling; max_new also bounds validation decoding).
+	Prompts     int     `json:"prompts" usage:"prompts per step (P)" topic:"Sampling" for:"train"`
+	Group       int     `json:"group" usage:"completions per prompt (G)" topic:"Sampling" for:"rft,train"`
+	MaxNew      int     `json:"max_new" usage:"completion length limit in tokens" topic:"Sampling" for:"sft,rft,train"`
+	Temperature float64 `json:"temperature" usage:"sampling temperature (log-probs are computed at the same temperature)" topic:"Sampling" for:"rft,train"`
+	TopK        int     `json:"top_k" usage:"sample from the k most likely tokens; 0 is off" topic:"Sampling" for:"rft,train"`
+	TopP        float64 `json:"top_p" usage:"nucleus sampling mass; 1 is off" topic:"Sampling" for:"rft,train"`
 
-	// GRPO objective (see GRPO.md).
-	Loss          string  `json:"loss" usage:"token aggregation: grpo, dapo, dr_grpo or bnpo (bnpo equals dapo by design: its normaliser is the rollout batch's token count, not a micro-batch's, so the gradient does not depend on micro-batching)"`
-	Scale         string  `json:"scale" usage:"advantage scaling: group, batch or none (Dr. GRPO)"`
-	EpsLow        float64 `json:"eps_low" usage:"lower clip range of the ratio"`
-	EpsHigh       float64 `json:"eps_high" usage:"upper clip range of the ratio (DAPO clip-higher: 0.28)"`
-	DualClip      float64 `json:"dual_clip" usage:"dual-clip constant c for negative advantages; 0 is off"`
-	Beta          float64 `json:"beta" usage:"weight of the KL penalty to the frozen reference; 0 is off"`
-	KL            string  `json:"kl" usage:"KL estimator of KL(pi||ref), d = logp - ref: k1 (d; its coefficient is constant, zero gradient in expectation: with beta > 0 only noise), k2 (d^2/2; its gradient is that of KL(pi||ref)), k3 (exp(-d)+d-1; its gradient estimates the forward KL(ref||pi)) or k3_k2grad (k3's value, k2's gradient: verl's k3+); d is clamped to [-20, 20] before exp and k3 to at most 10, as verl"`
-	EntropyCoef   float64 `json:"entropy_coef" usage:"weight of the entropy bonus (the loss subtracts it times the policy's aggregated entropy); 0 is off"`
-	Mu            int     `json:"mu" usage:"policy-update passes per rollout batch"`
-	Dynamic       bool    `json:"dynamic" usage:"dynamic sampling: drop zero-variance groups and refill (DAPO)"`
-	MaxRefill     int     `json:"max_refill" usage:"dynamic sampling: extra rollout rounds allowed per step"`
-	MaskTruncated bool    `json:"mask_truncated" usage:"leave truncated completions out of the loss"`
+	// GRPO objective (see docs/method.md).
+	Loss          string  `json:"loss" usage:"token aggregation: grpo, dapo, dr_grpo or bnpo (bnpo equals dapo by design: its normaliser is the rollout batch's token count, not a micro-batch's, so the gradient does not depend on micro-batching)" topic:"GRPO objective" for:"train"`
+	Scale         string  `json:"scale" usage:"advantage scaling: group, batch or none (Dr. GRPO)" topic:"GRPO objective" for:"train"`
+	EpsLow        float64 `json:"eps_low" usage:"lower clip range of the ratio" topic:"GRPO objective" for:"train"`
+	EpsHigh       float64 `json:"eps_high" usage:"upper clip range of the ratio (DAPO clip-higher: 0.28)" topic:"GRPO objective" for:"train"`
+	DualClip      float64 `json:"dual_clip" usage:"dual-clip constant c for negative advantages; 0 is off" topic:"GRPO objective" for:"train"`
+	Beta          float64 `json:"beta" usage:"weight of the KL penalty to the frozen reference; 0 is off" topic:"GRPO objective" for:"train"`
+	KL            string  `json:"kl" usage:"KL estimator of KL(pi||ref), d = logp - ref: k1 (d; its coefficient is constant, zero gradient in expectation: with beta > 0 only noise), k2 (d^2/2; its gradient is that of KL(pi||ref)), k3 (exp(-d)+d-1; its gradient estimates the forward KL(ref||pi)) or k3_k2grad (k3's value, k2's gradient: verl's k3+); d is clamped to [-20, 20] before exp and k3 to at most 10, as verl" topic:"GRPO objective" for:"train"`
+	EntropyCoef   float64 `json:"entropy_coef" usage:"weight of the entropy bonus (the loss subtracts it times the policy's aggregated entropy); 0 is off" topic:"GRPO objective" for:"train"`
+	Mu            int     `json:"mu" usage:"policy-update passes per rollout batch" topic:"GRPO objective" for:"train"`
+	Dynamic       bool    `json:"dynamic" usage:"dynamic sampling: drop zero-variance groups and refill (DAPO)" topic:"GRPO objective" for:"train"`
+	MaxRefill     int     `json:"max_refill" usage:"dynamic sampling: extra rollout rounds allowed per step" topic:"GRPO objective" for:"train"`
+	MaskTruncated bool    `json:"mask_truncated" usage:"leave truncated completions out of the loss" topic:"GRPO objective" for:"train"`
+	AdvEps        float64 `json:"adv_eps" usage:"added to the reward std before dividing (scale group or batch), so that a group whose rewards barely differ does not get huge advantages (TRL: 1e-4)" topic:"GRPO objective" for:"train"`
 
 	// Rewards.
-	Reward         string  `json:"reward" usage:"reward source: verifier, or a control arm: shuffle (each group's rewards permuted within the group: same per-prompt success rate and zero-variance groups, no link to the completion) or bernoulli (each completion's correctness term is 1 with probability random_p, independently; the format and length terms stay real). The old 'random' (a batch-wide shuffle that broke the group structure) is refused"`
-	RandomP        float64 `json:"random_p" usage:"reward bernoulli: probability of the correctness reward (Shao et al. 2025 use 0.5); only with --reward bernoulli"`
-	RewardCorrect  float64 `json:"reward_correct" usage:"weight of the correctness reward"`
-	RewardFormat   float64 `json:"reward_format" usage:"weight of the format reward"`
-	RewardLength   float64 `json:"reward_length" usage:"weight of the linear length penalty (-len/max_new); 0 is off"`
-	Overlong       float64 `json:"overlong" usage:"weight of DAPO's soft overlong penalty; 0 is off"`
-	OverlongWindow int     `json:"overlong_window" usage:"tokens before max_new over which the overlong penalty ramps"`
+	Reward         string  `json:"reward" usage:"reward source: verifier, or a control arm: shuffle (each group's rewards permuted within the group: same per-prompt success rate and zero-variance groups, no link to the completion) or bernoulli (each completion's correctness term is 1 with probability random_p, independently; the format and length terms stay real). The old 'random' (a batch-wide shuffle that broke the group structure) is refused" topic:"Rewards" for:"train"`
+	RandomP        float64 `json:"random_p" usage:"reward bernoulli: probability of the correctness reward (Shao et al. 2025 use 0.5); only with --reward bernoulli" topic:"Rewards" for:"train"`
+	RewardCorrect  float64 `json:"reward_correct" usage:"weight of the correctness reward" topic:"Rewards" for:"train"`
+	RewardFormat   float64 `json:"reward_format" usage:"weight of the format reward" topic:"Rewards" for:"train"`
+	FormatBad      float64 `json:"format_bad" usage:"format term of a completion with an invalid format or cut off: 0 (no reward) or negative (a penalty); a valid one gets 1" topic:"Rewards" for:"train"`
+	RewardLength   float64 `json:"reward_length" usage:"weight of the linear length penalty (-len/max_new); 0 is off" topic:"Rewards" for:"train"`
+	Overlong       float64 `json:"overlong" usage:"weight of DAPO's soft overlong penalty; 0 is off" topic:"Rewards" for:"train"`
+	OverlongWindow int     `json:"overlong_window" usage:"tokens before max_new over which the overlong penalty ramps" topic:"Rewards" for:"train"`
 
 	// Curriculum.
-	Curriculum bool `json:"curriculum" usage:"train: move each family's level up or down from its rolling success rate (sft ignores it)"`
+	Curriculum           bool    `json:"curriculum" usage:"move each family's level up or down from its rolling success rate" topic:"Curriculum" for:"train"`
+	CurriculumWindow     int     `json:"curriculum_window" usage:"recent outcomes kept per family" topic:"Curriculum" for:"train"`
+	CurriculumMinSamples int     `json:"curriculum_min_samples" usage:"outcomes needed at the current level before it may move" topic:"Curriculum" for:"train"`
+	CurriculumUp         float64 `json:"curriculum_up" usage:"move a family up when its rolling success rate is at least this" topic:"Curriculum" for:"train"`
+	CurriculumDown       float64 `json:"curriculum_down" usage:"move a family down when its rolling success rate is at most this" topic:"Curriculum" for:"train"`
 
 	// Evaluation and checkpoints.
-	EvalEvery    int `json:"eval_every" usage:"validation greedy pass@1 every N steps; 0 is off"`
-	EvalProblems int `json:"eval_problems" usage:"validation problems per family and level"`
-	SaveEvery    int `json:"save_every" usage:"write a checkpoint every N steps (and at the end)"`
-	KeepLast     int `json:"keep_last" usage:"checkpoints kept: the last N (plus best and every keep_every-th)"`
-	KeepEvery    int `json:"keep_every" usage:"also keep every K-th step's checkpoint; 0 is off"`
-	MaxNonFinite int `json:"max_nonfinite" usage:"stop after this many non-finite steps in a row"`
+	EvalEvery    int `json:"eval_every" usage:"validation greedy pass@1 every N steps; 0 is off" topic:"Evaluation and checkpoints" for:"sft,rft,train"`
+	EvalProblems int `json:"eval_problems" usage:"validation problems per family and level" topic:"Evaluation and checkpoints" for:"sft,rft,train"`
+	SaveEvery    int `json:"save_every" usage:"write a checkpoint every N steps (and at the end)" topic:"Evaluation and checkpoints" for:"sft,rft,train"`
+	KeepLast     int `json:"keep_last" usage:"checkpoints kept: the last N (plus best and every keep_every-th)" topic:"Evaluation and checkpoints" for:"sft,rft,train"`
+	KeepEvery    int `json:"keep_every" usage:"also keep every K-th step's checkpoint; 0 is off" topic:"Evaluation and checkpoints" for:"sft,rft,train"`
+	MaxNonFinite int `json:"max_nonfinite" usage:"stop after this many non-finite steps in a row" topic:"Evaluation and checkpoints" for:"sft,rft,train"`
 }
 
 // DefaultRandomP is the default random_p: Shao et al.'s p = 0.5. A config
@@ -120,14 +133,16 @@ func DefaultTrainConfig() Config {
 }
 
 func defaultConfig() Config {
+	adv, rew, cur := DefaultAdvantageConfig(), DefaultRewardConfig(), DefaultCurriculumConfig()
 	return Config{
 		Seed: 1, Tasks: "add:1-2,sort:1-2", Workers: 2, Preset: "small",
-		Beta1: 0.9, Beta2: 0.95, WeightDecay: 0.01, ClipNorm: 1, MicroBatch: 16,
+		Beta1: 0.9, Beta2: 0.95, AdamEps: model.DefaultAdamWConfig().Eps, WeightDecay: 0.01, ClipNorm: 1, MicroBatch: 16,
 		BatchSize: 32,
 		Prompts:   8, Group: 8, MaxNew: 48, Temperature: 1, TopK: 0, TopP: 1,
-		Loss: AggGRPO, Scale: ScaleGroup, EpsLow: 0.2, EpsHigh: 0.2, Beta: 0.0, KL: KL3, Mu: 1,
+		Loss: AggGRPO, Scale: ScaleGroup, EpsLow: 0.2, EpsHigh: 0.2, Beta: 0.0, KL: KL3, Mu: 1, AdvEps: adv.Eps,
 		MaxRefill: 2,
-		Reward:    RewardVerifier, RandomP: DefaultRandomP, RewardCorrect: 1, RewardFormat: 0.1, OverlongWindow: 16,
+		Reward:    RewardVerifier, RandomP: DefaultRandomP, RewardCorrect: 1, RewardFormat: 0.1, FormatBad: rew.FormatBad, OverlongWindow: 16,
+		CurriculumWindow: cur.Window, CurriculumMinSamples: cur.MinSamples, CurriculumUp: cur.Up, CurriculumDown: cur.Down,
 		EvalEvery: 50, EvalProblems: 32, SaveEvery: 50, KeepLast: 2, KeepEvery: 0, MaxNonFinite: 5,
 	}
 }
@@ -184,6 +199,9 @@ func (c Config) Validate() error {
 	if !(c.Beta2 >= 0 && c.Beta2 < 1) {
 		bad("beta2", c.Beta2, "a value in [0, 1)")
 	}
+	if !(c.AdamEps > 0) || math.IsInf(c.AdamEps, 0) {
+		bad("adam_eps", c.AdamEps, "a finite value > 0")
+	}
 	if c.MicroBatch < 1 || c.MicroBatch > 4096 {
 		bad("micro_batch", c.MicroBatch, "1 to 4096")
 	}
@@ -218,6 +236,9 @@ func (c Config) Validate() error {
 		errs = append(errs, err)
 	}
 	if err := c.RewardConfig().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := c.CurriculumConfig().Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if c.Mu < 1 || c.Mu > 64 {
@@ -269,14 +290,14 @@ func (c Config) LossConfig() LossConfig {
 // AdvantageConfig returns the advantage settings.
 func (c Config) AdvantageConfig() AdvantageConfig {
 	a := DefaultAdvantageConfig()
-	a.Scale = c.Scale
+	a.Scale, a.Eps = c.Scale, c.AdvEps
 	return a
 }
 
 // RewardConfig returns the reward weights.
 func (c Config) RewardConfig() RewardConfig {
 	r := DefaultRewardConfig()
-	r.Correct, r.Format, r.Length = c.RewardCorrect, c.RewardFormat, c.RewardLength
+	r.Correct, r.Format, r.FormatBad, r.Length = c.RewardCorrect, c.RewardFormat, c.FormatBad, c.RewardLength
 	if c.RewardLength > 0 {
 		r.LengthScale = c.MaxNew
 	}
@@ -286,6 +307,14 @@ func (c Config) RewardConfig() RewardConfig {
 		r.OverlongCache = min(max(c.OverlongWindow, 1), c.MaxNew)
 	}
 	return r
+}
+
+// CurriculumConfig returns the curriculum settings: the levels of
+// DefaultCurriculumConfig with the window and thresholds of the config.
+func (c Config) CurriculumConfig() CurriculumConfig {
+	cc := DefaultCurriculumConfig()
+	cc.Window, cc.MinSamples, cc.Up, cc.Down = c.CurriculumWindow, c.CurriculumMinSamples, c.CurriculumUp, c.CurriculumDown
+	return cc
 }
 
 // DecodeConfig reads a JSON config over base: keys present in the file

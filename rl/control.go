@@ -3,6 +3,8 @@ package rl
 import (
 	"fmt"
 	"math/rand/v2"
+
+	"tinyr1/model"
 )
 
 // Reward sources accepted by Config.Reward. The two controls tell learning
@@ -80,6 +82,6 @@ func (t *Trainer) controlRewards(g *group) {
 func bernoulli(p float64, seed uint64, coords ...uint64) bool {
 	var pcg rand.PCG
 	s := DeriveSeed(seed, coords...)
-	pcg.Seed(s, mix64(s^0xda942042e4dd58b5))
+	pcg.Seed(s, model.Mix64(s^0xda942042e4dd58b5))
 	return float64(pcg.Uint64()<<11>>11)/(1<<53) < p
 }

@@ -20,7 +20,7 @@ type CurriculumConfig struct {
 
 // DefaultCurriculumConfig returns levels 1..4 starting at 1, a window of 64
 // outcomes, at least 32 before moving, up at 0.8 and down at 0.2: RL learns
-// most where the policy is right 30-80% of the time (GRPO.md).
+// most where the policy is right 30-80% of the time (docs/method.md).
 func DefaultCurriculumConfig() CurriculumConfig {
 	return CurriculumConfig{MinLevel: 1, MaxLevel: 4, StartLevel: 1, Window: 64, MinSamples: 32, Up: 0.8, Down: 0.2}
 }

@@ -10,7 +10,7 @@ import (
 )
 
 // Evaluation judges a policy by what it can do, separately from the reward
-// (GRPO.md, "Evaluation protocol"):
+// (docs/method.md, "Evaluation protocol"):
 //
 //   - the problems of each family x level are the first Problems distinct
 //     keys of the split's stream; a level with fewer distinct problems (add:1

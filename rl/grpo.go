@@ -89,7 +89,7 @@ func (t *Trainer) rolloutGroups(first, n int) ([]group, error) {
 	return gs, nil
 }
 
-// grpoStep is one GRPO step (see GRPO.md): sample, score, advantages, mu
+// grpoStep is one GRPO step (see docs/method.md): sample, score, advantages, mu
 // update passes through the training graph with per-token coefficients.
 func (t *Trainer) grpoStep() (map[string]any, error) {
 	cfg := t.Cfg

@@ -63,7 +63,7 @@ func binomialAtMost(n, k, limit int) bool {
 	return true
 }
 
-// MajorityAtK is maj@k of one problem from its n samples (GRPO.md,
+// MajorityAtK is maj@k of one problem from its n samples (docs/method.md,
 // "Additions"): the expected score, over the k-subsets of the samples, of a
 // majority vote among the subset's canonical answers. canon[i] is sample
 // i's canonical answer (data.Canonical: the value the verifier checked,

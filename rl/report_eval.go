@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// The final evaluation of a report compares arms (GRPO.md, "Evaluation
+// The final evaluation of a report compares arms (docs/method.md, "Evaluation
 // protocol"): for each eval file name found in the runs' eval/ folders
 // (test.json, ood.json) and each figure, one table with a row per task
 // (family:level, then "all") and a column per run group, each cell the mean

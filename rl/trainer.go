@@ -146,7 +146,7 @@ func newTrainer(kind string, cfg Config, tok *data.Tokenizer, p, ref *model.Para
 	if err := cfg.PinTaskFiles(); err != nil {
 		return nil, err
 	}
-	opt, err := model.NewAdamW(p, model.AdamWConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: 1e-8,
+	opt, err := model.NewAdamW(p, model.AdamWConfig{LR: cfg.LR, Beta1: cfg.Beta1, Beta2: cfg.Beta2, Eps: cfg.AdamEps,
 		WeightDecay: cfg.WeightDecay, ClipNorm: cfg.ClipNorm})
 	if err != nil {
 		return nil, err
@@ -162,7 +162,7 @@ func newTrainer(kind string, cfg Config, tok *data.Tokenizer, p, ref *model.Para
 		for _, it := range mix {
 			fams = append(fams, it.Family)
 		}
-		if t.Cur, err = NewCurriculum(DefaultCurriculumConfig(), fams...); err != nil {
+		if t.Cur, err = NewCurriculum(cfg.CurriculumConfig(), fams...); err != nil {
 			return nil, err
 		}
 	}

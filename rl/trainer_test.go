@@ -246,7 +246,7 @@ func TestGRPODeterministicAndResumable(t *testing.T) {
 	}
 }
 
-// TestGRPOGradientIndependentOfMicroBatch checks GRPO.md's rule: the
+// TestGRPOGradientIndependentOfMicroBatch checks docs/method.md's rule: the
 // normaliser is defined on the whole rollout batch, so running the packed
 // rows in passes of 16, 2 or 1 rows (one pass, several, one per row) gives
 // the same gradient.

@@ -17,13 +17,13 @@ import (
 )
 
 var (
-	tensorsFlag = &cli.BoolFlag{Name: "tensors", Category: catOutput, EnvVars: []string{"TINYR1_INSPECT_TENSORS"},
+	tensorsFlag = &cli.BoolFlag{Name: "tensors", Category: catOutput,
 		Usage: "also list every tensor with its shape (--json always lists them)", Value: false}
-	exportFormatFlag = &cli.StringFlag{Name: "format", Category: catOutput, EnvVars: []string{"TINYR1_EXPORT_FORMAT"},
+	exportFormatFlag = &cli.StringFlag{Name: "format", Category: catOutput,
 		Usage: "export format; safetensors is the only one", Value: "safetensors"}
-	exportForceFlag = &cli.BoolFlag{Name: "force", Category: catOutput, EnvVars: []string{"TINYR1_EXPORT_FORCE"},
+	exportForceFlag = &cli.BoolFlag{Name: "force", Category: catOutput,
 		Usage: "replace model.safetensors, config.json and vocab.json already in --out (export refuses otherwise)", Value: false}
-	exportOutFlag = &cli.StringFlag{Name: "out", Category: catOutput, EnvVars: []string{"TINYR1_EXPORT_OUT"},
+	exportOutFlag = &cli.StringFlag{Name: "out", Category: catOutput,
 		Usage: "folder to write model.safetensors, config.json and vocab.json into, created if missing (required, no default)"}
 )
 

@@ -1,8 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -11,58 +16,133 @@ import (
 )
 
 // Every rl.Config field is one flag, named after its config-file key with
-// dashes (max_new -> --max-new), with the field's usage tag as help and the
-// command's default as default. Flags are derived from the struct so that a
-// setting is declared exactly once.
+// dashes (max_new -> --max-new), with the field's usage tag as help, its
+// topic tag as --help section and the command's default as default.
+// Flags are derived from the struct so that a setting is declared exactly
+// once. A command shows only the fields of its modes (the for tag), and a
+// run refuses a setting outside its own mode, from a flag, the environment
+// or --config alike.
 
-const catTrain = "Training"
+// The modes of a training run, as the for tags of rl.Config name them.
+const (
+	modeSFT   = "sft"   // sft: supervised warm start on worked solutions
+	modeRFT   = "rft"   // sft --from-samples: rejection sampling
+	modeTrain = "train" // train: GRPO
+)
+
+// modeNames says what a mode is, for error messages.
+var modeNames = map[string]string{
+	modeSFT:   "sft without --from-samples",
+	modeRFT:   "sft --from-samples (rejection sampling)",
+	modeTrain: "train (GRPO)",
+}
+
+// configField is one rl.Config field as the command line sees it.
+type configField struct {
+	index int      // field index in rl.Config
+	key   string   // config-file key (the json tag)
+	usage string   // help text
+	topic string   // --help section
+	modes []string // the modes it applies to
+}
+
+// flag returns the field's flag name.
+func (f configField) flag() string { return flagName(f.key) }
+
+// configFields lists rl.Config's fields in declaration order.
+var configFields = func() []configField {
+	t := reflect.TypeOf(rl.Config{})
+	fs := make([]configField, t.NumField())
+	for i := range fs {
+		sf := t.Field(i)
+		f := configField{index: i, key: strings.Split(sf.Tag.Get("json"), ",")[0], usage: sf.Tag.Get("usage"),
+			topic: sf.Tag.Get("topic"), modes: strings.Split(sf.Tag.Get("for"), ",")}
+		if f.topic == "" || sf.Tag.Get("for") == "" {
+			panic(fmt.Sprintf("configflags: rl.Config.%s needs a topic and a for tag", sf.Name))
+		}
+		for _, m := range f.modes {
+			if modeNames[m] == "" {
+				panic(fmt.Sprintf("configflags: rl.Config.%s: unknown mode %q in its for tag", sf.Name, m))
+			}
+		}
+		fs[i] = f
+	}
+	return fs
+}()
+
+// fieldByKey returns the field of a config key.
+func fieldByKey(key string) (configField, bool) {
+	for _, f := range configFields {
+		if f.key == key {
+			return f, true
+		}
+	}
+	return configField{}, false
+}
 
 // flagName turns a config key into a flag name.
 func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
 
-// configFlags returns one flag per config field with defaults from def.
-func configFlags(def rl.Config) []cli.Flag {
+// configFlags returns one flag per config field that applies to at least
+// one of modes, with defaults from def. A field that applies to only some
+// of them says so in its help.
+func configFlags(def rl.Config, modes ...string) []cli.Flag {
 	var flags []cli.Flag
 	v := reflect.ValueOf(def)
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		key := strings.Split(f.Tag.Get("json"), ",")[0]
-		name := flagName(key)
-		usage := f.Tag.Get("usage")
-		envs := env(strings.ToUpper(key))
-		switch fv := v.Field(i); fv.Kind() {
+	for _, f := range configFields {
+		var in []string
+		for _, m := range modes {
+			if slices.Contains(f.modes, m) {
+				in = append(in, m)
+			}
+		}
+		if len(in) == 0 {
+			continue
+		}
+		usage := f.usage
+		if len(in) < len(modes) {
+			usage += " [" + strings.Join(mapModes(in), "; ") + "]"
+		}
+		name, cat := f.flag(), f.topic
+		switch fv := v.Field(f.index); fv.Kind() {
 		case reflect.Uint64:
-			flags = append(flags, &cli.Uint64Flag{Name: name, Usage: usage, Value: fv.Uint(), Category: catTrain, EnvVars: envs})
+			flags = append(flags, &cli.Uint64Flag{Name: name, Usage: usage, Value: fv.Uint(), Category: cat})
 		case reflect.Int:
-			flags = append(flags, &cli.IntFlag{Name: name, Usage: usage, Value: int(fv.Int()), Category: catTrain, EnvVars: envs})
+			flags = append(flags, &cli.IntFlag{Name: name, Usage: usage, Value: int(fv.Int()), Category: cat})
 		case reflect.Float64:
-			flags = append(flags, &cli.Float64Flag{Name: name, Usage: usage, Value: fv.Float(), Category: catTrain, EnvVars: envs})
+			flags = append(flags, &cli.Float64Flag{Name: name, Usage: usage, Value: fv.Float(), Category: cat})
 		case reflect.String:
-			flags = append(flags, &cli.StringFlag{Name: name, Usage: usage, Value: fv.String(), Category: catTrain, EnvVars: envs})
+			flags = append(flags, &cli.StringFlag{Name: name, Usage: usage, Value: fv.String(), Category: cat})
 		case reflect.Bool:
-			flags = append(flags, &cli.BoolFlag{Name: name, Usage: usage, Value: fv.Bool(), Category: catTrain, EnvVars: envs})
+			flags = append(flags, &cli.BoolFlag{Name: name, Usage: usage, Value: fv.Bool(), Category: cat})
 		default:
-			panic(fmt.Sprintf("configflags: field %s has unsupported kind %s", f.Name, fv.Kind()))
+			panic(fmt.Sprintf("configflags: field %s has unsupported kind %s", f.key, fv.Kind()))
 		}
 	}
 	return flags
 }
 
+// mapModes names modes for help texts.
+func mapModes(modes []string) []string {
+	out := make([]string, len(modes))
+	for i, m := range modes {
+		out[i] = map[string]string{modeSFT: "not with --from-samples", modeRFT: "with --from-samples only", modeTrain: "train only"}[m]
+	}
+	return out
+}
+
 // applyFlags writes the flags the user set (on the command line or through
-// the environment) over cfg and returns the names it set.
+// the environment) over cfg and returns the keys it set.
 func applyFlags(c *cli.Context, cfg *rl.Config) []string {
 	var set []string
 	v := reflect.ValueOf(cfg).Elem()
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		key := strings.Split(t.Field(i).Tag.Get("json"), ",")[0]
-		name := flagName(key)
+	for _, f := range configFields {
+		name := f.flag()
 		if !c.IsSet(name) {
 			continue
 		}
-		set = append(set, name)
-		switch fv := v.Field(i); fv.Kind() {
+		set = append(set, f.key)
+		switch fv := v.Field(f.index); fv.Kind() {
 		case reflect.Uint64:
 			fv.SetUint(c.Uint64(name))
 		case reflect.Int:
@@ -76,4 +156,120 @@ func applyFlags(c *cli.Context, cfg *rl.Config) []string {
 		}
 	}
 	return set
+}
+
+// appliesTo says whether the setting key applies to mode.
+func appliesTo(key, mode string) bool {
+	f, ok := fieldByKey(key)
+	return ok && slices.Contains(f.modes, mode)
+}
+
+// notForMode explains that key, set by how ("--group", "key \"group\" of
+// FILE"), does not apply to mode.
+func notForMode(cmd, how, key, mode string) error {
+	f, _ := fieldByKey(key)
+	return usageError("%s: %s does not apply to %s: it is a setting of %s (see 'tinyr1 %s --help')",
+		cmd, how, modeNames[mode], modesPhrase(f.modes), cmd)
+}
+
+// modesPhrase names the modes a setting applies to: "train (GRPO)",
+// "sft and train (GRPO)".
+func modesPhrase(modes []string) string {
+	var where []string
+	for _, m := range modes {
+		switch {
+		case m == modeRFT && slices.Contains(modes, modeSFT):
+		case m == modeSFT && slices.Contains(modes, modeRFT):
+			where = append(where, "sft")
+		default:
+			where = append(where, modeNames[m])
+		}
+	}
+	return strings.Join(where, " and ")
+}
+
+// checkMode refuses the settings given by flag (set) or by the --config
+// file (fileKeys) that do not apply to mode.
+func checkMode(cmd, mode string, set, fileKeys []string, file string) error {
+	for _, k := range set {
+		if !appliesTo(k, mode) {
+			return notForMode(cmd, "--"+flagName(k), k, mode)
+		}
+	}
+	for _, k := range fileKeys {
+		if !appliesTo(k, mode) {
+			return notForMode(cmd, fmt.Sprintf("key %q of --config %s", k, file), k, mode)
+		}
+	}
+	return nil
+}
+
+// configFileKeys returns the keys of a --config file in file order. It is
+// called after rl.LoadConfig accepted the file, which bounds its size and
+// checks its form.
+func configFileKeys(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, rl.MaxConfigBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // {
+		return nil, err
+	}
+	var keys []string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, tok.(string))
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil, err
+		}
+	}
+	return keys, nil
+}
+
+// modeConfig returns cfg as config.json records it: the settings of mode,
+// in field order, and nothing else, so that a run's config.json can serve
+// as --config for another run of the same command.
+func modeConfig(cfg rl.Config, mode string) json.RawMessage {
+	v := reflect.ValueOf(cfg)
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for _, f := range configFields {
+		if !slices.Contains(f.modes, mode) {
+			continue
+		}
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(f.key)
+		val, err := json.Marshal(v.Field(f.index).Interface())
+		if err != nil {
+			panic(err) // plain numbers, strings and booleans
+		}
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(val)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// modeKeys returns the keys of mode's settings, for comparisons on resume.
+func modeKeys(mode string) map[string]bool {
+	keys := map[string]bool{}
+	for _, f := range configFields {
+		if slices.Contains(f.modes, mode) {
+			keys[f.key] = true
+		}
+	}
+	return keys
 }

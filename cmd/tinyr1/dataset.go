@@ -15,7 +15,7 @@ import (
 // Dataset files (data.FileFamily) on the command line: the family
 // "file:PATH" wherever a family or a task mixture is given.
 
-var tasksFormatFlag = &cli.StringFlag{Name: "format", Category: catOutput, EnvVars: env("TASKS_FORMAT"), Value: "problem",
+var tasksFormatFlag = &cli.StringFlag{Name: "format", Category: catOutput, Value: "problem",
 	Usage: "problem: every field of a problem (what tasks verify reads); file: dataset lines (prompt, answer, kind, solution, level, id, family) for --tasks file:PATH"}
 
 // cutFamilyLevel splits FAMILY[:LEVEL]; the family of a dataset file is

@@ -28,7 +28,26 @@ func onUsageError(c *cli.Context, err error, isSubcommand bool) error {
 	if c != nil && c.Command != nil && c.Command.HelpName != "" {
 		name = c.Command.HelpName
 	}
+	if flag, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok && c != nil && c.Command != nil {
+		flag = strings.TrimLeft(flag, "-")
+		if err := otherCommandSetting(c.Command.Name, "--"+flag, strings.ReplaceAll(flag, "-", "_")); err != nil {
+			return err
+		}
+	}
 	return usageError("%s: %s (see '%s --help')", strings.TrimPrefix(name, "tinyr1 "), msg, name)
+}
+
+// otherCommandSetting explains that a setting given by how ("--beta",
+// "environment variable TINYR1_SFT_BETA") for the config key key is not one
+// of the training command cmd but of the other one; it returns nil when
+// cmd is not a training command or key is not a config key.
+func otherCommandSetting(cmd, how, key string) error {
+	f, ok := fieldByKey(key)
+	if !ok || (cmd != "sft" && cmd != "train") {
+		return nil
+	}
+	return usageError("%s: %s does not apply to %s: it is a setting of %s (see 'tinyr1 %s --help')",
+		cmd, how, cmd, modesPhrase(f.modes), cmd)
 }
 
 // onCommandNotFound records an unknown command as a usage error in the

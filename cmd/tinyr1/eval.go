@@ -27,31 +27,31 @@ var evalDefaults = rl.DefaultEvalConfig()
 
 // Flags of eval; the sampling ones are shared with sample.
 var (
-	evalTasksFlag = &cli.StringFlag{Name: "tasks", Category: catEval, EnvVars: env("EVAL_TASKS"),
+	evalTasksFlag = &cli.StringFlag{Name: "tasks", Category: catEval,
 		Usage: "task mixture family:level,... (levels may be ranges lo-hi; weights are ignored)", Value: evalDefaults.Tasks}
-	evalSplitFlag = &cli.StringFlag{Name: "split", Category: catData, EnvVars: env("EVAL_SPLIT"),
+	evalSplitFlag = &cli.StringFlag{Name: "split", Category: catData,
 		Usage: "data split: train, validation or test", Value: evalDefaults.Split}
-	evalProblemsFlag = &cli.IntFlag{Name: "problems", Category: catEval, EnvVars: env("EVAL_PROBLEMS"),
+	evalProblemsFlag = &cli.IntFlag{Name: "problems", Category: catEval,
 		Usage: "distinct problems per family and level (a level with fewer is evaluated on those, with a warning)", Value: evalDefaults.Problems}
-	evalNFlag = &cli.IntFlag{Name: "n", Category: catEval, EnvVars: env("EVAL_N"),
+	evalNFlag = &cli.IntFlag{Name: "n", Category: catEval,
 		Usage: "samples per problem for sampled pass@1, pass@k and maj@k; 0 is greedy only", Value: evalDefaults.N}
-	evalKFlag = &cli.StringFlag{Name: "k", Category: catEval, EnvVars: env("EVAL_K"),
+	evalKFlag = &cli.StringFlag{Name: "k", Category: catEval,
 		Usage: "comma-separated k of pass@k and maj@k, each at most --n", Value: joinInts(evalDefaults.Ks)}
-	evalGreedyFlag = &cli.BoolFlag{Name: "greedy", Category: catEval, EnvVars: env("EVAL_GREEDY"),
+	evalGreedyFlag = &cli.BoolFlag{Name: "greedy", Category: catEval,
 		Usage: "also decode greedily (the primary figure); --greedy=false for sampling only", Value: evalDefaults.Greedy}
-	evalSeedFlag = &cli.Uint64Flag{Name: "seed", Category: catData, EnvVars: env("EVAL_SEED"),
+	evalSeedFlag = &cli.Uint64Flag{Name: "seed", Category: catData,
 		Usage: "seed of the problems and of the sampling streams", Value: evalDefaults.Seed}
-	temperatureFlag = &cli.Float64Flag{Name: "temperature", Category: catSampling, EnvVars: env("TEMPERATURE"),
+	temperatureFlag = &cli.Float64Flag{Name: "temperature", Category: catSampling,
 		Usage: "sampling temperature", Value: evalDefaults.Temperature}
-	topPFlag = &cli.Float64Flag{Name: "top-p", Category: catSampling, EnvVars: env("TOP_P"),
+	topPFlag = &cli.Float64Flag{Name: "top-p", Category: catSampling,
 		Usage: "nucleus sampling mass; 1 is off", Value: evalDefaults.TopP}
-	maxNewFlag = &cli.IntFlag{Name: "max-new", Category: catSampling, EnvVars: env("MAX_NEW"),
+	maxNewFlag = &cli.IntFlag{Name: "max-new", Category: catSampling,
 		Usage: "completion length limit in tokens", Value: evalDefaults.MaxNew}
-	workersFlag = &cli.IntFlag{Name: "workers", Category: catSampling, EnvVars: env("WORKERS"),
+	workersFlag = &cli.IntFlag{Name: "workers", Category: catSampling,
 		Usage: "goroutines of the rollout engine (results do not depend on it)", Value: evalDefaults.Workers}
-	evalOutFlag = &cli.StringFlag{Name: "out", Category: catOutput, EnvVars: env("EVAL_OUT"),
+	evalOutFlag = &cli.StringFlag{Name: "out", Category: catOutput,
 		Usage: "also write the JSON result to this file (report reads RUN/eval/*.json)"}
-	csvFlag = &cli.BoolFlag{Name: "csv", Category: catOutput, EnvVars: env("CSV"),
+	csvFlag = &cli.BoolFlag{Name: "csv", Category: catOutput,
 		Usage: "write CSV, one line per checkpoint and task", Value: false}
 )
 

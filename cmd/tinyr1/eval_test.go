@@ -21,15 +21,15 @@ import (
 //
 //	tinyr1 sft --out RUN --preset tiny --steps 600 --tasks add:1 --batch-size 32 \
 //	    --micro-batch 32 --lr 3e-3 --workers 1
-//	TINYR1_EVAL_FIXTURE_SRC=RUN go test ./cmd/tinyr1/ -run TestMakeEvalFixture
+//	TINYR1_TEST_EVAL_FIXTURE_SRC=RUN go test ./cmd/tinyr1/ -run TestMakeEvalFixture
 const evalFixture = "testdata/tiny-add1.ckpt"
 
 // TestMakeEvalFixture rewrites evalFixture from the latest checkpoint of the
-// run in $TINYR1_EVAL_FIXTURE_SRC, keeping the model tensors only.
+// run in $TINYR1_TEST_EVAL_FIXTURE_SRC, keeping the model tensors only.
 func TestMakeEvalFixture(t *testing.T) {
-	src := os.Getenv("TINYR1_EVAL_FIXTURE_SRC")
+	src := os.Getenv("TINYR1_TEST_EVAL_FIXTURE_SRC")
 	if src == "" {
-		t.Skip("set TINYR1_EVAL_FIXTURE_SRC=RUN to rewrite " + evalFixture)
+		t.Skip("set TINYR1_TEST_EVAL_FIXTURE_SRC=RUN to rewrite " + evalFixture)
 	}
 	path, err := checkpoints.ResolvePath(src)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"tinyr1/rl"
 )
 
-var logSamplesFlag = &cli.StringFlag{Name: "log-samples", Category: catOutput, EnvVars: env("EVAL_LOG_SAMPLES"),
+var logSamplesFlag = &cli.StringFlag{Name: "log-samples", Category: catOutput,
 	Usage: "write every completion with its verdict and reason to `FILE`, one JSON object a line"}
 
 // sampleLog writes rl.SampleRecords as JSON lines to a temporary file

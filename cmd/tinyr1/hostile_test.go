@@ -97,8 +97,9 @@ func TestShortFlagsAfterArgument(t *testing.T) {
 	}
 }
 
-// TestTrainInitRefusesOtherPreset checks that a --preset naming another
-// model than the initial checkpoint's is refused, not recorded and ignored.
+// TestTrainInitRefusesOtherPreset checks that a --preset, which train
+// cannot apply (the model is the checkpoint's), is refused from a flag and
+// from --config, not recorded and ignored.
 func TestTrainInitRefusesOtherPreset(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "medium.json")
@@ -110,7 +111,7 @@ func TestTrainInitRefusesOtherPreset(t *testing.T) {
 		{"train", "--init", evalFixture, "--out", filepath.Join(dir, "b"), "--config", cfg},
 	} {
 		code, _, stderr := runApp(t, args...)
-		if code != 2 || !strings.Contains(stderr, "--preset") || !strings.Contains(stderr, "differs from the model") {
+		if code != 2 || !strings.Contains(stderr, "preset") || !strings.Contains(stderr, "does not apply to train") {
 			t.Errorf("%q: exit %d, stderr %q: want exit 2 refusing --preset", args, code, stderr)
 		}
 		if _, err := os.Stat(filepath.Join(dir, "a")); err == nil {

@@ -15,6 +15,16 @@ func main() {
 	os.Exit(run(os.Args, os.Stdout, os.Stderr))
 }
 
+// commands are tinyr1's commands as declared; newApp runs copies of them
+// whose flags read their environment variables (flags.go).
+var commands = []*cli.Command{
+	tasksCommand,
+	sftCommand,
+	trainCommand,
+	evalCommand, sampleCommand, scoreCommand, reportCommand,
+	inspectCommand, exportCommand,
+}
+
 // newApp builds the application; tests run it in-process.
 func newApp() *cli.App {
 	app := &cli.App{
@@ -22,15 +32,9 @@ func newApp() *cli.App {
 		Usage:                "teach a tiny transformer to reason with RL on verifiable rewards",
 		Version:              versionString(),
 		EnableBashCompletion: true,
-		Commands: []*cli.Command{
-			tasksCommand,
-			sftCommand,
-			trainCommand,
-			evalCommand, sampleCommand, scoreCommand, reportCommand,
-			inspectCommand, exportCommand,
-		},
-		OnUsageError:    onUsageError,
-		CommandNotFound: onCommandNotFound,
+		Commands:             commandsWithEnv(nil, commands),
+		OnUsageError:         onUsageError,
+		CommandNotFound:      onCommandNotFound,
 		ExitErrHandler: func(*cli.Context, error) {
 			// run decides the exit status; the default handler would call os.Exit.
 		},

@@ -27,13 +27,16 @@ var placeholders = map[string]string{
 }
 
 // flagPlaceholders names the value of flags whose name means different
-// things in different commands.
-var flagPlaceholders = map[cli.Flag]string{outFlag: "RUN", evalOutFlag: "FILE", exportOutFlag: "DIR", reportOutFlag: "DIR"}
+// things in different commands, by their help text (each command runs a
+// copy of the declared flag: see commandsWithEnv).
+var flagPlaceholders = map[string]string{outFlag.Usage: "RUN", evalOutFlag.Usage: "FILE", exportOutFlag.Usage: "DIR", reportOutFlag.Usage: "DIR"}
 
 // placeholder returns the name of f's value in --help.
 func placeholder(f cli.Flag) string {
-	if p, ok := flagPlaceholders[f]; ok {
-		return p
+	if u, ok := f.(interface{ GetUsage() string }); ok {
+		if p, ok := flagPlaceholders[u.GetUsage()]; ok {
+			return p
+		}
 	}
 	if p, ok := placeholders[f.Names()[0]]; ok {
 		return p

@@ -12,15 +12,15 @@ import (
 var reportDefaults = rl.DefaultReportConfig()
 
 var (
-	reportOutFlag = &cli.StringFlag{Name: "out", Category: catOutput, EnvVars: env("REPORT_OUT"),
+	reportOutFlag = &cli.StringFlag{Name: "out", Category: catOutput,
 		Usage: "folder to write the plots, summary.md and eval_summary.csv into, created if missing (required)"}
-	reportEvalFlag = &cli.StringSliceFlag{Name: "eval", Category: catData, EnvVars: env("REPORT_EVAL"),
+	reportEvalFlag = &cli.StringSliceFlag{Name: "eval", Category: catData,
 		Usage: "eval JSON file (tinyr1 eval --json) for the summary, besides each RUN/eval/*.json; repeatable"}
-	reportFormatFlag = &cli.StringFlag{Name: "format", Category: catOutput, EnvVars: env("REPORT_FORMAT"),
+	reportFormatFlag = &cli.StringFlag{Name: "format", Category: catOutput,
 		Usage: "comma-separated image formats: png, svg, pdf, jpg", Value: strings.Join(reportDefaults.Formats, ",")}
-	reportWidthFlag = &cli.Float64Flag{Name: "width", Category: catOutput, EnvVars: env("REPORT_WIDTH"),
+	reportWidthFlag = &cli.Float64Flag{Name: "width", Category: catOutput,
 		Usage: "plot width in inches", Value: reportDefaults.Width}
-	reportHeightFlag = &cli.Float64Flag{Name: "height", Category: catOutput, EnvVars: env("REPORT_HEIGHT"),
+	reportHeightFlag = &cli.Float64Flag{Name: "height", Category: catOutput,
 		Usage: "plot height in inches", Value: reportDefaults.Height}
 )
 

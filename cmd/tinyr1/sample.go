@@ -17,19 +17,19 @@ import (
 )
 
 var (
-	promptFlag = &cli.StringFlag{Name: "prompt", Category: catData, EnvVars: env("PROMPT"),
+	promptFlag = &cli.StringFlag{Name: "prompt", Category: catData,
 		Usage: "free prompt text to complete instead of generated problems (no verifier: format verdict only)"}
-	samplesFlag = &cli.IntFlag{Name: "samples", Category: catSampling, EnvVars: env("SAMPLES"),
+	samplesFlag = &cli.IntFlag{Name: "samples", Category: catSampling,
 		Usage: "completions per problem or prompt", Value: 1}
-	sampleGreedyFlag = &cli.BoolFlag{Name: "greedy", Category: catSampling, EnvVars: env("SAMPLE_GREEDY"),
+	sampleGreedyFlag = &cli.BoolFlag{Name: "greedy", Category: catSampling,
 		Usage: "greedy decoding instead of sampling", Value: false}
-	textFlag = &cli.StringFlag{Name: "text", Category: catData, EnvVars: env("TEXT"),
+	textFlag = &cli.StringFlag{Name: "text", Category: catData,
 		Usage: "text to score, tags written out (\"add 3+5<think>...</think><answer>8</answer>\")"}
-	textFileFlag = &cli.StringFlag{Name: "file", Category: catData, EnvVars: env("FILE"),
+	textFileFlag = &cli.StringFlag{Name: "file", Category: catData,
 		Usage: "file of texts to score, one per line; - reads standard input"}
-	eosFlag = &cli.BoolFlag{Name: "eos", Category: catData, EnvVars: env("EOS"),
+	eosFlag = &cli.BoolFlag{Name: "eos", Category: catData,
 		Usage: "score an end-of-sequence token after each text", Value: false}
-	scoreTemperatureFlag = &cli.Float64Flag{Name: "temperature", Category: catSampling, EnvVars: env("SCORE_TEMPERATURE"),
+	scoreTemperatureFlag = &cli.Float64Flag{Name: "temperature", Category: catSampling,
 		Usage: "temperature of the scored distribution softmax(logits/T)", Value: 1}
 )
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"syscall"
@@ -15,39 +16,35 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"tinyr1/checkpoints"
-	"tinyr1/model"
 	"tinyr1/rl"
 )
 
 const catRun = "Run"
 
 var (
-	outFlag = &cli.StringFlag{Name: "out", Category: catRun, EnvVars: env("OUT"),
+	outFlag = &cli.StringFlag{Name: "out", Category: catRun,
 		Usage: "run folder to create (config.json, manifest.json, metrics.jsonl, checkpoints/)"}
-	resumeFlag = &cli.StringFlag{Name: "resume", Category: catRun, EnvVars: env("RESUME"),
+	resumeFlag = &cli.StringFlag{Name: "resume", Category: catRun,
 		Usage: "continue the run in this folder from its latest checkpoint (--steps sets the new total)"}
-	forceFlag = &cli.BoolFlag{Name: "force", Category: catRun, EnvVars: env("FORCE"),
+	forceFlag = &cli.BoolFlag{Name: "force", Category: catRun,
 		Usage: "overwrite an existing run folder given by --out", Value: false}
-	configFlag = &cli.StringFlag{Name: "config", Category: catRun, EnvVars: env("CONFIG"),
+	configFlag = &cli.StringFlag{Name: "config", Category: catRun,
 		Usage: "JSON file of settings (keys as in config.json); flags win over the file, the file over defaults"}
-	initFlag = &cli.StringFlag{Name: "init", Category: catRun, EnvVars: env("INIT"),
-		Usage: "train: initial checkpoint (a file or a run folder, meaning its latest); also the frozen reference policy"}
-	fromSamplesFlag = &cli.StringFlag{Name: "from-samples", Category: catRun, EnvVars: env("FROM_SAMPLES"),
-		Usage: "sft: rejection-sampling fine-tuning: start from this checkpoint and train on its own completions " +
+	initFlag = &cli.StringFlag{Name: "init", Category: catRun,
+		Usage: "initial checkpoint (a file or a run folder, meaning its latest); also the frozen reference policy"}
+	fromSamplesFlag = &cli.StringFlag{Name: "from-samples", Category: catRun,
+		Usage: "rejection-sampling fine-tuning: start from this checkpoint and train on its own completions " +
 			"that the verifier accepts (--group per prompt at --temperature, --top-k, --top-p, --max-new)"}
-	quietFlag = &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Category: catOutput, EnvVars: env("QUIET"),
+	quietFlag = &cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Category: catOutput,
 		Usage: "no progress lines", Value: false}
 )
-
-// presetFlagName is the flag of rl.Config.Preset (configflags.go).
-const presetFlagName = "preset"
 
 var sftCommand = &cli.Command{
 	Name:  "sft",
 	Usage: "supervised warm start on worked solutions (R1's cold start)",
 	UsageText: "tinyr1 sft --out RUN [--preset tiny|small|medium] [--tasks MIX] [--steps N] [--seed S] ...\n" +
 		"   tinyr1 sft --from-samples CKPT --out RUN [--tasks MIX] [--group G] [--temperature T] ...\n   tinyr1 sft --resume RUN [--steps N]",
-	Flags:  append([]cli.Flag{outFlag, resumeFlag, forceFlag, configFlag, fromSamplesFlag, quietFlag}, configFlags(rl.DefaultSFTConfig())...),
+	Flags:  append([]cli.Flag{outFlag, resumeFlag, forceFlag, configFlag, fromSamplesFlag, quietFlag}, configFlags(rl.DefaultSFTConfig(), modeSFT, modeRFT)...),
 	Action: func(c *cli.Context) error { return runTraining(c, "sft") },
 }
 
@@ -55,7 +52,7 @@ var trainCommand = &cli.Command{
 	Name:      "train",
 	Usage:     "GRPO from a warm-started checkpoint on verifiable rewards",
 	UsageText: "tinyr1 train --init CKPT --out RUN [--tasks MIX] [--steps N] [--seed S] ...\n   tinyr1 train --resume RUN [--steps N]",
-	Flags:     append([]cli.Flag{initFlag, outFlag, resumeFlag, forceFlag, configFlag, quietFlag}, configFlags(rl.DefaultTrainConfig())...),
+	Flags:     append([]cli.Flag{initFlag, outFlag, resumeFlag, forceFlag, configFlag, quietFlag}, configFlags(rl.DefaultTrainConfig(), modeTrain)...),
 	Action:    func(c *cli.Context) error { return runTraining(c, "train") },
 }
 
@@ -115,20 +112,29 @@ func runTraining(c *cli.Context, kind string) error {
 	return nil
 }
 
-// resolveConfig applies defaults, then --config, then flags.
-func resolveConfig(c *cli.Context, def rl.Config) (rl.Config, error) {
+// resolveConfig applies defaults, then --config, then flags, and refuses
+// a setting of either that does not apply to mode.
+func resolveConfig(c *cli.Context, def rl.Config, kind, mode string) (rl.Config, error) {
 	cfg := def
-	if path := c.String(configFlag.Name); path != "" {
+	path := c.String(configFlag.Name)
+	var fileKeys []string
+	if path != "" {
 		var err error
 		if cfg, err = rl.LoadConfig(path, cfg); err != nil {
 			return cfg, usageError("--config: %v", err)
 		}
+		if fileKeys, err = configFileKeys(path); err != nil {
+			return cfg, usageError("--config %s: %v", path, err)
+		}
 	}
 	set := applyFlags(c, &cfg)
+	if err := checkMode(kind, mode, set, fileKeys, path); err != nil {
+		return cfg, err
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("%v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	if slices.Contains(set, "random-p") && cfg.Reward != rl.RewardBernoulli {
+	if slices.Contains(set, "random_p") && cfg.Reward != rl.RewardBernoulli {
 		return cfg, usageError("--random-p %v: want --reward bernoulli to use it (reward = %s)", cfg.RandomP, cfg.Reward)
 	}
 	return cfg, nil
@@ -139,11 +145,14 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 	if out == "" {
 		return nil, nil, usageError("%s: --out is required: want the run folder to create (or --resume RUN)", kind)
 	}
-	def := rl.DefaultSFTConfig()
-	if kind == "train" {
-		def = rl.DefaultTrainConfig()
+	def, mode := rl.DefaultSFTConfig(), modeSFT
+	switch {
+	case kind == "train":
+		def, mode = rl.DefaultTrainConfig(), modeTrain
+	case c.IsSet(fromSamplesFlag.Name):
+		mode = modeRFT
 	}
-	cfg, err := resolveConfig(c, def)
+	cfg, err := resolveConfig(c, def, kind, mode)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -152,7 +161,7 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 	}
 	man := rl.NewManifest(kind, os.Args)
 	var tr *rl.Trainer
-	if kind == "sft" && !c.IsSet(fromSamplesFlag.Name) {
+	if mode == modeSFT {
 		man.RunID = rl.RunID(kind, cfg, "")
 		if tr, err = rl.NewSFT(cfg, man.RunID); err != nil {
 			return nil, nil, err
@@ -162,12 +171,6 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 		if kind == "sft" {
 			if init = c.String(fromSamplesFlag.Name); init == "" {
 				return nil, nil, usageError("sft: --from-samples is empty: want the checkpoint to sample from")
-			}
-			if c.IsSet(presetFlagName) || cfg.Preset != def.Preset {
-				return nil, nil, usageError("sft --from-samples: --preset %q cannot be combined with it: the model is the checkpoint's", cfg.Preset)
-			}
-			if cfg.SFTData != 0 {
-				return nil, nil, usageError("sft --from-samples: --sft-data (sft_data) %d cannot be combined with it: its data are the sampler's completions of fresh problems", cfg.SFTData)
 			}
 		}
 		if init == "" {
@@ -197,10 +200,6 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 		if tr, err = newTrainer(cfg, abs, man.RunID); err != nil {
 			return nil, nil, err
 		}
-		if err := checkPreset(c, cfg, def, tr.Params.Cfg, init); err != nil {
-			tr.Close()
-			return nil, nil, err
-		}
 		man.Init, man.InitHash = abs, tr.ParentHash
 	}
 	run, err := rl.CreateRun(out, c.Bool(forceFlag.Name))
@@ -221,7 +220,7 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 		}
 		man.InitCopy = rl.InitFile
 	}
-	if err := run.WriteJSON("config.json", cfg); err != nil {
+	if err := run.WriteJSON("config.json", modeConfig(cfg, mode)); err != nil {
 		return nil, nil, err
 	}
 	if err := run.WriteJSON("manifest.json", man); err != nil {
@@ -235,17 +234,20 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 // may change (the total steps, the worker count).
 var resumeMayDiffer = map[string]bool{"steps": true, "workers": true}
 
-// checkResumeConfig compares the run's config.json (file) with the training
-// config recorded in its latest checkpoint: a hand-edited config.json would
-// otherwise change the resumed run.
-func checkResumeConfig(kind, dir string, file, def rl.Config, ck *checkpoints.Checkpoint) error {
+// checkResumeConfig compares the settings of mode in the run's config.json
+// (file) with those of the training config recorded in its latest
+// checkpoint: a hand-edited config.json would otherwise change the resumed
+// run. A key missing from either (a run older than the key) takes its
+// default, which is the value such runs used.
+func checkResumeConfig(kind, mode, dir string, file, def rl.Config, ck *checkpoints.Checkpoint) error {
 	saved, err := rl.DecodeConfig(ck.Header.TrainConfig, def, ck.File+" (training config)")
 	if err != nil {
 		return err
 	}
+	keys := modeKeys(mode)
 	var diff []string
 	for _, k := range rl.DiffKeys(file, saved) {
-		if !resumeMayDiffer[k] {
+		if keys[k] && !resumeMayDiffer[k] {
 			diff = append(diff, k)
 		}
 	}
@@ -254,24 +256,6 @@ func checkResumeConfig(kind, dir string, file, def rl.Config, ck *checkpoints.Ch
 			kind, dir, ck.File, strings.Join(diff, ", "))
 	}
 	return nil
-}
-
-// checkPreset refuses a --preset (flag, environment or config file) that
-// names another model than the initial checkpoint's: the model of train
-// --init is the checkpoint's, so the setting could not apply.
-func checkPreset(c *cli.Context, cfg, def rl.Config, have model.Config, init string) error {
-	if !c.IsSet(presetFlagName) && cfg.Preset == def.Preset {
-		return nil
-	}
-	want, err := model.Preset(cfg.Preset, have.Vocab)
-	if err != nil || want == have {
-		return err
-	}
-	shape := func(m model.Config) string {
-		return fmt.Sprintf("context %d, dim %d, layers %d, heads %d, mlp %d", m.Context, m.Dim, m.Layers, m.Heads, m.MLP)
-	}
-	return usageError("train --init: --preset %q (%s) differs from the model of %s (%s): want no --preset, the model is the checkpoint's",
-		cfg.Preset, shape(want), init, shape(have))
 }
 
 // resumeRun reopens a run folder: its resolved config, its manifest and its
@@ -302,12 +286,20 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	if man.Kind != kind {
 		return nil, nil, usageError("%s --resume %s: the run is a %q run: want 'tinyr1 %s --resume %s'", kind, dir, man.Kind, man.Kind, dir)
 	}
+	mode := modeTrain
+	if kind == "sft" {
+		mode = modeSFT
+		if man.Init != "" {
+			mode = modeRFT
+		}
+	}
+	keepDefaults(&cfg, def, mode)
 	fileCfg := cfg
 	over := cfg
 	set := applyFlags(c, &over)
-	for _, name := range set {
-		if name != "steps" && name != "workers" {
-			return nil, nil, usageError("%s --resume: --%s cannot change on resume: want only --steps or --workers", kind, name)
+	for _, key := range set {
+		if !resumeMayDiffer[key] {
+			return nil, nil, usageError("%s --resume: --%s cannot change on resume: want only --steps or --workers", kind, flagName(key))
 		}
 	}
 	cfg.Steps, cfg.Workers = over.Steps, over.Workers
@@ -328,7 +320,7 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 		run.Close()
 		return nil, nil, err
 	}
-	if err := checkResumeConfig(kind, dir, fileCfg, def, ck); err != nil {
+	if err := checkResumeConfig(kind, mode, dir, fileCfg, def, ck); err != nil {
 		run.Close()
 		return nil, nil, err
 	}
@@ -370,7 +362,7 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	if err := run.WriteJSON("manifest.json", man); err != nil {
 		return nil, nil, err
 	}
-	if err := run.WriteJSON("config.json", cfg); err != nil {
+	if err := run.WriteJSON("config.json", modeConfig(cfg, mode)); err != nil {
 		return nil, nil, err
 	}
 	return tr, run, nil
@@ -397,4 +389,16 @@ func insideDir(path, dir string) (bool, error) {
 func fileExists(name string) bool {
 	fi, err := os.Stat(name)
 	return err == nil && fi.Mode().IsRegular()
+}
+
+// keepDefaults sets every field of cfg that does not apply to mode to its
+// default: an old config.json records every key, and one outside the run's
+// mode was never read.
+func keepDefaults(cfg *rl.Config, def rl.Config, mode string) {
+	v, d := reflect.ValueOf(cfg).Elem(), reflect.ValueOf(def)
+	for _, f := range configFields {
+		if !slices.Contains(f.modes, mode) {
+			v.Field(f.index).Set(d.Field(f.index))
+		}
+	}
 }

@@ -61,12 +61,12 @@ func TestTrainUsageErrors(t *testing.T) {
 		{"no init", []string{"train", "--out", dir + "/y"}, "--init"},
 		{"from-samples with preset", []string{"sft", "--from-samples", evalFixture, "--preset", "tiny", "--out", dir + "/z"}, "--preset"},
 		{"empty from-samples", []string{"sft", "--from-samples", "", "--out", dir + "/z"}, "--from-samples"},
-		{"from-samples with sft-data", []string{"sft", "--from-samples", evalFixture, "--sft-data", "64", "--out", dir + "/z"}, "sft_data"},
+		{"from-samples with sft-data", []string{"sft", "--from-samples", evalFixture, "--sft-data", "64", "--out", dir + "/z"}, "--sft-data does not apply to sft --from-samples"},
 		{"reward random refused", []string{"train", "--init", "x", "--out", dir + "/x", "--reward", "random"}, "shuffle is the matched control"},
 		{"random-p out of range", []string{"train", "--init", "x", "--out", dir + "/x", "--reward", "bernoulli", "--random-p", "1.5"}, "random_p = 1.5: want a probability in [0, 1]"},
 		{"random-p without bernoulli", []string{"train", "--init", "x", "--out", dir + "/x", "--reward", "shuffle", "--random-p", "0.5"}, "--random-p 0.5: want --reward bernoulli"},
 		{"random-p other than default without bernoulli", []string{"train", "--init", "x", "--out", dir + "/x", "--random-p", "0.2"}, "random_p = 0.2: want reward bernoulli"},
-		{"from-samples with preset in config", []string{"sft", "--from-samples", evalFixture, "--config", presetCfg, "--out", dir + "/z"}, "--preset"},
+		{"from-samples with preset in config", []string{"sft", "--from-samples", evalFixture, "--config", presetCfg, "--out", dir + "/z"}, `key "preset" of --config`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, _, stderr := runApp(t, tc.args...)

@@ -1,0 +1,189 @@
+package model
+
+import (
+	"math"
+)
+
+// The engine's forward passes: forwardChunk runs many rows (prefill and
+// scoring chunks) layer by layer through parallel ops, forwardRows runs a
+// worker's rows of a batched decode step to the logits on its own, and
+// the column split of a batch-1 decode step is in engine_split.go.
+
+// linear computes rows [r0, r1) and columns [j0, j1) of a on worker w.
+func (e *Engine) linear(w int, a *linArgs, r0, r1, j0, j1 int) {
+	linearKernel(a, r0, r1, j0, j1, e.kbuf[w*e.kstep:(w+1)*e.kstep])
+}
+
+// linearRows computes rows [r0, r1) of a, all columns, on worker w: through
+// Sgemm for many rows, else the row kernels (the same bits either way).
+func (e *Engine) linearRows(w int, a *linArgs, r0, r1, j1 int) {
+	if e.useGemm(r1 - r0) {
+		e.linearGemm(w, a, r0, r1, 0, j1)
+		return
+	}
+	e.linear(w, a, r0, r1, 0, j1)
+}
+
+// linArgsFor describes dst (n, m.out) = epi(x @ m + b).
+func linArgsFor(dst, x []float32, m *mat, b []float32, n int, epi epilogue) linArgs {
+	return linArgs{dst: dst, x: x, w: m.w, b: b, n: n, in: m.in, out: m.out, ldw: m.ld, epi: epi}
+}
+
+// storeKV copies the k and v parts of columns [j0, j1) of qkv rows [r0, r1)
+// into block l's cache at each row's slot and position. Keys are stored
+// transposed, so that a head's scores are a matrix-vector product over
+// contiguous positions.
+func (e *Engine) storeKV(l, r0, r1, j0, j1 int) {
+	D, ldk := e.cfg.Dim, e.ldk
+	for r := r0; r < r1; r++ {
+		slot, pos := e.rowSlot[r], e.rowPos[r]
+		at := (slot*e.maxLen + pos) * D
+		row := e.qkv[r*3*D : (r+1)*3*D]
+		if a, b := max(j0, D), min(j1, 2*D); a < b {
+			kt := e.kc[l][slot*D*ldk:]
+			for j := a; j < b; j++ {
+				kt[(j-D)*ldk+pos] = row[j]
+			}
+		}
+		if a, b := max(j0, 2*D), min(j1, 3*D); a < b {
+			copy(e.vc[l][at+a-2*D:at+b-2*D], row[a:b])
+		}
+	}
+}
+
+// attend computes causal multi-head attention for row r of block l from
+// the cache: att[r] = concat_h softmax(q_h K_h^T / sqrt(hd)) V_h over
+// positions 0..pos. s is scratch of length maxLen.
+func (e *Engine) attend(l, r int, s []float32) {
+	e.attendHeads(l, r, 0, e.cfg.Heads, s)
+}
+
+// attendHeads is attend for heads [h0, h1) only.
+func (e *Engine) attendHeads(l, r, h0, h1 int, s []float32) {
+	D, H := e.cfg.Dim, e.cfg.Heads
+	hd := D / H
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	pos, ldk := e.rowPos[r], e.ldk
+	base := e.rowSlot[r] * e.maxLen * D
+	Kt := e.kc[l][e.rowSlot[r]*D*ldk : (e.rowSlot[r]+1)*D*ldk] // (D, ldk)
+	V := e.vc[l][base : base+(pos+1)*D]                        // (pos+1, D)
+	q := e.qkv[r*3*D : r*3*D+D]
+	out := e.att[r*D : (r+1)*D]
+	s = s[:pos+1]
+	for h := h0; h < h1; h++ {
+		c0 := h * hd
+		if useAVX && hd%8 == 0 {
+			attendHeadAVX(out[c0:c0+hd], s, q[c0:c0+hd], Kt[c0*ldk:], V[c0:], ldk, D, hd, scale)
+			continue
+		}
+		clear(s)
+		for c, a := range q[c0 : c0+hd] { // s = q_h K_h^T, one key dimension at a time
+			axpy(s, a, Kt[(c0+c)*ldk:])
+		}
+		mx := float32(math.Inf(-1))
+		for j := range s {
+			s[j] *= scale
+			mx = max(mx, s[j])
+		}
+		var sum float32
+		for j, v := range s {
+			v = expf(v - mx)
+			s[j] = v
+			sum += v
+		}
+		oh := out[c0 : c0+hd]
+		clear(oh)
+		for j, a := range s {
+			axpy(oh, a, V[j*D+c0:j*D+c0+hd])
+		}
+		inv := 1 / sum
+		for c := range oh {
+			oh[c] *= inv
+		}
+	}
+}
+
+// embed writes x[r] = wte[tok] + wpe[pos] for rows [r0, r1).
+func (e *Engine) embed(r0, r1 int) {
+	D := e.cfg.Dim
+	wte, wpe := e.p.WTE.Data, e.p.WPE.Data
+	for r := r0; r < r1; r++ {
+		t, p := e.rowTok[r]*D, e.rowPos[r]*D
+		x := e.x[r*D : (r+1)*D]
+		for c := range x {
+			x[c] = wte[t+c] + wpe[p+c]
+		}
+	}
+}
+
+// forwardChunk runs the model on the e.n rows of the chunk and leaves the
+// logits of the rows in sel in e.logits, splitting each matmul by columns
+// and each row-wise op by rows across the workers. Used for prefill,
+// scoring and decode steps with few rows.
+func (e *Engine) forwardChunk() {
+	if e.split != nil && e.n <= splitMaxRows {
+		e.forwardSplit()
+		return
+	}
+	n, D, M := e.n, e.cfg.Dim, e.cfg.MLP
+	e.embed(0, n)
+	for l := range e.p.Blocks {
+		b := &e.p.Blocks[l]
+		e.layer = l
+		e.ln = lnArgs{e.h, e.x, b.LN1G.Data, b.LN1B.Data}
+		e.parallel(opLN, n, 1)
+		m := &e.mats[l]
+		e.lin = linArgsFor(e.qkv, e.h, &m.qkv, b.BQKV.Data, n, epiSet)
+		e.parallel(opQKV, (3*D+15)/16, e.linAlign(n))
+		e.parallel(opAttn, n, 1)
+		e.lin = linArgsFor(e.x, e.att, &m.o, b.BO.Data, n, epiAdd)
+		e.parallel(opLinear, (D+15)/16, e.linAlign(n))
+		e.ln = lnArgs{e.h, e.x, b.LN2G.Data, b.LN2B.Data}
+		e.parallel(opLN, n, 1)
+		e.lin = linArgsFor(e.mlp, e.h, &m.w1, b.B1.Data, n, epiGELU)
+		e.parallel(opLinear, (M+15)/16, e.linAlign(n))
+		e.lin = linArgsFor(e.x, e.mlp, &m.w2, b.B2.Data, n, epiAdd)
+		e.parallel(opLinear, (D+15)/16, e.linAlign(n))
+	}
+	e.parallel(opFinal, e.nsel, 1)
+	e.lin = linArgsFor(e.logits, e.h, &e.head, nil, e.nsel, epiSet)
+	e.parallel(opLinear, (e.cfg.Vocab+15)/16, e.linAlign(e.nsel))
+}
+
+// forwardRows runs the whole model on rows [r0, r1) of a decode step, in
+// which every row belongs to a different sequence, so no row needs another
+// row's keys: a worker can take its rows through all blocks without
+// waiting for the others. sel must be the identity on these rows.
+func (e *Engine) forwardRows(w, r0, r1 int) {
+	D, M, V := e.cfg.Dim, e.cfg.MLP, e.cfg.Vocab
+	e.embed(r0, r1)
+	s := e.scores[w*pad16(e.maxLen) : (w+1)*pad16(e.maxLen)]
+	a := &e.wlin[w]
+	for l := range e.p.Blocks {
+		b := &e.p.Blocks[l]
+		for r := r0; r < r1; r++ {
+			layerNorm(e.h[r*D:(r+1)*D], e.x[r*D:(r+1)*D], b.LN1G.Data, b.LN1B.Data)
+		}
+		m := &e.mats[l]
+		*a = linArgsFor(e.qkv, e.h, &m.qkv, b.BQKV.Data, e.n, epiSet)
+		e.linearRows(w, a, r0, r1, 3*D)
+		e.storeKV(l, r0, r1, 0, 3*D)
+		for r := r0; r < r1; r++ {
+			e.attend(l, r, s)
+		}
+		*a = linArgsFor(e.x, e.att, &m.o, b.BO.Data, e.n, epiAdd)
+		e.linearRows(w, a, r0, r1, D)
+		for r := r0; r < r1; r++ {
+			layerNorm(e.h[r*D:(r+1)*D], e.x[r*D:(r+1)*D], b.LN2G.Data, b.LN2B.Data)
+		}
+		*a = linArgsFor(e.mlp, e.h, &m.w1, b.B1.Data, e.n, epiGELU)
+		e.linearRows(w, a, r0, r1, M)
+		*a = linArgsFor(e.x, e.mlp, &m.w2, b.B2.Data, e.n, epiAdd)
+		e.linearRows(w, a, r0, r1, D)
+	}
+	for r := r0; r < r1; r++ {
+		layerNorm(e.h[r*D:(r+1)*D], e.x[r*D:(r+1)*D], e.p.LNFG.Data, e.p.LNFB.Data)
+	}
+	*a = linArgsFor(e.logits, e.h, &e.head, nil, e.n, epiSet)
+	e.linearRows(w, a, r0, r1, V)
+}
