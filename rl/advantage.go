@@ -103,23 +103,6 @@ func ZeroVarianceGroups(rewards []float64, groupSize int) int {
 	return n
 }
 
-// ZeroVarianceMask sets dst[g] to whether group g has all rewards equal and
-// returns how many do. dst is (P,) with P = len(rewards)/groupSize.
-func ZeroVarianceMask(dst []bool, rewards []float64, groupSize int) int {
-	checkGroups("ZeroVarianceMask", len(rewards), groupSize)
-	if len(dst)*groupSize != len(rewards) {
-		panic(fmt.Sprintf("rl: ZeroVarianceMask: len(dst) = %d, want %d groups", len(dst), len(rewards)/groupSize))
-	}
-	n := 0
-	for g := range dst {
-		dst[g] = constant(rewards[g*groupSize : (g+1)*groupSize])
-		if dst[g] {
-			n++
-		}
-	}
-	return n
-}
-
 // checkGroups panics unless n rewards split into whole groups of size groupSize.
 func checkGroups(fn string, n, groupSize int) {
 	if groupSize < 1 || n%groupSize != 0 {

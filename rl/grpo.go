@@ -80,7 +80,7 @@ func (t *Trainer) rolloutGroups(first, n int) ([]group, error) {
 					return nil, err
 				}
 			}
-			g.outs[s] = Outcome{Verdict: Verdict(v), Len: len(g.comps[s]), Truncated: !g.stopped[s]}
+			g.outs[s] = Outcome{Verdict: v, Len: len(g.comps[s]), Truncated: !g.stopped[s]}
 		}
 		g.parts = make([]RewardParts, G)
 		rc.ScoreBatch(g.rewards, g.parts, g.outs)

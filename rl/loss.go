@@ -89,12 +89,6 @@ type LossConfig struct {
 	EntropyCoef float64 `json:"entropy_coef"`
 }
 
-// DefaultLossConfig returns GRPO as published (DeepSeekMath): per-completion
-// token mean, symmetric clip 0.2, k3 KL with beta 0.04, no dual clip.
-func DefaultLossConfig() LossConfig {
-	return LossConfig{Agg: AggGRPO, EpsLow: 0.2, EpsHigh: 0.2, Beta: 0.04, KL: KL3}
-}
-
 // Validate reports the first bad field.
 func (c LossConfig) Validate() error {
 	switch c.Agg {
@@ -476,37 +470,4 @@ func checkNorm(fn string, b Batch, norm Norm, cfg LossConfig) {
 	if cfg.Beta > 0 && b.RefLogP == nil {
 		panic(fmt.Sprintf("rl: %s: beta = %v needs reference log-probs, found none", fn, cfg.Beta))
 	}
-}
-
-// SFTCoefficients fills dst with the supervised coefficients w_t = -1/total
-// on target tokens (mask true) and 0 elsewhere, so that L = sum_t w_t logp_t
-// is the token-mean negative log-likelihood. total is the number of target
-// tokens in the whole batch (CountTargets over every micro-batch), which
-// keeps the gradient independent of micro-batching. It allocates nothing.
-func SFTCoefficients(dst []float32, mask []bool, total int) {
-	if len(dst) != len(mask) {
-		panic(fmt.Sprintf("rl: SFTCoefficients: len(dst) = %d, want len(mask) = %d", len(dst), len(mask)))
-	}
-	if total <= 0 {
-		clear(dst)
-		return
-	}
-	w := float32(-1 / float64(total))
-	for t, m := range mask {
-		dst[t] = 0
-		if m {
-			dst[t] = w
-		}
-	}
-}
-
-// CountTargets returns the number of true entries of mask.
-func CountTargets(mask []bool) int {
-	n := 0
-	for _, m := range mask {
-		if m {
-			n++
-		}
-	}
-	return n
 }

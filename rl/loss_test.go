@@ -289,14 +289,20 @@ func TestLossStatsMeans(t *testing.T) {
 	}
 }
 
+// publishedLoss is GRPO as published (DeepSeekMath): per-completion token
+// mean, symmetric clip 0.2, k3 KL with beta 0.04, no dual clip.
+func publishedLoss() LossConfig {
+	return LossConfig{Agg: AggGRPO, EpsLow: 0.2, EpsHigh: 0.2, Beta: 0.04, KL: KL3}
+}
+
 func TestLossConfigValidate(t *testing.T) {
-	mod := func(f func(*LossConfig)) LossConfig { c := DefaultLossConfig(); f(&c); return c }
+	mod := func(f func(*LossConfig)) LossConfig { c := publishedLoss(); f(&c); return c }
 	tests := []struct {
 		name string
 		cfg  LossConfig
 		want string
 	}{
-		{"default", DefaultLossConfig(), ""},
+		{"default", publishedLoss(), ""},
 		{"dr_grpo", mod(func(c *LossConfig) { c.Agg = AggDrGRPO; c.MaxNew = 64 }), ""},
 		{"agg", mod(func(c *LossConfig) { c.Agg = "x" }), `rl: unknown loss aggregation "x": want grpo, dapo, dr_grpo or bnpo`},
 		{"eps_low", mod(func(c *LossConfig) { c.EpsLow = 1 }), "eps_low 1: want a value in [0, 1)"},
@@ -317,7 +323,7 @@ func TestLossConfigValidate(t *testing.T) {
 }
 
 func TestCoefficientsPanics(t *testing.T) {
-	cfg := DefaultLossConfig() // beta 0.04
+	cfg := publishedLoss() // beta 0.04
 	b := randomBatch(2, 3, 1)
 	tests := map[string]func(){
 		"short dst":    func() { Coefficients(make([]float32, 5), b, NewNorm(b, cfg), cfg) },
@@ -341,45 +347,16 @@ func TestCoefficientsPanics(t *testing.T) {
 	}
 }
 
-func TestSFTCoefficients(t *testing.T) {
-	// Two micro-batches with 3 + 3 = 6 target tokens: w = -1/6 on targets,
-	// so sum_t w_t logp_t is the mean NLL of the whole batch.
-	m1 := []bool{true, false, true, true}
-	m2 := []bool{false, true, true, true}
-	total := CountTargets(m1) + CountTargets(m2)
-	if total != 6 {
-		t.Fatalf("CountTargets = %d, want 6", total)
-	}
-	w := []float32{9, 9, 9, 9}
-	SFTCoefficients(w, m1, total)
-	want := []float32{-1. / 6, 0, -1. / 6, -1. / 6}
-	for i := range w {
-		if w[i] != want[i] {
-			t.Errorf("w[%d] = %v, want %v", i, w[i], want[i])
-		}
-	}
-	SFTCoefficients(w, m2, 0)
-	for i := range w {
-		if w[i] != 0 {
-			t.Errorf("total 0: w[%d] = %v, want 0", i, w[i])
-		}
-	}
-}
-
 func TestLossAllocs(t *testing.T) {
 	b := randomBatch(16, 32, 5)
 	cfg := LossConfig{Agg: AggGRPO, EpsLow: 0.2, EpsHigh: 0.28, DualClip: 3, Beta: 0.04, KL: KL3, MaskTruncated: true}
 	w := make([]float32, len(b.LogP))
-	mask := make([]bool, len(b.LogP))
 	var norm Norm
 	if n := testing.AllocsPerRun(10, func() {
 		norm = NewNorm(b, cfg)
 		Coefficients(w, b, norm, cfg)
 	}); n != 0 {
 		t.Errorf("NewNorm+Coefficients allocate %v times, want 0", n)
-	}
-	if n := testing.AllocsPerRun(10, func() { SFTCoefficients(w, mask, 100) }); n != 0 {
-		t.Errorf("SFTCoefficients allocates %v times, want 0", n)
 	}
 }
 

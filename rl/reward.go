@@ -3,20 +3,13 @@ package rl
 import (
 	"fmt"
 	"math"
-)
 
-// Verdict is a verifier's judgement of one completion. It has the fields of
-// data.Verdict in the same order, so a data.Verdict converts with
-// rl.Verdict(v); rl does not import data.
-type Verdict struct {
-	Correct  bool   `json:"correct"`   // the answer is exactly right and the format is valid
-	FormatOK bool   `json:"format_ok"` // the completion follows the output contract
-	Reason   string `json:"reason"`    // short reason from the verifier
-}
+	"tinyr1/data"
+)
 
 // Outcome is one sampled completion as the reward sees it.
 type Outcome struct {
-	Verdict
+	data.Verdict
 	Len       int  `json:"len"`       // generated tokens
 	Truncated bool `json:"truncated"` // cut off at the length limit
 }

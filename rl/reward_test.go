@@ -3,6 +3,8 @@ package rl
 import (
 	"strings"
 	"testing"
+
+	"tinyr1/data"
 )
 
 func TestOverlongPenalty(t *testing.T) {
@@ -32,17 +34,17 @@ func TestScore(t *testing.T) {
 		want RewardParts
 	}{
 		// correct 1, format 1, length -10/100, overlong 0: 1 + 0.5 - 0.01 = 1.49.
-		{"correct short", Outcome{Verdict{Correct: true, FormatOK: true}, 10, false},
+		{"correct short", Outcome{data.Verdict{Correct: true, FormatOK: true}, 10, false},
 			RewardParts{1, 1, -0.1, 0, 1.49}},
 		// wrong, format ok, len 18: overlong -0.6; total 0.5 - 0.018 - 0.6 = -0.118.
-		{"wrong in window", Outcome{Verdict{FormatOK: true}, 18, false},
+		{"wrong in window", Outcome{data.Verdict{FormatOK: true}, 18, false},
 			RewardParts{0, 1, -0.18, -0.6, -0.118}},
 		// bad format: format term -1 weighted 0.5; len 4: -0.004; total -0.504.
-		{"bad format", Outcome{Verdict{Reason: "no answer block"}, 4, false},
+		{"bad format", Outcome{data.Verdict{Reason: "no answer block"}, 4, false},
 			RewardParts{0, -1, -0.04, 0, -0.504}},
 		// truncated at 20 with a verdict of correct: no correctness and no format reward
 		// (the contract ends with EOS): -0.5 - 0.02 - 1 = -1.52.
-		{"truncated", Outcome{Verdict{Correct: true, FormatOK: true}, 20, true},
+		{"truncated", Outcome{data.Verdict{Correct: true, FormatOK: true}, 20, true},
 			RewardParts{0, -1, -0.2, -1, -1.52}},
 	}
 	for _, tc := range tests {
@@ -64,8 +66,8 @@ func TestScoreDefault(t *testing.T) {
 	// Defaults: correct 1, format 0.1, nothing else: 1.1, 0.1, 0.
 	cfg := DefaultRewardConfig()
 	outs := []Outcome{
-		{Verdict: Verdict{Correct: true, FormatOK: true}, Len: 500},
-		{Verdict: Verdict{FormatOK: true}, Len: 500},
+		{Verdict: data.Verdict{Correct: true, FormatOK: true}, Len: 500},
+		{Verdict: data.Verdict{FormatOK: true}, Len: 500},
 		{Len: 500, Truncated: true},
 	}
 	dst := make([]float64, 3)
@@ -110,7 +112,7 @@ func BenchmarkScoreBatch(b *testing.B) {
 	cfg := RewardConfig{Correct: 1, Format: 0.1, Overlong: 1, OverlongMax: 256, OverlongCache: 64}
 	outs := make([]Outcome, 128)
 	for i := range outs {
-		outs[i] = Outcome{Verdict: Verdict{Correct: i%3 == 0, FormatOK: i%2 == 0}, Len: 2 * i}
+		outs[i] = Outcome{Verdict: data.Verdict{Correct: i%3 == 0, FormatOK: i%2 == 0}, Len: 2 * i}
 	}
 	dst := make([]float64, len(outs))
 	parts := make([]RewardParts, len(outs))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -184,7 +185,7 @@ func ModelConfig(ck *checkpoints.Checkpoint) (model.Config, error) {
 		if !ok {
 			return mcfg, fmt.Errorf("rl: checkpoint %s has no tensor model.%s: want every tensor of the model", ck.File, w.name)
 		}
-		if !equalShape(t.Shape, w.shape) {
+		if !slices.Equal(t.Shape, w.shape) {
 			return mcfg, fmt.Errorf("rl: checkpoint %s: model config %s says model.%s is %v: the tensor table has %v",
 				ck.File, ck.Header.ModelConfig, w.name, w.shape, t.Shape)
 		}
@@ -228,24 +229,12 @@ func copyTensors(p *model.Params, ck *checkpoints.Checkpoint, prefix string, dst
 		if !ok {
 			return fmt.Errorf("rl: checkpoint %s has no tensor %s%s: want every tensor of the model", ck.File, prefix, t.Name)
 		}
-		if !equalShape(ct.Shape, t.Shape) {
+		if !slices.Equal(ct.Shape, t.Shape) {
 			return fmt.Errorf("rl: checkpoint %s tensor %s%s has shape %v: want %v", ck.File, prefix, t.Name, ct.Shape, t.Shape)
 		}
 		copy(dst[t.Offset:t.Offset+len(t.Data)], ct.Data)
 	}
 	return nil
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // Checkpoint captures the whole trainer state.
