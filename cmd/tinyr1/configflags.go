@@ -7,10 +7,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"tinyr1/rl"
+	"tinyr1/rl/train"
 )
 
-// Every rl.Config field is one flag, named after its config-file key with
+// Every train.Config field is one flag, named after its config-file key with
 // dashes (max_new -> --max-new), with the field's usage tag as help and the
 // command's default as default. Flags are derived from the struct so that a
 // setting is declared exactly once.
@@ -21,7 +21,7 @@ const catTrain = "Training"
 func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
 
 // configFlags returns one flag per config field with defaults from def.
-func configFlags(def rl.Config) []cli.Flag {
+func configFlags(def train.Config) []cli.Flag {
 	var flags []cli.Flag
 	v := reflect.ValueOf(def)
 	t := v.Type()
@@ -51,7 +51,7 @@ func configFlags(def rl.Config) []cli.Flag {
 
 // applyFlags writes the flags the user set (on the command line or through
 // the environment) over cfg and returns the names it set.
-func applyFlags(c *cli.Context, cfg *rl.Config) []string {
+func applyFlags(c *cli.Context, cfg *train.Config) []string {
 	var set []string
 	v := reflect.ValueOf(cfg).Elem()
 	t := v.Type()

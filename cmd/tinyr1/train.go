@@ -16,7 +16,8 @@ import (
 
 	"tinyr1/checkpoints"
 	"tinyr1/model"
-	"tinyr1/rl"
+	"tinyr1/rl/objective"
+	"tinyr1/rl/train"
 )
 
 const catRun = "Run"
@@ -39,7 +40,7 @@ var (
 		Usage: "no progress lines", Value: false}
 )
 
-// presetFlagName is the flag of rl.Config.Preset (configflags.go).
+// presetFlagName is the flag of train.Config.Preset (configflags.go).
 const presetFlagName = "preset"
 
 var sftCommand = &cli.Command{
@@ -47,7 +48,7 @@ var sftCommand = &cli.Command{
 	Usage: "supervised warm start on worked solutions (R1's cold start)",
 	UsageText: "tinyr1 sft --out RUN [--preset tiny|small|medium] [--tasks MIX] [--steps N] [--seed S] ...\n" +
 		"   tinyr1 sft --from-samples CKPT --out RUN [--tasks MIX] [--group G] [--temperature T] ...\n   tinyr1 sft --resume RUN [--steps N]",
-	Flags:  append([]cli.Flag{outFlag, resumeFlag, forceFlag, configFlag, fromSamplesFlag, quietFlag}, configFlags(rl.DefaultSFTConfig())...),
+	Flags:  append([]cli.Flag{outFlag, resumeFlag, forceFlag, configFlag, fromSamplesFlag, quietFlag}, configFlags(train.DefaultSFTConfig())...),
 	Action: func(c *cli.Context) error { return runTraining(c, "sft") },
 }
 
@@ -55,7 +56,7 @@ var trainCommand = &cli.Command{
 	Name:      "train",
 	Usage:     "GRPO from a warm-started checkpoint on verifiable rewards",
 	UsageText: "tinyr1 train --init CKPT --out RUN [--tasks MIX] [--steps N] [--seed S] ...\n   tinyr1 train --resume RUN [--steps N]",
-	Flags:     append([]cli.Flag{initFlag, outFlag, resumeFlag, forceFlag, configFlag, quietFlag}, configFlags(rl.DefaultTrainConfig())...),
+	Flags:     append([]cli.Flag{initFlag, outFlag, resumeFlag, forceFlag, configFlag, quietFlag}, configFlags(train.DefaultTrainConfig())...),
 	Action:    func(c *cli.Context) error { return runTraining(c, "train") },
 }
 
@@ -70,8 +71,8 @@ func runTraining(c *cli.Context, kind string) error {
 		return usageError("%s: unexpected argument %q: want flags only", kind, c.Args().First())
 	}
 	var (
-		tr  *rl.Trainer
-		run *rl.RunDir
+		tr  *train.Trainer
+		run *train.RunDir
 		err error
 	)
 	if dir := c.String(resumeFlag.Name); dir != "" {
@@ -97,7 +98,7 @@ func runTraining(c *cli.Context, kind string) error {
 	}()
 	err = tr.Train()
 	pw.Done()
-	if errors.Is(err, rl.ErrInterrupted) {
+	if errors.Is(err, train.ErrInterrupted) {
 		cmd := "train"
 		if kind == "sft" {
 			cmd = "sft"
@@ -116,11 +117,11 @@ func runTraining(c *cli.Context, kind string) error {
 }
 
 // resolveConfig applies defaults, then --config, then flags.
-func resolveConfig(c *cli.Context, def rl.Config) (rl.Config, error) {
+func resolveConfig(c *cli.Context, def train.Config) (train.Config, error) {
 	cfg := def
 	if path := c.String(configFlag.Name); path != "" {
 		var err error
-		if cfg, err = rl.LoadConfig(path, cfg); err != nil {
+		if cfg, err = train.LoadConfig(path, cfg); err != nil {
 			return cfg, usageError("--config: %v", err)
 		}
 	}
@@ -128,30 +129,30 @@ func resolveConfig(c *cli.Context, def rl.Config) (rl.Config, error) {
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("%v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	if slices.Contains(set, "random-p") && cfg.Reward != rl.RewardBernoulli {
+	if slices.Contains(set, "random-p") && cfg.Reward != objective.RewardBernoulli {
 		return cfg, usageError("--random-p %v: want --reward bernoulli to use it (reward = %s)", cfg.RandomP, cfg.Reward)
 	}
 	return cfg, nil
 }
 
-func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
+func newRun(c *cli.Context, kind string) (*train.Trainer, *train.RunDir, error) {
 	out := c.String(outFlag.Name)
 	if out == "" {
 		return nil, nil, usageError("%s: --out is required: want the run folder to create (or --resume RUN)", kind)
 	}
-	def := rl.DefaultSFTConfig()
+	def := train.DefaultSFTConfig()
 	if kind == "train" {
-		def = rl.DefaultTrainConfig()
+		def = train.DefaultTrainConfig()
 	}
 	cfg, err := resolveConfig(c, def)
 	if err != nil {
 		return nil, nil, err
 	}
-	man := rl.NewManifest(kind, os.Args)
-	var tr *rl.Trainer
+	man := train.NewManifest(kind, os.Args)
+	var tr *train.Trainer
 	if kind == "sft" && !c.IsSet(fromSamplesFlag.Name) {
-		man.RunID = rl.RunID(kind, cfg, "")
-		if tr, err = rl.NewSFT(cfg, man.RunID); err != nil {
+		man.RunID = train.RunID(kind, cfg, "")
+		if tr, err = train.NewSFT(cfg, man.RunID); err != nil {
 			return nil, nil, err
 		}
 	} else {
@@ -179,10 +180,10 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		man.RunID = rl.RunID(kind, cfg, hash)
-		newTrainer := rl.NewGRPO
+		man.RunID = train.RunID(kind, cfg, hash)
+		newTrainer := train.NewGRPO
 		if kind == "sft" {
-			newTrainer = rl.NewRFT
+			newTrainer = train.NewRFT
 		}
 		if tr, err = newTrainer(cfg, abs, man.RunID); err != nil {
 			return nil, nil, err
@@ -193,7 +194,7 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 		}
 		man.Init, man.InitHash = abs, tr.ParentHash
 	}
-	run, err := rl.CreateRun(out, c.Bool(forceFlag.Name))
+	run, err := train.CreateRun(out, c.Bool(forceFlag.Name))
 	if err != nil {
 		tr.Close()
 		return nil, nil, err
@@ -209,7 +210,7 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 			run.Close()
 			return nil, nil, err
 		}
-		man.InitCopy = rl.InitFile
+		man.InitCopy = train.InitFile
 	}
 	if err := run.WriteJSON("config.json", cfg); err != nil {
 		return nil, nil, err
@@ -228,13 +229,13 @@ var resumeMayDiffer = map[string]bool{"steps": true, "workers": true}
 // checkResumeConfig compares the run's config.json (file) with the training
 // config recorded in its latest checkpoint: a hand-edited config.json would
 // otherwise change the resumed run.
-func checkResumeConfig(kind, dir string, file, def rl.Config, ck *checkpoints.Checkpoint) error {
-	saved, err := rl.DecodeConfig(ck.Header.TrainConfig, def, ck.File+" (training config)")
+func checkResumeConfig(kind, dir string, file, def train.Config, ck *checkpoints.Checkpoint) error {
+	saved, err := train.DecodeConfig(ck.Header.TrainConfig, def, ck.File+" (training config)")
 	if err != nil {
 		return err
 	}
 	var diff []string
-	for _, k := range rl.DiffKeys(file, saved) {
+	for _, k := range train.DiffKeys(file, saved) {
 		if !resumeMayDiffer[k] {
 			diff = append(diff, k)
 		}
@@ -249,7 +250,7 @@ func checkResumeConfig(kind, dir string, file, def rl.Config, ck *checkpoints.Ch
 // checkPreset refuses a --preset (flag, environment or config file) that
 // names another model than the initial checkpoint's: the model of train
 // --init is the checkpoint's, so the setting could not apply.
-func checkPreset(c *cli.Context, cfg, def rl.Config, have model.Config, init string) error {
+func checkPreset(c *cli.Context, cfg, def train.Config, have model.Config, init string) error {
 	if !c.IsSet(presetFlagName) && cfg.Preset == def.Preset {
 		return nil
 	}
@@ -267,10 +268,10 @@ func checkPreset(c *cli.Context, cfg, def rl.Config, have model.Config, init str
 // resumeRun reopens a run folder: its resolved config, its manifest and its
 // latest checkpoint. Only --steps (the new total), --workers and the output
 // flags may be given with --resume: anything else would change the run.
-func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error) {
-	def := rl.DefaultSFTConfig()
+func resumeRun(c *cli.Context, kind, dir string) (*train.Trainer, *train.RunDir, error) {
+	def := train.DefaultSFTConfig()
 	if kind == "train" {
-		def = rl.DefaultTrainConfig()
+		def = train.DefaultTrainConfig()
 	}
 	for _, name := range []string{outFlag.Name, initFlag.Name, fromSamplesFlag.Name, configFlag.Name, forceFlag.Name} {
 		if c.IsSet(name) {
@@ -281,11 +282,11 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s --resume %s: not a run folder: %w", kind, dir, err)
 	}
-	cfg, err := rl.DecodeConfig(raw, def, filepath.Join(dir, "config.json"))
+	cfg, err := train.DecodeConfig(raw, def, filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, nil, err
 	}
-	var man rl.Manifest
+	var man train.Manifest
 	if raw, err := os.ReadFile(filepath.Join(dir, "manifest.json")); err != nil || json.Unmarshal(raw, &man) != nil {
 		return nil, nil, fmt.Errorf("%s --resume %s: unreadable manifest.json: want the file written when the run started", kind, dir)
 	}
@@ -304,7 +305,7 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, usageError("%v", err)
 	}
-	run, err := rl.OpenRun(dir)
+	run, err := train.OpenRun(dir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -327,17 +328,17 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	if man.InitCopy != "" { // the run's own link or copy, which no other run deletes
 		init = filepath.Join(dir, man.InitCopy)
 	}
-	var tr *rl.Trainer
+	var tr *train.Trainer
 	switch {
 	case kind == "sft" && man.Init == "":
-		tr, err = rl.NewSFT(cfg, runID)
+		tr, err = train.NewSFT(cfg, runID)
 	case kind == "sft": // --from-samples: the sampler is the manifest's initial checkpoint
 		if err = checkpoints.VerifyReference(ck, init); err == nil {
-			tr, err = rl.NewRFT(cfg, init, runID)
+			tr, err = train.NewRFT(cfg, init, runID)
 		}
 	default:
 		if err = checkpoints.VerifyReference(ck, init); err == nil {
-			tr, err = rl.NewGRPO(cfg, init, runID)
+			tr, err = train.NewGRPO(cfg, init, runID)
 		}
 	}
 	if err == nil {

@@ -1,0 +1,11 @@
+// Package train holds the trainers of tinyr1 and everything a step needs:
+// the Trainer with its engines and training graph, the supervised warm start
+// (sft.go), rejection sampling (rft.go), GRPO (grpo.go), sequence packing
+// (pack.go), the derivation of every random draw from the run's seed
+// (seed.go), validation (validate.go), the run config (config.go), the run
+// folder (run.go) and progress lines (progress.go).
+//
+// The mathematics of the objective lives in rl/objective and takes no model;
+// decoding and statistics for validation come from rl/eval. A Trainer's whole
+// state goes into checkpoints, so a resumed run continues bit for bit.
+package train
