@@ -260,3 +260,19 @@ func TestRunFailedSaveKeepsPointers(t *testing.T) {
 	}
 	onlyFile(t, filepath.Join(run.Dir, "checkpoints"), "step-0000001.ckpt")
 }
+
+func TestCreateRunRefusesExisting(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte("{}"), 0o644)
+	if _, err := CreateRun(dir, false); err == nil {
+		t.Fatal("CreateRun over an existing run: got nil error, want ErrRunExists")
+	}
+	r, err := CreateRun(dir, true)
+	if err != nil {
+		t.Fatalf("CreateRun with force: %v", err)
+	}
+	if _, err := ResumeRun(dir); err == nil {
+		t.Fatal("second writer on a locked run: got nil error, want a lock error")
+	}
+	r.Close()
+}

@@ -95,7 +95,7 @@ func runTrainer(dir string, mk func() (*train.Trainer, error)) ([]map[string]any
 		return nil, err
 	}
 	defer t.Close()
-	run, err := train.CreateRun(dir, false)
+	run, err := checkpoints.CreateRun(dir, false)
 	if err != nil {
 		return nil, err
 	}

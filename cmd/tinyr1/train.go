@@ -72,7 +72,7 @@ func runTraining(c *cli.Context, kind string) error {
 	}
 	var (
 		tr  *train.Trainer
-		run *train.RunDir
+		run *checkpoints.Run
 		err error
 	)
 	if dir := c.String(resumeFlag.Name); dir != "" {
@@ -108,7 +108,7 @@ func runTraining(c *cli.Context, kind string) error {
 	if err != nil {
 		return err
 	}
-	latest, err := run.Ckpt.Latest()
+	latest, err := run.Latest()
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func resolveConfig(c *cli.Context, def train.Config) (train.Config, error) {
 	return cfg, nil
 }
 
-func newRun(c *cli.Context, kind string) (*train.Trainer, *train.RunDir, error) {
+func newRun(c *cli.Context, kind string) (*train.Trainer, *checkpoints.Run, error) {
 	out := c.String(outFlag.Name)
 	if out == "" {
 		return nil, nil, usageError("%s: --out is required: want the run folder to create (or --resume RUN)", kind)
@@ -194,7 +194,7 @@ func newRun(c *cli.Context, kind string) (*train.Trainer, *train.RunDir, error) 
 		}
 		man.Init, man.InitHash = abs, tr.ParentHash
 	}
-	run, err := train.CreateRun(out, c.Bool(forceFlag.Name))
+	run, err := checkpoints.CreateRun(out, c.Bool(forceFlag.Name))
 	if err != nil {
 		tr.Close()
 		return nil, nil, err
@@ -210,12 +210,12 @@ func newRun(c *cli.Context, kind string) (*train.Trainer, *train.RunDir, error) 
 			run.Close()
 			return nil, nil, err
 		}
-		man.InitCopy = train.InitFile
+		man.InitCopy = checkpoints.InitFile
 	}
-	if err := run.WriteJSON("config.json", cfg); err != nil {
+	if err := run.WriteJSON(checkpoints.ConfigFile, cfg); err != nil {
 		return nil, nil, err
 	}
-	if err := run.WriteJSON("manifest.json", man); err != nil {
+	if err := run.WriteJSON(checkpoints.ManifestFile, man); err != nil {
 		return nil, nil, err
 	}
 	return tr, run, nil
@@ -268,7 +268,7 @@ func checkPreset(c *cli.Context, cfg, def train.Config, have model.Config, init 
 // resumeRun reopens a run folder: its resolved config, its manifest and its
 // latest checkpoint. Only --steps (the new total), --workers and the output
 // flags may be given with --resume: anything else would change the run.
-func resumeRun(c *cli.Context, kind, dir string) (*train.Trainer, *train.RunDir, error) {
+func resumeRun(c *cli.Context, kind, dir string) (*train.Trainer, *checkpoints.Run, error) {
 	def := train.DefaultSFTConfig()
 	if kind == "train" {
 		def = train.DefaultTrainConfig()
@@ -305,11 +305,11 @@ func resumeRun(c *cli.Context, kind, dir string) (*train.Trainer, *train.RunDir,
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, usageError("%v", err)
 	}
-	run, err := train.OpenRun(dir)
+	run, err := checkpoints.ResumeRun(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	latest, err := run.Ckpt.Latest()
+	latest, err := run.Latest()
 	if err != nil {
 		run.Close()
 		return nil, nil, err
@@ -356,10 +356,10 @@ func resumeRun(c *cli.Context, kind, dir string) (*train.Trainer, *train.RunDir,
 	}
 	tr.Run = run
 	man.ResumedAt = append(man.ResumedAt, tr.Step)
-	if err := run.WriteJSON("manifest.json", man); err != nil {
+	if err := run.WriteJSON(checkpoints.ManifestFile, man); err != nil {
 		return nil, nil, err
 	}
-	if err := run.WriteJSON("config.json", cfg); err != nil {
+	if err := run.WriteJSON(checkpoints.ConfigFile, cfg); err != nil {
 		return nil, nil, err
 	}
 	return tr, run, nil

@@ -2,8 +2,9 @@
 // the Trainer with its engines and training graph, the supervised warm start
 // (sft.go), rejection sampling (rft.go), GRPO (grpo.go), sequence packing
 // (pack.go), the derivation of every random draw from the run's seed
-// (seed.go), validation (validate.go), the run config (config.go), the run
-// folder (run.go) and progress lines (progress.go).
+// (seed.go), validation (validate.go), the run config (config.go), the run's
+// manifest and id (manifest.go) and progress lines (progress.go). The run
+// folder those go into is the checkpoints package's ([checkpoints.Run]).
 //
 // The mathematics of the objective lives in rl/objective and takes no model;
 // decoding and statistics for validation come from rl/eval. A Trainer's whole

@@ -42,9 +42,9 @@ type Trainer struct {
 	ParentHash string // content hash of the initial checkpoint (train, sft --from-samples)
 	InitPath   string // the initial checkpoint (train, sft --from-samples)
 
-	Run       *RunDir   // where checkpoints and metrics go; nil in tests that only step
-	Progress  io.Writer // progress lines; nil for none
-	Warn      io.Writer // warnings, each printed once per process (worked solutions cut); nil for none
+	Run       *checkpoints.Run // the run folder, opened for writing: checkpoints and metrics go there; nil in tests that only step
+	Progress  io.Writer        // progress lines; nil for none
+	Warn      io.Writer        // warnings, each printed once per process (worked solutions cut); nil for none
 	warnedCut bool
 	Stop      *atomic.Bool
 
@@ -284,7 +284,7 @@ func (t *Trainer) Save() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return t.Run.Ckpt.SaveStep(ck, t.currentVal(), checkpoints.Retention{KeepLast: t.Cfg.KeepLast, KeepEvery: t.Cfg.KeepEvery})
+	return t.Run.SaveStep(ck, t.currentVal(), checkpoints.Retention{KeepLast: t.Cfg.KeepLast, KeepEvery: t.Cfg.KeepEvery})
 }
 
 // Train runs steps until Cfg.Steps, writing metrics, validations and
@@ -336,7 +336,7 @@ func (t *Trainer) Train() error {
 		if t.NonFinite >= t.Cfg.MaxNonFinite {
 			kept := "no checkpoint was written"
 			if t.Run != nil {
-				if latest, err := t.Run.Ckpt.Latest(); err == nil {
+				if latest, err := t.Run.Latest(); err == nil {
 					kept = "the last good checkpoint, " + latest + ", is kept"
 				}
 			}

@@ -73,11 +73,11 @@ func runSFT(t *testing.T, dir string, cfg Config, stopAt int) *Trainer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := CreateRun(dir, false)
+	run, err := checkpoints.CreateRun(dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := run.WriteJSON("config.json", cfg); err != nil {
+	if err := run.WriteJSON(checkpoints.ConfigFile, cfg); err != nil {
 		t.Fatal(err)
 	}
 	tr.Run = run
@@ -100,12 +100,12 @@ func runSFT(t *testing.T, dir string, cfg Config, stopAt int) *Trainer {
 // made by mk and trains to the end.
 func resume(t *testing.T, dir string, mk func() (*Trainer, error)) *Trainer {
 	t.Helper()
-	run, err := OpenRun(dir)
+	run, err := checkpoints.ResumeRun(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer run.Close()
-	latest, err := run.Ckpt.Latest()
+	latest, err := run.Latest()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,12 +194,12 @@ func runGRPO(t *testing.T, dir, init string, cfg Config, stopAt int) *Trainer {
 func runIn(t *testing.T, dir string, tr *Trainer, stopAt int) {
 	t.Helper()
 	defer tr.Close()
-	run, err := CreateRun(dir, false)
+	run, err := checkpoints.CreateRun(dir, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer run.Close()
-	if err := run.WriteJSON("config.json", tr.Cfg); err != nil {
+	if err := run.WriteJSON(checkpoints.ConfigFile, tr.Cfg); err != nil {
 		t.Fatal(err)
 	}
 	tr.Run = run
@@ -307,22 +307,6 @@ func TestConfigRejectsUnknownKey(t *testing.T) {
 	if err != nil || c.LR != 0.1 || c.Group != DefaultTrainConfig().Group {
 		t.Fatalf("file over defaults: got %+v, %v", c.LR, err)
 	}
-}
-
-func TestCreateRunRefusesExisting(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "config.json"), []byte("{}"), 0o644)
-	if _, err := CreateRun(dir, false); err == nil {
-		t.Fatal("CreateRun over an existing run: got nil error, want ErrRunExists")
-	}
-	r, err := CreateRun(dir, true)
-	if err != nil {
-		t.Fatalf("CreateRun with force: %v", err)
-	}
-	if _, err := OpenRun(dir); err == nil {
-		t.Fatal("second writer on a locked run: got nil error, want a lock error")
-	}
-	r.Close()
 }
 
 // TestGRPOUpdateDirection checks the sign of the whole update path (rollout,
