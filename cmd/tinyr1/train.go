@@ -99,11 +99,7 @@ func runTraining(c *cli.Context, kind string) error {
 	err = tr.Train()
 	pw.Done()
 	if errors.Is(err, train.ErrInterrupted) {
-		cmd := "train"
-		if kind == "sft" {
-			cmd = "sft"
-		}
-		return &interruptedErr{fmt.Sprintf("interrupted: checkpoint of step %d written in %s; resume with: tinyr1 %s --resume %s", tr.Step, run.Dir, cmd, run.Dir)}
+		return &interruptedErr{fmt.Sprintf("interrupted: checkpoint of step %d written in %s; resume with: tinyr1 %s --resume %s", tr.Step, run.Dir, kind, run.Dir)}
 	}
 	if err != nil {
 		return err
@@ -149,15 +145,16 @@ func newRun(c *cli.Context, kind string) (*train.Trainer, *checkpoints.Run, erro
 		return nil, nil, err
 	}
 	man := train.NewManifest(kind, os.Args)
+	mode := train.ModeOf(kind, c.IsSet(fromSamplesFlag.Name))
 	var tr *train.Trainer
-	if kind == "sft" && !c.IsSet(fromSamplesFlag.Name) {
+	if mode == train.SFT {
 		man.RunID = train.RunID(kind, cfg, "")
 		if tr, err = train.NewSFT(cfg, man.RunID); err != nil {
 			return nil, nil, err
 		}
 	} else {
 		init := c.String(initFlag.Name)
-		if kind == "sft" {
+		if mode == train.RFT {
 			if init = c.String(fromSamplesFlag.Name); init == "" {
 				return nil, nil, usageError("sft: --from-samples is empty: want the checkpoint to sample from")
 			}
@@ -181,11 +178,7 @@ func newRun(c *cli.Context, kind string) (*train.Trainer, *checkpoints.Run, erro
 			return nil, nil, err
 		}
 		man.RunID = train.RunID(kind, cfg, hash)
-		newTrainer := train.NewGRPO
-		if kind == "sft" {
-			newTrainer = train.NewRFT
-		}
-		if tr, err = newTrainer(cfg, abs, man.RunID); err != nil {
+		if tr, err = train.New(mode, cfg, abs, man.RunID); err != nil {
 			return nil, nil, err
 		}
 		if err := checkPreset(c, cfg, def, tr.Params.Cfg, init); err != nil {
@@ -329,17 +322,12 @@ func resumeRun(c *cli.Context, kind, dir string) (*train.Trainer, *checkpoints.R
 		init = filepath.Join(dir, man.InitCopy)
 	}
 	var tr *train.Trainer
-	switch {
-	case kind == "sft" && man.Init == "":
-		tr, err = train.NewSFT(cfg, runID)
-	case kind == "sft": // --from-samples: the sampler is the manifest's initial checkpoint
-		if err = checkpoints.VerifyReference(ck, init); err == nil {
-			tr, err = train.NewRFT(cfg, init, runID)
-		}
-	default:
-		if err = checkpoints.VerifyReference(ck, init); err == nil {
-			tr, err = train.NewGRPO(cfg, init, runID)
-		}
+	mode := train.ModeOf(kind, man.Init != "") // sft --from-samples: the sampler is the manifest's initial checkpoint
+	if mode != train.SFT {
+		err = checkpoints.VerifyReference(ck, init)
+	}
+	if err == nil {
+		tr, err = train.New(mode, cfg, init, runID)
 	}
 	if err == nil {
 		err = tr.Restore(ck)

@@ -49,13 +49,13 @@ func (t *Trainer) rolloutGroups(first, n int) ([]group, error) {
 			seeds = append(seeds, model.SeedFor(DeriveSeed(t.Cfg.Seed, streamSample), t.Step, first+i, s))
 		}
 	}
-	t.ensureEngine(len(prompts))
+	policy := t.ensureEngine(&t.policy, t.Params, len(prompts))
 	if t.roll == nil || len(t.roll.Stopped) < len(prompts) {
 		t.roll = model.NewRollout(len(prompts), t.Cfg.MaxNew)
 	}
 	sc := model.SampleConfig{Temperature: float32(t.Cfg.Temperature), TopK: t.Cfg.TopK, TopP: float32(t.Cfg.TopP),
 		MaxNew: t.Cfg.MaxNew, EOS: data.EOS}
-	if err := t.engine.Generate(t.roll, prompts, seeds, sc); err != nil {
+	if err := policy.Generate(t.roll, prompts, seeds, sc); err != nil {
 		return nil, err
 	}
 	rc := t.Cfg.RewardConfig()
@@ -172,19 +172,9 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 	}
 	// Reference log-probs (KL) from the frozen initial policy.
 	tRef := time.Now()
-	var refLogP []float32
-	if t.Ref != nil {
-		if t.refEng == nil || t.refB < t.engB {
-			if t.refEng != nil {
-				t.refEng.Close()
-			}
-			t.refEng = model.NewEngine(t.Ref, t.engB, t.Ref.Cfg.Context, cfg.Workers)
-			t.refB = t.engB
-		}
-		refLogP = make([]float32, N*Tc)
-		if err := t.scoreInto(refLogP, t.refEng, seqs, plen, lens); err != nil {
-			return nil, err
-		}
+	refLogP := make([]float32, N*Tc)
+	if err := t.scoreInto(refLogP, t.ensureEngine(&t.frozen, t.Ref, t.policy.B), seqs, plen, lens); err != nil {
+		return nil, err
 	}
 	m["time_reference"] = time.Since(tRef).Seconds()
 	m["tokens_reference"] = sum(lens)
@@ -202,7 +192,7 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 				copy(oldLogP[(i*G+s)*Tc:], g.logp[s])
 			}
 		}
-	} else if err := t.scoreInto(oldLogP, t.engine, seqs, plen, lens); err != nil {
+	} else if err := t.scoreInto(oldLogP, t.policy.Engine, seqs, plen, lens); err != nil {
 		return nil, err
 	}
 	if err := t.ensureGraph(min(t.grpoLength(maxSeq), t.Params.Cfg.Context)); err != nil {
@@ -224,7 +214,7 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 	for pass := 0; pass < cfg.Mu; pass++ {
 		if pass > 0 {
 			curLogP = make([]float32, N*Tc)
-			if err := t.scoreInto(curLogP, t.engine, seqs, plen, lens); err != nil {
+			if err := t.scoreInto(curLogP, t.policy.Engine, seqs, plen, lens); err != nil {
 				return nil, err
 			}
 		}
@@ -270,9 +260,6 @@ func (t *Trainer) grpoStep() (map[string]any, error) {
 	// Tokens processed: sampled, scored by the reference, scored as old
 	// (and current for each further pass), and through the graph mu times.
 	processed := rollTokens + sum(lens)*(1+2*cfg.Mu)
-	if t.Ref == nil {
-		processed -= sum(lens)
-	}
 	if cfg.TopK == 0 && cfg.TopP == 1 { // old log-probs came from the sampler
 		processed -= sum(lens)
 	}

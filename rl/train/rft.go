@@ -20,7 +20,7 @@ const rftMaxRounds = 8
 // those the verifier accepts (ended with EOS, distinct per problem) and takes
 // a supervised step on BatchSize of them.
 func NewRFT(cfg Config, samplerPath, runID string) (*Trainer, error) {
-	return trainerFrom("sft", "--from-samples", cfg, samplerPath, runID)
+	return trainerFrom(RFT, "--from-samples", cfg, samplerPath, runID)
 }
 
 // rftExamples samples completions from the frozen sampler (t.Ref) until
@@ -30,13 +30,7 @@ func NewRFT(cfg Config, samplerPath, runID string) (*Trainer, error) {
 func (t *Trainer) rftExamples(m map[string]any) ([]example, error) {
 	cfg := t.Cfg
 	B, G := cfg.BatchSize, cfg.Group
-	if t.refEng == nil || t.refB < B*G {
-		if t.refEng != nil {
-			t.refEng.Close()
-		}
-		t.refEng = model.NewEngine(t.Ref, B*G, t.Ref.Cfg.Context, cfg.Workers)
-		t.refB = B * G
-	}
+	sampler := t.ensureEngine(&t.frozen, t.Ref, B*G)
 	if t.roll == nil || len(t.roll.Stopped) < B*G {
 		t.roll = model.NewRollout(B*G, cfg.MaxNew)
 	}
@@ -66,7 +60,7 @@ func (t *Trainer) rftExamples(m map[string]any) ([]example, error) {
 				seeds = append(seeds, model.SeedFor(DeriveSeed(cfg.Seed, streamSample), t.Step, round*B+i, s))
 			}
 		}
-		if err := t.refEng.Generate(t.roll, pts, seeds, sc); err != nil {
+		if err := sampler.Generate(t.roll, pts, seeds, sc); err != nil {
 			return nil, err
 		}
 		prompts += B

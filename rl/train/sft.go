@@ -22,11 +22,11 @@ func (t *Trainer) drawProblem(it data.MixItem) (data.Problem, error) {
 		return data.Problem{}, err
 	}
 	level := it.Level
-	if t.Cur != nil && t.Kind == "train" {
+	if t.Cur != nil && t.Mode == GRPO {
 		level = t.Cur.Level(it.Family)
 	}
 	index := t.DataPos
-	if n := uint64(t.Cfg.SFTData); n > 0 && t.Kind == "sft" && t.Ref == nil {
+	if n := uint64(t.Cfg.SFTData); n > 0 && t.Mode == SFT {
 		index %= n // a fixed supervised dataset of n problems per task
 	}
 	p, err := data.Generate(f, level, data.Train, t.dataSeed(), index)
@@ -38,11 +38,11 @@ func (t *Trainer) drawProblem(it data.MixItem) (data.Problem, error) {
 // draw from separate streams, so GRPO does not start on the very problems
 // the warm start was trained on (both splits stay the train split).
 func (t *Trainer) dataSeed() uint64 {
-	stage := uint64(1)
-	switch {
-	case t.Kind == "train":
+	stage := uint64(1) // SFT
+	switch t.Mode {
+	case GRPO:
 		stage = 2
-	case t.Ref != nil: // sft --from-samples
+	case RFT:
 		stage = 3
 	}
 	return DeriveSeed(t.Cfg.Seed, streamData, stage)
@@ -100,7 +100,7 @@ func (t *Trainer) sftStep() (map[string]any, error) {
 		}
 		// Room for slightly longer problems than the scan saw.
 		L += L / 4
-		if t.Ref != nil { // rejection sampling: completions of up to MaxNew
+		if t.Mode == RFT { // completions of up to MaxNew
 			L = max(L, t.promptBound()+t.Cfg.MaxNew)
 		}
 		if err := t.ensureGraph(min(L, t.Params.Cfg.Context)); err != nil {
@@ -110,7 +110,7 @@ func (t *Trainer) sftStep() (map[string]any, error) {
 	T := t.graphT
 	m := map[string]any{}
 	var exs []example
-	if t.Ref != nil {
+	if t.Mode == RFT {
 		var err error
 		if exs, err = t.rftExamples(m); err != nil {
 			return nil, err
@@ -141,7 +141,7 @@ func (t *Trainer) sftStep() (map[string]any, error) {
 	if cut > 0 && !t.warnedCut && t.Warn != nil {
 		// Once: the metrics line counts cut examples at every step.
 		fmt.Fprintf(t.Warn, "%s: warning: %d of %d training sequences at step %d are longer than the %d tokens a sequence may have (context %d) and are cut; metrics.jsonl counts them at each step as cut_examples\n",
-			t.Kind, cut, len(exs), t.Step+1, T+1, t.Params.Cfg.Context)
+			t.Mode.Kind(), cut, len(exs), t.Step+1, T+1, t.Params.Cfg.Context)
 		t.warnedCut = true
 	}
 	w := float32(-1 / float64(targets))

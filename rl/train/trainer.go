@@ -20,11 +20,11 @@ import (
 // frozen reference (GRPO), the data position and the curriculum. Everything
 // in it is saved in checkpoints; a resumed Trainer continues exactly.
 type Trainer struct {
-	Kind   string // "sft" or "train"
+	Mode   Mode // SFT, RFT or GRPO
 	Cfg    Config
 	Tok    *data.Tokenizer
 	Params *model.Params // the policy, trained in place
-	Ref    *model.Params // GRPO: the frozen reference policy; sft --from-samples: the frozen sampler (both the initial checkpoint); nil for sft
+	Ref    *model.Params // GRPO: the frozen reference policy; RFT: the frozen sampler (both the initial checkpoint); nil for SFT
 	Opt    *model.AdamW
 	Sched  model.Schedule
 	Mix    data.Mixture
@@ -39,8 +39,8 @@ type Trainer struct {
 	Skipped   int     // non-finite steps skipped in all
 
 	RunID      string
-	ParentHash string // content hash of the initial checkpoint (train, sft --from-samples)
-	InitPath   string // the initial checkpoint (train, sft --from-samples)
+	ParentHash string // content hash of the initial checkpoint (GRPO, RFT)
+	InitPath   string // the initial checkpoint (GRPO, RFT)
 
 	Run       *checkpoints.Run // the run folder, opened for writing: checkpoints and metrics go there; nil in tests that only step
 	Progress  io.Writer        // progress lines; nil for none
@@ -58,10 +58,8 @@ type Trainer struct {
 	pack   packing // placement of the step's sequences in the graph's rows
 	// minGraphT is the graph width a resumed run starts from (dataPosition.GraphT).
 	minGraphT int
-	engine    *model.Engine
-	engB      int // engine's batch capacity
-	refEng    *model.Engine
-	refB      int
+	policy    engine // the policy's rollout engine (GRPO rollouts and log-probs, validation)
+	frozen    engine // the reference's (GRPO) or the sampler's (RFT)
 	roll      *model.Rollout
 	start     time.Time
 	startStep int // t.Step when Train began: a resumed run's rate counts from here
@@ -99,20 +97,19 @@ func NewSFT(cfg Config, runID string) (*Trainer, error) {
 	}
 	p := model.NewParams(mcfg)
 	p.Init(DeriveSeed(cfg.Seed, streamInit))
-	return newTrainer("sft", cfg, tok, p, nil, runID)
+	return newTrainer(SFT, cfg, tok, p, nil, runID)
 }
 
 // NewGRPO makes a GRPO trainer starting from the checkpoint at initPath,
 // which is also the frozen reference policy.
 func NewGRPO(cfg Config, initPath, runID string) (*Trainer, error) {
-	return trainerFrom("train", "--init", cfg, initPath, runID)
+	return trainerFrom(GRPO, "--init", cfg, initPath, runID)
 }
 
-// trainerFrom makes a trainer of kind whose policy starts from the
-// checkpoint at path and whose Ref is a frozen copy of it (GRPO's
-// reference, or the sampler of sft --from-samples); flag names path in
-// errors.
-func trainerFrom(kind, flag string, cfg Config, path, runID string) (*Trainer, error) {
+// trainerFrom makes a trainer of mode GRPO or RFT whose policy starts from
+// the checkpoint at path and whose Ref is a frozen copy of it (GRPO's
+// reference, or RFT's sampler); flag names path in errors.
+func trainerFrom(mode Mode, flag string, cfg Config, path, runID string) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -128,7 +125,7 @@ func trainerFrom(kind, flag string, cfg Config, path, runID string) (*Trainer, e
 	if err != nil {
 		return nil, err
 	}
-	t, err := newTrainer(kind, cfg, tok, p, p.Clone(), runID)
+	t, err := newTrainer(mode, cfg, tok, p, p.Clone(), runID)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +133,7 @@ func trainerFrom(kind, flag string, cfg Config, path, runID string) (*Trainer, e
 	return t, nil
 }
 
-func newTrainer(kind string, cfg Config, tok *data.Tokenizer, p, ref *model.Params, runID string) (*Trainer, error) {
+func newTrainer(mode Mode, cfg Config, tok *data.Tokenizer, p, ref *model.Params, runID string) (*Trainer, error) {
 	mix, err := data.ParseMixture(cfg.Tasks)
 	if err != nil {
 		return nil, fmt.Errorf("rl: --tasks: %w", err)
@@ -150,9 +147,9 @@ func newTrainer(kind string, cfg Config, tok *data.Tokenizer, p, ref *model.Para
 	if err := sched.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Trainer{Kind: kind, Cfg: cfg, Tok: tok, Params: p, Ref: ref, Opt: opt, Sched: sched, Mix: mix,
+	t := &Trainer{Mode: mode, Cfg: cfg, Tok: tok, Params: p, Ref: ref, Opt: opt, Sched: sched, Mix: mix,
 		BestVal: math.NaN(), LastVal: math.NaN(), RunID: runID, Stop: new(atomic.Bool)}
-	if cfg.Curriculum && kind == "train" {
+	if cfg.Curriculum && mode == GRPO {
 		var fams []string
 		for _, it := range mix {
 			fams = append(fams, it.Family)
@@ -196,7 +193,7 @@ func (t *Trainer) Checkpoint() (*checkpoints.Checkpoint, error) {
 		ParentHash:   t.ParentHash,
 		Build:        checkpoints.BuildInfo(Backend),
 	}
-	if t.Ref != nil { // GRPO's reference, or the sampler of sft --from-samples
+	if t.Mode != SFT { // GRPO's reference, or RFT's sampler
 		h.ReferenceHash = t.ParentHash
 	}
 	if v := t.currentVal(); !math.IsNaN(v) {
@@ -294,7 +291,7 @@ func (t *Trainer) Train() error {
 	for t.Step < t.Cfg.Steps {
 		var m map[string]any
 		var err error
-		if t.Kind == "sft" {
+		if t.Mode.supervised() {
 			m, err = t.sftStep()
 		} else {
 			m, err = t.grpoStep()
@@ -361,7 +358,7 @@ func (t *Trainer) progress(m map[string]any) {
 	if t.Progress == nil {
 		return
 	}
-	sp := StepProgress{Kind: t.Kind, Step: t.Step, Steps: t.Cfg.Steps, First: t.startStep,
+	sp := StepProgress{Kind: t.Mode.Kind(), Step: t.Step, Steps: t.Cfg.Steps, First: t.startStep,
 		Elapsed: time.Since(t.start), Metrics: stepMetrics(m, t.LastVal)}
 	if b, ok := t.Progress.(StepBar); ok {
 		b.StepDone(sp)
@@ -370,15 +367,24 @@ func (t *Trainer) progress(m map[string]any) {
 	fmt.Fprintln(t.Progress, sp.Line())
 }
 
-// ensureEngine builds the rollout engine for batches of up to maxBatch.
-func (t *Trainer) ensureEngine(maxBatch int) {
-	if t.engine == nil || t.engB < maxBatch {
-		if t.engine != nil {
-			t.engine.Close()
+// engine is a rollout engine over one set of parameters with its batch
+// capacity B.
+type engine struct {
+	*model.Engine
+	B int
+}
+
+// ensureEngine returns e's engine over p, built (or rebuilt, closing the
+// old one) when e has none or room for fewer than n sequences.
+func (t *Trainer) ensureEngine(e *engine, p *model.Params, n int) *model.Engine {
+	if e.Engine == nil || e.B < n {
+		if e.Engine != nil {
+			e.Close()
 		}
-		t.engine = model.NewEngine(t.Params, maxBatch, t.Params.Cfg.Context, t.Cfg.Workers)
-		t.engB = maxBatch
+		e.Engine = model.NewEngine(p, n, p.Cfg.Context, t.Cfg.Workers)
+		e.B = n
 	}
+	return e.Engine
 }
 
 // update applies AdamW with the step's learning rate and returns the
@@ -396,13 +402,11 @@ func (t *Trainer) Close() {
 		t.graph.Close()
 		t.graph = nil
 	}
-	if t.engine != nil {
-		t.engine.Close()
-		t.engine = nil
-	}
-	if t.refEng != nil {
-		t.refEng.Close()
-		t.refEng = nil
+	for _, e := range []*engine{&t.policy, &t.frozen} {
+		if e.Engine != nil {
+			e.Close()
+			*e = engine{}
+		}
 	}
 }
 
@@ -413,7 +417,7 @@ func (t *Trainer) ensureGraph(T int) error {
 		return nil
 	}
 	opts := model.GraphOptions{Temperature: float32(t.graphTemperature())}
-	opts.Entropy = t.Kind == "train" && t.Cfg.EntropyCoef > 0 // the loss metric adds the bonus term
+	opts.Entropy = t.Mode == GRPO && t.Cfg.EntropyCoef > 0 // the loss metric adds the bonus term
 	g, err := model.NewGraph(t.Params, t.Cfg.MicroBatch, T, opts)
 	if err != nil {
 		return err
@@ -426,7 +430,7 @@ func (t *Trainer) ensureGraph(T int) error {
 }
 
 func (t *Trainer) graphTemperature() float64 {
-	if t.Kind == "sft" {
+	if t.Mode.supervised() {
 		return 1
 	}
 	return t.Cfg.Temperature

@@ -553,7 +553,7 @@ func TestRolloutLogPEqualsScore(t *testing.T) {
 			for s, comp := range g.comps {
 				seq := append(append([]int(nil), g.prompt...), comp...)
 				dst := [][]float32{make([]float32, len(seq)-1)}
-				if err := tr.engine.Score(dst, [][]int{seq}, float32(cfg.Temperature)); err != nil {
+				if err := tr.policy.Score(dst, [][]int{seq}, float32(cfg.Temperature)); err != nil {
 					t.Fatal(err)
 				}
 				for j, lp := range g.logp[s] {

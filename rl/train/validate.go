@@ -39,8 +39,8 @@ func (t *Trainer) Validate() (float64, map[string]float64, error) {
 			prompts = append(prompts, pt)
 		}
 	}
-	t.ensureEngine(min(max(len(prompts), 1), 64))
-	correct, err := GreedyCorrect(t.engine, t.engB, t.Tok, probs, prompts, t.Cfg.MaxNew)
+	e := t.ensureEngine(&t.policy, t.Params, min(max(len(prompts), 1), 64))
+	correct, err := GreedyCorrect(e, t.policy.B, t.Tok, probs, prompts, t.Cfg.MaxNew)
 	if err != nil {
 		return 0, nil, err
 	}
