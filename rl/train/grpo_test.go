@@ -22,15 +22,15 @@ func fixtureGRPO() Config {
 
 // stepOnce runs one GRPO step of cfg and returns its metrics; hook, if not
 // nil, is installed first.
-func stepOnce(t *testing.T, cfg Config, hook func(*Trainer)) map[string]any {
+func stepOnce(t *testing.T, cfg Config, hook func(*Trainer)) *Metrics {
 	t.Helper()
 	tr, err := NewGRPO(cfg, "testdata/tiny-add1.ckpt", "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tr.Close()
-	var m map[string]any
-	tr.stepHook = func(mm map[string]any) { m = mm }
+	var m *Metrics
+	tr.stepHook = func(mm *Metrics) { m = mm }
 	if hook != nil {
 		hook(tr)
 	}
@@ -52,7 +52,7 @@ func TestGRPOMuRescore(t *testing.T) {
 		cfg.LR = 1e-2
 		cfg.RewardFormat = 1
 		m := stepOnce(t, cfg, nil)
-		ratio, low, high := m["ratio_mean"].(float64), m["clip_low"].(float64), m["clip_high"].(float64)
+		ratio, low, high := m.RatioMean, m.ClipLow, m.ClipHigh
 		t.Logf("mu %d: ratio_mean %.6f, clip_low %.4f, clip_high %.4f", mu, ratio, low, high)
 		if mu == 1 {
 			if ratio != 1 || low != 0 || high != 0 {
@@ -94,7 +94,7 @@ func TestGRPODynamicSampling(t *testing.T) {
 				}
 			}
 		})
-		zv, kept, rounds := m["zero_variance_frac"].(float64), m["dynamic_groups"].(int), m["dynamic_rounds"].(int)
+		zv, kept, rounds := m.ZeroVarianceFrac, m.DynamicMetrics.Groups, m.DynamicMetrics.Rounds
 		t.Logf("refill %d: zero_variance_frac %v, dynamic_groups %d, dynamic_rounds %d", refill, zv, kept, rounds)
 		if zv == 0 {
 			t.Fatal("the first round has no zero-variance group: the test needs some to drop")

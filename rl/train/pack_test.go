@@ -67,7 +67,7 @@ func TestGRPOPackedGraphMatchesEngine(t *testing.T) {
 			t.Fatal(err)
 		}
 		var diffs []float64
-		tr.stepHook = func(m map[string]any) { diffs = append(diffs, m["graph_engine_logp_maxdiff"].(float64)) }
+		tr.stepHook = func(m *Metrics) { diffs = append(diffs, m.GraphEngineDiff) }
 		if err := tr.Train(); err != nil {
 			t.Fatal(err)
 		}

@@ -49,18 +49,24 @@ func (p StepProgress) Line() string {
 
 // stepMetrics is the headline of a step's metrics m, with the last
 // validation score when this step has none (NaN: never validated).
-func stepMetrics(m map[string]any, lastVal float64) string {
+func stepMetrics(m *Metrics, lastVal float64) string {
 	var b strings.Builder
-	for _, k := range []string{"loss", "reward_mean", "accuracy", "val_pass1"} {
-		if v, ok := m[k].(float64); ok {
-			fmt.Fprintf(&b, "  %s %s", k, HumanNumber(v))
-		}
+	show := func(k string, v float64) { fmt.Fprintf(&b, "  %s %s", k, HumanNumber(v)) }
+	if m.UpdateMetrics != nil {
+		show("loss", m.Loss)
 	}
-	if _, ok := m["val_pass1"]; !ok && !math.IsNaN(lastVal) {
-		fmt.Fprintf(&b, "  val_pass1 %s", HumanNumber(lastVal))
+	if m.RolloutMetrics != nil {
+		show("reward_mean", m.RewardMean)
+		show("accuracy", m.Accuracy)
 	}
-	if v, ok := m["tokens_per_s"].(float64); ok {
-		fmt.Fprintf(&b, "  %s tok/s", HumanNumber(v))
+	switch {
+	case m.ValidationMetrics != nil:
+		show("val_pass1", m.ValPass1)
+	case !math.IsNaN(lastVal):
+		show("val_pass1", lastVal)
+	}
+	if m.UpdateMetrics != nil {
+		fmt.Fprintf(&b, "  %s tok/s", HumanNumber(m.TokensPerS))
 	}
 	return b.String()
 }

@@ -47,16 +47,20 @@ func TestProgressETA(t *testing.T) {
 }
 
 func TestStepMetrics(t *testing.T) {
-	m := map[string]any{"loss": 2.99558, "reward_mean": 0.5, "tokens_per_s": 72020.0, "kl": 0.1}
-	if got, want := stepMetrics(m, 0.25), "  loss 2.996  reward_mean 0.5  val_pass1 0.25  72.0k tok/s"; got != want {
+	m := &Metrics{RolloutMetrics: &RolloutMetrics{RewardMean: 0.5, Accuracy: 0.25},
+		UpdateMetrics: &UpdateMetrics{Loss: 2.99558, TokensPerS: 72020}, PolicyMetrics: &PolicyMetrics{KL: 0.1}}
+	if got, want := stepMetrics(m, 0.25), "  loss 2.996  reward_mean 0.5  accuracy 0.25  val_pass1 0.25  72.0k tok/s"; got != want {
 		t.Errorf("got %q: want %q", got, want)
 	}
-	m["val_pass1"] = 0.75
-	if got, want := stepMetrics(m, 0.25), "  loss 2.996  reward_mean 0.5  val_pass1 0.75  72.0k tok/s"; got != want {
+	m.ValidationMetrics = &ValidationMetrics{ValPass1: 0.75}
+	if got, want := stepMetrics(m, 0.25), "  loss 2.996  reward_mean 0.5  accuracy 0.25  val_pass1 0.75  72.0k tok/s"; got != want {
 		t.Errorf("with this step's validation: got %q: want %q", got, want)
 	}
-	if got, want := stepMetrics(map[string]any{"loss": 1.0}, math.NaN()), "  loss 1"; got != want {
+	if got, want := stepMetrics(&Metrics{UpdateMetrics: &UpdateMetrics{Loss: 1, TokensPerS: 10}}, math.NaN()), "  loss 1  10 tok/s"; got != want {
 		t.Errorf("never validated: got %q: want %q", got, want)
+	}
+	if got, want := stepMetrics(&Metrics{RolloutMetrics: &RolloutMetrics{}, SkippedNoSignal: true}, math.NaN()), "  reward_mean 0  accuracy 0"; got != want {
+		t.Errorf("no update: got %q: want %q", got, want)
 	}
 }
 

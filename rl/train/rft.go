@@ -27,7 +27,7 @@ func NewRFT(cfg Config, samplerPath, runID string) (*Trainer, error) {
 // BatchSize verified examples are collected or rftMaxRounds rounds of
 // BatchSize prompts were drawn, and records the acceptance figures in m.
 // Round r, prompt i, sample s draws from SeedFor(seed, step, r*BatchSize+i, s).
-func (t *Trainer) rftExamples(m map[string]any) ([]example, error) {
+func (t *Trainer) rftExamples(m *Metrics) ([]example, error) {
 	cfg := t.Cfg
 	B, G := cfg.BatchSize, cfg.Group
 	sampler := t.ensureEngine(&t.frozen, t.Ref, B*G)
@@ -96,12 +96,12 @@ func (t *Trainer) rftExamples(m map[string]any) ([]example, error) {
 			}
 		}
 	}
-	m["time_rollout"] = time.Since(t0).Seconds()
-	m["rft_prompts"] = prompts
-	m["rft_sampled"] = sampled
-	m["rft_correct_rate"] = float64(correct) / float64(sampled) // verified, repeats included
-	m["rft_accept_rate"] = float64(accepted) / float64(sampled) // verified and distinct per problem
-	m["rft_examples"] = len(exs)
+	tRollout := time.Since(t0).Seconds()
+	m.TimeRollout = &tRollout
+	m.SampleMetrics = &SampleMetrics{Prompts: prompts, Sampled: sampled, Examples: len(exs),
+		CorrectRate: float64(correct) / float64(sampled),  // verified, repeats included
+		AcceptRate:  float64(accepted) / float64(sampled), // verified and distinct per problem
+	}
 	if len(exs) == 0 {
 		return nil, fmt.Errorf("rl: --from-samples: the sampler's %d completions of %d prompts at step %d were all rejected by the verifier: want a checkpoint that solves some of --tasks %s", sampled, prompts, t.Step+1, cfg.Tasks)
 	}

@@ -47,15 +47,14 @@ func TestRFTKeepsOnlyVerifiedSamples(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := map[string]any{}
-		exs, err := tr.rftExamples(m)
+		var m Metrics
+		exs, err := tr.rftExamples(&m)
 		tr.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(exs) == 0 || m["rft_examples"] != len(exs) || m["rft_accept_rate"].(float64) <= 0 ||
-			m["rft_correct_rate"].(float64) < m["rft_accept_rate"].(float64) {
-			t.Fatalf("seed %d: %d examples, metrics %v", cfg.Seed, len(exs), m)
+		if len(exs) == 0 || m.Examples != len(exs) || m.AcceptRate <= 0 || m.CorrectRate < m.AcceptRate {
+			t.Fatalf("seed %d: %d examples, metrics %+v", cfg.Seed, len(exs), *m.SampleMetrics)
 		}
 		seen := map[string]bool{}
 		for i, ex := range exs {

@@ -15,39 +15,6 @@ type example struct {
 	prob *data.Problem // sft --from-samples: the problem the completion solves (tests)
 }
 
-// drawProblem draws the next train problem of mixture item it.
-func (t *Trainer) drawProblem(it data.MixItem) (data.Problem, error) {
-	f, err := data.Lookup(it.Family)
-	if err != nil {
-		return data.Problem{}, err
-	}
-	level := it.Level
-	if t.Cur != nil && t.Mode == GRPO {
-		level = t.Cur.Level(it.Family)
-	}
-	index := t.DataPos
-	if n := uint64(t.Cfg.SFTData); n > 0 && t.Mode == SFT {
-		index %= n // a fixed supervised dataset of n problems per task
-	}
-	p, err := data.Generate(f, level, data.Train, t.dataSeed(), index)
-	t.DataPos++
-	return p, err
-}
-
-// dataSeed is the seed of this stage's training problem stream: SFT and GRPO
-// draw from separate streams, so GRPO does not start on the very problems
-// the warm start was trained on (both splits stay the train split).
-func (t *Trainer) dataSeed() uint64 {
-	stage := uint64(1) // SFT
-	switch t.Mode {
-	case GRPO:
-		stage = 2
-	case RFT:
-		stage = 3
-	}
-	return DeriveSeed(t.Cfg.Seed, streamData, stage)
-}
-
 // encodeExample encodes a problem with its worked solution and gold answer.
 func (t *Trainer) encodeExample(p *data.Problem) (example, error) {
 	pt, err := t.Tok.EncodePrompt(p.Prompt)
@@ -91,7 +58,7 @@ func (t *Trainer) sftLength() (int, error) {
 // masked), N the completion tokens of the whole batch, so the gradient does
 // not depend on the micro-batch size. Examples are packed several to a row
 // of the graph (pack.go).
-func (t *Trainer) sftStep() (map[string]any, error) {
+func (t *Trainer) sftStep() (*Metrics, error) {
 	t0 := time.Now()
 	if t.graph == nil {
 		L, err := t.sftLength()
@@ -108,7 +75,7 @@ func (t *Trainer) sftStep() (map[string]any, error) {
 		}
 	}
 	T := t.graphT
-	m := map[string]any{}
+	m := &Metrics{LR: t.Sched.LR(t.Step, t.Cfg.LR)}
 	var exs []example
 	if t.Mode == RFT {
 		var err error
@@ -165,65 +132,19 @@ func (t *Trainer) sftStep() (map[string]any, error) {
 		}
 		loss += g.Loss
 	}
-	lr := t.Sched.LR(t.Step, t.Cfg.LR)
 	gn := math.NaN()
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		g.ZeroGrads() // never apply an update from a non-finite loss
 	} else {
-		gn = t.update(lr)
+		gn = t.update(m.LR)
 	}
-	m["loss"], m["lr"], m["grad_norm"], m["tokens"], m["cut_examples"] = finiteOr(loss), lr, finiteOr(gn), targets, cut
-	t.checkFinite(m, loss, gn)
 	el := time.Since(t0).Seconds()
-	m["time_update"] = el
-	if r, ok := m["time_rollout"].(float64); ok { // sft --from-samples
-		m["time_update"] = el - r
+	tUpdate := el
+	if m.TimeRollout != nil { // RFT: the sampling is not the update
+		tUpdate = el - *m.TimeRollout
 	}
-	m["tokens_per_s"] = float64(targets) / el
+	m.UpdateMetrics = &UpdateMetrics{Loss: finiteOr(loss), GradNorm: finiteOr(gn), TimeUpdate: tUpdate, TokensPerS: float64(targets) / el}
+	m.SupervisedMetrics = &SupervisedMetrics{Tokens: targets, CutExamples: cut}
+	t.checkFinite(m, loss, gn)
 	return m, nil
-}
-
-// checkFinite counts a non-finite loss or gradient (the update was skipped
-// by AdamW for a non-finite gradient norm).
-func (t *Trainer) checkFinite(m map[string]any, loss, gradNorm float64) {
-	if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(gradNorm) || math.IsInf(gradNorm, 0) {
-		t.NonFinite++
-		t.Skipped++
-		m["nonfinite"] = true
-	} else {
-		t.NonFinite = 0
-	}
-	m["skipped_steps"] = t.Skipped
-}
-
-// finiteMetrics replaces every non-finite number of a step's metrics (at
-// the top level or in a map of numbers) by -1, as finiteOr does, so that
-// the metrics line stays valid JSON, and returns the keys it replaced.
-func finiteMetrics(m map[string]any) []string {
-	var bad []string
-	for k, v := range m {
-		switch v := v.(type) {
-		case float64:
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				m[k] = -1.0
-				bad = append(bad, k)
-			}
-		case map[string]float64:
-			for kk, x := range v {
-				if math.IsNaN(x) || math.IsInf(x, 0) {
-					v[kk] = -1
-					bad = append(bad, k+"."+kk)
-				}
-			}
-		}
-	}
-	return bad
-}
-
-// finiteOr maps a non-finite value to -1 so that metrics stay valid JSON.
-func finiteOr(v float64) float64 {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return -1
-	}
-	return v
 }

@@ -49,7 +49,7 @@ type Trainer struct {
 	Stop      *atomic.Bool
 
 	gradHook func(grads []float32)                         // tests: sees the gradient before each update
-	stepHook func(m map[string]any)                        // tests: sees each step's metrics
+	stepHook func(m *Metrics)                              // tests: sees each step's metrics
 	advHook  func(seqs [][]int, plen []int, adv []float64) // tests: sees each GRPO batch before its update
 	coefHook func(b objective.Batch, coef []float32)       // tests: sees each pass's batch and coefficients
 
@@ -289,7 +289,7 @@ func (t *Trainer) Save() (string, error) {
 func (t *Trainer) Train() error {
 	t.start, t.startStep = time.Now(), t.Step
 	for t.Step < t.Cfg.Steps {
-		var m map[string]any
+		var m *Metrics
 		var err error
 		if t.Mode.supervised() {
 			m, err = t.sftStep()
@@ -300,7 +300,7 @@ func (t *Trainer) Train() error {
 			return err
 		}
 		t.Step++
-		m["step"] = t.Step
+		m.Step = t.Step
 		if t.Cfg.EvalEvery > 0 && (t.Step%t.Cfg.EvalEvery == 0 || t.Step == t.Cfg.Steps) {
 			t0 := time.Now()
 			v, per, err := t.Validate()
@@ -311,15 +311,13 @@ func (t *Trainer) Train() error {
 			if math.IsNaN(t.BestVal) || v > t.BestVal {
 				t.BestVal = v
 			}
-			m["val_pass1"] = v
-			m["val_pass1_by_task"] = per
-			m["time_eval"] = time.Since(t0).Seconds()
+			m.ValidationMetrics = &ValidationMetrics{ValPass1: v, ValPass1ByTask: per, TimeEval: time.Since(t0).Seconds()}
 		}
-		if bad := finiteMetrics(m); len(bad) > 0 && m["nonfinite"] != true {
+		if bad := m.finite(); len(bad) > 0 && !m.Nonfinite {
 			// A loss and gradient norm can stay finite while the rollout's
 			// log-probabilities (kl, entropy) are not: count the step.
 			t.NonFinite++
-			m["nonfinite"] = true
+			m.Nonfinite = true
 		}
 		if t.stepHook != nil {
 			t.stepHook(m)
@@ -352,9 +350,23 @@ func (t *Trainer) Train() error {
 	return nil
 }
 
+// checkFinite counts a non-finite loss or gradient of step m, which has
+// UpdateMetrics (the update was skipped by AdamW for a non-finite gradient
+// norm).
+func (t *Trainer) checkFinite(m *Metrics, loss, gradNorm float64) {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(gradNorm) || math.IsInf(gradNorm, 0) {
+		t.NonFinite++
+		t.Skipped++
+		m.Nonfinite = true
+	} else {
+		t.NonFinite = 0
+	}
+	m.SkippedSteps = t.Skipped
+}
+
 // progress reports the step to t.Progress (progress.go): one line, or a
 // StepBar's update.
-func (t *Trainer) progress(m map[string]any) {
+func (t *Trainer) progress(m *Metrics) {
 	if t.Progress == nil {
 		return
 	}

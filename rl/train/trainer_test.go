@@ -393,7 +393,7 @@ func TestGRPOImprovesReward(t *testing.T) {
 	}
 	defer tr.Close()
 	var rewards []float64
-	tr.stepHook = func(m map[string]any) { rewards = append(rewards, m["reward_mean"].(float64)) }
+	tr.stepHook = func(m *Metrics) { rewards = append(rewards, m.RewardMean) }
 	if err := tr.Train(); err != nil {
 		t.Fatal(err)
 	}
@@ -411,7 +411,7 @@ func TestGRPOImprovesReward(t *testing.T) {
 // zero_variance_frac and reward_mean are the real ones) and moves some
 // rewards; bernoulli with p = 1 gives every completion the correctness term.
 func TestRewardControlsInRollout(t *testing.T) {
-	rollout := func(reward string, p float64) ([]group, map[string]any, objective.RewardConfig) {
+	rollout := func(reward string, p float64) ([]group, *RolloutMetrics, objective.RewardConfig) {
 		cfg := DefaultTrainConfig()
 		cfg.Tasks = "add:1"
 		cfg.Prompts, cfg.Group, cfg.MaxNew = 16, 4, 32
@@ -426,9 +426,7 @@ func TestRewardControlsInRollout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := map[string]any{}
-		tr.rolloutMetrics(m, gs)
-		return gs, m, cfg.RewardConfig()
+		return gs, tr.rolloutMetrics(gs), cfg.RewardConfig()
 	}
 	real, mReal, rc := rollout(objective.RewardVerifier, DefaultRandomP)
 	shuf, mShuf, _ := rollout(objective.RewardShuffle, DefaultRandomP)
@@ -452,13 +450,20 @@ func TestRewardControlsInRollout(t *testing.T) {
 	if moved == 0 {
 		t.Fatal("shuffle moved no reward")
 	}
-	for _, key := range []string{"zero_variance_frac", "reward_mean", "accuracy"} {
-		if mReal[key] != mShuf[key] {
-			t.Errorf("%s: shuffle %v, verifier %v: want equal", key, mShuf[key], mReal[key])
+	for _, f := range []struct {
+		key        string
+		real, shuf float64
+	}{
+		{"zero_variance_frac", mReal.ZeroVarianceFrac, mShuf.ZeroVarianceFrac},
+		{"reward_mean", mReal.RewardMean, mShuf.RewardMean},
+		{"accuracy", mReal.Accuracy, mShuf.Accuracy},
+	} {
+		if f.real != f.shuf {
+			t.Errorf("%s: shuffle %v, verifier %v: want equal", f.key, f.shuf, f.real)
 		}
 	}
-	t.Logf("zero_variance_frac %v, %d of %d rewards moved", mReal["zero_variance_frac"], moved, 16*4)
-	if zv := mReal["zero_variance_frac"].(float64); zv == 0 || zv == 1 {
+	t.Logf("zero_variance_frac %v, %d of %d rewards moved", mReal.ZeroVarianceFrac, moved, 16*4)
+	if zv := mReal.ZeroVarianceFrac; zv == 0 || zv == 1 {
 		t.Errorf("zero_variance_frac %v: the test needs both kinds of groups", zv)
 	}
 	always, _, _ := rollout(objective.RewardBernoulli, 1)
@@ -503,22 +508,22 @@ func TestGRPOEntropyBonus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var m map[string]any
-		tr.stepHook = func(mm map[string]any) { m = mm }
+		var m *Metrics
+		tr.stepHook = func(mm *Metrics) { m = mm }
 		tr.gradHook = func(g []float32) { grads = append(grads, append([]float32(nil), g...)) }
 		if err := tr.Train(); err != nil {
 			t.Fatal(err)
 		}
 		tr.Close()
 		if coef == 0 {
-			if _, ok := m["loss_entropy"]; ok {
+			if m.LossEntropy != nil {
 				t.Error("entropy_coef 0 logged loss_entropy")
 			}
 			continue
 		}
-		got, want := m["loss_entropy"].(float64), -coef*m["entropy"].(float64)
+		got, want := *m.LossEntropy, -coef**m.Entropy
 		if want == 0 || math.Abs(got-want) > 1e-3*math.Abs(want) {
-			t.Errorf("loss_entropy = %v, want -%v * entropy %v = %v", got, coef, m["entropy"], want)
+			t.Errorf("loss_entropy = %v, want -%v * entropy %v = %v", got, coef, *m.Entropy, want)
 		}
 	}
 	same := true
