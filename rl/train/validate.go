@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"tinyr1/data"
-	"tinyr1/model"
+	"tinyr1/rl/eval"
 )
 
 // valSeed fixes the validation problems: every run, whatever its seed, is
@@ -40,7 +40,7 @@ func (t *Trainer) Validate() (float64, map[string]float64, error) {
 		}
 	}
 	e := t.ensureEngine(&t.policy, t.Params, min(max(len(prompts), 1), 64))
-	correct, err := GreedyCorrect(e, t.policy.B, t.Tok, probs, prompts, t.Cfg.MaxNew)
+	correct, err := eval.GreedyCorrect(e, t.policy.B, t.Tok, probs, prompts, t.Cfg.MaxNew)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -57,36 +57,4 @@ func (t *Trainer) Validate() (float64, map[string]float64, error) {
 		total += s
 	}
 	return total / float64(len(t.Mix)), per, nil
-}
-
-// GreedyCorrect decodes every prompt greedily (in chunks of the engine's
-// batch) and verifies the completions. A completion cut at maxNew is never
-// correct.
-// B is the engine's batch capacity.
-func GreedyCorrect(e *model.Engine, B int, tok *data.Tokenizer, probs []data.Problem, prompts [][]int, maxNew int) ([]bool, error) {
-	out := make([]bool, len(probs))
-	roll := model.NewRollout(B, maxNew)
-	sc := model.SampleConfig{Greedy: true, Temperature: 1, TopP: 1, MaxNew: maxNew, EOS: data.EOS}
-	seeds := make([]uint64, B)
-	for lo := 0; lo < len(prompts); lo += B {
-		hi := min(lo+B, len(prompts))
-		if err := e.Generate(roll, prompts[lo:hi], seeds[:hi-lo], sc); err != nil {
-			return nil, err
-		}
-		for i := lo; i < hi; i++ {
-			if !roll.Stopped[i-lo] {
-				continue
-			}
-			text, _, err := tok.DecodeCompletion(roll.Tokens[i-lo])
-			if err != nil {
-				continue
-			}
-			v, err := data.Verify(&probs[i], text)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = v.Correct
-		}
-	}
-	return out, nil
 }
