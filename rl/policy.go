@@ -1,15 +1,3 @@
-// Package rl is tinyr1's reinforcement learning, split by concept into
-// sub-packages that depend one way (each only on those before it):
-//
-//	rl/objective  advantages, per-token loss coefficients, rewards and their controls, curriculum; no model
-//	rl/eval       decoding for evaluation, pass@k, maj@k, intervals, the sample log
-//	rl/train      the trainers (SFT, rejection sampling, GRPO), packing, seeds, validation, config, run folder
-//	rl/report     plots and summary tables from run folders and eval files
-//
-// The package itself holds only what the trainer, evaluation and the command
-// line share: the policy in a checkpoint ([LoadPolicy], [ParamsFromCheckpoint],
-// [ModelConfig]), checked against its model config before anything is sized
-// from it. It imports model, data and checkpoints, and no sub-package.
 package rl
 
 import (
