@@ -2,8 +2,8 @@
 // describes a training run and a list of named float32 tensors, in one
 // crash-safe, compressed, checksummed file that resumes exactly.
 //
-// The package is a file format and a run-folder layout; it knows nothing of
-// trainers or of the model. Configs, the data position and generator states
+// The package is a file format and the run folder that holds such files; it
+// knows nothing of trainers or of the model. Configs, the data position and generator states
 // are stored as the caller hands them over (JSON and bytes) and come back
 // bit for bit.
 //
@@ -70,15 +70,28 @@
 //
 // # Run folders
 //
-// A run folder holds
+// A run folder is the folder one training run writes and a resumed run
+// reads back. This package is its only owner: [Run] knows every file in it;
+// the trainer (rl/train) decides what goes into the config, the manifest and
+// the metric lines, and hands them over as values to be written as JSON. A
+// run folder holds
 //
 //	checkpoints/step-0000100.ckpt   one file per saved step (7 digits, more past 9,999,999)
 //	latest                          "checkpoints/step-0000100.ckpt\n", replaced atomically
 //	best                            "checkpoints/step-0000080.ckpt 0.4375\n": path and validation score
+//	config.json                     the fully resolved training config ([ConfigFile])
+//	manifest.json                   how the run was started, for reproduction ([ManifestFile])
+//	metrics.jsonl                   one JSON object per step, with its "step" ([MetricsFile])
+//	init.ckpt                       a hard link to (or copy of) the initial checkpoint, if any ([InitFile])
+//	lock                            held with flock while a writer has the run open
 //
-// [Run.SaveStep] writes the checkpoint, then the pointers, and only then
-// deletes checkpoints that [Retention] no longer keeps (the last N, every
-// K-th step, the best and the latest).
+// and whatever else its users put there (eval/, notes), which the run
+// never touches. [OpenRun] opens a folder to read it; [CreateRun] and
+// [ResumeRun] open it to write, holding the lock: one writer per run.
+// CreateRun refuses a non-empty folder unless forced, and then removes only
+// the files listed above. [Run.SaveStep] writes the checkpoint, then the
+// pointers, and only then deletes checkpoints that [Retention] no longer
+// keeps (the last N, every K-th step, the best and the latest).
 //
 // # Tensor names
 //

@@ -1,6 +1,7 @@
 package checkpoints
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -42,13 +43,21 @@ func (r Retention) Validate() error {
 	return nil
 }
 
-// Run is a run folder. Its methods are not safe for concurrent use, and one
-// process at a time should save into a folder.
+// Run is a run folder. Its methods are not safe for concurrent use. A Run
+// from OpenRun reads (Latest, Best, Checkpoints) and may save; one from
+// CreateRun or ResumeRun also holds the folder's lock, so that one process
+// at a time writes into it, and writes its JSON files and metrics
+// (run_write.go).
 type Run struct {
-	Dir string // the run folder; checkpoints go in Dir/checkpoints
+	Dir      string   // the run folder; checkpoints go in Dir/checkpoints
+	Replaced []string // what CreateRun with force removed from an existing run
+	lock     *os.File
+	metrics  *os.File
+	metricsW *bufio.Writer
 }
 
-// OpenRun returns the run folder dir; nothing is created until SaveStep.
+// OpenRun returns the run folder dir to read, without its lock; nothing is
+// created until SaveStep.
 func OpenRun(dir string) *Run { return &Run{Dir: dir} }
 
 // StepFileName returns the file name of the checkpoint for step:

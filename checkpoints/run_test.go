@@ -175,7 +175,7 @@ func TestResolvePathForms(t *testing.T) {
 	run := OpenRun(filepath.Join(t.TempDir(), "run"))
 	c := smallCheckpoint()
 	paths := map[int]string{}
-	for step, score := range []float64{1: 0.9, 2: 0.1, 3: math.NaN()} {
+	for step, score := range []float64{1: 0.9, 2: 0.1, 3: math.NaN()} { // in step order: latest is the last saved
 		if step == 0 {
 			continue
 		}
@@ -262,4 +262,20 @@ func TestRunFailedSaveKeepsPointers(t *testing.T) {
 		t.Errorf("steps %v, want [1]", got)
 	}
 	onlyFile(t, filepath.Join(run.Dir, "checkpoints"), "step-0000001.ckpt")
+}
+
+func TestCreateRunRefusesExisting(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte("{}"), 0o644)
+	if _, err := CreateRun(dir, false); err == nil {
+		t.Fatal("CreateRun over an existing run: got nil error, want ErrRunExists")
+	}
+	r, err := CreateRun(dir, true)
+	if err != nil {
+		t.Fatalf("CreateRun with force: %v", err)
+	}
+	if _, err := ResumeRun(dir); err == nil {
+		t.Fatal("second writer on a locked run: got nil error, want a lock error")
+	}
+	r.Close()
 }

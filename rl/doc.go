@@ -1,42 +1,16 @@
-// Package rl is the model-free mathematics of GRPO training in tinyr1:
-// advantages, per-token loss coefficients, rewards, evaluation statistics and
-// the curriculum. Nothing here touches the model; the trainer owns the graph.
+// Package rl is tinyr1's reinforcement learning, split by concept into
+// sub-packages that depend one way (each only on those before it):
 //
-// # Advantages (advantage.go)
+//	rl/objective  advantages, per-token loss coefficients, rewards and their controls, curriculum; no model
+//	rl/eval       decoding for evaluation, pass@k, maj@k, intervals, the sample log
+//	rl/train      the trainers (SFT, rejection sampling, GRPO), packing, seeds, validation, config, metrics
+//	rl/report     plots and summary tables from run folders and eval files
 //
-// GRPO (Shao et al. 2024, DeepSeekMath, arXiv:2402.03300) samples G completions
-// per prompt and uses the group as its own baseline:
-//
-//	A_i = (r_i - mean(r_group)) / (std(r_group) + eps)
-//
-// where std is the sample (Bessel-corrected, n-1) standard deviation, as in
-// TRL's GRPOTrainer (torch .std()). Dr. GRPO (Liu et al. 2025,
-// arXiv:2503.20783) drops the division ("none"); "batch" divides by the std
-// of all rewards of the rollout batch.
-//
-// # Loss coefficients (loss.go)
-//
-// With rho_t = exp(logp_t - logp_old_t) and d_t = ref_t - logp_t the token loss is
-// (PPO, Schulman et al. 2017; GRPO; DAPO, Yu et al. 2025, arXiv:2503.14476)
-//
-//	l_t = -min(rho_t A, clip(rho_t, 1-eps_low, 1+eps_high) A) + beta KL_t
-//	KL_t: k1 = -d, k2 = d^2/2, k3 = exp(d) - d - 1   (Schulman 2020, "Approximating KL")
-//
-// and k3_k2grad, k3's value with k2's gradient (verl's k3+). Only k2's gradient
-// is that of KL(pi || ref): k1's is zero in expectation, k3's is the forward
-// KL(ref || pi)'s. As verl, log(rho_t) and d_t are clamped to [-20, 20] before
-// exp and k3 to at most 10, with coefficient 0 where a clamp is active.
-//
-// optionally with the dual clip of Ye et al. 2020 (arXiv:1912.09729) for A < 0:
-// the objective max(min(...), c A). Every term's gradient is
-// (dl_t/dlogp_t) grad(logp_t), so the training graph computes
-// L = sum_t w_t logp_t with w_t = norm_t dl_t/dlogp_t computed here, outside the
-// graph. The same graph serves SFT with w_t = -1/N on target tokens.
-//
-// # Rewards and evaluation (reward.go, passk.go)
-//
-// Rule-based rewards as in DeepSeek-R1 (arXiv:2501.12948): correctness and
-// format, plus DAPO's soft overlong penalty. pass@k uses the unbiased
-// estimator 1 - C(n-c, k)/C(n, k) of Chen et al. 2021 (arXiv:2107.03374);
-// intervals are Wilson score intervals (Wilson 1927).
+// (rl/report depends on rl/eval only.) The package itself holds only what
+// the trainer and the command line (eval, sample, checkpoint) share: the
+// policy in a checkpoint ([LoadPolicy], [ParamsFromCheckpoint],
+// [ModelConfig], [CopyTensors]), checked against its model config before
+// anything is sized from it (policy.go). It imports model, data and
+// checkpoints, and no sub-package. The run folder a training run writes is
+// the checkpoints package's.
 package rl

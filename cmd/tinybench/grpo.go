@@ -9,7 +9,7 @@ import (
 
 	"tinyr1/checkpoints"
 	"tinyr1/model"
-	"tinyr1/rl"
+	"tinyr1/rl/train"
 )
 
 // The GRPO step timed: P prompts x G completions of up to grpoMaxNew new
@@ -20,7 +20,7 @@ const (
 	grpoMaxNew  = 48
 )
 
-// benchGRPO times full GRPO steps of the preset through rl.Trainer, from a
+// benchGRPO times full GRPO steps of the preset through train.Trainer, from a
 // checkpoint written by one supervised step (a nearly random model, which
 // rarely emits EOS: completions mostly run to grpoMaxNew, the worst case).
 // The first step is a warm-up (it builds the engines and the graph); the
@@ -32,10 +32,10 @@ func benchGRPO(preset string, threads, runs int) (*Result, error) {
 	}
 	defer os.RemoveAll(dir)
 
-	sft := rl.DefaultSFTConfig()
+	sft := train.DefaultSFTConfig()
 	sft.Preset, sft.Steps, sft.BatchSize, sft.MicroBatch = preset, 1, 8, 8
 	sft.EvalEvery, sft.SaveEvery, sft.Workers = 0, 1, threads
-	if _, err := train(filepath.Join(dir, "sft"), func() (*rl.Trainer, error) { return rl.NewSFT(sft, "bench-init") }); err != nil {
+	if _, err := runTrainer(filepath.Join(dir, "sft"), func() (*train.Trainer, error) { return train.NewSFT(sft, "bench-init") }); err != nil {
 		return nil, err
 	}
 	init, err := checkpoints.OpenRun(filepath.Join(dir, "sft")).Latest()
@@ -43,13 +43,13 @@ func benchGRPO(preset string, threads, runs int) (*Result, error) {
 		return nil, err
 	}
 
-	cfg := rl.DefaultTrainConfig()
+	cfg := train.DefaultTrainConfig()
 	cfg.Prompts, cfg.Group, cfg.MaxNew, cfg.Mu = grpoPrompts, grpoGroup, grpoMaxNew, 1
 	cfg.Steps = 1 + runs
 	cfg.EvalEvery, cfg.SaveEvery, cfg.Workers = 0, cfg.Steps, threads
 	var params int
-	steps, err := train(filepath.Join(dir, "grpo"), func() (*rl.Trainer, error) {
-		t, err := rl.NewGRPO(cfg, init, "bench")
+	steps, err := runTrainer(filepath.Join(dir, "grpo"), func() (*train.Trainer, error) {
+		t, err := train.NewGRPO(cfg, init, "bench")
 		if err == nil {
 			params = t.Params.NumParams()
 		}
@@ -87,15 +87,15 @@ func benchGRPO(preset string, threads, runs int) (*Result, error) {
 	return r, nil
 }
 
-// train runs a trainer made by mk in a new run folder and returns its
+// runTrainer runs a trainer made by mk in a new run folder and returns its
 // per-step metrics.
-func train(dir string, mk func() (*rl.Trainer, error)) ([]map[string]any, error) {
+func runTrainer(dir string, mk func() (*train.Trainer, error)) ([]map[string]any, error) {
 	t, err := mk()
 	if err != nil {
 		return nil, err
 	}
 	defer t.Close()
-	run, err := rl.CreateRun(dir, false)
+	run, err := checkpoints.CreateRun(dir, false)
 	if err != nil {
 		return nil, err
 	}

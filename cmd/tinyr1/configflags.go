@@ -12,10 +12,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"tinyr1/rl"
+	"tinyr1/rl/train"
 )
 
-// Every rl.Config field is one flag, named after its config-file key with
+// Every train.Config field is one flag, named after its config-file key with
 // dashes (max_new -> --max-new), with the field's usage tag as help, its
 // topic tag as --help section and the command's default as default.
 // Flags are derived from the struct so that a setting is declared exactly
@@ -23,47 +23,49 @@ import (
 // run refuses a setting outside its own mode, from a flag, the environment
 // or --config alike.
 
-// The modes of a training run, as the for tags of rl.Config name them.
-const (
-	modeSFT   = "sft"   // sft: supervised warm start on worked solutions
-	modeRFT   = "rft"   // sft --from-samples: rejection sampling
-	modeTrain = "train" // train: GRPO
-)
+// The modes of a training run are train.Mode; the for tags of train.Config
+// name them as Mode.String() does: "sft", "rft" (sft --from-samples) and
+// "grpo" (train).
 
 // modeNames says what a mode is, for error messages.
-var modeNames = map[string]string{
-	modeSFT:   "sft without --from-samples",
-	modeRFT:   "sft --from-samples (rejection sampling)",
-	modeTrain: "train (GRPO)",
+var modeNames = map[train.Mode]string{
+	train.SFT:  "sft without --from-samples",
+	train.RFT:  "sft --from-samples (rejection sampling)",
+	train.GRPO: "train (GRPO)",
 }
 
-// configField is one rl.Config field as the command line sees it.
+// modeByName is the mode a for tag names.
+var modeByName = map[string]train.Mode{train.SFT.String(): train.SFT, train.RFT.String(): train.RFT, train.GRPO.String(): train.GRPO}
+
+// configField is one train.Config field as the command line sees it.
 type configField struct {
-	index int      // field index in rl.Config
-	key   string   // config-file key (the json tag)
-	usage string   // help text
-	topic string   // --help section
-	modes []string // the modes it applies to
+	index int          // field index in train.Config
+	key   string       // config-file key (the json tag)
+	usage string       // help text
+	topic string       // --help section
+	modes []train.Mode // the modes it applies to
 }
 
 // flag returns the field's flag name.
 func (f configField) flag() string { return flagName(f.key) }
 
-// configFields lists rl.Config's fields in declaration order.
+// configFields lists train.Config's fields in declaration order.
 var configFields = func() []configField {
-	t := reflect.TypeOf(rl.Config{})
+	t := reflect.TypeOf(train.Config{})
 	fs := make([]configField, t.NumField())
 	for i := range fs {
 		sf := t.Field(i)
 		f := configField{index: i, key: strings.Split(sf.Tag.Get("json"), ",")[0], usage: sf.Tag.Get("usage"),
-			topic: sf.Tag.Get("topic"), modes: strings.Split(sf.Tag.Get("for"), ",")}
+			topic: sf.Tag.Get("topic")}
 		if f.topic == "" || sf.Tag.Get("for") == "" {
-			panic(fmt.Sprintf("configflags: rl.Config.%s needs a topic and a for tag", sf.Name))
+			panic(fmt.Sprintf("configflags: train.Config.%s needs a topic and a for tag", sf.Name))
 		}
-		for _, m := range f.modes {
-			if modeNames[m] == "" {
-				panic(fmt.Sprintf("configflags: rl.Config.%s: unknown mode %q in its for tag", sf.Name, m))
+		for _, name := range strings.Split(sf.Tag.Get("for"), ",") {
+			m, ok := modeByName[name]
+			if !ok {
+				panic(fmt.Sprintf("configflags: train.Config.%s: unknown mode %q in its for tag: want sft, rft or grpo", sf.Name, name))
 			}
+			f.modes = append(f.modes, m)
 		}
 		fs[i] = f
 	}
@@ -86,11 +88,11 @@ func flagName(key string) string { return strings.ReplaceAll(key, "_", "-") }
 // configFlags returns one flag per config field that applies to at least
 // one of modes, with defaults from def. A field that applies to only some
 // of them says so in its help.
-func configFlags(def rl.Config, modes ...string) []cli.Flag {
+func configFlags(def train.Config, modes ...train.Mode) []cli.Flag {
 	var flags []cli.Flag
 	v := reflect.ValueOf(def)
 	for _, f := range configFields {
-		var in []string
+		var in []train.Mode
 		for _, m := range modes {
 			if slices.Contains(f.modes, m) {
 				in = append(in, m)
@@ -123,17 +125,17 @@ func configFlags(def rl.Config, modes ...string) []cli.Flag {
 }
 
 // mapModes names modes for help texts.
-func mapModes(modes []string) []string {
+func mapModes(modes []train.Mode) []string {
 	out := make([]string, len(modes))
 	for i, m := range modes {
-		out[i] = map[string]string{modeSFT: "not with --from-samples", modeRFT: "with --from-samples only", modeTrain: "train only"}[m]
+		out[i] = map[train.Mode]string{train.SFT: "not with --from-samples", train.RFT: "with --from-samples only", train.GRPO: "train only"}[m]
 	}
 	return out
 }
 
 // applyFlags writes the flags the user set (on the command line or through
 // the environment) over cfg and returns the keys it set.
-func applyFlags(c *cli.Context, cfg *rl.Config) []string {
+func applyFlags(c *cli.Context, cfg *train.Config) []string {
 	var set []string
 	v := reflect.ValueOf(cfg).Elem()
 	for _, f := range configFields {
@@ -159,14 +161,14 @@ func applyFlags(c *cli.Context, cfg *rl.Config) []string {
 }
 
 // appliesTo says whether the setting key applies to mode.
-func appliesTo(key, mode string) bool {
+func appliesTo(key string, mode train.Mode) bool {
 	f, ok := fieldByKey(key)
 	return ok && slices.Contains(f.modes, mode)
 }
 
 // notForMode explains that key, set by how ("--group", "key \"group\" of
 // FILE"), does not apply to mode.
-func notForMode(cmd, how, key, mode string) error {
+func notForMode(cmd, how, key string, mode train.Mode) error {
 	f, _ := fieldByKey(key)
 	return usageError("%s: %s does not apply to %s: it is a setting of %s (see 'tinyr1 %s --help')",
 		cmd, how, modeNames[mode], modesPhrase(f.modes), cmd)
@@ -174,12 +176,12 @@ func notForMode(cmd, how, key, mode string) error {
 
 // modesPhrase names the modes a setting applies to: "train (GRPO)",
 // "sft and train (GRPO)".
-func modesPhrase(modes []string) string {
+func modesPhrase(modes []train.Mode) string {
 	var where []string
 	for _, m := range modes {
 		switch {
-		case m == modeRFT && slices.Contains(modes, modeSFT):
-		case m == modeSFT && slices.Contains(modes, modeRFT):
+		case m == train.RFT && slices.Contains(modes, train.SFT):
+		case m == train.SFT && slices.Contains(modes, train.RFT):
 			where = append(where, "sft")
 		default:
 			where = append(where, modeNames[m])
@@ -190,7 +192,7 @@ func modesPhrase(modes []string) string {
 
 // checkMode refuses the settings given by flag (set) or by the --config
 // file (fileKeys) that do not apply to mode.
-func checkMode(cmd, mode string, set, fileKeys []string, file string) error {
+func checkMode(cmd string, mode train.Mode, set, fileKeys []string, file string) error {
 	for _, k := range set {
 		if !appliesTo(k, mode) {
 			return notForMode(cmd, "--"+flagName(k), k, mode)
@@ -205,7 +207,7 @@ func checkMode(cmd, mode string, set, fileKeys []string, file string) error {
 }
 
 // configFileKeys returns the keys of a --config file in file order. It is
-// called after rl.LoadConfig accepted the file, which bounds its size and
+// called after train.LoadConfig accepted the file, which bounds its size and
 // checks its form.
 func configFileKeys(path string) ([]string, error) {
 	f, err := os.Open(path)
@@ -213,7 +215,7 @@ func configFileKeys(path string) ([]string, error) {
 		return nil, err
 	}
 	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, rl.MaxConfigBytes+1))
+	raw, err := io.ReadAll(io.LimitReader(f, train.MaxConfigBytes+1))
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +241,7 @@ func configFileKeys(path string) ([]string, error) {
 // modeConfig returns cfg as config.json records it: the settings of mode,
 // in field order, and nothing else, so that a run's config.json can serve
 // as --config for another run of the same command.
-func modeConfig(cfg rl.Config, mode string) json.RawMessage {
+func modeConfig(cfg train.Config, mode train.Mode) json.RawMessage {
 	v := reflect.ValueOf(cfg)
 	var b bytes.Buffer
 	b.WriteByte('{')
@@ -264,7 +266,7 @@ func modeConfig(cfg rl.Config, mode string) json.RawMessage {
 }
 
 // modeKeys returns the keys of mode's settings, for comparisons on resume.
-func modeKeys(mode string) map[string]bool {
+func modeKeys(mode train.Mode) map[string]bool {
 	keys := map[string]bool{}
 	for _, f := range configFields {
 		if slices.Contains(f.modes, mode) {

@@ -10,7 +10,8 @@ import (
 	"testing"
 
 	"tinyr1/checkpoints"
-	"tinyr1/rl"
+	"tinyr1/rl/objective"
+	"tinyr1/rl/train"
 )
 
 // helpHasFlag says whether a --help text lists --name.
@@ -32,8 +33,8 @@ func TestHelpShowsOnlyOwnSettings(t *testing.T) {
 		helps[cmd] = stdout
 	}
 	for _, f := range configFields {
-		for cmd, modes := range map[string][]string{"sft": {modeSFT, modeRFT}, "train": {modeTrain}} {
-			want := slices.ContainsFunc(modes, func(m string) bool { return slices.Contains(f.modes, m) })
+		for cmd, modes := range map[string][]train.Mode{"sft": {train.SFT, train.RFT}, "train": {train.GRPO}} {
+			want := slices.ContainsFunc(modes, func(m train.Mode) bool { return slices.Contains(f.modes, m) })
 			if got := helpHasFlag(helps[cmd], f.flag()); got != want {
 				t.Errorf("%s --help lists --%s: %v, want %v (for %q)", cmd, f.flag(), got, want, f.modes)
 			}
@@ -111,7 +112,7 @@ func TestTrainBetaAndConfigRoundTrip(t *testing.T) {
 	if cfgA["beta"] != 0.1 {
 		t.Errorf("config.json beta = %v, want 0.1", cfgA["beta"])
 	}
-	checkKeys(t, "train", cfgA, modeTrain)
+	checkKeys(t, "train", cfgA, train.GRPO)
 	b := filepath.Join(dir, "b")
 	if code, _, stderr := runApp(t, "train", "--init", evalFixture, "--out", b, "--config", filepath.Join(a, "config.json"), "--quiet"); code != 0 {
 		t.Fatalf("train --config a/config.json: exit %d: %s", code, stderr)
@@ -125,7 +126,7 @@ func TestTrainBetaAndConfigRoundTrip(t *testing.T) {
 	if code, _, stderr := runApp(t, append([]string{"sft", "--out", s, "--steps", "1"}, tinySFTArgs...)...); code != 0 {
 		t.Fatalf("sft: exit %d: %s", code, stderr)
 	}
-	checkKeys(t, "sft", readConfigJSON(t, filepath.Join(s, "config.json")), modeSFT)
+	checkKeys(t, "sft", readConfigJSON(t, filepath.Join(s, "config.json")), train.SFT)
 }
 
 func readConfigJSON(t *testing.T, path string) map[string]any {
@@ -142,7 +143,7 @@ func readConfigJSON(t *testing.T, path string) map[string]any {
 }
 
 // checkKeys demands that cfg holds exactly the keys of mode.
-func checkKeys(t *testing.T, cmd string, cfg map[string]any, mode string) {
+func checkKeys(t *testing.T, cmd string, cfg map[string]any, mode train.Mode) {
 	t.Helper()
 	for _, f := range configFields {
 		_, has := cfg[f.key]
@@ -166,7 +167,7 @@ func TestResumeOldConfig(t *testing.T) {
 	path := filepath.Join(run, "config.json")
 	cur := readConfigJSON(t, path)
 	raw, _ := json.Marshal(cur)
-	old, err := rl.DecodeConfig(raw, rl.DefaultSFTConfig(), path)
+	old, err := train.DecodeConfig(raw, train.DefaultSFTConfig(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func TestResumeOldConfig(t *testing.T) {
 		t.Fatalf("resume of an old config.json: exit %d: %s", code, stderr)
 	}
 	after := readConfigJSON(t, path)
-	checkKeys(t, "sft", after, modeSFT)
+	checkKeys(t, "sft", after, train.SFT)
 	if after["adam_eps"] != 1e-8 {
 		t.Errorf("resumed config.json adam_eps = %v, want the old constant 1e-8", after["adam_eps"])
 	}
@@ -193,11 +194,11 @@ func TestResumeOldConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var saved rl.Config
+	var saved train.Config
 	if err := json.Unmarshal(ck.Header.TrainConfig, &saved); err != nil {
 		t.Fatal(err)
 	}
-	if def := rl.DefaultSFTConfig(); saved.Beta != def.Beta || saved.Group != def.Group {
+	if def := train.DefaultSFTConfig(); saved.Beta != def.Beta || saved.Group != def.Group {
 		t.Errorf("resumed run's training config has beta %v, group %d: want the defaults %v, %d (keys outside sft are not read)",
 			saved.Beta, saved.Group, def.Beta, def.Group)
 	}
@@ -207,14 +208,14 @@ func TestResumeOldConfig(t *testing.T) {
 // settings whose defaults are the old values, and that each reaches the
 // code it sets.
 func TestHiddenConstantsAreSettings(t *testing.T) {
-	for _, def := range []rl.Config{rl.DefaultSFTConfig(), rl.DefaultTrainConfig()} {
+	for _, def := range []train.Config{train.DefaultSFTConfig(), train.DefaultTrainConfig()} {
 		if def.AdamEps != 1e-8 || def.AdvEps != 1e-4 || def.FormatBad != 0 || def.CurriculumWindow != 64 ||
 			def.CurriculumMinSamples != 32 || def.CurriculumUp != 0.8 || def.CurriculumDown != 0.2 {
 			t.Errorf("defaults adam_eps %v adv_eps %v format_bad %v curriculum %d %d %v %v: want the old constants 1e-8 1e-4 0 64 32 0.8 0.2",
 				def.AdamEps, def.AdvEps, def.FormatBad, def.CurriculumWindow, def.CurriculumMinSamples, def.CurriculumUp, def.CurriculumDown)
 		}
 	}
-	c := rl.DefaultTrainConfig()
+	c := train.DefaultTrainConfig()
 	c.AdvEps, c.FormatBad, c.CurriculumWindow, c.CurriculumMinSamples, c.CurriculumUp, c.CurriculumDown = 0.5, -0.25, 7, 3, 0.9, 0.1
 	if got := c.AdvantageConfig().Eps; got != 0.5 {
 		t.Errorf("AdvantageConfig().Eps = %v, want adv_eps 0.5", got)
@@ -263,7 +264,7 @@ func TestHiddenConstantsAreSettings(t *testing.T) {
 	}
 	var pos struct {
 		Curriculum struct {
-			Config rl.CurriculumConfig `json:"config"`
+			Config objective.CurriculumConfig `json:"config"`
 		} `json:"curriculum"`
 	}
 	if err := json.Unmarshal(ck.Header.DataPosition, &pos); err != nil {

@@ -13,7 +13,8 @@ import (
 
 	"tinyr1/checkpoints"
 	"tinyr1/data"
-	"tinyr1/rl"
+	"tinyr1/rl/report"
+	"tinyr1/rl/train"
 )
 
 // exampleDataset is the repository's example dataset (cmd/mkproblems).
@@ -65,7 +66,7 @@ func TestDatasetThreeCommands(t *testing.T) {
 		t.Fatalf("sft: exit %d: %s", code, stderr)
 	}
 	cfgRaw, _ := os.ReadFile(filepath.Join(run, "config.json"))
-	var cfg rl.Config
+	var cfg train.Config
 	if err := json.Unmarshal(cfgRaw, &cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +92,7 @@ func TestDatasetThreeCommands(t *testing.T) {
 	if nTest < 30 && !strings.Contains(stderr, fmt.Sprintf("has only %d distinct test problems (--problems 30)", nTest)) {
 		t.Errorf("eval stderr %q: want a warning that the test split has %d < 30 problems", stderr, nTest)
 	}
-	var res rl.EvalFile
+	var res report.EvalFile
 	if err := json.Unmarshal([]byte(stdout), &res); err != nil {
 		t.Fatalf("eval --json: %v: %s", err, stdout)
 	}
@@ -127,7 +128,7 @@ func TestDatasetResumeRefusesChangedFile(t *testing.T) {
 	}
 	// A new run pinned to the old hash is refused the same way, with status 2.
 	cfgRaw, _ := os.ReadFile(filepath.Join(run, "config.json"))
-	var cfg rl.Config
+	var cfg train.Config
 	json.Unmarshal(cfgRaw, &cfg)
 	args = append([]string{"sft", "--tasks", "file:" + file, "--task-files", cfg.TaskFiles, "--out", run + "2", "--steps", "1"}, tinyFileArgs...)
 	if code, out := runMain(t, args...); code != 2 || !strings.Contains(out, "the file changed") {

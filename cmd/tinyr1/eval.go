@@ -16,6 +16,9 @@ import (
 
 	"tinyr1/data"
 	"tinyr1/rl"
+	"tinyr1/rl/eval"
+	"tinyr1/rl/report"
+	"tinyr1/rl/train"
 )
 
 const (
@@ -23,7 +26,7 @@ const (
 	catSampling = "Sampling"
 )
 
-var evalDefaults = rl.DefaultEvalConfig()
+var evalDefaults = eval.DefaultEvalConfig()
 
 // Flags of eval; the sampling ones are shared with sample.
 var (
@@ -66,8 +69,8 @@ var evalCommand = &cli.Command{
 }
 
 // evalConfigFlags reads the evaluation config from the flags.
-func evalConfigFlags(c *cli.Context) (rl.EvalConfig, error) {
-	cfg := rl.DefaultEvalConfig()
+func evalConfigFlags(c *cli.Context) (eval.EvalConfig, error) {
+	cfg := eval.DefaultEvalConfig()
 	cfg.Tasks = c.String(evalTasksFlag.Name)
 	cfg.Split = c.String(evalSplitFlag.Name)
 	cfg.Problems = c.Int(evalProblemsFlag.Name)
@@ -89,7 +92,7 @@ func evalConfigFlags(c *cli.Context) (rl.EvalConfig, error) {
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("eval: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	if cfg.TaskFiles, err = rl.TaskFiles(cfg.Tasks); err != nil {
+	if cfg.TaskFiles, err = train.TaskFiles(cfg.Tasks); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
@@ -117,7 +120,7 @@ func evalAction(c *cli.Context) error {
 	if !c.Bool(quietFlag.Name) {
 		printFileSplits(c.App.ErrWriter, "eval", cfg.Tasks)
 	}
-	out := rl.EvalFile{Config: cfg}
+	out := report.EvalFile{Config: cfg}
 	samples, err := openSampleLog(c.String(logSamplesFlag.Name))
 	if err != nil {
 		return err
@@ -133,7 +136,7 @@ func evalAction(c *cli.Context) error {
 			bar = newProgressBar(c.App.ErrWriter, "eval "+arg)
 		}
 		t0 := time.Now()
-		res, err := rl.EvaluateLogged(p, tok, cfg, bar.update, samples.forCheckpoint(ck.File))
+		res, err := eval.EvaluateLogged(p, tok, cfg, bar.update, samples.forCheckpoint(ck.File))
 		bar.finish()
 		if err != nil {
 			return fmt.Errorf("eval %s: %w", arg, err)
@@ -147,7 +150,7 @@ func evalAction(c *cli.Context) error {
 					r.Task(), r.Problems, cfg.Split, cfg.Problems)
 			}
 		}
-		out.Checkpoints = append(out.Checkpoints, rl.EvalCheck{Label: arg, File: ck.File, Hash: ck.Hash,
+		out.Checkpoints = append(out.Checkpoints, report.EvalCheck{Label: arg, File: ck.File, Hash: ck.Hash,
 			RunID: ck.Header.RunID, Step: ck.Header.Step, Rows: res.Rows, Overall: res.Overall})
 	}
 	// The table is printed even when the sample log or --out cannot be
@@ -165,7 +168,7 @@ func evalAction(c *cli.Context) error {
 	return errors.Join(logErr, outErr, err)
 }
 
-func writeEvalJSON(w io.Writer, out *rl.EvalFile) error {
+func writeEvalJSON(w io.Writer, out *report.EvalFile) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -174,7 +177,7 @@ func writeEvalJSON(w io.Writer, out *rl.EvalFile) error {
 
 // mainStats returns the completions that format, truncation and think
 // length describe: greedy ones when there are, else sampled ones.
-func mainStats(r *rl.EvalRow) *rl.DecodeStats {
+func mainStats(r *eval.EvalRow) *eval.DecodeStats {
 	if r.Greedy != nil {
 		return r.Greedy
 	}
@@ -183,7 +186,7 @@ func mainStats(r *rl.EvalRow) *rl.DecodeStats {
 
 // writeEvalTable writes one aligned table: a block of rows per task, one
 // row per checkpoint, so that checkpoints compare side by side.
-func writeEvalTable(w io.Writer, out *rl.EvalFile) error {
+func writeEvalTable(w io.Writer, out *report.EvalFile) error {
 	cfg := out.Config
 	fmt.Fprintf(w, "# eval split=%s tasks=%s problems=%d greedy=%v n=%d k=%s temperature=%g top_p=%g seed=%d max_new=%d\n",
 		cfg.Split, cfg.Tasks, cfg.Problems, cfg.Greedy, cfg.N, joinInts(cfg.Ks), cfg.Temperature, cfg.TopP, cfg.Seed, cfg.MaxNew)
@@ -195,7 +198,7 @@ func writeEvalTable(w io.Writer, out *rl.EvalFile) error {
 	if cfg.N > 0 {
 		est := make([]string, len(cfg.Ks))
 		for i, k := range cfg.Ks {
-			est[i] = fmt.Sprintf("k=%d %s", k, rl.MajMethod(cfg.N, k))
+			est[i] = fmt.Sprintf("k=%d %s", k, eval.MajMethod(cfg.N, k))
 		}
 		fmt.Fprintf(w, "# MAJ@k: majority vote of the verifier's canonical answers (unreadable ones do not vote, ties score the fraction correct), mean over the k-subsets of the n samples (%s)\n",
 			strings.Join(est, ", "))
@@ -257,7 +260,7 @@ func writeEvalTable(w io.Writer, out *rl.EvalFile) error {
 
 // writeEvalCSV writes one line per checkpoint and task, with the config in
 // columns of its own so that files from different runs concatenate.
-func writeEvalCSV(w io.Writer, out *rl.EvalFile) error {
+func writeEvalCSV(w io.Writer, out *report.EvalFile) error {
 	cfg := out.Config
 	cw := csv.NewWriter(w)
 	head := []string{"checkpoint", "file", "step", "task", "family", "level", "problems"}
@@ -274,10 +277,10 @@ func writeEvalCSV(w io.Writer, out *rl.EvalFile) error {
 	}
 	g := func(x float64) string { return strconv.FormatFloat(x, 'g', 6, 64) }
 	for _, ck := range out.Checkpoints {
-		rows := append(append([]rl.EvalRow(nil), ck.Rows...), ck.Overall)
+		rows := append(append([]eval.EvalRow(nil), ck.Rows...), ck.Overall)
 		for _, r := range rows {
 			rec := []string{ck.Label, ck.File, strconv.Itoa(ck.Step), r.Task(), r.Family, strconv.Itoa(r.Level), strconv.Itoa(r.Problems)}
-			for _, st := range []*rl.DecodeStats{r.Greedy, r.Sampled} {
+			for _, st := range []*eval.DecodeStats{r.Greedy, r.Sampled} {
 				if st == nil {
 					rec = append(rec, "", "", "", "", "", "", "")
 					continue
@@ -304,7 +307,7 @@ func writeEvalCSV(w io.Writer, out *rl.EvalFile) error {
 
 func f3(x float64) string { return fmt.Sprintf("%.3f", x) }
 
-func ci(iv rl.Interval) string { return fmt.Sprintf("[%.3f,%.3f]", iv.Lo, iv.Hi) }
+func ci(iv eval.Interval) string { return fmt.Sprintf("[%.3f,%.3f]", iv.Lo, iv.Hi) }
 
 func joinInts(xs []int) string {
 	s := make([]string, len(xs))

@@ -13,7 +13,8 @@ import (
 
 	"tinyr1/checkpoints"
 	"tinyr1/data"
-	"tinyr1/rl"
+	"tinyr1/rl/report"
+	"tinyr1/rl/train"
 )
 
 // evalFixture is a tiny-preset model warm-started on add:1 (about 2/3 of
@@ -40,7 +41,7 @@ func TestMakeEvalFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := &checkpoints.Checkpoint{Header: checkpoints.Header{Format: ck.Header.Format, RunID: "tiny-add1", Step: ck.Header.Step,
-		ModelConfig: ck.Header.ModelConfig, TrainConfig: ck.Header.TrainConfig, Vocab: ck.Header.Vocab, Build: checkpoints.Build{Backend: rl.Backend}}}
+		ModelConfig: ck.Header.ModelConfig, TrainConfig: ck.Header.TrainConfig, Vocab: ck.Header.Vocab, Build: checkpoints.Build{Backend: train.Backend}}}
 	for _, tn := range ck.Tensors {
 		if strings.HasPrefix(tn.Name, "model.") {
 			out.Tensors = append(out.Tensors, tn)
@@ -77,13 +78,13 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 // evalArgs evaluate add:1 and add:2 (the fixture gets about 2/3 and 0).
 var evalArgs = []string{"--tasks", "add:1-2", "--problems", "24", "--n", "4", "--k", "1,4", "--max-new", "40", "--workers", "1", "--quiet"}
 
-func evalJSON(t *testing.T, args ...string) *rl.EvalFile {
+func evalJSON(t *testing.T, args ...string) *report.EvalFile {
 	t.Helper()
 	code, out, errOut := runCLI(t, append(append([]string{"eval", evalFixture}, args...), "--json")...)
 	if code != 0 {
 		t.Fatalf("eval exit %d: %s", code, errOut)
 	}
-	var ef rl.EvalFile
+	var ef report.EvalFile
 	if err := json.Unmarshal([]byte(out), &ef); err != nil {
 		t.Fatalf("eval --json: %v\n%s", err, out)
 	}
@@ -201,7 +202,7 @@ func TestEvalWritesOut(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("eval exit %d: %s", code, errOut)
 	}
-	ef, err := rl.LoadEvalFile(path)
+	ef, err := report.LoadEvalFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +310,7 @@ func TestScoreMatchesSample(t *testing.T) {
 
 func TestReportCommand(t *testing.T) {
 	out := t.TempDir()
-	runs := []string{"../../rl/testdata/report/grpo-s1", "../../rl/testdata/report/grpo-s2", "../../rl/testdata/report/sft"}
+	runs := []string{"../../rl/report/testdata/report/grpo-s1", "../../rl/report/testdata/report/grpo-s2", "../../rl/report/testdata/report/sft"}
 	code, stdout, errOut := runCLI(t, append(append([]string{"report"}, runs...), "--out", out, "--format", "png")...)
 	if code != 0 {
 		t.Fatalf("report exit %d: %s", code, errOut)

@@ -8,13 +8,13 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"tinyr1/rl"
+	"tinyr1/rl/eval"
 )
 
 var logSamplesFlag = &cli.StringFlag{Name: "log-samples", Category: catOutput,
 	Usage: "write every completion with its verdict and reason to `FILE`, one JSON object a line"}
 
-// sampleLog writes rl.SampleRecords as JSON lines to a temporary file
+// sampleLog writes eval.SampleRecord values as JSON lines to a temporary file
 // beside its destination, renamed into place once every checkpoint is
 // evaluated: a failed or interrupted eval leaves an earlier log whole. A
 // nil *sampleLog logs nothing.
@@ -45,13 +45,13 @@ func openSampleLog(path string) (*sampleLog, error) {
 	return l, nil
 }
 
-// forCheckpoint returns the callback of rl.EvaluateLogged for one
+// forCheckpoint returns the callback of eval.EvaluateLogged for one
 // checkpoint file; nil for a nil log.
-func (l *sampleLog) forCheckpoint(file string) func(*rl.SampleRecord) error {
+func (l *sampleLog) forCheckpoint(file string) func(*eval.SampleRecord) error {
 	if l == nil {
 		return nil
 	}
-	return func(r *rl.SampleRecord) error {
+	return func(r *eval.SampleRecord) error {
 		r.Checkpoint = file
 		l.n++
 		if err := l.enc.Encode(r); err != nil {

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"tinyr1/data"
-	"tinyr1/rl"
+	"tinyr1/rl/eval"
 )
 
 // TestEvalLogSamples: --log-samples writes one line per completion (greedy
@@ -36,7 +36,7 @@ func TestEvalLogSamples(t *testing.T) {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		lines++
-		var r rl.SampleRecord
+		var r eval.SampleRecord
 		dec := json.NewDecoder(strings.NewReader(sc.Text()))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&r); err != nil {

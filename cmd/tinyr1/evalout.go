@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"tinyr1/rl"
+	"tinyr1/rl/report"
 )
 
 // checkEvalOut checks, before any evaluation, that eval --out names a file
@@ -41,7 +41,7 @@ func checkEvalOut(path string) error {
 // writeEvalOut writes the evaluation as JSON to path ("" writes nothing),
 // through a temporary file and a rename where path is a regular file, so a
 // failed write keeps the previous one.
-func writeEvalOut(path string, out *rl.EvalFile) error {
+func writeEvalOut(path string, out *report.EvalFile) error {
 	if path == "" {
 		return nil
 	}

@@ -9,7 +9,7 @@ import (
 
 	"tinyr1/checkpoints"
 	"tinyr1/model"
-	"tinyr1/rl"
+	"tinyr1/rl/train"
 )
 
 // This file holds the command line's manners: named value placeholders in
@@ -70,7 +70,7 @@ func init() { cli.FlagStringer = namedPlaceholders(cli.FlagStringer) }
 // revision, the Go version and platform, and the matrix kernel chosen at
 // start-up, which bit-for-bit reproduction depends on.
 func versionString() string {
-	b := checkpoints.BuildInfo(rl.Backend)
+	b := checkpoints.BuildInfo(train.Backend)
 	or := func(s, none string) string {
 		if s == "" {
 			return none

@@ -7,7 +7,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
-	"tinyr1/rl"
+	"tinyr1/rl/train"
 )
 
 // progressWriter shows the trainer's per-step progress. On a terminal it
@@ -26,7 +26,7 @@ type progressWriter struct {
 	pending  bool                     // a bar is on screen without its newline
 }
 
-var _ rl.StepBar = (*progressWriter)(nil)
+var _ train.StepBar = (*progressWriter)(nil)
 
 // newProgress wraps w; it is a terminal when w is a character device.
 func newProgress(w io.Writer) *progressWriter {
@@ -39,8 +39,8 @@ func newProgress(w io.Writer) *progressWriter {
 	return p
 }
 
-// StepDone implements rl.StepBar.
-func (p *progressWriter) StepDone(s rl.StepProgress) {
+// StepDone implements train.StepBar.
+func (p *progressWriter) StepDone(s train.StepProgress) {
 	if !p.terminal {
 		fmt.Fprintln(p.w, s.Line())
 		return

@@ -6,10 +6,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"tinyr1/rl"
+	"tinyr1/rl/report"
 )
 
-var reportDefaults = rl.DefaultReportConfig()
+var reportDefaults = report.DefaultReportConfig()
 
 var (
 	reportOutFlag = &cli.StringFlag{Name: "out", Category: catOutput,
@@ -40,7 +40,7 @@ func reportAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg := rl.DefaultReportConfig()
+	cfg := report.DefaultReportConfig()
 	cfg.Runs, cfg.Out, cfg.Evals = runs, c.String(reportOutFlag.Name), c.StringSlice(reportEvalFlag.Name)
 	cfg.Width, cfg.Height = c.Float64(reportWidthFlag.Name), c.Float64(reportHeightFlag.Name)
 	cfg.Formats = nil
@@ -52,7 +52,7 @@ func reportAction(c *cli.Context) error {
 	if err := cfg.Validate(); err != nil {
 		return usageError("report: %v", strings.TrimPrefix(err.Error(), "rl: report: "))
 	}
-	res, err := rl.Report(cfg)
+	res, err := report.Report(cfg)
 	if err != nil {
 		return err
 	}

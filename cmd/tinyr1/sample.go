@@ -14,6 +14,7 @@ import (
 	"tinyr1/data"
 	"tinyr1/model"
 	"tinyr1/rl"
+	"tinyr1/rl/eval"
 )
 
 var (
@@ -119,7 +120,7 @@ func sampleAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	var jobs []rl.Job
+	var jobs []eval.Job
 	free := c.String(promptFlag.Name) != ""
 	for i := range probs {
 		pt, err := tok.EncodePrompt(probs[i].Prompt)
@@ -127,7 +128,7 @@ func sampleAction(c *cli.Context) error {
 			return usageError("sample: prompt: %v", err)
 		}
 		for s := range ns {
-			j := rl.Job{Prompt: pt, Seed: rl.ProblemSeed(seed, probs[i].Family, probs[i].Level, i, s), Problem: &probs[i]}
+			j := eval.Job{Prompt: pt, Seed: eval.ProblemSeed(seed, probs[i].Family, probs[i].Level, i, s), Problem: &probs[i]}
 			if free {
 				j.Problem = nil
 			}
@@ -137,13 +138,13 @@ func sampleAction(c *cli.Context) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	d := rl.NewDecoder(p, tok, min(rl.MaxEvalBatch, len(jobs)), sc.MaxNew, workers)
+	d := eval.NewDecoder(p, tok, min(eval.MaxEvalBatch, len(jobs)), sc.MaxNew, workers)
 	defer d.Close()
 	bw := bufio.NewWriter(c.App.Writer)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	asJSON := c.Bool(jsonFlag.Name)
-	err = d.Run(jobs, sc, func(j int, comp *rl.Completion) error {
+	err = d.Run(jobs, sc, func(j int, comp *eval.Completion) error {
 		i, s := j/ns, j%ns
 		pb := &probs[i]
 		if asJSON {
@@ -221,7 +222,7 @@ func scoreAction(c *cli.Context) error {
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	for i, t := range texts {
-		toks, lps, err := rl.ScoreText(e, tok, t, c.Bool(eosFlag.Name), float32(temp))
+		toks, lps, err := eval.ScoreText(e, tok, t, c.Bool(eosFlag.Name), float32(temp))
 		if err != nil {
 			return fmt.Errorf("score: text %d: %w", i+1, err)
 		}

@@ -16,7 +16,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"tinyr1/checkpoints"
-	"tinyr1/rl"
+	"tinyr1/rl/objective"
+	"tinyr1/rl/train"
 )
 
 const catRun = "Run"
@@ -44,7 +45,7 @@ var sftCommand = &cli.Command{
 	Usage: "supervised warm start on worked solutions (R1's cold start)",
 	UsageText: "tinyr1 sft --out RUN [--preset tiny|small|medium] [--tasks MIX] [--steps N] [--seed S] ...\n" +
 		"   tinyr1 sft --from-samples CKPT --out RUN [--tasks MIX] [--group G] [--temperature T] ...\n   tinyr1 sft --resume RUN [--steps N]",
-	Flags:  append([]cli.Flag{outFlag, resumeFlag, forceFlag, configFlag, fromSamplesFlag, quietFlag}, configFlags(rl.DefaultSFTConfig(), modeSFT, modeRFT)...),
+	Flags:  append([]cli.Flag{outFlag, resumeFlag, forceFlag, configFlag, fromSamplesFlag, quietFlag}, configFlags(train.DefaultSFTConfig(), train.SFT, train.RFT)...),
 	Action: func(c *cli.Context) error { return runTraining(c, "sft") },
 }
 
@@ -52,7 +53,7 @@ var trainCommand = &cli.Command{
 	Name:      "train",
 	Usage:     "GRPO from a warm-started checkpoint on verifiable rewards",
 	UsageText: "tinyr1 train --init CKPT --out RUN [--tasks MIX] [--steps N] [--seed S] ...\n   tinyr1 train --resume RUN [--steps N]",
-	Flags:     append([]cli.Flag{initFlag, outFlag, resumeFlag, forceFlag, configFlag, quietFlag}, configFlags(rl.DefaultTrainConfig(), modeTrain)...),
+	Flags:     append([]cli.Flag{initFlag, outFlag, resumeFlag, forceFlag, configFlag, quietFlag}, configFlags(train.DefaultTrainConfig(), train.GRPO)...),
 	Action:    func(c *cli.Context) error { return runTraining(c, "train") },
 }
 
@@ -67,8 +68,8 @@ func runTraining(c *cli.Context, kind string) error {
 		return usageError("%s: unexpected argument %q: want flags only", kind, c.Args().First())
 	}
 	var (
-		tr  *rl.Trainer
-		run *rl.RunDir
+		tr  *train.Trainer
+		run *checkpoints.Run
 		err error
 	)
 	if dir := c.String(resumeFlag.Name); dir != "" {
@@ -94,17 +95,13 @@ func runTraining(c *cli.Context, kind string) error {
 	}()
 	err = tr.Train()
 	pw.Done()
-	if errors.Is(err, rl.ErrInterrupted) {
-		cmd := "train"
-		if kind == "sft" {
-			cmd = "sft"
-		}
-		return &interruptedErr{fmt.Sprintf("interrupted: checkpoint of step %d written in %s; resume with: tinyr1 %s --resume %s", tr.Step, run.Dir, cmd, run.Dir)}
+	if errors.Is(err, train.ErrInterrupted) {
+		return &interruptedErr{fmt.Sprintf("interrupted: checkpoint of step %d written in %s; resume with: tinyr1 %s --resume %s", tr.Step, run.Dir, kind, run.Dir)}
 	}
 	if err != nil {
 		return err
 	}
-	latest, err := run.Ckpt.Latest()
+	latest, err := run.Latest()
 	if err != nil {
 		return err
 	}
@@ -114,13 +111,13 @@ func runTraining(c *cli.Context, kind string) error {
 
 // resolveConfig applies defaults, then --config, then flags, and refuses
 // a setting of either that does not apply to mode.
-func resolveConfig(c *cli.Context, def rl.Config, kind, mode string) (rl.Config, error) {
+func resolveConfig(c *cli.Context, def train.Config, kind string, mode train.Mode) (train.Config, error) {
 	cfg := def
 	path := c.String(configFlag.Name)
 	var fileKeys []string
 	if path != "" {
 		var err error
-		if cfg, err = rl.LoadConfig(path, cfg); err != nil {
+		if cfg, err = train.LoadConfig(path, cfg); err != nil {
 			return cfg, usageError("--config: %v", err)
 		}
 		if fileKeys, err = configFileKeys(path); err != nil {
@@ -134,24 +131,22 @@ func resolveConfig(c *cli.Context, def rl.Config, kind, mode string) (rl.Config,
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("%v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	if slices.Contains(set, "random_p") && cfg.Reward != rl.RewardBernoulli {
+	if slices.Contains(set, "random_p") && cfg.Reward != objective.RewardBernoulli {
 		return cfg, usageError("--random-p %v: want --reward bernoulli to use it (reward = %s)", cfg.RandomP, cfg.Reward)
 	}
 	return cfg, nil
 }
 
-func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
+func newRun(c *cli.Context, kind string) (*train.Trainer, *checkpoints.Run, error) {
 	out := c.String(outFlag.Name)
 	if out == "" {
 		return nil, nil, usageError("%s: --out is required: want the run folder to create (or --resume RUN)", kind)
 	}
-	def, mode := rl.DefaultSFTConfig(), modeSFT
-	switch {
-	case kind == "train":
-		def, mode = rl.DefaultTrainConfig(), modeTrain
-	case c.IsSet(fromSamplesFlag.Name):
-		mode = modeRFT
+	def := train.DefaultSFTConfig()
+	if kind == "train" {
+		def = train.DefaultTrainConfig()
 	}
+	mode := train.ModeOf(kind, c.IsSet(fromSamplesFlag.Name))
 	cfg, err := resolveConfig(c, def, kind, mode)
 	if err != nil {
 		return nil, nil, err
@@ -159,16 +154,16 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 	if err := cfg.PinTaskFiles(); err != nil {
 		return nil, nil, usageError("%s: %v", kind, err)
 	}
-	man := rl.NewManifest(kind, os.Args)
-	var tr *rl.Trainer
-	if mode == modeSFT {
-		man.RunID = rl.RunID(kind, cfg, "")
-		if tr, err = rl.NewSFT(cfg, man.RunID); err != nil {
+	man := train.NewManifest(kind, os.Args)
+	var tr *train.Trainer
+	if mode == train.SFT {
+		man.RunID = train.RunID(kind, cfg, "")
+		if tr, err = train.NewSFT(cfg, man.RunID); err != nil {
 			return nil, nil, err
 		}
 	} else {
 		init := c.String(initFlag.Name)
-		if kind == "sft" {
+		if mode == train.RFT {
 			if init = c.String(fromSamplesFlag.Name); init == "" {
 				return nil, nil, usageError("sft: --from-samples is empty: want the checkpoint to sample from")
 			}
@@ -192,17 +187,13 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		man.RunID = rl.RunID(kind, cfg, hash)
-		newTrainer := rl.NewGRPO
-		if kind == "sft" {
-			newTrainer = rl.NewRFT
-		}
-		if tr, err = newTrainer(cfg, abs, man.RunID); err != nil {
+		man.RunID = train.RunID(kind, cfg, hash)
+		if tr, err = train.New(mode, cfg, abs, man.RunID); err != nil {
 			return nil, nil, err
 		}
 		man.Init, man.InitHash = abs, tr.ParentHash
 	}
-	run, err := rl.CreateRun(out, c.Bool(forceFlag.Name))
+	run, err := checkpoints.CreateRun(out, c.Bool(forceFlag.Name))
 	if err != nil {
 		tr.Close()
 		return nil, nil, err
@@ -218,12 +209,12 @@ func newRun(c *cli.Context, kind string) (*rl.Trainer, *rl.RunDir, error) {
 			run.Close()
 			return nil, nil, err
 		}
-		man.InitCopy = rl.InitFile
+		man.InitCopy = checkpoints.InitFile
 	}
-	if err := run.WriteJSON("config.json", modeConfig(cfg, mode)); err != nil {
+	if err := run.WriteJSON(checkpoints.ConfigFile, modeConfig(cfg, mode)); err != nil {
 		return nil, nil, err
 	}
-	if err := run.WriteJSON("manifest.json", man); err != nil {
+	if err := run.WriteJSON(checkpoints.ManifestFile, man); err != nil {
 		return nil, nil, err
 	}
 	return tr, run, nil
@@ -239,14 +230,14 @@ var resumeMayDiffer = map[string]bool{"steps": true, "workers": true}
 // checkpoint: a hand-edited config.json would otherwise change the resumed
 // run. A key missing from either (a run older than the key) takes its
 // default, which is the value such runs used.
-func checkResumeConfig(kind, mode, dir string, file, def rl.Config, ck *checkpoints.Checkpoint) error {
-	saved, err := rl.DecodeConfig(ck.Header.TrainConfig, def, ck.File+" (training config)")
+func checkResumeConfig(kind string, mode train.Mode, dir string, file, def train.Config, ck *checkpoints.Checkpoint) error {
+	saved, err := train.DecodeConfig(ck.Header.TrainConfig, def, ck.File+" (training config)")
 	if err != nil {
 		return err
 	}
 	keys := modeKeys(mode)
 	var diff []string
-	for _, k := range rl.DiffKeys(file, saved) {
+	for _, k := range train.DiffKeys(file, saved) {
 		if keys[k] && !resumeMayDiffer[k] {
 			diff = append(diff, k)
 		}
@@ -261,10 +252,10 @@ func checkResumeConfig(kind, mode, dir string, file, def rl.Config, ck *checkpoi
 // resumeRun reopens a run folder: its resolved config, its manifest and its
 // latest checkpoint. Only --steps (the new total), --workers and the output
 // flags may be given with --resume: anything else would change the run.
-func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error) {
-	def := rl.DefaultSFTConfig()
+func resumeRun(c *cli.Context, kind, dir string) (*train.Trainer, *checkpoints.Run, error) {
+	def := train.DefaultSFTConfig()
 	if kind == "train" {
-		def = rl.DefaultTrainConfig()
+		def = train.DefaultTrainConfig()
 	}
 	for _, name := range []string{outFlag.Name, initFlag.Name, fromSamplesFlag.Name, configFlag.Name, forceFlag.Name} {
 		if c.IsSet(name) {
@@ -275,24 +266,18 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s --resume %s: not a run folder: %w", kind, dir, err)
 	}
-	cfg, err := rl.DecodeConfig(raw, def, filepath.Join(dir, "config.json"))
+	cfg, err := train.DecodeConfig(raw, def, filepath.Join(dir, "config.json"))
 	if err != nil {
 		return nil, nil, err
 	}
-	var man rl.Manifest
+	var man train.Manifest
 	if raw, err := os.ReadFile(filepath.Join(dir, "manifest.json")); err != nil || json.Unmarshal(raw, &man) != nil {
 		return nil, nil, fmt.Errorf("%s --resume %s: unreadable manifest.json: want the file written when the run started", kind, dir)
 	}
 	if man.Kind != kind {
 		return nil, nil, usageError("%s --resume %s: the run is a %q run: want 'tinyr1 %s --resume %s'", kind, dir, man.Kind, man.Kind, dir)
 	}
-	mode := modeTrain
-	if kind == "sft" {
-		mode = modeSFT
-		if man.Init != "" {
-			mode = modeRFT
-		}
-	}
+	mode := train.ModeOf(kind, man.Init != "") // sft --from-samples: the sampler is the manifest's initial checkpoint
 	keepDefaults(&cfg, def, mode)
 	fileCfg := cfg
 	over := cfg
@@ -306,11 +291,11 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	if err := cfg.Validate(); err != nil {
 		return nil, nil, usageError("%v", err)
 	}
-	run, err := rl.OpenRun(dir)
+	run, err := checkpoints.ResumeRun(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	latest, err := run.Ckpt.Latest()
+	latest, err := run.Latest()
 	if err != nil {
 		run.Close()
 		return nil, nil, err
@@ -331,18 +316,12 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 			init = kept // (when both are gone, the error names the run's own copy)
 		}
 	}
-	var tr *rl.Trainer
-	switch {
-	case kind == "sft" && man.Init == "":
-		tr, err = rl.NewSFT(cfg, runID)
-	case kind == "sft": // --from-samples: the sampler is the manifest's initial checkpoint
-		if err = checkpoints.VerifyReference(ck, init); err == nil {
-			tr, err = rl.NewRFT(cfg, init, runID)
-		}
-	default:
-		if err = checkpoints.VerifyReference(ck, init); err == nil {
-			tr, err = rl.NewGRPO(cfg, init, runID)
-		}
+	var tr *train.Trainer
+	if mode != train.SFT {
+		err = checkpoints.VerifyReference(ck, init)
+	}
+	if err == nil {
+		tr, err = train.New(mode, cfg, init, runID)
 	}
 	if err == nil {
 		err = tr.Restore(ck)
@@ -359,10 +338,10 @@ func resumeRun(c *cli.Context, kind, dir string) (*rl.Trainer, *rl.RunDir, error
 	}
 	tr.Run = run
 	man.ResumedAt = append(man.ResumedAt, tr.Step)
-	if err := run.WriteJSON("manifest.json", man); err != nil {
+	if err := run.WriteJSON(checkpoints.ManifestFile, man); err != nil {
 		return nil, nil, err
 	}
-	if err := run.WriteJSON("config.json", modeConfig(cfg, mode)); err != nil {
+	if err := run.WriteJSON(checkpoints.ConfigFile, modeConfig(cfg, mode)); err != nil {
 		return nil, nil, err
 	}
 	return tr, run, nil
@@ -394,7 +373,7 @@ func fileExists(name string) bool {
 // keepDefaults sets every field of cfg that does not apply to mode to its
 // default: an old config.json records every key, and one outside the run's
 // mode was never read.
-func keepDefaults(cfg *rl.Config, def rl.Config, mode string) {
+func keepDefaults(cfg *train.Config, def train.Config, mode train.Mode) {
 	v, d := reflect.ValueOf(cfg).Elem(), reflect.ValueOf(def)
 	for _, f := range configFields {
 		if !slices.Contains(f.modes, mode) {

@@ -1,0 +1,473 @@
+package objective
+
+import (
+	"fmt"
+	"math"
+)
+
+// Token aggregations accepted by LossConfig.Agg. Every normaliser is defined on
+// the whole rollout batch (see Norm), so the gradient does not depend on how
+// the batch is cut into micro-batches.
+const (
+	AggGRPO   = "grpo"    // mean over completions of each completion's token mean
+	AggDAPO   = "dapo"    // sum over tokens / tokens in the rollout batch
+	AggDrGRPO = "dr_grpo" // sum over tokens / (completions in the batch * MaxNew)
+	AggBNPO   = "bnpo"    // token mean; defined on the rollout batch, so equal to dapo
+)
+
+// KL estimators accepted by LossConfig.KL (Schulman 2020, "Approximating KL
+// divergence"); d = ref - logp, tokens sampled from the policy pi. The three
+// values estimate KL(pi || ref), but their gradients (the coefficient of
+// grad logp_t, divided by beta) estimate different things:
+//
+//	k1 = -d              coefficient 1: the same on every token. E_pi[grad logp] = 0,
+//	                     so its expected gradient is zero: with beta > 0 it adds only noise.
+//	k2 = d^2 / 2         coefficient -d = logp - ref: the gradient of KL(pi || ref),
+//	                     the only one of the three that is.
+//	k3 = exp(d) - d - 1  coefficient 1 - exp(d) = 1 - ref/pi: E_pi of it times grad logp
+//	                     is the gradient of the forward KL(ref || pi), not of KL(pi || ref).
+//	k3_k2grad            k3's value (logged and in the loss) with k2's coefficient:
+//	                     verl's "k3+" (low_var_kl+), a straight-through estimator.
+//
+// Guards as verl's kl_penalty: k3's argument d is clamped to [-20, 20] before
+// exp and its value to [-10, 10]; where either clamp is active the term is
+// constant in logp and its coefficient is 0 (the derivative of a clamp). k3
+// reaches 10 at d ~ 2.6 or d ~ -11.0, so a policy that drifts that far from
+// the reference on a token feels no k3 pull on it; k3_k2grad keeps k2's
+// unclamped coefficient there.
+const (
+	KL1     = "k1"
+	KL2     = "k2"
+	KL3     = "k3" // GRPO's choice (DeepSeekMath)
+	KL3K2   = "k3_k2grad"
+	klNames = "k1, k2, k3 or k3_k2grad"
+)
+
+// Guards of the exponentials, as verl: a log-ratio (of the PPO ratio, and
+// k3's d) is clamped to [-maxLogRatio, maxLogRatio] before exp, and k3's
+// value to at most maxK3 (it is never negative).
+const (
+	maxLogRatio = 20
+	maxK3       = 10
+)
+
+// LossConfig holds the GRPO loss settings.
+//
+// The entropy bonus is the one term whose gradient is not of the form
+// c_t grad(logp_t): it involves every vocabulary entry. EntropyCoefficients
+// gives its per-token weights e_t, which the training graph applies to the
+// entropy H_t of the full softmax (model.Graph.EntropyWeights).
+type LossConfig struct {
+	// Agg is the token aggregation: "grpo", "dapo", "dr_grpo" or "bnpo".
+	// "bnpo" (TRL: token mean over each micro-batch) would change the
+	// gradient with the micro-batch size; here its normaliser is the token
+	// count of the whole rollout batch, which makes it identical to "dapo".
+	Agg string `json:"agg"`
+	// EpsLow is the lower clip range: rho is clipped below at 1-EpsLow.
+	EpsLow float64 `json:"eps_low"`
+	// EpsHigh is the upper clip range: rho is clipped above at 1+EpsHigh
+	// (0.2 in PPO/GRPO, 0.28 for DAPO's clip-higher).
+	EpsHigh float64 `json:"eps_high"`
+	// DualClip is c of the dual clip for A < 0 (Ye et al. 2020; 3 in DAPO
+	// style setups); 0 turns it off.
+	DualClip float64 `json:"dual_clip"`
+	// Beta weighs the KL penalty to the frozen reference; 0 turns it off
+	// (the KL is still measured when reference log-probs are given).
+	Beta float64 `json:"beta"`
+	// KL is the estimator of KL(policy || reference): "k1", "k2", "k3" or
+	// "k3_k2grad" (see KL1 for what each one's gradient estimates).
+	KL string `json:"kl"`
+	// MaskTruncated removes completions cut off at the length limit from the
+	// loss and from the token and completion counts (DAPO's overlong filter).
+	MaskTruncated bool `json:"mask_truncated"`
+	// MaxNew is the completion length limit in tokens; "dr_grpo" divides by
+	// (completions in the rollout batch) * MaxNew. Required only for dr_grpo.
+	MaxNew int `json:"max_new"`
+	// EntropyCoef weighs the entropy bonus: the loss subtracts EntropyCoef
+	// times the policy's entropy H_t aggregated over tokens exactly like the
+	// policy term (same Norm). 0 turns it off.
+	EntropyCoef float64 `json:"entropy_coef"`
+}
+
+// Validate reports the first bad field.
+func (c LossConfig) Validate() error {
+	switch c.Agg {
+	case AggGRPO, AggDAPO, AggDrGRPO, AggBNPO:
+	default:
+		return fmt.Errorf("rl: unknown loss aggregation %q: want grpo, dapo, dr_grpo or bnpo", c.Agg)
+	}
+	if !(c.EpsLow >= 0 && c.EpsLow < 1) {
+		return fmt.Errorf("rl: eps_low %v: want a value in [0, 1) so that 1-eps_low stays positive", c.EpsLow)
+	}
+	if !(c.EpsHigh >= 0) || math.IsInf(c.EpsHigh, 0) {
+		return fmt.Errorf("rl: eps_high %v: want a finite value >= 0", c.EpsHigh)
+	}
+	if !(c.DualClip == 0 || c.DualClip > 1) || math.IsInf(c.DualClip, 0) {
+		return fmt.Errorf("rl: dual_clip %v: want 0 (off) or a finite value > 1 (Ye et al. use 3)", c.DualClip)
+	}
+	if !(c.Beta >= 0) || math.IsInf(c.Beta, 0) {
+		return fmt.Errorf("rl: beta %v: want a finite value >= 0", c.Beta)
+	}
+	switch c.KL {
+	case KL1, KL2, KL3, KL3K2:
+	default:
+		return fmt.Errorf("rl: unknown KL estimator %q: want %s", c.KL, klNames)
+	}
+	if !(c.EntropyCoef >= 0) || math.IsInf(c.EntropyCoef, 0) {
+		return fmt.Errorf("rl: entropy_coef %v: want a finite value >= 0 (0 is off)", c.EntropyCoef)
+	}
+	if c.MaxNew < 0 || (c.Agg == AggDrGRPO && c.MaxNew == 0) {
+		return fmt.Errorf("rl: max_new %d: want > 0 (dr_grpo divides by it)", c.MaxNew)
+	}
+	return nil
+}
+
+// Batch is N completions in the padded layout of the training graph: token t
+// of completion i sits at i*T+t, and positions t >= Len[i] are padding.
+type Batch struct {
+	T         int       // row stride in tokens (the padded completion length)
+	Len       []int     // (N,) generated tokens of each completion, 0 <= Len[i] <= T
+	LogP      []float32 // (N, T) log-prob of each sampled token under the current policy
+	OldLogP   []float32 // (N, T) under the sampling policy; nil: equal to LogP (mu = 1, rho = 1)
+	RefLogP   []float32 // (N, T) under the frozen reference; nil: no KL (needs Beta == 0)
+	Adv       []float64 // (N,) advantage of each completion, shared by its tokens
+	Truncated []bool    // (N,) completion hit the length limit; nil: none did
+}
+
+// N returns the number of completions.
+func (b Batch) N() int { return len(b.Len) }
+
+// check panics if the batch's shapes disagree.
+func (b Batch) check(fn string) {
+	n, nt := len(b.Len), len(b.Len)*b.T
+	bad := b.T < 0 || len(b.LogP) != nt || len(b.Adv) != n ||
+		(b.OldLogP != nil && len(b.OldLogP) != nt) ||
+		(b.RefLogP != nil && len(b.RefLogP) != nt) ||
+		(b.Truncated != nil && len(b.Truncated) != n)
+	if bad {
+		panic(fmt.Sprintf("rl: %s: batch shapes disagree: N=%d T=%d len(LogP)=%d len(OldLogP)=%d len(RefLogP)=%d len(Adv)=%d len(Truncated)=%d, want N*T, N*T or 0, N*T or 0, N, N or 0",
+			fn, n, b.T, len(b.LogP), len(b.OldLogP), len(b.RefLogP), len(b.Adv), len(b.Truncated)))
+	}
+	for i, l := range b.Len {
+		if l < 0 || l > b.T {
+			panic(fmt.Sprintf("rl: %s: Len[%d] = %d, want 0..%d", fn, i, l, b.T))
+		}
+	}
+}
+
+// counts reports whether completion i takes part in the loss.
+func (b Batch) counts(i int, maskTruncated bool) bool {
+	return b.Len[i] > 0 && !(maskTruncated && b.Truncated != nil && b.Truncated[i])
+}
+
+// Norm is the normaliser of the loss, computed once over the whole rollout
+// batch by NewNorm and handed to every micro-batch's Coefficients call.
+// The per-token factor for completion i with n_i tokens is
+//
+//	grpo:        1 / (Completions * n_i)
+//	dapo, bnpo:  1 / Tokens
+//	dr_grpo:     1 / (All * MaxNew)
+//
+// Masked and empty completions count in All only: Dr. GRPO's constant does
+// not move with the truncation rate, while GRPO's mean is over the
+// completions that take part.
+type Norm struct {
+	Agg         string `json:"agg"`         // aggregation it was built for
+	Completions int    `json:"completions"` // completions that take part (not masked, Len > 0)
+	Tokens      int    `json:"tokens"`      // tokens that take part
+	All         int    `json:"all"`         // every completion of the rollout batch
+	MaxNew      int    `json:"max_new"`     // completion length limit (dr_grpo)
+}
+
+// NewNorm computes the normaliser of cfg.Agg over the whole rollout batch b.
+func NewNorm(b Batch, cfg LossConfig) Norm {
+	n := Norm{Agg: cfg.Agg, All: b.N(), MaxNew: cfg.MaxNew}
+	for i, l := range b.Len {
+		if b.counts(i, cfg.MaskTruncated) {
+			n.Completions++
+			n.Tokens += l
+		}
+	}
+	return n
+}
+
+// scale returns the per-token factor of a completion with n tokens taking part.
+func (n Norm) scale(tokens int) float64 {
+	var z int
+	switch n.Agg {
+	case AggGRPO:
+		z = n.Completions * tokens
+	case AggDAPO, AggBNPO:
+		z = n.Tokens
+	case AggDrGRPO:
+		z = n.All * n.MaxNew
+	default:
+		panic(fmt.Sprintf("rl: unknown loss aggregation %q: want grpo, dapo, dr_grpo or bnpo", n.Agg))
+	}
+	if z <= 0 {
+		return 0
+	}
+	return 1 / float64(z)
+}
+
+// LossStats are sums over the tokens taking part, so that the stats of
+// micro-batches add up (Add) to those of the rollout batch.
+type LossStats struct {
+	Loss     float64 `json:"loss"`      // this part's share of the aggregated loss
+	Tokens   int     `json:"tokens"`    // tokens taking part
+	KLSum    float64 `json:"kl_sum"`    // sum of KL_t (0 without reference log-probs)
+	RatioSum float64 `json:"ratio_sum"` // sum of rho_t
+	ClipLow  int     `json:"clip_low"`  // tokens with A < 0 and rho < 1-EpsLow: zero gradient
+	ClipHigh int     `json:"clip_high"` // tokens with A > 0 and rho > 1+EpsHigh: zero gradient
+	DualClip int     `json:"dual_clip"` // tokens with A < 0 and rho > DualClip: zero gradient
+}
+
+// Add accumulates o into s.
+func (s *LossStats) Add(o LossStats) {
+	s.Loss += o.Loss
+	s.Tokens += o.Tokens
+	s.KLSum += o.KLSum
+	s.RatioSum += o.RatioSum
+	s.ClipLow += o.ClipLow
+	s.ClipHigh += o.ClipHigh
+	s.DualClip += o.DualClip
+}
+
+// KLMean is the token mean of KL_t.
+func (s LossStats) KLMean() float64 { return perToken(s.KLSum, s.Tokens) }
+
+// RatioMean is the token mean of rho_t.
+func (s LossStats) RatioMean() float64 { return perToken(s.RatioSum, s.Tokens) }
+
+// ClipLowFrac is the fraction of tokens clipped on the low side.
+func (s LossStats) ClipLowFrac() float64 { return perToken(float64(s.ClipLow), s.Tokens) }
+
+// ClipHighFrac is the fraction of tokens clipped on the high side.
+func (s LossStats) ClipHighFrac() float64 { return perToken(float64(s.ClipHigh), s.Tokens) }
+
+// DualClipFrac is the fraction of tokens stopped by the dual clip.
+func (s LossStats) DualClipFrac() float64 { return perToken(float64(s.DualClip), s.Tokens) }
+
+func perToken(sum float64, n int) float64 {
+	if n == 0 {
+		return 0
+	}
+	return sum / float64(n)
+}
+
+// clip kinds of one token.
+const (
+	clipNone = iota
+	clipLow
+	clipHigh
+	clipDual
+)
+
+// token returns the loss l_t of one token and its derivative dl/dlogp, with
+// the clip that was active. Ties at a clip boundary take the unclipped branch.
+// The log-ratio is clamped to [-maxLogRatio, maxLogRatio] before exp (verl);
+// where the clamp is active rho is constant in logp and the derivative is 0.
+func (c *LossConfig) token(logp, old, adv float64) (loss, grad, rho float64, clip int) {
+	lr := logp - old
+	rho = math.Exp(math.Max(-maxLogRatio, math.Min(lr, maxLogRatio)))
+	loss, grad, clip = c.surrogate(rho, adv)
+	if lr < -maxLogRatio || lr > maxLogRatio {
+		grad = 0
+	}
+	return loss, grad, rho, clip
+}
+
+// surrogate returns the clipped surrogate's loss at ratio rho and its
+// derivative with respect to logp (rho's derivative is rho itself).
+func (c *LossConfig) surrogate(rho, adv float64) (loss, grad float64, clip int) {
+	switch {
+	case adv > 0: // objective A*min(rho, clip(rho)): capped above
+		if rho > 1+c.EpsHigh {
+			return -(1 + c.EpsHigh) * adv, 0, clipHigh
+		}
+		return -rho * adv, -rho * adv, clipNone
+	case adv < 0: // objective A*max(rho, clip(rho)), then max(., c*A)
+		if rho < 1-c.EpsLow {
+			return -(1 - c.EpsLow) * adv, 0, clipLow
+		}
+		if c.DualClip > 0 && rho > c.DualClip {
+			return -c.DualClip * adv, 0, clipDual
+		}
+		return -rho * adv, -rho * adv, clipNone
+	}
+	return 0, 0, clipNone
+}
+
+// kl returns the estimator KL_t and its derivative with respect to logp.
+// These are pathwise derivatives with the sampled token held fixed, as in
+// GRPO/TRL: for k3, d/dlogp [exp(d) - d - 1] = 1 - exp(d). k3_k2grad returns
+// k3's value with k2's derivative -d.
+func (c *LossConfig) kl(logp, ref float64) (kl, grad float64) {
+	d := ref - logp
+	switch c.KL {
+	case KL1:
+		return -d, 1
+	case KL2:
+		return d * d / 2, -d
+	case KL3:
+		return k3(d)
+	case KL3K2:
+		kl, _ = k3(d)
+		return kl, -d
+	}
+	panic(fmt.Sprintf("rl: unknown KL estimator %q: want %s", c.KL, klNames))
+}
+
+// k3 returns exp(d) - d - 1 and its derivative with respect to logp,
+// 1 - exp(d), with verl's guards: d clamped to [-20, 20] before exp and the
+// value to at most 10; where a clamp is active the derivative is 0.
+func k3(d float64) (kl, grad float64) {
+	if d < -maxLogRatio || d > maxLogRatio {
+		return maxK3, 0 // exp(20) - 21 and 20 - 1 + exp(-20) both exceed maxK3
+	}
+	e := math.Exp(d)
+	if kl = e - d - 1; kl > maxK3 {
+		return maxK3, 0
+	}
+	return kl, 1 - e
+}
+
+// Coefficients fills dst (N, T) with w_t = norm_i * dl_t/dlogp_t for the
+// batch b, so that the graph's L = sum_t w_t logp_t has the gradient of the
+// GRPO loss; padding and masked completions get 0. The trainer passes the
+// whole rollout batch and norm = NewNorm of it; the graph's micro-batches
+// then only split the sum over tokens (TestGRPOGradientIndependentOfMicroBatch).
+// It returns the batch's statistics. It allocates nothing.
+//
+// It panics on mismatched shapes, on Beta > 0 without RefLogP, and if norm
+// was built for another aggregation.
+func Coefficients(dst []float32, b Batch, norm Norm, cfg LossConfig) LossStats {
+	b.check("Coefficients")
+	if len(dst) != len(b.LogP) {
+		panic(fmt.Sprintf("rl: Coefficients: len(dst) = %d, want N*T = %d", len(dst), len(b.LogP)))
+	}
+	checkNorm("Coefficients", b, norm, cfg)
+	var s LossStats
+	for i, n := range b.Len {
+		row := dst[i*b.T : (i+1)*b.T] // (T,)
+		clear(row)
+		if !b.counts(i, cfg.MaskTruncated) {
+			continue
+		}
+		z := norm.scale(n)
+		adv := b.Adv[i]
+		for t := range n {
+			k := i*b.T + t
+			logp := float64(b.LogP[k])
+			old := logp
+			if b.OldLogP != nil {
+				old = float64(b.OldLogP[k])
+			}
+			loss, grad, rho, clip := cfg.token(logp, old, adv)
+			if b.RefLogP != nil {
+				kl, dkl := cfg.kl(logp, float64(b.RefLogP[k]))
+				loss += cfg.Beta * kl
+				grad += cfg.Beta * dkl
+				s.KLSum += kl
+			}
+			row[t] = float32(z * grad)
+			s.Loss += z * loss
+			s.RatioSum += rho
+			switch clip {
+			case clipLow:
+				s.ClipLow++
+			case clipHigh:
+				s.ClipHigh++
+			case clipDual:
+				s.DualClip++
+			}
+		}
+		s.Tokens += n
+	}
+	return s
+}
+
+// EntropyCoefficients fills dst (N, T) with the entropy bonus's weights
+// e_t = -EntropyCoef * norm_i on the tokens that take part (0 elsewhere), so
+// that adding sum_t e_t H_t to the loss subtracts EntropyCoef times the
+// entropy aggregated like the policy term. It allocates nothing.
+func EntropyCoefficients(dst []float32, b Batch, norm Norm, cfg LossConfig) {
+	b.check("EntropyCoefficients")
+	if len(dst) != len(b.LogP) {
+		panic(fmt.Sprintf("rl: EntropyCoefficients: len(dst) = %d, want N*T = %d", len(dst), len(b.LogP)))
+	}
+	checkNorm("EntropyCoefficients", b, norm, cfg)
+	for i, n := range b.Len {
+		row := dst[i*b.T : (i+1)*b.T]
+		clear(row)
+		if !b.counts(i, cfg.MaskTruncated) {
+			continue
+		}
+		e := float32(-cfg.EntropyCoef * norm.scale(n))
+		for t := range n {
+			row[t] = e
+		}
+	}
+}
+
+// Objective returns the micro-batch's share of the aggregated loss written
+// straight from the formula (min, clip, max), in float64. It is the reference
+// that Coefficients is tested against, and what the trainer may log.
+func Objective(b Batch, norm Norm, cfg LossConfig) float64 {
+	return objective(b, norm, cfg, -1, 0)
+}
+
+// objective is Objective with logp of flat token index shift moved by h.
+func objective(b Batch, norm Norm, cfg LossConfig, shift int, h float64) float64 {
+	b.check("Objective")
+	checkNorm("Objective", b, norm, cfg)
+	var sum float64
+	for i, n := range b.Len {
+		if !b.counts(i, cfg.MaskTruncated) {
+			continue
+		}
+		a := b.Adv[i]
+		var row float64
+		for t := range n {
+			k := i*b.T + t
+			logp := float64(b.LogP[k])
+			old := logp
+			if b.OldLogP != nil {
+				old = float64(b.OldLogP[k])
+			}
+			if k == shift {
+				logp += h
+			}
+			rho := math.Exp(math.Max(-maxLogRatio, math.Min(logp-old, maxLogRatio)))
+			obj := math.Min(rho*a, math.Max(1-cfg.EpsLow, math.Min(rho, 1+cfg.EpsHigh))*a)
+			if cfg.DualClip > 0 && a < 0 {
+				obj = math.Max(obj, cfg.DualClip*a)
+			}
+			l := -obj
+			if b.RefLogP != nil {
+				d := float64(b.RefLogP[k]) - logp
+				switch cfg.KL {
+				case KL1:
+					l += cfg.Beta * -d
+				case KL2:
+					l += cfg.Beta * d * d / 2
+				case KL3, KL3K2: // k3_k2grad's value is k3's; its gradient is not this one's
+					dc := math.Max(-maxLogRatio, math.Min(d, maxLogRatio))
+					l += cfg.Beta * math.Min(math.Exp(dc)-dc-1, maxK3)
+				}
+			}
+			row += l
+		}
+		sum += norm.scale(n) * row
+	}
+	return sum
+}
+
+func checkNorm(fn string, b Batch, norm Norm, cfg LossConfig) {
+	if norm.Agg != cfg.Agg {
+		panic(fmt.Sprintf("rl: %s: norm built for aggregation %q, want %q", fn, norm.Agg, cfg.Agg))
+	}
+	if cfg.Beta > 0 && b.RefLogP == nil {
+		panic(fmt.Sprintf("rl: %s: beta = %v needs reference log-probs, found none", fn, cfg.Beta))
+	}
+}

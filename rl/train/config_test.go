@@ -1,0 +1,83 @@
+package train
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"tinyr1/rl/eval"
+)
+
+// TestDecodeConfigStrict checks that a config file is one JSON object of
+// known keys, spelled exactly, with non-null values.
+func TestDecodeConfigStrict(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{`null`, "null: want one JSON object"},
+		{`{"steps":null}`, `key "steps" is null`},
+		{`{"Steps":2}`, `unknown key "Steps"`},
+		{`{"STEPS":2}`, `unknown key "STEPS"`},
+		{`{"lerning_rate":1}`, `unknown key "lerning_rate"`},
+		{`[1]`, "want one JSON object"},
+		{`{"steps":2} {"steps":3}`, "more than one JSON object"},
+		{`{"steps":"2"}`, "steps"},
+	} {
+		if _, err := DecodeConfig([]byte(tc.in), DefaultTrainConfig(), "x.json"); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: error %v, want %q", tc.in, err, tc.want)
+		}
+	}
+	c, err := DecodeConfig([]byte(`{"steps": 7, "tasks": "add:1"}`), DefaultTrainConfig(), "x.json")
+	if err != nil || c.Steps != 7 || c.Tasks != "add:1" || c.LR != DefaultTrainConfig().LR {
+		t.Errorf("good config: %+v, %v", c, err)
+	}
+}
+
+// TestLoadConfigCapsSize checks that /dev/zero and oversized files are
+// refused after reading at most MaxConfigBytes+1 bytes.
+func TestLoadConfigCapsSize(t *testing.T) {
+	big := filepath.Join(t.TempDir(), "big.json")
+	if err := os.WriteFile(big, []byte(`{"steps": 2`+strings.Repeat(" ", MaxConfigBytes)+`}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/dev/zero", big} {
+		if _, err := LoadConfig(path, DefaultTrainConfig()); err == nil || !strings.Contains(err.Error(), "more than 1048576 bytes") {
+			t.Errorf("%s: error %v, want the size cap", path, err)
+		}
+	}
+}
+
+// TestValidateRefusesTestOnlyLevelAndNoSteps checks that level 5 (test only)
+// and a run of zero steps are refused by name.
+func TestValidateRefusesTestOnlyLevelAndNoSteps(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Tasks = "add:5" }, "level 5 of add is out-of-distribution"},
+		{func(c *Config) { c.Tasks = "sort:1,mul:3-5" }, "level 5 of mul is out-of-distribution"},
+		{func(c *Config) { c.Steps = 0 }, "steps = 0: want a value >= 1"},
+	} {
+		for _, def := range []Config{DefaultSFTConfig(), DefaultTrainConfig()} {
+			c := def
+			tc.edit(&c)
+			if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("%+v: Validate() = %v, want %q", c, err, tc.want)
+			}
+		}
+	}
+	c := DefaultTrainConfig()
+	c.Tasks = "add:1-4"
+	if err := c.Validate(); err != nil {
+		t.Errorf("levels 1-4: %v", err)
+	}
+}
+
+// eval does not import the trainer, so its defaults copy the training
+// defaults it shares: they must stay equal.
+func TestEvalDefaultsMatchTraining(t *testing.T) {
+	tr, ev := DefaultTrainConfig(), eval.DefaultEvalConfig()
+	if ev.Tasks != tr.Tasks || ev.MaxNew != tr.MaxNew || ev.Workers != tr.Workers {
+		t.Errorf("eval defaults tasks %q, max_new %d, workers %d: want the training defaults %q, %d, %d",
+			ev.Tasks, ev.MaxNew, ev.Workers, tr.Tasks, tr.MaxNew, tr.Workers)
+	}
+}
