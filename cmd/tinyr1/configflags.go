@@ -15,13 +15,15 @@ import (
 	"tinyr1/rl/train"
 )
 
-// Every train.Config field is one flag, named after its config-file key with
-// dashes (max_new -> --max-new), with the field's usage tag as help, its
-// topic tag as --help section and the command's default as default.
-// Flags are derived from the struct so that a setting is declared exactly
-// once. A command shows only the fields of its modes (the for tag), and a
-// run refuses a setting outside its own mode, from a flag, the environment
-// or --config alike.
+// Every field of a command's config struct (train.Config for sft and
+// train, eval.EvalConfig for eval) is one flag, named after its config-file
+// key with dashes (max_new -> --max-new) or by its flag tag, with the
+// field's usage tag as help, its topic tag as --help section and the
+// command's default as default; flag:"-" marks a field that is not a
+// setting. Flags are derived from the struct so that a setting is declared
+// exactly once. A training command shows only the fields of its modes (the
+// for tag), and a run refuses a setting outside its own mode, from a flag,
+// the environment or --config alike.
 
 // The modes of a training run are train.Mode; the for tags of train.Config
 // name them as Mode.String() does: "sft", "rft" (sft --from-samples) and
@@ -37,37 +39,74 @@ var modeNames = map[train.Mode]string{
 // modeByName is the mode a for tag names.
 var modeByName = map[string]train.Mode{train.SFT.String(): train.SFT, train.RFT.String(): train.RFT, train.GRPO.String(): train.GRPO}
 
-// configField is one train.Config field as the command line sees it.
+// configField is one field of a config struct as the command line sees it.
 type configField struct {
-	index int          // field index in train.Config
+	index int          // field index in the struct
 	key   string       // config-file key (the json tag)
+	name  string       // flag name
 	usage string       // help text
 	topic string       // --help section
-	modes []train.Mode // the modes it applies to
+	modes []train.Mode // the modes it applies to (train.Config only)
 }
 
 // flag returns the field's flag name.
-func (f configField) flag() string { return flagName(f.key) }
+func (f configField) flag() string { return f.name }
 
-// configFields lists train.Config's fields in declaration order.
+// structFields lists the settings of the config struct type t in
+// declaration order. A field must have a usage and a topic tag, or say
+// flag:"-", so that no setting goes without a flag unnoticed.
+func structFields(t reflect.Type) []configField {
+	var fs []configField
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		name := sf.Tag.Get("flag")
+		if name == "-" {
+			continue
+		}
+		f := configField{index: i, key: strings.Split(sf.Tag.Get("json"), ",")[0], name: name, usage: sf.Tag.Get("usage"),
+			topic: sf.Tag.Get("topic")}
+		if f.name == "" {
+			f.name = flagName(f.key)
+		}
+		if f.key == "" || f.usage == "" || f.topic == "" {
+			panic(fmt.Sprintf("configflags: %s.%s needs a json, a usage and a topic tag, or flag:\"-\"", t, sf.Name))
+		}
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+// pickFields returns the fields of fs with the given flag names, for a
+// command that reads some of another command's settings.
+func pickFields(fs []configField, names ...string) []configField {
+	var out []configField
+	for _, name := range names {
+		i := slices.IndexFunc(fs, func(f configField) bool { return f.flag() == name })
+		if i < 0 {
+			panic("configflags: no setting --" + name)
+		}
+		out = append(out, fs[i])
+	}
+	return out
+}
+
+// configFields lists train.Config's fields in declaration order, each with
+// the modes of its for tag.
 var configFields = func() []configField {
 	t := reflect.TypeOf(train.Config{})
-	fs := make([]configField, t.NumField())
+	fs := structFields(t)
 	for i := range fs {
-		sf := t.Field(i)
-		f := configField{index: i, key: strings.Split(sf.Tag.Get("json"), ",")[0], usage: sf.Tag.Get("usage"),
-			topic: sf.Tag.Get("topic")}
-		if f.topic == "" || sf.Tag.Get("for") == "" {
-			panic(fmt.Sprintf("configflags: train.Config.%s needs a topic and a for tag", sf.Name))
+		sf := t.Field(fs[i].index)
+		if sf.Tag.Get("for") == "" {
+			panic(fmt.Sprintf("configflags: train.Config.%s needs a for tag", sf.Name))
 		}
 		for _, name := range strings.Split(sf.Tag.Get("for"), ",") {
 			m, ok := modeByName[name]
 			if !ok {
 				panic(fmt.Sprintf("configflags: train.Config.%s: unknown mode %q in its for tag: want sft, rft or grpo", sf.Name, name))
 			}
-			f.modes = append(f.modes, m)
+			fs[i].modes = append(fs[i].modes, m)
 		}
-		fs[i] = f
 	}
 	return fs
 }()
@@ -105,23 +144,43 @@ func configFlags(def train.Config, modes ...train.Mode) []cli.Flag {
 		if len(in) < len(modes) {
 			usage += " [" + strings.Join(mapModes(in), "; ") + "]"
 		}
-		name, cat := f.flag(), f.topic
-		switch fv := v.Field(f.index); fv.Kind() {
-		case reflect.Uint64:
-			flags = append(flags, &cli.Uint64Flag{Name: name, Usage: usage, Value: fv.Uint(), Category: cat})
-		case reflect.Int:
-			flags = append(flags, &cli.IntFlag{Name: name, Usage: usage, Value: int(fv.Int()), Category: cat})
-		case reflect.Float64:
-			flags = append(flags, &cli.Float64Flag{Name: name, Usage: usage, Value: fv.Float(), Category: cat})
-		case reflect.String:
-			flags = append(flags, &cli.StringFlag{Name: name, Usage: usage, Value: fv.String(), Category: cat})
-		case reflect.Bool:
-			flags = append(flags, &cli.BoolFlag{Name: name, Usage: usage, Value: fv.Bool(), Category: cat})
-		default:
-			panic(fmt.Sprintf("configflags: field %s has unsupported kind %s", f.key, fv.Kind()))
-		}
+		flags = append(flags, fieldFlag(f, usage, v.Field(f.index)))
 	}
 	return flags
+}
+
+// structFlags returns one flag per field of fs, with defaults from def,
+// their config struct.
+func structFlags(fs []configField, def any) []cli.Flag {
+	v := reflect.ValueOf(def)
+	flags := make([]cli.Flag, len(fs))
+	for i, f := range fs {
+		flags[i] = fieldFlag(f, f.usage, v.Field(f.index))
+	}
+	return flags
+}
+
+// fieldFlag returns the flag of field f with help usage and default def. A
+// list of integers ([]int) is one string flag, written "1,4,16".
+func fieldFlag(f configField, usage string, def reflect.Value) cli.Flag {
+	name, cat := f.flag(), f.topic
+	switch def.Kind() {
+	case reflect.Uint64:
+		return &cli.Uint64Flag{Name: name, Usage: usage, Value: def.Uint(), Category: cat}
+	case reflect.Int:
+		return &cli.IntFlag{Name: name, Usage: usage, Value: int(def.Int()), Category: cat}
+	case reflect.Float64:
+		return &cli.Float64Flag{Name: name, Usage: usage, Value: def.Float(), Category: cat}
+	case reflect.String:
+		return &cli.StringFlag{Name: name, Usage: usage, Value: def.String(), Category: cat}
+	case reflect.Bool:
+		return &cli.BoolFlag{Name: name, Usage: usage, Value: def.Bool(), Category: cat}
+	case reflect.Slice:
+		if xs, ok := def.Interface().([]int); ok {
+			return &cli.StringFlag{Name: name, Usage: usage, Value: joinInts(xs), Category: cat}
+		}
+	}
+	panic(fmt.Sprintf("configflags: field %s has unsupported type %s", f.key, def.Type()))
 }
 
 // mapModes names modes for help texts.
@@ -133,12 +192,13 @@ func mapModes(modes []train.Mode) []string {
 	return out
 }
 
-// applyFlags writes the flags the user set (on the command line or through
-// the environment) over cfg and returns the keys it set.
-func applyFlags(c *cli.Context, cfg *train.Config) []string {
+// applyFlags writes the flags of fs that the user set (on the command line
+// or through the environment) over cfg, a pointer to their config struct,
+// and returns the keys it set. A list that does not parse is a usage error.
+func applyFlags(c *cli.Context, fs []configField, cfg any) ([]string, error) {
 	var set []string
 	v := reflect.ValueOf(cfg).Elem()
-	for _, f := range configFields {
+	for _, f := range fs {
 		name := f.flag()
 		if !c.IsSet(name) {
 			continue
@@ -155,9 +215,15 @@ func applyFlags(c *cli.Context, cfg *train.Config) []string {
 			fv.SetString(c.String(name))
 		case reflect.Bool:
 			fv.SetBool(c.Bool(name))
+		case reflect.Slice: // []int, as fieldFlag declares it
+			xs, err := parseInts(c.String(name))
+			if err != nil {
+				return set, usageError("--%s: %v", name, err)
+			}
+			fv.Set(reflect.ValueOf(xs))
 		}
 	}
-	return set
+	return set, nil
 }
 
 // appliesTo says whether the setting key applies to mode.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -21,37 +23,13 @@ import (
 	"tinyr1/rl/train"
 )
 
-const (
-	catEval     = "Evaluation"
-	catSampling = "Sampling"
-)
+// evalFields are eval's settings, the fields of eval.EvalConfig; eval's
+// flags are derived from them as sft's and train's are from train.Config
+// (configflags.go).
+var evalFields = structFields(reflect.TypeOf(eval.EvalConfig{}))
 
-var evalDefaults = eval.DefaultEvalConfig()
-
-// Flags of eval; the sampling ones are shared with sample.
+// Flags of eval that are not settings.
 var (
-	evalTasksFlag = &cli.StringFlag{Name: "tasks", Category: catEval,
-		Usage: "task mixture family:level,... (levels may be ranges lo-hi; weights are ignored)", Value: evalDefaults.Tasks}
-	evalSplitFlag = &cli.StringFlag{Name: "split", Category: catData,
-		Usage: "data split: train, validation or test", Value: evalDefaults.Split}
-	evalProblemsFlag = &cli.IntFlag{Name: "problems", Category: catEval,
-		Usage: "distinct problems per family and level (a level with fewer is evaluated on those, with a warning)", Value: evalDefaults.Problems}
-	evalNFlag = &cli.IntFlag{Name: "n", Category: catEval,
-		Usage: "samples per problem for sampled pass@1, pass@k and maj@k; 0 is greedy only", Value: evalDefaults.N}
-	evalKFlag = &cli.StringFlag{Name: "k", Category: catEval,
-		Usage: "comma-separated k of pass@k and maj@k, each at most --n", Value: joinInts(evalDefaults.Ks)}
-	evalGreedyFlag = &cli.BoolFlag{Name: "greedy", Category: catEval,
-		Usage: "also decode greedily (the primary figure); --greedy=false for sampling only", Value: evalDefaults.Greedy}
-	evalSeedFlag = &cli.Uint64Flag{Name: "seed", Category: catData,
-		Usage: "seed of the problems and of the sampling streams", Value: evalDefaults.Seed}
-	temperatureFlag = &cli.Float64Flag{Name: "temperature", Category: catSampling,
-		Usage: "sampling temperature", Value: evalDefaults.Temperature}
-	topPFlag = &cli.Float64Flag{Name: "top-p", Category: catSampling,
-		Usage: "nucleus sampling mass; 1 is off", Value: evalDefaults.TopP}
-	maxNewFlag = &cli.IntFlag{Name: "max-new", Category: catSampling,
-		Usage: "completion length limit in tokens", Value: evalDefaults.MaxNew}
-	workersFlag = &cli.IntFlag{Name: "workers", Category: catSampling,
-		Usage: "goroutines of the rollout engine (results do not depend on it)", Value: evalDefaults.Workers}
 	evalOutFlag = &cli.StringFlag{Name: "out", Category: catOutput,
 		Usage: "also write the JSON result to this file (report reads RUN/eval/*.json)"}
 	csvFlag = &cli.BoolFlag{Name: "csv", Category: catOutput,
@@ -63,32 +41,22 @@ var evalCommand = &cli.Command{
 	Usage: "greedy and sampled pass@1, pass@k and maj@k per task",
 	UsageText: "tinyr1 eval CKPT [CKPT...] [--tasks MIX] [--split test] [--problems 100] [--n 16] [--k 1,4,16] [--json|--csv]\n" +
 		"   CKPT is a checkpoint file or a run folder (its latest checkpoint)",
-	Flags: []cli.Flag{evalTasksFlag, evalSplitFlag, evalProblemsFlag, evalNFlag, evalKFlag, evalGreedyFlag, evalSeedFlag,
-		temperatureFlag, topPFlag, maxNewFlag, workersFlag, jsonFlag, csvFlag, evalOutFlag, logSamplesFlag, quietFlag},
+	Flags: append(structFlags(evalFields, eval.DefaultEvalConfig()),
+		jsonFlag, csvFlag, evalOutFlag, logSamplesFlag, quietFlag),
 	Action: evalAction,
 }
 
-// evalConfigFlags reads the evaluation config from the flags.
+// evalConfigFlags reads the evaluation config: the defaults, then the
+// flags. Without sampling (--n 0) the default --k does not apply.
 func evalConfigFlags(c *cli.Context) (eval.EvalConfig, error) {
 	cfg := eval.DefaultEvalConfig()
-	cfg.Tasks = c.String(evalTasksFlag.Name)
-	cfg.Split = c.String(evalSplitFlag.Name)
-	cfg.Problems = c.Int(evalProblemsFlag.Name)
-	cfg.N = c.Int(evalNFlag.Name)
-	ks, err := parseInts(c.String(evalKFlag.Name))
+	set, err := applyFlags(c, evalFields, &cfg)
 	if err != nil {
-		return cfg, usageError("--k: %v", err)
+		return cfg, err
 	}
-	cfg.Ks = ks
-	if cfg.N == 0 && !c.IsSet(evalKFlag.Name) {
+	if cfg.N == 0 && !slices.Contains(set, "ks") {
 		cfg.Ks = nil
 	}
-	cfg.Greedy = c.Bool(evalGreedyFlag.Name)
-	cfg.Seed = c.Uint64(evalSeedFlag.Name)
-	cfg.Temperature = c.Float64(temperatureFlag.Name)
-	cfg.TopP = c.Float64(topPFlag.Name)
-	cfg.MaxNew = c.Int(maxNewFlag.Name)
-	cfg.Workers = c.Int(workersFlag.Name)
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("eval: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}

@@ -17,6 +17,16 @@ import (
 	"tinyr1/rl/eval"
 )
 
+const catSampling = "Sampling"
+
+// sampleFields are the settings of eval that sample reads too: the split
+// and seed of the problems and how to decode. Its --n (problems) and
+// --greedy (instead of sampling) are its own.
+var sampleFields = pickFields(evalFields, "split", "seed", "temperature", "top-p", "max-new", "workers")
+
+// scoreFields are the settings of eval that score reads too.
+var scoreFields = pickFields(evalFields, "workers")
+
 var (
 	promptFlag = &cli.StringFlag{Name: "prompt", Category: catData,
 		Usage: "free prompt text to complete instead of generated problems (no verifier: format verdict only)"}
@@ -39,8 +49,8 @@ var sampleCommand = &cli.Command{
 	Usage: "a checkpoint's completions with the verifier's verdict",
 	UsageText: "tinyr1 sample CKPT [--family F --level L --split S --n N --seed X] [--greedy] [--samples M] [--json]\n" +
 		"   tinyr1 sample CKPT --prompt TEXT",
-	Flags: []cli.Flag{promptFlag, familyFlag, levelFlag, evalSplitFlag, countFlag, evalSeedFlag, samplesFlag,
-		sampleGreedyFlag, temperatureFlag, topPFlag, maxNewFlag, workersFlag, jsonFlag},
+	Flags: append(structFlags(sampleFields, eval.DefaultEvalConfig()),
+		promptFlag, familyFlag, levelFlag, countFlag, samplesFlag, sampleGreedyFlag, jsonFlag),
 	Action: sampleAction,
 }
 
@@ -49,7 +59,7 @@ var scoreCommand = &cli.Command{
 	Usage: "per-token log-probabilities of texts, as JSON lines",
 	UsageText: "tinyr1 score CKPT --text TEXT\n   tinyr1 score CKPT --file FILE\n" +
 		"   each line: {\"text\", \"tokens\", \"ids\", \"logprobs\", \"total\"}; logprobs[i] = log p(tokens[i] | <bos>, tokens[:i])",
-	Flags:  []cli.Flag{textFlag, textFileFlag, eosFlag, scoreTemperatureFlag, workersFlag},
+	Flags:  append(structFlags(scoreFields, eval.DefaultEvalConfig()), textFlag, textFileFlag, eosFlag, scoreTemperatureFlag),
 	Action: scoreAction,
 }
 
@@ -86,19 +96,23 @@ func sampleAction(c *cli.Context) error {
 	if ns < 1 || ns > 4096 {
 		return usageError("sample: --samples = %d: want 1 to 4096", ns)
 	}
-	sc := model.SampleConfig{Greedy: c.Bool(sampleGreedyFlag.Name), Temperature: float32(c.Float64(temperatureFlag.Name)),
-		TopP: float32(c.Float64(topPFlag.Name)), MaxNew: c.Int(maxNewFlag.Name), EOS: data.EOS}
+	cfg := eval.DefaultEvalConfig()
+	if _, err := applyFlags(c, sampleFields, &cfg); err != nil {
+		return err
+	}
+	sc := model.SampleConfig{Greedy: c.Bool(sampleGreedyFlag.Name), Temperature: float32(cfg.Temperature),
+		TopP: float32(cfg.TopP), MaxNew: cfg.MaxNew, EOS: data.EOS}
 	if sc.Greedy {
 		sc.Temperature, sc.TopP = 1, 1
 	}
 	if err := sc.Validate(); err != nil {
 		return usageError("sample: %v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	workers := c.Int(workersFlag.Name)
+	workers := cfg.Workers
 	if workers < 1 || workers > 256 {
 		return usageError("sample: --workers = %d: want 1 to 256", workers)
 	}
-	seed := c.Uint64(evalSeedFlag.Name)
+	seed := cfg.Seed
 	tok := data.NewTokenizer()
 	var probs []data.Problem
 	if text := c.String(promptFlag.Name); text != "" {
@@ -201,7 +215,11 @@ func scoreAction(c *cli.Context) error {
 	if !(temp > 0) || temp > 1e6 {
 		return usageError("score: --temperature = %g: want a value > 0", temp)
 	}
-	workers := c.Int(workersFlag.Name)
+	cfg := eval.DefaultEvalConfig()
+	if _, err := applyFlags(c, scoreFields, &cfg); err != nil {
+		return err
+	}
+	workers := cfg.Workers
 	if workers < 1 || workers > 256 {
 		return usageError("score: --workers = %d: want 1 to 256", workers)
 	}

@@ -124,7 +124,10 @@ func resolveConfig(c *cli.Context, def train.Config, kind string, mode train.Mod
 			return cfg, usageError("--config %s: %v", path, err)
 		}
 	}
-	set := applyFlags(c, &cfg)
+	set, err := applyFlags(c, configFields, &cfg)
+	if err != nil {
+		return cfg, err
+	}
 	if err := checkMode(kind, mode, set, fileKeys, path); err != nil {
 		return cfg, err
 	}
@@ -281,7 +284,10 @@ func resumeRun(c *cli.Context, kind, dir string) (*train.Trainer, *checkpoints.R
 	keepDefaults(&cfg, def, mode)
 	fileCfg := cfg
 	over := cfg
-	set := applyFlags(c, &over)
+	set, err := applyFlags(c, configFields, &over)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, key := range set {
 		if !resumeMayDiffer[key] {
 			return nil, nil, usageError("%s --resume: --%s cannot change on resume: want only --steps or --workers", kind, flagName(key))

@@ -35,21 +35,29 @@ import (
 // pass@k and maj@k carry a 95% interval mean +- 1.96 standard errors over
 // problems (samples of one problem are not independent), clipped to [0, 1].
 
-// EvalConfig says what to evaluate and how.
+// EvalConfig says what to evaluate and how. Sampling (N samples per problem
+// at Temperature and TopP) is off when N = 0, and then Ks is ignored.
+//
+// Each field is one flag of tinyr1 eval, named after its json key with
+// dashes (max_new -> --max-new) unless a flag tag names it. Its tags say
+// where it belongs: usage is its help text (and serves as its comment),
+// topic its section (the heading in --help). flag:"-" marks a field that is
+// not a setting.
 type EvalConfig struct {
-	Tasks       string  `json:"tasks"`       // task mixture family:level,... (weights are ignored)
-	Split       string  `json:"split"`       // data split of the problems: train, validation or test
-	Problems    int     `json:"problems"`    // distinct problems per family and level (fewer when a level has fewer)
-	N           int     `json:"n"`           // samples per problem at Temperature/TopP; 0 turns sampling off
-	Ks          []int   `json:"ks"`          // k of pass@k and maj@k; each at most N (ignored when N = 0)
-	Temperature float64 `json:"temperature"` // sampling temperature
-	TopP        float64 `json:"top_p"`       // nucleus mass of sampling; 1 is off
-	Greedy      bool    `json:"greedy"`      // also decode each problem greedily (the primary figure)
-	Seed        uint64  `json:"seed"`        // seed of the problem stream and of the sampling streams
-	MaxNew      int     `json:"max_new"`     // completion length limit in tokens
-	Workers     int     `json:"workers"`     // engine goroutines; results do not depend on it
+	Tasks       string  `json:"tasks" usage:"task mixture family:level,... (levels may be ranges lo-hi; weights are ignored)" topic:"Evaluation"`
+	Split       string  `json:"split" usage:"data split: train, validation or test" topic:"Data"`
+	Problems    int     `json:"problems" usage:"distinct problems per family and level (a level with fewer is evaluated on those, with a warning)" topic:"Evaluation"`
+	N           int     `json:"n" usage:"samples per problem for sampled pass@1, pass@k and maj@k; 0 is greedy only" topic:"Evaluation"`
+	Ks          []int   `json:"ks" flag:"k" usage:"comma-separated k of pass@k and maj@k, each at most --n" topic:"Evaluation"`
+	Temperature float64 `json:"temperature" usage:"sampling temperature" topic:"Sampling"`
+	TopP        float64 `json:"top_p" usage:"nucleus sampling mass; 1 is off" topic:"Sampling"`
+	Greedy      bool    `json:"greedy" usage:"also decode greedily (the primary figure); --greedy=false for sampling only" topic:"Evaluation"`
+	Seed        uint64  `json:"seed" usage:"seed of the problems and of the sampling streams" topic:"Data"`
+	MaxNew      int     `json:"max_new" usage:"completion length limit in tokens" topic:"Sampling"`
+	Workers     int     `json:"workers" usage:"goroutines of the rollout engine (results do not depend on it)" topic:"Sampling"`
 
-	TaskFiles string `json:"task_files,omitempty"` // SHA-256 of each dataset file in Tasks, PATH=HASH,... (TaskFiles)
+	// Set by eval from the files Tasks names, not by the user.
+	TaskFiles string `json:"task_files,omitempty" flag:"-"` // SHA-256 of each dataset file in Tasks, PATH=HASH,... (TaskFiles)
 }
 
 // DefaultEvalConfig returns the protocol's defaults: the test split, 100
