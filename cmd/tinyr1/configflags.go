@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -272,19 +270,10 @@ func checkMode(cmd string, mode train.Mode, set, fileKeys []string, file string)
 	return nil
 }
 
-// configFileKeys returns the keys of a --config file in file order. It is
-// called after train.LoadConfig accepted the file, which bounds its size and
-// checks its form.
-func configFileKeys(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	raw, err := io.ReadAll(io.LimitReader(f, train.MaxConfigBytes+1))
-	if err != nil {
-		return nil, err
-	}
+// configFileKeys returns the keys of a --config file's bytes in file order.
+// It is called after train.DecodeConfig accepted the same bytes, which
+// checks that they hold one object.
+func configFileKeys(raw []byte) ([]string, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if _, err := dec.Token(); err != nil { // {
 		return nil, err
@@ -295,7 +284,11 @@ func configFileKeys(path string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		keys = append(keys, tok.(string))
+		key, ok := tok.(string)
+		if !ok {
+			return nil, fmt.Errorf("key %v: want a string", tok)
+		}
+		keys = append(keys, key)
 		var skip json.RawMessage
 		if err := dec.Decode(&skip); err != nil {
 			return nil, err

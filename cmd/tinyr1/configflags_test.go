@@ -7,7 +7,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"tinyr1/checkpoints"
 	"tinyr1/rl/objective"
@@ -272,5 +274,47 @@ func TestHiddenConstantsAreSettings(t *testing.T) {
 	}
 	if cc := pos.Curriculum.Config; cc.Window != 7 || cc.MinSamples != 3 || cc.Up != 0.9 || cc.Down != 0.1 {
 		t.Errorf("checkpoint curriculum config %+v: want window 7, min_samples 3, up 0.9, down 0.1", cc)
+	}
+}
+
+// TestConfigFromPipe: --config is read once, so a named pipe (or
+// /dev/stdin, or a shell's <(...)) works.
+func TestConfigFromPipe(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "config.fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		f.WriteString(`{"lr": 0.001}`)
+		f.Close()
+	}()
+	run := filepath.Join(dir, "run")
+	type result struct {
+		code   int
+		stderr string
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, _, stderr := runApp(t, append([]string{"sft", "--out", run, "--steps", "1", "--config", fifo}, tinySFTArgs...)...)
+		done <- result{code, stderr}
+	}()
+	var code int
+	var stderr string
+	select {
+	case r := <-done:
+		code, stderr = r.code, r.stderr
+	case <-time.After(60 * time.Second):
+		t.Fatal("sft --config FIFO still running after 60 s: the pipe is read twice (the second read waits for a writer forever)")
+	}
+	if code != 0 {
+		t.Fatalf("sft --config FIFO: exit %d: %s", code, stderr)
+	}
+	if cfg := readConfigJSON(t, filepath.Join(run, "config.json")); cfg["lr"] != 0.001 {
+		t.Errorf("config.json lr %v: want the pipe's 0.001", cfg["lr"])
 	}
 }

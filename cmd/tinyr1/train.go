@@ -116,11 +116,14 @@ func resolveConfig(c *cli.Context, def train.Config, kind string, mode train.Mod
 	path := c.String(configFlag.Name)
 	var fileKeys []string
 	if path != "" {
-		var err error
-		if cfg, err = train.LoadConfig(path, cfg); err != nil {
+		raw, err := train.ReadConfigFile(path) // once: it may be a pipe
+		if err != nil {
 			return cfg, usageError("--config: %v", err)
 		}
-		if fileKeys, err = configFileKeys(path); err != nil {
+		if cfg, err = train.DecodeConfig(raw, cfg, path); err != nil {
+			return cfg, usageError("--config: %v", err)
+		}
+		if fileKeys, err = configFileKeys(raw); err != nil {
 			return cfg, usageError("--config %s: %v", path, err)
 		}
 	}
@@ -321,6 +324,11 @@ func resumeRun(c *cli.Context, kind, dir string) (*train.Trainer, *checkpoints.R
 		if kept := filepath.Join(dir, man.InitCopy); fileExists(kept) || !fileExists(init) {
 			init = kept // (when both are gone, the error names the run's own copy)
 		}
+	}
+	if mode != train.SFT && !fileExists(init) {
+		run.Close()
+		return nil, nil, fmt.Errorf("%s --resume %s: the run's initial checkpoint (its sampler or reference policy) is missing: want %s or %s, "+
+			"which the run started from; it cannot resume without it", kind, dir, filepath.Join(dir, checkpoints.InitFile), man.Init)
 	}
 	var tr *train.Trainer
 	if mode != train.SFT {

@@ -18,13 +18,13 @@ import (
 
 // Config holds every setting of a training run, supervised warm start and
 // GRPO alike. It is flat so that each field is one command-line flag and one
-// config-file key with the same name (the json tag). The fully resolved
-// Config is written with every run (config.json) and every checkpoint.
+// config-file key with the same name (the json tag). A run's config.json
+// holds the settings of its mode; every checkpoint holds the whole Config.
 //
 // Each field's tags say where it belongs: usage is its help text, topic its
 // section (the heading in --help), and for the modes it applies to: sft
 // (supervised warm start), rft (sft --from-samples, rejection sampling) and
-// train (GRPO). The commands show and accept only their modes' settings;
+// grpo (`tinyr1 train`), as Mode.String() names them. The commands show and accept only their modes' settings;
 // a field outside the run's mode keeps its default and is not read.
 type Config struct {
 	// Run.
@@ -338,7 +338,7 @@ func DecodeConfig(raw []byte, base Config, name string) (Config, error) {
 	keys := configKeys()
 	for k, v := range obj {
 		if !keys[k] {
-			return base, fmt.Errorf("rl: config %s: unknown key %q: want one of the keys of 'tinyr1 train --help' (lower case, as in config.json)", name, k)
+			return base, fmt.Errorf("rl: config %s: unknown key %q: want a key of config.json: a flag of 'tinyr1 sft --help' or 'tinyr1 train --help' with _ for - (lower case)", name, k)
 		}
 		if string(bytes.TrimSpace(v)) == "null" {
 			return base, fmt.Errorf("rl: config %s: key %q is null: want a value", name, k)
@@ -383,17 +383,27 @@ const MaxConfigBytes = 1 << 20
 
 // LoadConfig reads a JSON config file of at most MaxConfigBytes over base.
 func LoadConfig(path string, base Config) (Config, error) {
+	raw, err := ReadConfigFile(path)
+	if err != nil {
+		return base, err
+	}
+	return DecodeConfig(raw, base, path)
+}
+
+// ReadConfigFile reads a config file of at most MaxConfigBytes, once: a
+// pipe or /dev/stdin cannot be read twice.
+func ReadConfigFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return base, fmt.Errorf("rl: config: %w", err)
+		return nil, fmt.Errorf("rl: config: %w", err)
 	}
 	defer f.Close()
 	raw, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
 	if err != nil {
-		return base, fmt.Errorf("rl: config %s: %w", path, err)
+		return nil, fmt.Errorf("rl: config %s: %w", path, err)
 	}
 	if len(raw) > MaxConfigBytes {
-		return base, fmt.Errorf("rl: config %s: more than %d bytes: want a JSON object of settings of at most 1 MiB", path, MaxConfigBytes)
+		return nil, fmt.Errorf("rl: config %s: more than %d bytes: want a JSON object of settings of at most 1 MiB", path, MaxConfigBytes)
 	}
-	return DecodeConfig(raw, base, path)
+	return raw, nil
 }
