@@ -356,3 +356,23 @@ func TestSymlinkedInitKeptAsFile(t *testing.T) {
 		t.Fatalf("resume after the link's target moved: exit %d: %s", code, stderr)
 	}
 }
+
+// TestResumeWithoutInitSaysWhy: when both the run's init.ckpt and the
+// original are gone, resume names the missing initial checkpoint.
+func TestResumeWithoutInitSaysWhy(t *testing.T) {
+	dir := t.TempDir()
+	init := filepath.Join(dir, "step-0000600.ckpt")
+	if err := os.WriteFile(init, readOrFail(t, evalFixture), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(dir, "grpo")
+	if code, _, stderr := runApp(t, append([]string{"train", "--init", init, "--out", run, "--steps", "1"}, tinyGRPOArgs...)...); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	os.Remove(init)
+	os.Remove(filepath.Join(run, "init.ckpt"))
+	code, _, stderr := runApp(t, "train", "--resume", run, "--steps", "2", "--quiet")
+	if code == 0 || !strings.Contains(stderr, "initial checkpoint (its sampler or reference policy) is missing") {
+		t.Errorf("resume without any initial checkpoint: exit %d, stderr %q: want a line naming it", code, stderr)
+	}
+}
