@@ -79,7 +79,7 @@
 //	checkpoints/step-0000100.ckpt   one file per saved step (7 digits, more past 9,999,999)
 //	latest                          "checkpoints/step-0000100.ckpt\n", replaced atomically
 //	best                            "checkpoints/step-0000080.ckpt 0.4375\n": path and validation score
-//	config.json                     the fully resolved training config ([ConfigFile])
+//	config.json                     the settings of the run's mode ([ConfigFile]); checkpoints hold the whole config
 //	manifest.json                   how the run was started, for reproduction ([ManifestFile])
 //	metrics.jsonl                   one JSON object per step, with its "step" ([MetricsFile])
 //	init.ckpt                       a hard link to (or copy of) the initial checkpoint, if any ([InitFile])

@@ -20,7 +20,7 @@ import (
 
 // Files of a run folder beside the checkpoints and their pointers.
 const (
-	ConfigFile   = "config.json"   // the fully resolved training config
+	ConfigFile   = "config.json"   // the settings of the run's mode (checkpoints hold the whole config)
 	ManifestFile = "manifest.json" // how the run was started, for reproduction
 	MetricsFile  = "metrics.jsonl" // one JSON object per step, with its "step"
 	lockFile     = "lock"          // held (flock) while a writer has the run open

@@ -6,7 +6,8 @@
 //	rl/train      the trainers (SFT, rejection sampling, GRPO), packing, seeds, validation, config, metrics
 //	rl/report     plots and summary tables from run folders and eval files
 //
-// (rl/report depends on rl/eval only.) The package itself holds only what
+// (Among the rl packages rl/report depends on rl/eval only; it also reads
+// checkpoints.) The package itself holds only what
 // the trainer and the command line (eval, sample, checkpoint) share: the
 // policy in a checkpoint ([LoadPolicy], [ParamsFromCheckpoint],
 // [ModelConfig], [CopyTensors]), checked against its model config before

@@ -152,6 +152,11 @@ func TestDatasetContextAndLoadErrors(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "r1", "checkpoints")); err == nil {
 		t.Error("the refused run made a checkpoint folder")
 	}
+	// eval checks the context too, before decoding anything.
+	code, _, stderr = runApp(t, "eval", evalFixture, "--tasks", "file:"+long, "--problems", "2", "--n", "1", "--k", "1", "--quiet")
+	if code == 0 || !strings.Contains(stderr, long+":2: prompt and gold completion take") {
+		t.Errorf("eval on a file longer than the context: exit %d, stderr %q", code, stderr)
+	}
 	bad := filepath.Join(dir, "bad.jsonl")
 	os.WriteFile(bad, []byte(`{"prompt": "p", "answer": "1", "kind": "integer"}`+"\n"+`{"prompt": "q", "answer": "1"}`+"\n"), 0o644)
 	args = append([]string{"sft", "--tasks", "file:" + bad, "--out", filepath.Join(dir, "r2"), "--steps", "1"}, tinyFileArgs...)

@@ -57,7 +57,7 @@ type EvalConfig struct {
 	Workers     int     `json:"workers" usage:"goroutines of the rollout engine (results do not depend on it)" topic:"Sampling"`
 
 	// Set by eval from the files Tasks names, not by the user.
-	TaskFiles string `json:"task_files,omitempty" flag:"-"` // SHA-256 of each dataset file in Tasks, PATH=HASH,... (TaskFiles)
+	TaskFiles string `json:"task_files,omitempty" flag:"-"` // SHA-256 of each dataset file in Tasks, PATH=HASH,... (train.TaskFiles)
 }
 
 // DefaultEvalConfig returns the protocol's defaults: the test split, 100

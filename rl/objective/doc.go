@@ -1,6 +1,7 @@
 // Package objective is the model-free mathematics of GRPO training in tinyr1:
 // advantages, per-token loss coefficients, rewards and the reward controls,
-// and the curriculum. It imports data (verdicts) and never model: the trainer
+// and the curriculum. It imports data (verdicts) and never model (only its
+// finite-difference test runs the graph, from the test package): the trainer
 // (rl/train) owns the graph and hands over rewards and log-probabilities.
 //
 // # Advantages (advantage.go)

@@ -4,7 +4,8 @@
 // sampling (rft.go) and GRPO (grpo.go, with its rollouts in rollout.go).
 // Around them: the training problem stream (problems.go), sequence packing
 // (pack.go), the derivation of every random draw from the run's seed
-// (seed.go), validation (validate.go), the run config (config.go), the
+// (seed.go), the reward controls (control.go), validation (validate.go),
+// the run config (config.go) with the dataset files it pins (taskfiles.go), the
 // metrics line of each step (metrics.go), the run's manifest and id
 // (manifest.go) and progress lines (progress.go). The run folder those go
 // into is the checkpoints package's ([checkpoints.Run]).
