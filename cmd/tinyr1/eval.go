@@ -40,7 +40,7 @@ var evalCommand = &cli.Command{
 	Name:  "eval",
 	Usage: "greedy and sampled pass@1, pass@k and maj@k per task",
 	UsageText: "tinyr1 eval CKPT [CKPT...] [--tasks MIX] [--split test] [--problems 100] [--n 16] [--k 1,4,16] [--json|--csv]\n" +
-		"   CKPT is a checkpoint file or a run folder (its latest checkpoint)",
+		"   CKPT is a checkpoint file, a run folder (its latest), RUN/latest, RUN/best or RUN@STEP",
 	Flags: append(structFlags(evalFields, eval.DefaultEvalConfig()),
 		jsonFlag, csvFlag, evalOutFlag, logSamplesFlag, quietFlag),
 	Action: evalAction,

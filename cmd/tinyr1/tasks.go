@@ -77,7 +77,7 @@ func tasksList(c *cli.Context) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.App.Writer, "\nLevels 1-%d are for training; level %d is out of distribution, for tests only (eval, tasks show).\n",
+	fmt.Fprintf(c.App.Writer, "\nLevels 1-%d are for training; level %d is out of distribution, for tests only (eval, sample, tasks).\n",
 		data.MaxLevel-1, data.MaxLevel)
 	fmt.Fprintln(c.App.Writer, "A completion is <think>...</think><answer>ANSWER</answer>; ANSWER takes each family's form below.")
 	for _, f := range data.Families() {
