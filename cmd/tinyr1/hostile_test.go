@@ -183,19 +183,27 @@ func TestSFTWarnsOnceOfCutSolutions(t *testing.T) {
 var tinyGRPOArgs = []string{"--tasks", "add:1", "--prompts", "2", "--group", "2", "--max-new", "8", "--eval-every", "0",
 	"--workers", "1", "--quiet"}
 
+// grpoRunFromCopy makes a one-step GRPO run from a copy of the fixture and
+// returns the copy (the run's initial checkpoint) and the run folder.
+func grpoRunFromCopy(t *testing.T) (init, run string) {
+	t.Helper()
+	dir := t.TempDir()
+	init = filepath.Join(dir, "step-0000600.ckpt")
+	if err := os.WriteFile(init, readOrFail(t, evalFixture), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run = filepath.Join(dir, "grpo")
+	if code, _, stderr := runApp(t, append([]string{"train", "--init", init, "--out", run, "--steps", "1"}, tinyGRPOArgs...)...); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	return init, run
+}
+
 // TestResumeSurvivesDeletedInit checks that a GRPO run keeps its initial
 // checkpoint: deleting the file it started from (as another run's
 // retention may) does not stop it from resuming.
 func TestResumeSurvivesDeletedInit(t *testing.T) {
-	dir := t.TempDir()
-	init := filepath.Join(dir, "step-0000600.ckpt")
-	if err := os.WriteFile(init, readOrFail(t, evalFixture), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := filepath.Join(dir, "grpo")
-	if code, _, stderr := runApp(t, append([]string{"train", "--init", init, "--out", run, "--steps", "1"}, tinyGRPOArgs...)...); code != 0 {
-		t.Fatalf("train: exit %d: %s", code, stderr)
-	}
+	init, run := grpoRunFromCopy(t)
 	if err := os.Remove(init); err != nil {
 		t.Fatal(err)
 	}
@@ -360,15 +368,7 @@ func TestSymlinkedInitKeptAsFile(t *testing.T) {
 // TestResumeWithoutInitSaysWhy: when both the run's init.ckpt and the
 // original are gone, resume names the missing initial checkpoint.
 func TestResumeWithoutInitSaysWhy(t *testing.T) {
-	dir := t.TempDir()
-	init := filepath.Join(dir, "step-0000600.ckpt")
-	if err := os.WriteFile(init, readOrFail(t, evalFixture), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	run := filepath.Join(dir, "grpo")
-	if code, _, stderr := runApp(t, append([]string{"train", "--init", init, "--out", run, "--steps", "1"}, tinyGRPOArgs...)...); code != 0 {
-		t.Fatalf("train: exit %d: %s", code, stderr)
-	}
+	init, run := grpoRunFromCopy(t)
 	os.Remove(init)
 	os.Remove(filepath.Join(run, "init.ckpt"))
 	code, _, stderr := runApp(t, "train", "--resume", run, "--steps", "2", "--quiet")
