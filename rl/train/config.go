@@ -185,11 +185,11 @@ func (c Config) Validate() error {
 	if c.Warmup < 0 {
 		bad("warmup", c.Warmup, "a value >= 0")
 	}
-	if !(c.MinLR >= 0) {
-		bad("min_lr", c.MinLR, "a value >= 0")
+	if !(c.MinLR >= 0) || math.IsInf(c.MinLR, 0) {
+		bad("min_lr", c.MinLR, "a finite value >= 0")
 	}
-	if !(c.WeightDecay >= 0) {
-		bad("weight_decay", c.WeightDecay, "a value >= 0")
+	if !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0) {
+		bad("weight_decay", c.WeightDecay, "a finite value >= 0")
 	}
 	if !(c.ClipNorm >= 0) {
 		bad("clip_norm", c.ClipNorm, "a value >= 0 (0 is off)")

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,5 +80,23 @@ func TestEvalDefaultsMatchTraining(t *testing.T) {
 	if ev.Tasks != tr.Tasks || ev.MaxNew != tr.MaxNew || ev.Workers != tr.Workers {
 		t.Errorf("eval defaults tasks %q, max_new %d, workers %d: want the training defaults %q, %d, %d",
 			ev.Tasks, ev.MaxNew, ev.Workers, tr.Tasks, tr.MaxNew, tr.Workers)
+	}
+}
+
+// TestValidateRefusesInfiniteRates: +Inf min_lr or weight_decay is a config
+// error (exit 2 at the command line), not a failure later in the optimizer.
+func TestValidateRefusesInfiniteRates(t *testing.T) {
+	for _, tc := range []struct {
+		key string
+		set func(*Config)
+	}{
+		{"min_lr", func(c *Config) { c.MinLR = math.Inf(1) }},
+		{"weight_decay", func(c *Config) { c.WeightDecay = math.Inf(1) }},
+	} {
+		c := DefaultTrainConfig()
+		tc.set(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%s = +Inf: Validate says %v: want a refusal naming it", tc.key, err)
+		}
 	}
 }
