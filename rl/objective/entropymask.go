@@ -48,7 +48,7 @@ func HighEntropyMask(dst []bool, idx []int32, b Batch, H []float32, frac float64
 			m++
 		}
 	}
-	// ceil(frac*m); the slack keeps a product such as 0.7*10 that rounds
+	// ceil(frac*m); the slack keeps a product such as 0.28*25 that rounds
 	// just above an integer from taking one token more.
 	k := min(max(int(math.Ceil(frac*float64(m)-1e-9)), 1), m)
 	if k < m {

@@ -269,10 +269,10 @@ func TestHighEntropyMask(t *testing.T) {
 			}
 		})
 	}
-	// 0.7*10 rounds to just above 7 in float64: still 7 tokens.
-	b10 := Batch{T: 10, Len: []int{10}, LogP: make([]float32, 10), Adv: make([]float64, 1)}
-	if k := HighEntropyMask(make([]bool, 10), make([]int32, 10), b10, make([]float32, 10), 0.7, false); k != 7 {
-		t.Errorf("F = 0.7 of 10 tokens keeps %d, want 7", k)
+	// 0.28*25 is 7.000000000000001 in float64: still 7 tokens.
+	b25 := Batch{T: 25, Len: []int{25}, LogP: make([]float32, 25), Adv: make([]float64, 1)}
+	if k := HighEntropyMask(make([]bool, 25), make([]int32, 25), b25, make([]float32, 25), 0.28, false); k != 7 {
+		t.Errorf("F = 0.28 of 25 tokens keeps %d, want 7", k)
 	}
 }
 
