@@ -34,7 +34,7 @@ func coefOnce(t *testing.T, cfg Config) (objective.Batch, []float32, *Metrics) {
 func TestGRPOVariantsExactlyOff(t *testing.T) {
 	_, want, m0 := coefOnce(t, fixtureGRPO())
 	if m0.SeqClip != nil || m0.ISWeightMean != nil || m0.EntropyMasked != nil {
-		t.Errorf("default run logs a variant's metric: seq_clip %v, is_weight_mean %v, entropy_masked %v", m0.SeqClip, m0.ISWeightMean, m0.EntropyMasked)
+		t.Errorf("default run logs a variant's metric: seq_clip %v, is_weight_mean %v, entropy_masked %v", deref(m0.SeqClip), deref(m0.ISWeightMean), deref(m0.EntropyMasked))
 	}
 	for name, edit := range map[string]func(*Config){
 		"sequence":         func(c *Config) { c.RatioLevel = objective.RatioSequence },
@@ -52,7 +52,7 @@ func TestGRPOVariantsExactlyOff(t *testing.T) {
 			t.Errorf("%s: SamplerLogP or PGMask set without truncation or selection", name)
 		}
 		if cfg.ISCorrection != objective.ISNone && (m.ISWeightMean == nil || *m.ISWeightMean != 1 || *m.ISMasked != 0) {
-			t.Errorf("%s: is_weight_mean %v, is_masked %v: want exactly 1 and 0", name, m.ISWeightMean, m.ISMasked)
+			t.Errorf("%s: is_weight_mean %v, is_masked %v: want exactly 1 and 0", name, deref(m.ISWeightMean), deref(m.ISMasked))
 		}
 	}
 }
@@ -90,21 +90,48 @@ func TestGRPOISCorrectionTopK(t *testing.T) {
 		}
 	}
 	if below == 0 || m.ISWeightMean == nil || !(*m.ISWeightMean < 1) {
-		t.Errorf("%d tokens with r < 0.999, is_weight_mean %v: want truncation to show", below, m.ISWeightMean)
+		t.Errorf("%d tokens with r < 0.999, is_weight_mean %v: want truncation to show", below, deref(m.ISWeightMean))
 	}
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 // TestGRPOEntropyTopFrac: with entropy_top_frac 0.2 (beta 0) only the
 // tokens in the mask have a coefficient, the mask holds ceil(0.2 m) of the
-// m tokens, and entropy_masked logs the rest; the kept tokens'
-// coefficients are those of the full run.
+// m tokens, every kept token's sampling entropy (the rollout's) is at
+// least every dropped one's, and entropy_masked logs the rest; the kept
+// tokens' coefficients are those of the full run.
 func TestGRPOEntropyTopFrac(t *testing.T) {
 	cfg := fixtureGRPO()
 	_, want, _ := coefOnce(t, cfg)
 	cfg.EntropyTopFrac = 0.2
-	b, got, m := coefOnce(t, cfg)
+	var b objective.Batch
+	var got []float32
+	minKept, maxDropped := math.Inf(1), math.Inf(-1)
+	m := stepOnce(t, cfg, func(tr *Trainer) {
+		tr.coefHook = func(bb objective.Batch, c []float32) {
+			b, got = bb, slices.Clone(c)
+			for i, n := range b.Len { // without dynamic sampling completion i is rollout row i
+				for j, h := range tr.roll.Entropy[i][:n] {
+					if b.PGMask[i*b.T+j] {
+						minKept = math.Min(minKept, float64(h))
+					} else {
+						maxDropped = math.Max(maxDropped, float64(h))
+					}
+				}
+			}
+		}
+	})
 	if b.PGMask == nil {
 		t.Fatal("no PGMask with entropy_top_frac 0.2")
+	}
+	if !(minKept >= maxDropped) {
+		t.Errorf("a kept token has entropy %v, a dropped one %v: want the kept ones highest", minKept, maxDropped)
 	}
 	tokens, kept := 0, 0
 	for i, n := range b.Len {
@@ -125,7 +152,40 @@ func TestGRPOEntropyTopFrac(t *testing.T) {
 		t.Errorf("mask keeps %d of %d tokens, want %d", kept, tokens, wantKept)
 	}
 	if m.EntropyMasked == nil || *m.EntropyMasked != float64(tokens-kept)/float64(tokens) {
-		t.Errorf("entropy_masked %v, want %d/%d", m.EntropyMasked, tokens-kept, tokens)
+		t.Errorf("entropy_masked %v, want %d/%d", deref(m.EntropyMasked), tokens-kept, tokens)
+	}
+}
+
+// TestGroupTokenEntropyKept: each group keeps its own per-token entropies
+// through dynamic sampling's refill rounds (which reuse the rollout
+// buffers): they sum, in order, to the completion's summed entropy taken
+// at its rollout.
+func TestGroupTokenEntropyKept(t *testing.T) {
+	cfg := fixtureGRPO()
+	cfg.Dynamic, cfg.MaxRefill = true, 8
+	tr, err := NewGRPO(cfg, "testdata/tiny-add1.ckpt", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	m := &Metrics{}
+	gs, err := tr.sampleGroups(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.DynamicMetrics.Rounds < 2 {
+		t.Fatalf("%d rollout rounds: the test needs a refill", m.DynamicMetrics.Rounds)
+	}
+	for i, g := range gs {
+		for s, e := range g.entTok {
+			var sum float64
+			for _, h := range e {
+				sum += float64(h)
+			}
+			if len(e) != len(g.comps[s]) || sum != g.ent[s] {
+				t.Errorf("group %d completion %d: %d entropies summing to %v, want %d summing to %v", i, s, len(e), sum, len(g.comps[s]), g.ent[s])
+			}
+		}
 	}
 }
 
@@ -138,7 +198,7 @@ func TestGRPOSequenceRatioMu2(t *testing.T) {
 	cfg.RatioLevel = objective.RatioSequence
 	m := stepOnce(t, cfg, nil)
 	if m.SeqClip == nil || !(*m.SeqClip > 0) || m.RatioMean == 1 {
-		t.Errorf("seq_clip %v, ratio_mean %v: want some clipped completions and s_i != 1", m.SeqClip, m.RatioMean)
+		t.Errorf("seq_clip %v, ratio_mean %v: want some clipped completions and s_i != 1", deref(m.SeqClip), m.RatioMean)
 	}
 }
 
