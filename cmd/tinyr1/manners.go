@@ -24,6 +24,7 @@ var placeholders = map[string]string{
 	"family": "FAMILY", "level": "LEVEL", "split": "SPLIT", "in": "FILE", "prompt": "TEXT", "text": "TEXT",
 	"file": "FILE", "format": "FORMAT", "eval": "FILE", "k": "LIST", "temperature": "T", "top-p": "P",
 	"top-k": "K", "group": "G", "prompts": "P", "width": "INCHES", "height": "INCHES", "task-files": "PATH=HASH,...",
+	"ratio-level": "NAME", "is-correction": "NAME", "is-cap": "C", "entropy-top-frac": "F",
 }
 
 // flagPlaceholders names the value of flags whose name means different

@@ -35,6 +35,17 @@
 // L = sum_t w_t logp_t with w_t = norm_t dl_t/dlogp_t computed here, outside the
 // graph. The same graph serves SFT with w_t = -1/N on target tokens.
 //
+// Three variants change the policy-gradient term only (the KL term and the
+// normaliser stay as above), each exactly differentiated:
+//
+//	GSPO (RatioSequence, Zheng et al. 2025, arXiv:2507.18071): one ratio
+//	  s_i = exp(mean_t(logp_t - old_t)) per completion, clipped by its own
+//	  epsilons; w_t = -z_i A_i s_i unclipped.
+//	TIS/MIS (ISTIS, Yao et al. 2025): the term times min(p_old/q, C), or
+//	  p_old/q masked above C, q the top-k/top-p sampler's probability.
+//	High-entropy tokens (HighEntropyMask, Wang et al. 2025, arXiv:2506.01939):
+//	  the term kept on the ceil(F m) tokens of largest sampling entropy.
+//
 // # Rewards (reward.go, control.go)
 //
 // Rule-based rewards as in DeepSeek-R1 (arXiv:2501.12948): correctness and

@@ -87,7 +87,74 @@ type LossConfig struct {
 	// times the policy's entropy H_t aggregated over tokens exactly like the
 	// policy term (same Norm). 0 turns it off.
 	EntropyCoef float64 `json:"entropy_coef"`
+	// RatioLevel is where the importance ratio lives: "token" (rho_t, PPO
+	// and GRPO) or "sequence" (GSPO's s_i, see RatioSequence); "" is token.
+	RatioLevel string `json:"ratio_level"`
+	// GSPOEpsLow and GSPOEpsHigh clip the sequence ratio s_i to
+	// [1-GSPOEpsLow, 1+GSPOEpsHigh] (GSPO's 3e-4 and 4e-4); with RatioLevel
+	// "sequence" they replace EpsLow and EpsHigh.
+	GSPOEpsLow  float64 `json:"gspo_eps_low"`
+	GSPOEpsHigh float64 `json:"gspo_eps_high"`
+	// ISCorrection weighs each token's policy-gradient term by the
+	// sampler/trainer importance ratio p_old/q: "none", "tis" (truncated at
+	// ISCap) or "mis" (masked above ISCap); see ISTIS. "" is none.
+	ISCorrection string `json:"is_correction"`
+	// ISCap is C of tis and mis (verl: 2).
+	ISCap float64 `json:"is_cap"`
+	// EntropyTopFrac is the fraction F in (0, 1] of the rollout batch's
+	// tokens, by sampling entropy, whose policy-gradient term is kept
+	// (HighEntropyMask); 1, and the zero value, keep every token.
+	EntropyTopFrac float64 `json:"entropy_top_frac"`
 }
+
+// Ratio levels accepted by LossConfig.RatioLevel.
+//
+// RatioSequence is GSPO (Zheng et al. 2025, "Group Sequence Policy
+// Optimization", arXiv:2507.18071): completion i of n_i tokens has one ratio
+//
+//	s_i = exp((1/n_i) sum_t (logp_t - old_t)),  l_i = -min(s_i A_i, clip(s_i, 1-e_l, 1+e_h) A_i)
+//
+// (and the dual clip max(., c A_i) for A_i < 0 when DualClip > 0), and
+// every token of the completion carries l_i, aggregated like any token
+// loss: L = sum_i z_i n_i l_i with z_i the per-token factor of Norm. Since
+// ds_i/dlogp_t = s_i/n_i, the coefficient is w_t = z_i n_i dl_i/dlogp_t / n_i
+// = -z_i A_i s_i where unclipped and 0 where clipped. TRL
+// (importance_sampling_level="sequence": the per-token loss is the
+// sequence's, broadcast) and verl (policy_loss "gspo": the straight-through
+// s_i,t = sg[s_i] pi_t/sg[pi_t]) both have exactly this gradient; with the
+// grpo aggregation z_i n_i = 1/completions, the paper's (1/G) sum_i. The
+// mean log-ratio is clamped to [-20, 20] before exp like rho's, with
+// coefficient 0 where the clamp is active. With mu = 1, s_i == 1 and the
+// coefficients equal the token level's.
+const (
+	RatioToken    = "token"
+	RatioSequence = "sequence"
+)
+
+// Sampler/trainer mismatch corrections accepted by LossConfig.ISCorrection
+// (Yao et al. 2025, "Your efficient RL framework secretly brings you
+// off-policy RL training"; verl's tis_imp_ratio_cap and rollout_is). With q
+// the sampler's probability of the token (after top-k/top-p truncation and
+// renormalisation: Batch.SamplerLogP) and p_old the full distribution's
+// (Batch.OldLogP), r_t = p_old/q and the token's policy-gradient term
+// (loss and coefficient, not the KL) is multiplied by
+//
+//	tis: min(r_t, C)
+//	mis: r_t where r_t <= C, else 0 (the token's policy gradient is masked)
+//
+// r_t is a constant (neither log-prob is the current policy's), as verl's
+// detached weight, so the coefficient is exactly the derivative of the
+// weighted loss. Norm is unchanged: masked tokens still count in the
+// normaliser and carry their KL term (verl's mask mode removes them from the
+// loss mask instead). Without truncation q == p_old bitwise, r_t == 1 and,
+// for C >= 1, the weight is exactly 1. With truncation to a set of mass Z,
+// q = p_old/Z, so r_t = Z <= 1: in tinyr1 the cap binds only for C < 1
+// and mis masks nothing for C >= 1.
+const (
+	ISNone = "none"
+	ISTIS  = "tis"
+	ISMIS  = "mis"
+)
 
 // Validate reports the first bad field.
 func (c LossConfig) Validate() error {
@@ -116,6 +183,32 @@ func (c LossConfig) Validate() error {
 	if !(c.EntropyCoef >= 0) || math.IsInf(c.EntropyCoef, 0) {
 		return fmt.Errorf("rl: entropy_coef %v: want a finite value >= 0 (0 is off)", c.EntropyCoef)
 	}
+	switch c.RatioLevel {
+	case "", RatioToken, RatioSequence:
+	default:
+		return fmt.Errorf("rl: unknown ratio_level %q: want token or sequence", c.RatioLevel)
+	}
+	if !(c.GSPOEpsLow >= 0 && c.GSPOEpsLow < 1) {
+		return fmt.Errorf("rl: gspo_eps_low %v: want a value in [0, 1) so that 1-gspo_eps_low stays positive (GSPO: 3e-4)", c.GSPOEpsLow)
+	}
+	if !(c.GSPOEpsHigh >= 0) || math.IsInf(c.GSPOEpsHigh, 0) {
+		return fmt.Errorf("rl: gspo_eps_high %v: want a finite value >= 0 (GSPO: 4e-4)", c.GSPOEpsHigh)
+	}
+	switch c.ISCorrection {
+	case "", ISNone, ISTIS, ISMIS:
+	default:
+		return fmt.Errorf("rl: unknown is_correction %q: want none, tis or mis", c.ISCorrection)
+	}
+	if c.isCorrection() && (!(c.ISCap > 0) || math.IsInf(c.ISCap, 0)) {
+		return fmt.Errorf("rl: is_cap %v: want a finite value > 0 (verl: 2)", c.ISCap)
+	}
+	if !(c.EntropyTopFrac >= 0 && c.EntropyTopFrac <= 1) {
+		return fmt.Errorf("rl: entropy_top_frac %v: want a fraction in (0, 1] (1 keeps every token; the paper: 0.2)", c.EntropyTopFrac)
+	}
+	if c.RatioLevel == RatioSequence && (c.isCorrection() || c.highEntropyOnly()) {
+		return fmt.Errorf("rl: ratio_level sequence with is_correction %s and entropy_top_frac %v: want is_correction none and entropy_top_frac 1 (a per-token weight has no exact sequence-level form)",
+			c.ISCorrection, c.EntropyTopFrac)
+	}
 	if c.MaxNew < 0 || (c.Agg == AggDrGRPO && c.MaxNew == 0) {
 		return fmt.Errorf("rl: max_new %d: want > 0 (dr_grpo divides by it)", c.MaxNew)
 	}
@@ -132,6 +225,12 @@ type Batch struct {
 	RefLogP   []float32 // (N, T) under the frozen reference; nil: no KL (needs Beta == 0)
 	Adv       []float64 // (N,) advantage of each completion, shared by its tokens
 	Truncated []bool    // (N,) completion hit the length limit; nil: none did
+	// SamplerLogP (N, T) is the log-prob under the distribution actually
+	// sampled from (top-k/top-p truncated), for ISCorrection; nil: equal to OldLogP.
+	SamplerLogP []float32
+	// PGMask (N, T) is true where the token's policy-gradient term is kept
+	// (HighEntropyMask); nil: every token's is.
+	PGMask []bool
 }
 
 // N returns the number of completions.
@@ -143,7 +242,8 @@ func (b Batch) check(fn string) {
 	bad := b.T < 0 || len(b.LogP) != nt || len(b.Adv) != n ||
 		(b.OldLogP != nil && len(b.OldLogP) != nt) ||
 		(b.RefLogP != nil && len(b.RefLogP) != nt) ||
-		(b.Truncated != nil && len(b.Truncated) != n)
+		(b.Truncated != nil && len(b.Truncated) != n) ||
+		(b.SamplerLogP != nil && len(b.SamplerLogP) != nt) || (b.PGMask != nil && len(b.PGMask) != nt)
 	if bad {
 		panic(fmt.Sprintf("rl: %s: batch shapes disagree: N=%d T=%d len(LogP)=%d len(OldLogP)=%d len(RefLogP)=%d len(Adv)=%d len(Truncated)=%d, want N*T, N*T or 0, N*T or 0, N, N or 0",
 			fn, n, b.T, len(b.LogP), len(b.OldLogP), len(b.RefLogP), len(b.Adv), len(b.Truncated)))
@@ -220,6 +320,12 @@ type LossStats struct {
 	ClipLow  int     `json:"clip_low"`  // tokens with A < 0 and rho < 1-EpsLow: zero gradient
 	ClipHigh int     `json:"clip_high"` // tokens with A > 0 and rho > 1+EpsHigh: zero gradient
 	DualClip int     `json:"dual_clip"` // tokens with A < 0 and rho > DualClip: zero gradient
+	// Sequence ratio (GSPO), ISCorrection and PGMask.
+	Completions   int     `json:"completions"`    // completions taking part
+	SeqClip       int     `json:"seq_clip"`       // completions whose s_i was clipped (any side, dual included)
+	ISWeightSum   float64 `json:"is_weight_sum"`  // sum of the IS weights (tis, mis) of tokens with a kept policy-gradient term
+	ISMasked      int     `json:"is_masked"`      // tokens whose ratio p_old/q exceeded ISCap under mis
+	EntropyMasked int     `json:"entropy_masked"` // tokens outside PGMask
 }
 
 // Add accumulates o into s.
@@ -231,6 +337,11 @@ func (s *LossStats) Add(o LossStats) {
 	s.ClipLow += o.ClipLow
 	s.ClipHigh += o.ClipHigh
 	s.DualClip += o.DualClip
+	s.Completions += o.Completions
+	s.SeqClip += o.SeqClip
+	s.ISWeightSum += o.ISWeightSum
+	s.ISMasked += o.ISMasked
+	s.EntropyMasked += o.EntropyMasked
 }
 
 // KLMean is the token mean of KL_t.
@@ -247,6 +358,21 @@ func (s LossStats) ClipHighFrac() float64 { return perToken(float64(s.ClipHigh),
 
 // DualClipFrac is the fraction of tokens stopped by the dual clip.
 func (s LossStats) DualClipFrac() float64 { return perToken(float64(s.DualClip), s.Tokens) }
+
+// SeqClipFrac is the fraction of completions whose sequence ratio was clipped.
+func (s LossStats) SeqClipFrac() float64 { return perToken(float64(s.SeqClip), s.Completions) }
+
+// ISWeightMean is the mean IS weight over the tokens whose policy-gradient
+// term was not masked (by mis or PGMask).
+func (s LossStats) ISWeightMean() float64 {
+	return perToken(s.ISWeightSum, s.Tokens-s.ISMasked-s.EntropyMasked)
+}
+
+// ISMaskedFrac is the fraction of tokens masked by mis.
+func (s LossStats) ISMaskedFrac() float64 { return perToken(float64(s.ISMasked), s.Tokens) }
+
+// EntropyMaskedFrac is the fraction of tokens outside PGMask.
+func (s LossStats) EntropyMaskedFrac() float64 { return perToken(float64(s.EntropyMasked), s.Tokens) }
 
 func perToken(sum float64, n int) float64 {
 	if n == 0 {
@@ -270,25 +396,26 @@ const (
 func (c *LossConfig) token(logp, old, adv float64) (loss, grad, rho float64, clip int) {
 	lr := logp - old
 	rho = math.Exp(math.Max(-maxLogRatio, math.Min(lr, maxLogRatio)))
-	loss, grad, clip = c.surrogate(rho, adv)
+	loss, grad, clip = c.surrogate(rho, adv, c.EpsLow, c.EpsHigh)
 	if lr < -maxLogRatio || lr > maxLogRatio {
 		grad = 0
 	}
 	return loss, grad, rho, clip
 }
 
-// surrogate returns the clipped surrogate's loss at ratio rho and its
-// derivative with respect to logp (rho's derivative is rho itself).
-func (c *LossConfig) surrogate(rho, adv float64) (loss, grad float64, clip int) {
+// surrogate returns the clipped surrogate's loss at ratio rho, clipped to
+// [1-epsLow, 1+epsHigh], and its derivative with respect to log rho (rho's
+// derivative is rho itself).
+func (c *LossConfig) surrogate(rho, adv, epsLow, epsHigh float64) (loss, grad float64, clip int) {
 	switch {
 	case adv > 0: // objective A*min(rho, clip(rho)): capped above
-		if rho > 1+c.EpsHigh {
-			return -(1 + c.EpsHigh) * adv, 0, clipHigh
+		if rho > 1+epsHigh {
+			return -(1 + epsHigh) * adv, 0, clipHigh
 		}
 		return -rho * adv, -rho * adv, clipNone
 	case adv < 0: // objective A*max(rho, clip(rho)), then max(., c*A)
-		if rho < 1-c.EpsLow {
-			return -(1 - c.EpsLow) * adv, 0, clipLow
+		if rho < 1-epsLow {
+			return -(1 - epsLow) * adv, 0, clipLow
 		}
 		if c.DualClip > 0 && rho > c.DualClip {
 			return -c.DualClip * adv, 0, clipDual
@@ -296,6 +423,65 @@ func (c *LossConfig) surrogate(rho, adv float64) (loss, grad float64, clip int) 
 		return -rho * adv, -rho * adv, clipNone
 	}
 	return 0, 0, clipNone
+}
+
+// sequence returns GSPO's loss l_i of completion i (tokens k0..k0+n-1 of
+// b), its derivative with respect to log s_i (-s_i A where unclipped, 0
+// where clipped or where the mean log-ratio's clamp is active), s_i and the
+// clip that was active. The mean log-ratio is summed in float64.
+func (c *LossConfig) sequence(b Batch, k0, n int, adv float64) (loss, grad, s float64, clip int) {
+	var lr float64
+	if b.OldLogP != nil {
+		for k := k0; k < k0+n; k++ {
+			lr += float64(b.LogP[k]) - float64(b.OldLogP[k])
+		}
+		lr /= float64(n)
+	}
+	s = math.Exp(math.Max(-maxLogRatio, math.Min(lr, maxLogRatio)))
+	loss, grad, clip = c.surrogate(s, adv, c.GSPOEpsLow, c.GSPOEpsHigh)
+	if lr < -maxLogRatio || lr > maxLogRatio {
+		grad = 0
+	}
+	return loss, grad, s, clip
+}
+
+// highEntropyOnly reports whether the policy gradient is restricted to the
+// high-entropy tokens (0 < EntropyTopFrac < 1; 0 is the zero value: off).
+func (c *LossConfig) highEntropyOnly() bool { return c.EntropyTopFrac > 0 && c.EntropyTopFrac < 1 }
+
+// HighEntropyOnly reports whether the batch needs a PGMask (HighEntropyMask).
+func (c LossConfig) HighEntropyOnly() bool { return c.highEntropyOnly() }
+
+// IsCorrection reports whether the batch needs SamplerLogP (tis or mis).
+func (c LossConfig) IsCorrection() bool { return c.isCorrection() }
+
+// isCorrection reports whether a sampler/trainer correction is on.
+func (c *LossConfig) isCorrection() bool { return c.ISCorrection == ISTIS || c.ISCorrection == ISMIS }
+
+// isWeight returns the weight of token k's policy-gradient term under
+// ISCorrection (see ISTIS), and whether mis masked it. r = p_old/q is
+// exp(old - sampler) with the log-ratio clamped like rho's; it is exactly 1
+// where the two log-probs are equal or SamplerLogP is nil.
+func (c *LossConfig) isWeight(b Batch, k int) (w float64, masked bool) {
+	if !c.isCorrection() {
+		return 1, false
+	}
+	r := 1.0
+	if b.SamplerLogP != nil {
+		old := b.LogP[k]
+		if b.OldLogP != nil {
+			old = b.OldLogP[k]
+		}
+		lr := float64(old) - float64(b.SamplerLogP[k])
+		r = math.Exp(math.Max(-maxLogRatio, math.Min(lr, maxLogRatio)))
+	}
+	if c.ISCorrection == ISTIS {
+		return math.Min(r, c.ISCap), false
+	}
+	if r > c.ISCap {
+		return 0, true
+	}
+	return r, false
 }
 
 // kl returns the estimator KL_t and its derivative with respect to logp.
@@ -356,6 +542,15 @@ func Coefficients(dst []float32, b Batch, norm Norm, cfg LossConfig) LossStats {
 		}
 		z := norm.scale(n)
 		adv := b.Adv[i]
+		seq := cfg.RatioLevel == RatioSequence
+		var sLoss, sGrad, sRatio float64
+		var sClip int
+		if seq { // one ratio for the completion; each token carries its loss
+			sLoss, sGrad, sRatio, sClip = cfg.sequence(b, i*b.T, n, adv)
+			if sClip != clipNone {
+				s.SeqClip++
+			}
+		}
 		for t := range n {
 			k := i*b.T + t
 			logp := float64(b.LogP[k])
@@ -363,7 +558,26 @@ func Coefficients(dst []float32, b Batch, norm Norm, cfg LossConfig) LossStats {
 			if b.OldLogP != nil {
 				old = float64(b.OldLogP[k])
 			}
-			loss, grad, rho, clip := cfg.token(logp, old, adv)
+			var loss, grad, rho float64
+			var clip int
+			if seq {
+				loss, grad, rho, clip = sLoss, sGrad, sRatio, sClip
+			} else {
+				loss, grad, rho, clip = cfg.token(logp, old, adv)
+			}
+			// The policy-gradient term's weight: the IS correction, and
+			// 0 outside PGMask. The KL term below keeps weight 1.
+			w, masked := cfg.isWeight(b, k)
+			switch {
+			case b.PGMask != nil && !b.PGMask[k]:
+				w = 0
+				s.EntropyMasked++
+			case masked:
+				s.ISMasked++
+			default:
+				s.ISWeightSum += w
+			}
+			loss, grad = w*loss, w*grad
 			if b.RefLogP != nil {
 				kl, dkl := cfg.kl(logp, float64(b.RefLogP[k]))
 				loss += cfg.Beta * kl
@@ -383,6 +597,7 @@ func Coefficients(dst []float32, b Batch, norm Norm, cfg LossConfig) LossStats {
 			}
 		}
 		s.Tokens += n
+		s.Completions++
 	}
 	return s
 }
@@ -427,6 +642,23 @@ func objective(b Batch, norm Norm, cfg LossConfig, shift int, h float64) float64
 			continue
 		}
 		a := b.Adv[i]
+		epsLow, epsHigh := cfg.EpsLow, cfg.EpsHigh
+		var lrSeq float64 // GSPO: the mean log-ratio of the completion
+		if cfg.RatioLevel == RatioSequence {
+			epsLow, epsHigh = cfg.GSPOEpsLow, cfg.GSPOEpsHigh
+			for t := range n {
+				k := i*b.T + t
+				logp, old := float64(b.LogP[k]), float64(b.LogP[k])
+				if b.OldLogP != nil {
+					old = float64(b.OldLogP[k])
+				}
+				if k == shift {
+					logp += h
+				}
+				lrSeq += logp - old
+			}
+			lrSeq /= float64(n)
+		}
 		var row float64
 		for t := range n {
 			k := i*b.T + t
@@ -438,10 +670,32 @@ func objective(b Batch, norm Norm, cfg LossConfig, shift int, h float64) float64
 			if k == shift {
 				logp += h
 			}
-			rho := math.Exp(math.Max(-maxLogRatio, math.Min(logp-old, maxLogRatio)))
-			obj := math.Min(rho*a, math.Max(1-cfg.EpsLow, math.Min(rho, 1+cfg.EpsHigh))*a)
+			lr := logp - old
+			if cfg.RatioLevel == RatioSequence {
+				lr = lrSeq // every token carries its completion's loss
+			}
+			rho := math.Exp(math.Max(-maxLogRatio, math.Min(lr, maxLogRatio)))
+			obj := math.Min(rho*a, math.Max(1-epsLow, math.Min(rho, 1+epsHigh))*a)
 			if cfg.DualClip > 0 && a < 0 {
 				obj = math.Max(obj, cfg.DualClip*a)
+			}
+			// The policy-gradient term's weight, a constant: written out
+			// here rather than through isWeight.
+			if b.PGMask != nil && !b.PGMask[k] {
+				obj = 0
+			} else if cfg.isCorrection() {
+				r := 1.0
+				if b.SamplerLogP != nil {
+					r = math.Exp(math.Max(-maxLogRatio, math.Min(old-float64(b.SamplerLogP[k]), maxLogRatio)))
+				}
+				switch {
+				case cfg.ISCorrection == ISTIS:
+					obj *= math.Min(r, cfg.ISCap)
+				case r > cfg.ISCap: // mis
+					obj = 0
+				default:
+					obj *= r
+				}
 			}
 			l := -obj
 			if b.RefLogP != nil {

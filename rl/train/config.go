@@ -79,6 +79,15 @@ type Config struct {
 	MaskTruncated bool    `json:"mask_truncated" usage:"leave truncated completions out of the loss" topic:"GRPO objective" for:"grpo"`
 	AdvEps        float64 `json:"adv_eps" usage:"added to the reward std before dividing (scale group or batch), so that a group whose rewards barely differ does not get huge advantages (TRL: 1e-4)" topic:"GRPO objective" for:"grpo"`
 
+	// GRPO objective: the sequence ratio, the sampler correction and the
+	// high-entropy token mask (rl/objective: RatioSequence, ISTIS, HighEntropyMask).
+	RatioLevel     string  `json:"ratio_level" usage:"importance ratio: token (PPO/GRPO: rho_t per token) or sequence (GSPO, Zheng et al. 2025: s_i = exp(mean_t(logp_t - old_t)) per completion, clipped by gspo_eps_low/high; matters only with mu > 1)" topic:"GRPO objective" for:"grpo"`
+	GSPOEpsLow     float64 `json:"gspo_eps_low" usage:"ratio_level sequence: lower clip range of s_i (GSPO: 3e-4)" topic:"GRPO objective" for:"grpo"`
+	GSPOEpsHigh    float64 `json:"gspo_eps_high" usage:"ratio_level sequence: upper clip range of s_i (GSPO: 4e-4)" topic:"GRPO objective" for:"grpo"`
+	ISCorrection   string  `json:"is_correction" usage:"sampler/trainer mismatch correction (Yao et al. 2025) of each token's policy-gradient term by r = p_old/q, q the top-k/top-p sampler's probability: none, tis (weight min(r, is_cap)) or mis (weight r, 0 above is_cap); without top-k/top-p r is exactly 1" topic:"GRPO objective" for:"grpo"`
+	ISCap          float64 `json:"is_cap" usage:"cap C of is_correction tis and mis (verl: 2)" topic:"GRPO objective" for:"grpo"`
+	EntropyTopFrac float64 `json:"entropy_top_frac" usage:"apply the policy gradient only to this fraction of the batch's completion tokens with the highest sampling entropy (Wang et al. 2025: 0.2; ties by completion, then position); the KL and the normaliser keep every token; 1 is off" topic:"GRPO objective" for:"grpo"`
+
 	// Rewards.
 	Reward         string  `json:"reward" usage:"reward source: verifier, or a control arm: shuffle (each group's rewards permuted within the group: same per-prompt success rate and zero-variance groups, no link to the completion) or bernoulli (each completion's correctness term is 1 with probability random_p, independently; the format and length terms stay real). The old 'random' (a batch-wide shuffle that broke the group structure) is refused" topic:"Rewards" for:"grpo"`
 	RandomP        float64 `json:"random_p" usage:"reward bernoulli: probability of the correctness reward (Shao et al. 2025 use 0.5); only with --reward bernoulli" topic:"Rewards" for:"grpo"`
@@ -143,6 +152,7 @@ func defaultConfig() Config {
 		Loss: objective.AggGRPO, Scale: objective.ScaleGroup, EpsLow: 0.2, EpsHigh: 0.2, Beta: 0.0, KL: objective.KL3, Mu: 1, AdvEps: adv.Eps,
 		MaxRefill: 2,
 		Reward:    objective.RewardVerifier, RandomP: DefaultRandomP, RewardCorrect: 1, RewardFormat: 0.1, FormatBad: rew.FormatBad, OverlongWindow: 16,
+		RatioLevel: objective.RatioToken, GSPOEpsLow: 3e-4, GSPOEpsHigh: 4e-4, ISCorrection: objective.ISNone, ISCap: 2, EntropyTopFrac: 1,
 		CurriculumWindow: cur.Window, CurriculumMinSamples: cur.MinSamples, CurriculumUp: cur.Up, CurriculumDown: cur.Down,
 		EvalEvery: 50, EvalProblems: 32, SaveEvery: 50, KeepLast: 2, KeepEvery: 0, MaxNonFinite: 5,
 	}
@@ -230,6 +240,14 @@ func (c Config) Validate() error {
 	if !(c.TopP > 0 && c.TopP <= 1) {
 		bad("top_p", c.TopP, "a value in (0, 1]")
 	}
+	// LossConfig reads is_cap only with a correction on and takes
+	// entropy_top_frac 0 as its zero value (off); a run's config may not.
+	if lc := c.LossConfig(); !lc.IsCorrection() && (!(c.ISCap > 0) || math.IsInf(c.ISCap, 0)) {
+		bad("is_cap", c.ISCap, "a finite value > 0 (verl: 2)")
+	}
+	if c.EntropyTopFrac == 0 {
+		bad("entropy_top_frac", c.EntropyTopFrac, "a fraction in (0, 1] (1 keeps every token; the paper: 0.2)")
+	}
 	if err := c.LossConfig().Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -285,7 +303,9 @@ func (c Config) Validate() error {
 // LossConfig returns the GRPO loss settings.
 func (c Config) LossConfig() objective.LossConfig {
 	return objective.LossConfig{Agg: c.Loss, EpsLow: c.EpsLow, EpsHigh: c.EpsHigh, DualClip: c.DualClip,
-		Beta: c.Beta, KL: c.KL, MaskTruncated: c.MaskTruncated, MaxNew: c.MaxNew, EntropyCoef: c.EntropyCoef}
+		Beta: c.Beta, KL: c.KL, MaskTruncated: c.MaskTruncated, MaxNew: c.MaxNew, EntropyCoef: c.EntropyCoef,
+		RatioLevel: c.RatioLevel, GSPOEpsLow: c.GSPOEpsLow, GSPOEpsHigh: c.GSPOEpsHigh, ISCorrection: c.ISCorrection, ISCap: c.ISCap,
+		EntropyTopFrac: c.EntropyTopFrac}
 }
 
 // AdvantageConfig returns the advantage settings.

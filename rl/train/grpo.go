@@ -52,6 +52,7 @@ func (t *Trainer) grpoStep() (*Metrics, error) {
 		return nil, err
 	}
 	lc := cfg.LossConfig()
+	b.variants(gs, lc, !t.samplerLogProbs())
 	norm := objective.NewNorm(b.Batch, lc)
 	coef, ent := make([]float32, len(b.OldLogP)), entropyCoefficients(b.Batch, norm, lc)
 	var u passes
@@ -107,6 +108,7 @@ func (t *Trainer) grpoMetrics(m *Metrics, b *batch, u passes, entropy bool, tRol
 	if entropy {
 		m.LossEntropy = &u.entLoss
 	}
+	variantMetrics(m.PolicyMetrics, u.stats, t.Cfg.LossConfig())
 	// Tokens processed: sampled, scored by the reference, scored as old
 	// (and current for each further pass), and through the graph mu times.
 	processed := m.TokensRollout + tokens*(1+2*mu)
@@ -116,6 +118,20 @@ func (t *Trainer) grpoMetrics(m *Metrics, b *batch, u passes, entropy bool, tRol
 	m.UpdateMetrics = &UpdateMetrics{Loss: finiteOr(u.loss), GradNorm: finiteOr(u.gradNorm), TimeUpdate: tUpdate,
 		TokensPerS: float64(processed) / tStep}
 	t.checkFinite(m, u.loss, u.gradNorm)
+}
+
+// variantMetrics records the figures of the loss variants that are on.
+func variantMetrics(pm *PolicyMetrics, s objective.LossStats, lc objective.LossConfig) {
+	frac := func(v float64) *float64 { return &v }
+	if lc.RatioLevel == objective.RatioSequence {
+		pm.SeqClip = frac(s.SeqClipFrac())
+	}
+	if lc.IsCorrection() {
+		pm.ISWeightMean, pm.ISMasked = frac(s.ISWeightMean()), frac(s.ISMaskedFrac())
+	}
+	if lc.HighEntropyOnly() {
+		pm.EntropyMasked = frac(s.EntropyMaskedFrac())
+	}
 }
 
 // batch is a GRPO step's completions in the objective's padded layout
@@ -168,6 +184,33 @@ func (t *Trainer) oldLogProbs(b *batch, gs []group) error {
 		}
 	}
 	return nil
+}
+
+// variants sets what the loss's variants read: the sampler's own log-probs
+// for is_correction when top-k or top-p truncates (without truncation they
+// are OldLogP bitwise and SamplerLogP stays nil: weight exactly 1), and
+// the high-entropy mask for entropy_top_frac < 1, ranked by the rollout's
+// per-token sampling entropy.
+func (b *batch) variants(gs []group, lc objective.LossConfig, truncated bool) {
+	G, Tc := len(gs[0].comps), b.T
+	if lc.IsCorrection() && truncated {
+		b.SamplerLogP = make([]float32, len(b.OldLogP))
+		for i, g := range gs {
+			for s := range G {
+				copy(b.SamplerLogP[(i*G+s)*Tc:], g.logp[s])
+			}
+		}
+	}
+	if lc.HighEntropyOnly() {
+		H := make([]float32, len(b.OldLogP)) // (N, T)
+		for i, g := range gs {
+			for s := range G {
+				copy(H[(i*G+s)*Tc:], g.entTok[s])
+			}
+		}
+		b.PGMask = make([]bool, len(H))
+		objective.HighEntropyMask(b.PGMask, make([]int32, len(H)), b.Batch, H, lc.EntropyTopFrac, lc.MaskTruncated)
+	}
 }
 
 // samplerLogProbs reports whether the sampler's log-probs are those of the

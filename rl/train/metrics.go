@@ -98,6 +98,12 @@ type PolicyMetrics struct {
 	DualClip        float64  `json:"dual_clip"`                 // ... by the dual clip
 	GraphEngineDiff float64  `json:"graph_engine_logp_maxdiff"` // largest |graph - engine| log-prob over every pass
 	LossEntropy     *float64 `json:"loss_entropy,omitempty"`    // the entropy bonus's term of the loss; nil when off
+
+	// The loss's variants (last pass), each nil when its setting is off.
+	SeqClip       *float64 `json:"seq_clip,omitempty"`       // ratio_level sequence: fraction of completions whose s_i was clipped
+	ISWeightMean  *float64 `json:"is_weight_mean,omitempty"` // is_correction: mean weight p_old/q (capped by tis) of the tokens not masked
+	ISMasked      *float64 `json:"is_masked,omitempty"`      // is_correction: fraction of tokens masked by mis (r > is_cap)
+	EntropyMasked *float64 `json:"entropy_masked,omitempty"` // entropy_top_frac < 1: fraction of tokens without a policy-gradient term
 }
 
 // ValidationMetrics is a validation's result.

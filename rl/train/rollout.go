@@ -21,6 +21,7 @@ type group struct {
 	rewards []float64               // (G)
 	parts   []objective.RewardParts // (G) the reward's terms
 	ent     []float64               // (G) summed entropy of the sampling distribution
+	entTok  [][]float32             // (G) entropy of the sampling distribution at each token
 	logp    [][]float32             // (G) log-prob of each sampled token under the sampling distribution
 }
 
@@ -66,10 +67,12 @@ func (t *Trainer) rolloutGroups(first, n int) ([]group, error) {
 		g.rewards = make([]float64, G)
 		g.ent = make([]float64, G)
 		g.logp = make([][]float32, G)
+		g.entTok = make([][]float32, G)
 		for s := range G {
 			k := i*G + s
 			g.comps[s] = append([]int(nil), t.roll.Tokens[k]...)
 			g.logp[s] = append([]float32(nil), t.roll.LogP[k]...)
+			g.entTok[s] = append([]float32(nil), t.roll.Entropy[k]...)
 			g.stopped[s] = t.roll.Stopped[k]
 			for _, e := range t.roll.Entropy[k] {
 				g.ent[s] += float64(e)
