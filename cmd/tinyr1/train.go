@@ -140,6 +140,12 @@ func resolveConfig(c *cli.Context, def train.Config, kind string, mode train.Mod
 	if slices.Contains(set, "random_p") && cfg.Reward != objective.RewardBernoulli {
 		return cfg, usageError("--random-p %v: want --reward bernoulli to use it (reward = %s)", cfg.RandomP, cfg.Reward)
 	}
+	if slices.Contains(set, "scale") && cfg.Advantage != objective.EstGRPO {
+		return cfg, usageError("--scale %s: want --advantage grpo to use it (advantage = %s normalises its own way)", cfg.Scale, cfg.Advantage)
+	}
+	if slices.Contains(set, "passk_k") && cfg.Advantage != objective.EstPassK {
+		return cfg, usageError("--passk-k %d: want --advantage passk to use it (advantage = %s)", cfg.PasskK, cfg.Advantage)
+	}
 	return cfg, nil
 }
 

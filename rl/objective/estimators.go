@@ -117,8 +117,9 @@ func reinforcePPAdvantages(dst, rewards []float64, lens []int, G int, eps float6
 // R = 1 - C(N_neg,k)/C(G,k), sigma = sqrt(R(1-R)), A_pos = (1-R)/sigma and
 // A_neg = (1 - R - C(N_neg-1,k-1)/C(G-1,k-1))/sigma; for other rewards it is
 // the same expectation with max in place of "any passes". k = 1 is GRPO with
-// the population std; k = G leaves one subset, sigma = 0, and every
-// advantage 0. verl's grpo_passk is another estimator: it gives only the
+// the population std. When more than G-k completions share the best reward
+// (k = G always), every subset scores the same, sigma = 0 and every
+// advantage is 0. verl's grpo_passk is another estimator: it gives only the
 // best completion r_max - r_second (Tang et al. 2025, arXiv:2503.19595, the
 // k = G objective with a leave-one-out baseline).
 //
@@ -138,7 +139,7 @@ func passKAdvantages(dst, rewards []float64, G, k int, eps float64) {
 	cGk, cG1 := binomial(G, k), binomial(G-1, k-1)
 	for g := 0; g < len(rewards); g += G {
 		r, a := rewards[g:g+G], dst[g:g+G] // (G,)
-		if constant(r) {
+		if constant(r) || passKConstant(r, k) {
 			clear(a)
 			continue
 		}
@@ -154,11 +155,7 @@ func passKAdvantages(dst, rewards []float64, G, k int, eps float64) {
 		for j, x := range r {
 			ss += binomial(G-1-rank(r, j), k-1) * (x - mean) * (x - mean)
 		}
-		sigma := math.Sqrt(ss / cGk)
-		if sigma == 0 { // k = G: one subset, nothing to compare
-			clear(a)
-			continue
-		}
+		sigma := math.Sqrt(ss / cGk) // > 0: some subset misses the best reward
 		// Rewards from the lowest up: a[j] of the rewards above v is still
 		// j's part when v's completions are written.
 		for v := math.Inf(-1); ; {
@@ -189,6 +186,25 @@ func passKAdvantages(dst, rewards []float64, G, k int, eps float64) {
 			v = next
 		}
 	}
+}
+
+// passKConstant reports whether every k-subset of r holds a best reward of
+// the group, so that all subsets score the same and sigma is 0: more than
+// G-k completions share the best reward (k = G always). Deciding it by
+// counting, not by sigma == 0, gives such a group exactly 0 where rounding
+// would leave sigma near 1e-17 and the advantages near 1e-12.
+func passKConstant(r []float64, k int) bool {
+	best := math.Inf(-1)
+	for _, x := range r {
+		best = math.Max(best, x)
+	}
+	top := 0
+	for _, x := range r {
+		if x == best {
+			top++
+		}
+	}
+	return top > len(r)-k
 }
 
 // rank returns the place of r[j] when r is sorted from the highest reward

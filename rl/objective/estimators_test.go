@@ -229,6 +229,15 @@ func TestEstimatorsZeroVarianceGroup(t *testing.T) {
 			t.Errorf("reinforce_pp, all groups constant: A[%d] = %v, want 0", i, a)
 		}
 	}
+	// passk: three of four share the best reward, so every 2-subset holds
+	// one: all subsets score the same and the group carries no pass@2
+	// signal. Exactly 0, though 1.1, 0.1 leave sigma at rounding level.
+	Advantages(got, []float64{1.1, 1.1, 0.1, 1.1}, nil, 4, AdvantageConfig{Estimator: EstPassK, K: 2, Eps: 1e-4})
+	for i, a := range got {
+		if a != 0 {
+			t.Errorf("passk, every subset holds the best: A[%d] = %v, want 0", i, a)
+		}
+	}
 	// No tokens at all: nothing to whiten over (not 0/0).
 	Advantages(got, []float64{1, 0, 0, 1}, []int{0, 0, 0, 0}, 2, AdvantageConfig{Estimator: EstReinforcePP})
 	for i, a := range got {
