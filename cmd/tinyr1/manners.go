@@ -20,6 +20,7 @@ import (
 var placeholders = map[string]string{
 	"lr": "RATE", "min-lr": "RATE", "tasks": "MIX", "seed": "SEED",
 	"preset": "NAME", "schedule": "NAME", "loss": "NAME", "scale": "NAME", "kl": "NAME", "reward": "NAME",
+	"advantage": "NAME", "passk-k": "K",
 	"out": "DIR", "resume": "RUN", "config": "FILE", "init": "CKPT", "from-samples": "CKPT",
 	"family": "FAMILY", "level": "LEVEL", "split": "SPLIT", "in": "FILE", "prompt": "TEXT", "text": "TEXT",
 	"file": "FILE", "format": "FORMAT", "eval": "FILE", "k": "LIST", "temperature": "T", "top-p": "P",

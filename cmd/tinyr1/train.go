@@ -140,6 +140,12 @@ func resolveConfig(c *cli.Context, def train.Config, kind string, mode train.Mod
 	if slices.Contains(set, "random_p") && cfg.Reward != objective.RewardBernoulli {
 		return cfg, usageError("--random-p %v: want --reward bernoulli to use it (reward = %s)", cfg.RandomP, cfg.Reward)
 	}
+	if slices.Contains(set, "scale") && cfg.Advantage != objective.EstGRPO {
+		return cfg, usageError("--scale %s: want --advantage grpo to use it (advantage = %s normalises its own way)", cfg.Scale, cfg.Advantage)
+	}
+	if slices.Contains(set, "passk_k") && cfg.Advantage != objective.EstPassK {
+		return cfg, usageError("--passk-k %d: want --advantage passk to use it (advantage = %s)", cfg.PasskK, cfg.Advantage)
+	}
 	return cfg, nil
 }
 
@@ -331,7 +337,12 @@ func resumeRun(c *cli.Context, kind, dir string) (*train.Trainer, *checkpoints.R
 			"which the run started from; it cannot resume without it", kind, dir, filepath.Join(dir, checkpoints.InitFile), man.Init)
 	}
 	var tr *train.Trainer
-	if mode != train.SFT {
+	switch {
+	case mode != train.SFT && ck.NumElements("ref.") > 0:
+		// A reference reset embedded the reference; the initial
+		// checkpoint is still the parent the trainer is built from.
+		err = verifyParent(ck, init)
+	case mode != train.SFT:
 		err = checkpoints.VerifyReference(ck, init)
 	}
 	if err == nil {
@@ -394,4 +405,18 @@ func keepDefaults(cfg *train.Config, def train.Config, mode train.Mode) {
 			v.Field(f.index).Set(d.Field(f.index))
 		}
 	}
+}
+
+// verifyParent checks that the file at path is the checkpoint ck names in
+// Header.ParentHash: a run's initial checkpoint once its reference is
+// embedded (after a reference reset).
+func verifyParent(ck *checkpoints.Checkpoint, path string) error {
+	h, err := checkpoints.ContentHash(path)
+	if err != nil {
+		return err
+	}
+	if h != ck.Header.ParentHash {
+		return fmt.Errorf("checkpoint %s has parent hash %s: found %s with hash %s: want the run's initial checkpoint", ck.File, ck.Header.ParentHash, path, h)
+	}
+	return nil
 }

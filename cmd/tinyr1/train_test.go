@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -66,6 +67,16 @@ func TestTrainUsageErrors(t *testing.T) {
 		{"random-p out of range", []string{"train", "--init", "x", "--out", dir + "/x", "--reward", "bernoulli", "--random-p", "1.5"}, "random_p = 1.5: want a probability in [0, 1]"},
 		{"random-p without bernoulli", []string{"train", "--init", "x", "--out", dir + "/x", "--reward", "shuffle", "--random-p", "0.5"}, "--random-p 0.5: want --reward bernoulli"},
 		{"random-p other than default without bernoulli", []string{"train", "--init", "x", "--out", dir + "/x", "--random-p", "0.2"}, "random_p = 0.2: want reward bernoulli"},
+		{"unknown advantage", []string{"train", "--init", "x", "--out", dir + "/x", "--advantage", "ppo"}, `unknown advantage estimator "ppo": want grpo, rloo, reinforce_pp or passk`},
+		{"scale with rloo", []string{"train", "--init", "x", "--out", dir + "/x", "--advantage", "rloo", "--scale", "none"}, "scale = none: want advantage grpo to use it (advantage = rloo"},
+		{"scale group given with rloo", []string{"train", "--init", "x", "--out", dir + "/x", "--advantage", "rloo", "--scale", "group"}, "--scale group: want --advantage grpo to use it (advantage = rloo"},
+		{"adv-eps with rloo", []string{"train", "--init", "x", "--out", dir + "/x", "--advantage", "rloo", "--adv-eps", "0.1"}, "adv_eps = 0.1: want advantage grpo, reinforce_pp or passk"},
+		{"passk-k above group", []string{"train", "--init", "x", "--out", dir + "/x", "--advantage", "passk", "--passk-k", "9"}, "passk_k = 9: want 1 to group 8"},
+		{"passk-k zero", []string{"train", "--init", "x", "--out", dir + "/x", "--advantage", "passk", "--passk-k", "0"}, "passk k 0: want 1 to the group size"},
+		{"passk-k without passk", []string{"train", "--init", "x", "--out", dir + "/x", "--passk-k", "4"}, "--passk-k 4: want --advantage passk to use it (advantage = grpo)"},
+		{"ref-reset-every negative", []string{"train", "--init", "x", "--out", dir + "/x", "--ref-reset-every", "-2", "--beta", "0.04"}, "ref_reset_every = -2: want a value >= 0 (0 is off)"},
+		{"ref-reset-every with nothing to reset", []string{"train", "--init", "x", "--out", dir + "/x", "--ref-reset-every", "5"}, "ref_reset_every = 5: want beta > 0 or ref_reset_optimizer"},
+		{"ref-reset-optimizer without a period", []string{"train", "--init", "x", "--out", dir + "/x", "--ref-reset-optimizer"}, "ref_reset_optimizer = true: want ref_reset_every >= 1"},
 		{"from-samples with preset in config", []string{"sft", "--from-samples", evalFixture, "--config", presetCfg, "--out", dir + "/z"}, `key "preset" of --config`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -77,6 +88,59 @@ func TestTrainUsageErrors(t *testing.T) {
 				t.Fatalf("stderr %q: want one line naming %q", stderr, tc.want)
 			}
 		})
+	}
+}
+
+// TestGRPOResumeAcrossRefReset: a run with a reference reset every 2 steps,
+// stopped after step 2 (the first reset) and resumed with --resume to step
+// 3, holds the same weights, AdamW state and embedded reference at step 3
+// as the run that went through. (The run ids differ, as the two commands'
+// --steps do, so the comparison is of the tensors; rl/train's
+// TestRefResetResumes holds an interrupted run to byte-identical files.)
+func TestGRPOResumeAcrossRefReset(t *testing.T) {
+	root := t.TempDir()
+	flags := append([]string{"--init", evalFixture, "--ref-reset-every", "2", "--ref-reset-optimizer", "--beta", "0.04", "--save-every", "1"}, tinyGRPOArgs...)
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	if code, _, stderr := runApp(t, append([]string{"train", "--out", a, "--steps", "3"}, flags...)...); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runApp(t, append([]string{"train", "--out", b, "--steps", "2"}, flags...)...); code != 0 {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runApp(t, "train", "--resume", b, "--steps", "3", "--quiet"); code != 0 {
+		t.Fatalf("train --resume: exit %d: %s", code, stderr)
+	}
+	load := func(dir string) *checkpoints.Checkpoint {
+		ck, err := checkpoints.Load(filepath.Join(dir, "checkpoints", checkpoints.StepFileName(3)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ck
+	}
+	ca, cb := load(a), load(b)
+	if ca.NumElements("ref.") == 0 {
+		t.Fatal("step-3 checkpoint embeds no reference: want the step-2 policy as ref.*")
+	}
+	if len(ca.Tensors) != len(cb.Tensors) || ca.Header.OptimizerStep != cb.Header.OptimizerStep || !bytes.Equal(ca.Header.DataPosition, cb.Header.DataPosition) {
+		t.Fatalf("step 3: %d vs %d tensors, optimizer step %d vs %d, data position %s vs %s", len(ca.Tensors), len(cb.Tensors),
+			ca.Header.OptimizerStep, cb.Header.OptimizerStep, ca.Header.DataPosition, cb.Header.DataPosition)
+	}
+	for i, x := range ca.Tensors {
+		if y := cb.Tensors[i]; x.Name != y.Name || !slices.Equal(x.Data, y.Data) {
+			t.Errorf("step 3 tensor %s: the resumed run's differs from the straight run's", x.Name)
+		}
+	}
+	// With the reference embedded, the run's initial checkpoint is still
+	// checked, as the parent: another file in its place is refused.
+	initCopy := filepath.Join(b, checkpoints.InitFile)
+	if err := os.Remove(initCopy); err != nil { // a hard link to the fixture: never write through it
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(initCopy, readOrFail(t, filepath.Join(a, "checkpoints", checkpoints.StepFileName(2))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runApp(t, "train", "--resume", b, "--steps", "4", "--quiet"); code == 0 || !strings.Contains(stderr, "parent hash") {
+		t.Errorf("resume with another init.ckpt: exit %d, stderr %q: want it refused naming the parent hash", code, stderr)
 	}
 }
 

@@ -12,8 +12,20 @@ const (
 	ScaleNone  = "none"  // mean subtraction only (Dr. GRPO)
 )
 
-// AdvantageConfig selects how group-relative advantages are scaled.
+// Advantage estimators accepted by AdvantageConfig.Estimator (estimators.go).
+const (
+	EstGRPO        = "grpo"         // (r_i - mean_g) / (std + Eps), scaled by Scale (GRPO, Dr. GRPO)
+	EstRLOO        = "rloo"         // r_i - mean_{j != i} r_j (Ahmadian et al. 2024)
+	EstReinforcePP = "reinforce_pp" // group mean subtracted, then whitened over the batch's tokens (Hu et al. 2025)
+	EstPassK       = "passk"        // pass@k of the group, analytic (Chen et al. 2025)
+)
+
+// AdvantageConfig selects the advantage estimator and how GRPO's
+// group-relative advantages are scaled.
 type AdvantageConfig struct {
+	// Estimator is grpo (also ""), rloo, reinforce_pp or passk; Scale
+	// applies to grpo only, Eps to grpo, reinforce_pp and passk.
+	Estimator string `json:"estimator"`
 	// Scale is "group" (GRPO: divide by the group's reward std), "batch"
 	// (divide by the std of all rewards in the rollout batch) or "none"
 	// (Dr. GRPO: subtract the group mean only).
@@ -21,15 +33,32 @@ type AdvantageConfig struct {
 	// Eps is added to the std before dividing, so that a group whose rewards
 	// barely differ does not get huge advantages. TRL uses 1e-4.
 	Eps float64 `json:"eps"`
+	// K is passk's k: the size of the subsets whose best reward is
+	// optimised, 1 to the group size.
+	K int `json:"k"`
 }
+
+// DefaultPassK is passk's default k: half the default group of 8, so that
+// a group holds several subsets that miss.
+const DefaultPassK = 4
 
 // DefaultAdvantageConfig returns GRPO's group scaling with TRL's eps.
 func DefaultAdvantageConfig() AdvantageConfig {
-	return AdvantageConfig{Scale: ScaleGroup, Eps: 1e-4}
+	return AdvantageConfig{Estimator: EstGRPO, Scale: ScaleGroup, Eps: 1e-4, K: DefaultPassK}
 }
 
-// Validate reports the first bad field.
+// Validate reports the first bad field. That K is at most the group size
+// is the caller's to check (the group size is not here).
 func (c AdvantageConfig) Validate() error {
+	switch c.Estimator {
+	case "", EstGRPO, EstRLOO, EstReinforcePP:
+	case EstPassK:
+		if c.K < 1 {
+			return fmt.Errorf("rl: passk k %d: want 1 to the group size", c.K)
+		}
+	default:
+		return fmt.Errorf("rl: unknown advantage estimator %q: want grpo, rloo, reinforce_pp or passk", c.Estimator)
+	}
 	switch c.Scale {
 	case ScaleGroup, ScaleBatch, ScaleNone:
 	default:
@@ -41,9 +70,14 @@ func (c AdvantageConfig) Validate() error {
 	return nil
 }
 
-// Advantages writes the advantage of every completion into dst. rewards is
-// (P*G,): groups of groupSize consecutive completions of one prompt. dst may
-// alias rewards.
+// Advantages writes the advantage of every completion into dst with the
+// estimator of cfg. rewards is (P*G,): groups of groupSize consecutive
+// completions of one prompt; lens is (P*G,), each completion's token count,
+// read by reinforce_pp only (nil is fine for the others). dst may alias
+// rewards except for passk, which uses dst as scratch and panics if it does.
+// The estimators other than grpo are in estimators.go.
+//
+// grpo (Shao et al. 2024):
 //
 //	A_i = (r_i - mean_g) / (std + Eps)
 //
@@ -54,12 +88,26 @@ func (c AdvantageConfig) Validate() error {
 // are all equal carries no signal and gets exactly 0 (not 0/eps, and not NaN
 // when Eps is 0); a group of size 1 is such a group.
 //
-// It panics if the shapes disagree or the scale is unknown (validate the
-// config first). It allocates nothing.
-func Advantages(dst, rewards []float64, groupSize int, cfg AdvantageConfig) {
+// It panics if the shapes disagree or the estimator or scale is unknown
+// (validate the config first). It allocates nothing.
+func Advantages(dst, rewards []float64, lens []int, groupSize int, cfg AdvantageConfig) {
 	checkGroups("Advantages", len(rewards), groupSize)
 	if len(dst) != len(rewards) {
 		panic(fmt.Sprintf("rl: Advantages: len(dst) = %d, want len(rewards) = %d", len(dst), len(rewards)))
+	}
+	switch cfg.Estimator {
+	case "", EstGRPO:
+	case EstRLOO:
+		rlooAdvantages(dst, rewards, groupSize)
+		return
+	case EstReinforcePP:
+		reinforcePPAdvantages(dst, rewards, lens, groupSize, cfg.Eps)
+		return
+	case EstPassK:
+		passKAdvantages(dst, rewards, groupSize, cfg.K, cfg.Eps)
+		return
+	default:
+		panic(fmt.Sprintf("rl: Advantages: unknown advantage estimator %q", cfg.Estimator))
 	}
 	var batchStd float64
 	switch cfg.Scale {

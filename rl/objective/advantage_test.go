@@ -39,7 +39,7 @@ func TestAdvantages(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := make([]float64, len(r))
-			Advantages(got, r, 4, tc.cfg)
+			Advantages(got, r, nil, 4, tc.cfg)
 			for i := range got {
 				if !closeTo(got[i], tc.want[i], 1e-12) {
 					t.Errorf("A[%d] = %v, want %v", i, got[i], tc.want[i])
@@ -47,7 +47,7 @@ func TestAdvantages(t *testing.T) {
 			}
 			// In place gives the same.
 			in := append([]float64(nil), r...)
-			Advantages(in, in, 4, tc.cfg)
+			Advantages(in, in, nil, 4, tc.cfg)
 			for i := range in {
 				if in[i] != got[i] {
 					t.Errorf("in place A[%d] = %v, want %v", i, in[i], got[i])
@@ -63,7 +63,7 @@ func TestAdvantagesConstantGroupIsExactlyZero(t *testing.T) {
 	r := []float64{0.1, 0.1, 0.1, 0.7, 0.7, 0.7}
 	got := make([]float64, len(r))
 	for _, s := range []string{ScaleGroup, ScaleBatch, ScaleNone} {
-		Advantages(got, r, 3, AdvantageConfig{Scale: s})
+		Advantages(got, r, nil, 3, AdvantageConfig{Scale: s})
 		for i, a := range got {
 			if a != 0 {
 				t.Errorf("%s: A[%d] = %v, want 0", s, i, a)
@@ -71,7 +71,7 @@ func TestAdvantagesConstantGroupIsExactlyZero(t *testing.T) {
 		}
 	}
 	// Group size 1: every group is constant.
-	Advantages(got, r, 1, DefaultAdvantageConfig())
+	Advantages(got, r, nil, 1, DefaultAdvantageConfig())
 	for i, a := range got {
 		if a != 0 {
 			t.Errorf("G=1: A[%d] = %v, want 0", i, a)
@@ -117,7 +117,7 @@ func TestAdvantagesPanicsOnShape(t *testing.T) {
 			t.Error("no panic for 5 rewards in groups of 2")
 		}
 	}()
-	Advantages(make([]float64, 5), make([]float64, 5), 2, DefaultAdvantageConfig())
+	Advantages(make([]float64, 5), make([]float64, 5), nil, 2, DefaultAdvantageConfig())
 }
 
 func TestAdvantagesAllocs(t *testing.T) {
@@ -125,7 +125,7 @@ func TestAdvantagesAllocs(t *testing.T) {
 	dst := make([]float64, len(r))
 	for _, s := range []string{ScaleGroup, ScaleBatch, ScaleNone} {
 		cfg := AdvantageConfig{Scale: s, Eps: 1e-4}
-		if n := testing.AllocsPerRun(10, func() { Advantages(dst, r, 8, cfg) }); n != 0 {
+		if n := testing.AllocsPerRun(10, func() { Advantages(dst, r, nil, 8, cfg) }); n != 0 {
 			t.Errorf("%s: Advantages allocates %v times, want 0", s, n)
 		}
 	}
@@ -150,7 +150,7 @@ func BenchmarkAdvantages(b *testing.B) {
 			dst := make([]float64, len(r))
 			b.ReportAllocs()
 			for b.Loop() {
-				Advantages(dst, r, size.g, DefaultAdvantageConfig())
+				Advantages(dst, r, nil, size.g, DefaultAdvantageConfig())
 			}
 		})
 	}

@@ -16,6 +16,13 @@
 // arXiv:2503.20783) drops the division ("none"); "batch" divides by the std
 // of all rewards of the rollout batch.
 //
+// The other estimators (estimators.go, each with its formula and paper):
+// rloo, the leave-one-out baseline A_i = r_i - mean_{j != i} r_j (Ahmadian et
+// al. 2024); reinforce_pp, the group mean subtracted then whitened over the
+// batch's tokens (REINFORCE++-baseline, Hu et al. 2025); passk, the mean over
+// the k-subsets holding a completion of the subset's normalised best reward
+// (Chen et al. 2025, "Pass@k Training").
+//
 // # Loss coefficients (loss.go)
 //
 // With rho_t = exp(logp_t - logp_old_t) and d_t = ref_t - logp_t the token loss is

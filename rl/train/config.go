@@ -67,6 +67,10 @@ type Config struct {
 	// GRPO objective (see docs/method.md).
 	Loss          string  `json:"loss" usage:"token aggregation: grpo, dapo, dr_grpo or bnpo (bnpo equals dapo by design: its normaliser is the rollout batch's token count, not a micro-batch's, so the gradient does not depend on micro-batching)" topic:"GRPO objective" for:"grpo"`
 	Scale         string  `json:"scale" usage:"advantage scaling: group, batch or none (Dr. GRPO)" topic:"GRPO objective" for:"grpo"`
+	Advantage     string  `json:"advantage" usage:"advantage estimator: grpo ((r - group mean) scaled by scale), rloo (r_i - mean of the group's others, Ahmadian et al. 2024), reinforce_pp (group mean subtracted, then whitened over the batch's tokens: REINFORCE++-baseline, Hu et al. 2025) or passk (the group's pass@k, passk_k, Chen et al. 2025); scale applies to grpo only" topic:"GRPO objective" for:"grpo"`
+	PasskK        int     `json:"passk_k" usage:"advantage passk: k, the size of the subsets whose best reward is optimised, 1 to group" topic:"GRPO objective" for:"grpo"`
+	RefResetEvery int     `json:"ref_reset_every" usage:"every N steps the reference policy becomes a copy of the current one (ProRL, Liu et al. 2025); 0 is off" topic:"GRPO objective" for:"grpo"`
+	RefResetOpt   bool    `json:"ref_reset_optimizer" usage:"at each reference reset also zero the AdamW moments and step count, as a fresh optimizer's (ProRL)" topic:"GRPO objective" for:"grpo"`
 	EpsLow        float64 `json:"eps_low" usage:"lower clip range of the ratio" topic:"GRPO objective" for:"grpo"`
 	EpsHigh       float64 `json:"eps_high" usage:"upper clip range of the ratio (DAPO clip-higher: 0.28)" topic:"GRPO objective" for:"grpo"`
 	DualClip      float64 `json:"dual_clip" usage:"dual-clip constant c for negative advantages; 0 is off" topic:"GRPO objective" for:"grpo"`
@@ -150,6 +154,7 @@ func defaultConfig() Config {
 		BatchSize: 32,
 		Prompts:   8, Group: 8, MaxNew: 48, Temperature: 1, TopK: 0, TopP: 1,
 		Loss: objective.AggGRPO, Scale: objective.ScaleGroup, EpsLow: 0.2, EpsHigh: 0.2, Beta: 0.0, KL: objective.KL3, Mu: 1, AdvEps: adv.Eps,
+		Advantage: adv.Estimator, PasskK: adv.K,
 		MaxRefill: 2,
 		Reward:    objective.RewardVerifier, RandomP: DefaultRandomP, RewardCorrect: 1, RewardFormat: 0.1, FormatBad: rew.FormatBad, OverlongWindow: 16,
 		RatioLevel: objective.RatioToken, GSPOEpsLow: 3e-4, GSPOEpsHigh: 4e-4, ISCorrection: objective.ISNone, ISCap: 2, EntropyTopFrac: 1,
@@ -254,6 +259,7 @@ func (c Config) Validate() error {
 	if err := c.AdvantageConfig().Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	c.validateEstimator(bad)
 	if err := c.RewardConfig().Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -300,6 +306,37 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// validateEstimator reports the advantage and reference-reset settings
+// that cannot apply: a setting of one estimator given to another, a passk k
+// larger than the group, a negative reset period, a reset with nothing to
+// reset. Each is one line through bad.
+func (c Config) validateEstimator(bad func(key string, v any, want string)) {
+	adv := objective.DefaultAdvantageConfig()
+	if c.Advantage == "" {
+		bad("advantage", `""`, "grpo, rloo, reinforce_pp or passk")
+	}
+	if c.Scale != adv.Scale && c.Advantage != objective.EstGRPO {
+		bad("scale", c.Scale, fmt.Sprintf("advantage grpo to use it (advantage = %s normalises its own way; leave scale at group)", c.Advantage))
+	}
+	if c.AdvEps != adv.Eps && c.Advantage == objective.EstRLOO {
+		bad("adv_eps", c.AdvEps, "advantage grpo, reinforce_pp or passk to use it (rloo divides by nothing)")
+	}
+	switch {
+	case c.Advantage == objective.EstPassK && c.PasskK > c.Group:
+		bad("passk_k", c.PasskK, fmt.Sprintf("1 to group %d", c.Group))
+	case c.Advantage != objective.EstPassK && c.PasskK != adv.K:
+		bad("passk_k", c.PasskK, fmt.Sprintf("advantage passk to use it (advantage = %s)", c.Advantage))
+	}
+	switch {
+	case c.RefResetEvery < 0:
+		bad("ref_reset_every", c.RefResetEvery, "a value >= 0 (0 is off)")
+	case c.RefResetEvery == 0 && c.RefResetOpt:
+		bad("ref_reset_optimizer", c.RefResetOpt, "ref_reset_every >= 1 to use it")
+	case c.RefResetEvery > 0 && c.Beta == 0 && !c.RefResetOpt:
+		bad("ref_reset_every", c.RefResetEvery, "beta > 0 or ref_reset_optimizer: with beta 0 the reference enters no term, so a reset would change nothing")
+	}
+}
+
 // LossConfig returns the GRPO loss settings.
 func (c Config) LossConfig() objective.LossConfig {
 	return objective.LossConfig{Agg: c.Loss, EpsLow: c.EpsLow, EpsHigh: c.EpsHigh, DualClip: c.DualClip,
@@ -311,7 +348,7 @@ func (c Config) LossConfig() objective.LossConfig {
 // AdvantageConfig returns the advantage settings.
 func (c Config) AdvantageConfig() objective.AdvantageConfig {
 	a := objective.DefaultAdvantageConfig()
-	a.Scale, a.Eps = c.Scale, c.AdvEps
+	a.Estimator, a.Scale, a.Eps, a.K = c.Advantage, c.Scale, c.AdvEps, c.PasskK
 	return a
 }
 

@@ -100,3 +100,44 @@ func TestValidateRefusesInfiniteRates(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateEstimatorAndReset checks the advantage-estimator and
+// reference-reset settings: each bad value or combination is one error
+// naming the key and the value, and the good ones pass.
+func TestValidateEstimatorAndReset(t *testing.T) {
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string // "" for a good config
+	}{
+		{func(c *Config) {}, ""},
+		{func(c *Config) { c.Advantage = "rloo" }, ""},
+		{func(c *Config) { c.Advantage = "reinforce_pp"; c.AdvEps = 0.01 }, ""},
+		{func(c *Config) { c.Advantage, c.PasskK = "passk", 8 }, ""},
+		{func(c *Config) { c.RefResetEvery = 1 }, "ref_reset_every = 1: want beta > 0 or ref_reset_optimizer"},
+		{func(c *Config) { c.RefResetEvery, c.Beta = 5, 0.04 }, ""},
+		{func(c *Config) { c.RefResetEvery, c.RefResetOpt = 5, true }, ""},
+		{func(c *Config) { c.Advantage = "ppo" }, `unknown advantage estimator "ppo": want grpo, rloo, reinforce_pp or passk`},
+		{func(c *Config) { c.Advantage = "" }, `advantage = "": want grpo, rloo, reinforce_pp or passk`},
+		{func(c *Config) { c.Advantage, c.Scale = "rloo", "none" }, "scale = none: want advantage grpo to use it (advantage = rloo"},
+		{func(c *Config) { c.Advantage, c.Scale = "passk", "batch" }, "scale = batch: want advantage grpo"},
+		{func(c *Config) { c.Advantage, c.AdvEps = "rloo", 0.01 }, "adv_eps = 0.01: want advantage grpo, reinforce_pp or passk"},
+		{func(c *Config) { c.Advantage, c.PasskK = "passk", 9 }, "passk_k = 9: want 1 to group 8"},
+		{func(c *Config) { c.Advantage, c.PasskK = "passk", 0 }, "passk k 0: want 1 to the group size"},
+		{func(c *Config) { c.PasskK = 2 }, "passk_k = 2: want advantage passk to use it (advantage = grpo)"},
+		{func(c *Config) { c.RefResetEvery, c.Beta = -3, 0.04 }, "ref_reset_every = -3: want a value >= 0 (0 is off)"},
+		{func(c *Config) { c.RefResetOpt = true }, "ref_reset_optimizer = true: want ref_reset_every >= 1"},
+	} {
+		c := DefaultTrainConfig()
+		tc.edit(&c)
+		err := c.Validate()
+		if tc.want == "" {
+			if err != nil {
+				t.Errorf("%+v: Validate() = %v, want nil", c, err)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Validate() = %v, want one error with %q", err, tc.want)
+		}
+	}
+}

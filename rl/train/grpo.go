@@ -31,7 +31,7 @@ func (t *Trainer) grpoStep() (*Metrics, error) {
 	b := newBatch(gs, cfg.Group, cfg.MaxNew)
 
 	// Advantages, one per completion.
-	objective.Advantages(b.Adv, b.rewards, cfg.Group, cfg.AdvantageConfig())
+	objective.Advantages(b.Adv, b.rewards, b.Len, cfg.Group, cfg.AdvantageConfig())
 	if t.advHook != nil {
 		t.advHook(b.seqs, b.plen, b.Adv)
 	}

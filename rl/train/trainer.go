@@ -24,7 +24,7 @@ type Trainer struct {
 	Cfg    Config
 	Tok    *data.Tokenizer
 	Params *model.Params // the policy, trained in place
-	Ref    *model.Params // GRPO: the frozen reference policy; RFT: the frozen sampler (both the initial checkpoint); nil for SFT
+	Ref    *model.Params // GRPO: the frozen reference policy; RFT: the frozen sampler (both the initial checkpoint, or GRPO's policy at its last reference reset); nil for SFT
 	Opt    *model.AdamW
 	Sched  model.Schedule
 	Mix    data.Mixture
@@ -37,6 +37,7 @@ type Trainer struct {
 	ValStep   int     // the step LastVal was measured at
 	NonFinite int     // non-finite steps in a row
 	Skipped   int     // non-finite steps skipped in all
+	RefStep   int     // GRPO: the step of the last reference reset (refreset.go); 0: Ref is the initial checkpoint
 
 	RunID      string
 	ParentHash string // content hash of the initial checkpoint (GRPO, RFT)
@@ -83,6 +84,9 @@ type dataPosition struct {
 	// GRPO widens the graph when a batch needs more room, so a resumed run
 	// must start at the width the interrupted one had reached.
 	GraphT int `json:"graph_t,omitempty"`
+	// RefStep is the step of the last reference reset (refreset.go); the
+	// checkpoint then embeds the reference as "ref.<param>" tensors.
+	RefStep int `json:"ref_step,omitempty"`
 }
 
 // NewSFT makes a trainer for a supervised warm start from a random model.
@@ -180,7 +184,7 @@ func (t *Trainer) Checkpoint() (*checkpoints.Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	dp := dataPosition{DataPos: t.DataPos, Skipped: t.Skipped, NonFinite: t.NonFinite, Curriculum: t.Cur, ValStep: t.ValStep, GraphT: t.graphT}
+	dp := dataPosition{DataPos: t.DataPos, Skipped: t.Skipped, NonFinite: t.NonFinite, Curriculum: t.Cur, ValStep: t.ValStep, GraphT: t.graphT, RefStep: t.RefStep}
 	if !math.IsNaN(t.BestVal) {
 		dp.BestVal = &t.BestVal
 	}
@@ -202,7 +206,7 @@ func (t *Trainer) Checkpoint() (*checkpoints.Checkpoint, error) {
 		ParentHash:   t.ParentHash,
 		Build:        checkpoints.BuildInfo(Backend),
 	}
-	if t.Mode != SFT { // GRPO's reference, or RFT's sampler
+	if t.Mode != SFT && t.RefStep == 0 { // GRPO's reference, or RFT's sampler; after a reset it is embedded below
 		h.ReferenceHash = t.ParentHash
 	}
 	if v := t.currentVal(); !math.IsNaN(v) {
@@ -219,6 +223,11 @@ func (t *Trainer) Checkpoint() (*checkpoints.Checkpoint, error) {
 	for _, pt := range t.Params.Tensors {
 		ck.Tensors = append(ck.Tensors, checkpoints.Tensor{Name: "adam.v." + pt.Name, Shape: pt.Shape,
 			Data: t.Opt.V[pt.Offset : pt.Offset+len(pt.Data)]})
+	}
+	if t.RefStep > 0 {
+		for _, pt := range t.Ref.Tensors {
+			ck.Tensors = append(ck.Tensors, checkpoints.Tensor{Name: "ref." + pt.Name, Shape: pt.Shape, Data: pt.Data})
+		}
 	}
 	return ck, nil
 }
@@ -252,6 +261,14 @@ func (t *Trainer) Restore(ck *checkpoints.Checkpoint) error {
 		return fmt.Errorf("rl: checkpoint %s: graph width %d: want 0 to the context %d", ck.File, dp.GraphT, t.Params.Cfg.Context)
 	}
 	t.minGraphT = dp.GraphT
+	if dp.RefStep < 0 || dp.RefStep > t.Step || (dp.RefStep > 0 && t.Mode != GRPO) {
+		return fmt.Errorf("rl: checkpoint %s: reference reset at step %d: want 0, or a step of a GRPO run up to the checkpoint's %d", ck.File, dp.RefStep, t.Step)
+	}
+	if t.RefStep = dp.RefStep; t.RefStep > 0 {
+		if err := rl.CopyTensors(t.Ref, ck, "ref.", t.Ref.Data); err != nil {
+			return err
+		}
+	}
 	t.BestVal, t.LastVal = math.NaN(), math.NaN()
 	if dp.BestVal != nil {
 		t.BestVal = *dp.BestVal
@@ -310,6 +327,10 @@ func (t *Trainer) Train() error {
 		}
 		t.Step++
 		m.Step = t.Step
+		if t.resetDue() {
+			t.resetReference()
+			m.RefReset = true
+		}
 		if t.Cfg.EvalEvery > 0 && (t.Step%t.Cfg.EvalEvery == 0 || t.Step == t.Cfg.Steps) {
 			t0 := time.Now()
 			v, per, err := t.Validate()

@@ -1,0 +1,30 @@
+package train
+
+// Reference reset (ProRL: Liu et al. 2025, "ProRL: Prolonged Reinforcement
+// Learning Expands Reasoning Boundaries in Large Language Models",
+// arXiv:2505.24864). With ref_reset_every N, after steps N, 2N, ... the
+// reference policy of the KL term becomes a copy of the current policy, so
+// the KL pulls toward where the policy is now and not toward the warm start;
+// with ref_reset_optimizer the AdamW moments and step count are zeroed as
+// well, as a fresh optimizer's. The reset happens at the end of the step,
+// before its validation and checkpoint, so the step-N checkpoint holds the
+// new reference (as "ref.<param>" tensors, the format's embedded reference)
+// and the reset optimizer: a run resumed from it, or a trainer restored from
+// it, continues exactly as the uninterrupted run does.
+
+// resetDue reports whether the step just done (t.Step) ends a reset period.
+func (t *Trainer) resetDue() bool {
+	n := t.Cfg.RefResetEvery
+	return t.Mode == GRPO && n > 0 && t.Step%n == 0
+}
+
+// resetReference makes the reference a copy of the current policy (and,
+// with ref_reset_optimizer, resets AdamW) and records the step. The frozen
+// engine reads t.Ref in place, so it scores with the new weights.
+func (t *Trainer) resetReference() {
+	copy(t.Ref.Data, t.Params.Data)
+	t.RefStep = t.Step
+	if t.Cfg.RefResetOpt {
+		t.Opt.Reset()
+	}
+}
