@@ -65,7 +65,7 @@ EXPERIMENT ?= examples/experiment.json
 SWEEPFLAGS ?=
 experiment: build
 	./$(BIN) sweep run $(EXPERIMENT) $(SWEEPFLAGS)
-	./$(BIN) sweep report $(EXPERIMENT) $(filter --out%,$(SWEEPFLAGS))
+	./$(BIN) sweep report $(EXPERIMENT)
 
 # tinyr1 sweep on a real one-node Slurm cluster (root; installs slurm-wlm and
 # munge when missing): a tiny sweep submitted as job arrays, one task
