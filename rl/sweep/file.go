@@ -212,8 +212,12 @@ func (e *Experiment) check() error {
 		if _, ok := stageModes[st.Command]; !ok {
 			return &Error{e.File, e.keyLine(name), fmt.Sprintf("stage %q: command %q: want sft, train or rft", name, st.Command)}
 		}
-		if _, err := overlayKeys(st.Config); err != nil {
-			return &Error{e.File, e.keyLine(name), fmt.Sprintf("stage %q: config: %v", name, err)}
+		ov, err := overlayKeys(st.Config)
+		if err == nil {
+			err = checkKeys(ov, st.Command)
+		}
+		if err != nil {
+			return &Error{e.File, e.keyLine(name), fmt.Sprintf("stage %q: %v", name, err)}
 		}
 	}
 	if len(e.Arms) == 0 {
@@ -262,8 +266,12 @@ func (e *Experiment) checkArm(a *Arm, i int) error {
 	if !ok {
 		return e.armErr(a, "stage %q is not declared: want one of %s", a.Stage, strings.Join(e.stageNames(), ", "))
 	}
-	if _, err := overlayKeys(a.Config); err != nil {
-		return e.armErr(a, "config: %v", err)
+	ov, err := overlayKeys(a.Config)
+	if err == nil {
+		err = checkKeys(ov, st.Command)
+	}
+	if err != nil {
+		return e.armErr(a, "%v", err)
 	}
 	switch {
 	case st.Command == "sft" && a.From != "":
@@ -397,11 +405,11 @@ func overlayKeys(raw json.RawMessage) (map[string]json.RawMessage, error) {
 		return obj, nil
 	}
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-		return nil, fmt.Errorf("%s: want one JSON object of settings", bytes.TrimSpace(raw))
+		return nil, fmt.Errorf("config %s: want one JSON object of settings", bytes.TrimSpace(raw))
 	}
 	for k, v := range obj {
 		if string(bytes.TrimSpace(v)) == "null" {
-			return nil, fmt.Errorf("key %q is null: want a value", k)
+			return nil, fmt.Errorf("config key %q is null: want a value", k)
 		}
 	}
 	return obj, nil
@@ -438,22 +446,8 @@ func (e *Experiment) TrainConfig(a *Arm, seed uint64, extra int) (train.Config, 
 		def = train.DefaultTrainConfig()
 	}
 	ov := e.Overlay(a)
-	mode := e.Mode(a)
-	keys := make([]string, 0, len(ov))
-	for k := range ov {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		f, ok := fieldOf(reflect.TypeOf(train.Config{}), k)
-		switch {
-		case !ok:
-			return def, fmt.Errorf("unknown config key %q: want a key of config.json (a flag of 'tinyr1 %s --help' with _ for -)", k, e.Kind(a))
-		case k == "seed":
-			return def, fmt.Errorf(`config key "seed": want the sweep's "seeds" list instead`)
-		case !slices.Contains(strings.Split(f.Tag.Get("for"), ","), mode.String()):
-			return def, fmt.Errorf("config key %q does not apply to stage command %q: it is a setting of %s", k, e.Stages[a.Stage].Command, f.Tag.Get("for"))
-		}
+	if err := checkKeys(ov, e.Stages[a.Stage].Command); err != nil {
+		return def, err
 	}
 	raw, _ := json.Marshal(ov)
 	cfg, err := train.DecodeConfig(raw, def, "overlay")
@@ -471,6 +465,32 @@ func (e *Experiment) TrainConfig(a *Arm, seed uint64, extra int) (train.Config, 
 	return cfg, nil
 }
 
+// checkKeys refuses the keys of a training overlay that the stage's
+// command would: unknown ones, ones of another mode, and the seed.
+func checkKeys(ov map[string]json.RawMessage, command string) error {
+	keys := make([]string, 0, len(ov))
+	for k := range ov {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	kind := "sft"
+	if command == "train" {
+		kind = "train"
+	}
+	for _, k := range keys {
+		f, ok := fieldOf(reflect.TypeOf(train.Config{}), k)
+		switch {
+		case !ok:
+			return fmt.Errorf("unknown config key %q: want a key of config.json (a flag of 'tinyr1 %s --help' with _ for -)", k, kind)
+		case k == "seed":
+			return fmt.Errorf(`config key "seed": want the sweep's "seeds" list instead`)
+		case !slices.Contains(strings.Split(f.Tag.Get("for"), ","), stageModes[command].String()):
+			return fmt.Errorf("config key %q does not apply to stage command %q: it is a setting of %s", k, command, f.Tag.Get("for"))
+		}
+	}
+	return nil
+}
+
 // EvalConfig is an evaluation's config as tinyr1 eval resolves the same
 // flags: the defaults, then the overlay; without sampling (n 0) and no
 // "ks", no k.
@@ -478,7 +498,7 @@ func EvalConfig(ev *Eval) (eval.EvalConfig, error) {
 	cfg := eval.DefaultEvalConfig()
 	ov, err := overlayKeys(ev.Config)
 	if err != nil {
-		return cfg, fmt.Errorf("config: %v", err)
+		return cfg, err
 	}
 	for k := range ov {
 		if f, ok := fieldOf(reflect.TypeOf(eval.EvalConfig{}), k); !ok || f.Tag.Get("flag") == "-" {
