@@ -68,6 +68,7 @@ var tinyRuns = []string{"sft-s1", "sft-s2", "grpo-s1", "grpo-s2"}
 // ids are the runs' own, that a rerun starts nothing, and the report.
 func TestSweepRunSkipsAndReports(t *testing.T) {
 	t.Setenv("TINYR1_TEST_AS_MAIN", "1")
+	t.Setenv("TINYR1_TRAIN_STEPS", "2") // a job's settings are its command line: the children never see this
 	out := filepath.Join(t.TempDir(), "sweep")
 	code, _, errOut := runApp(t, "sweep", "run", tinySweep, "--out", out, "--jobs", "2")
 	if code != 0 {
@@ -155,7 +156,9 @@ func TestSweepInterruptResumes(t *testing.T) {
 	cmd, buf := startSweep(t, file, out)
 	waitStep(t, filepath.Join(out, "grpo-s1"), 3)
 	cmd.Process.Signal(syscall.SIGINT)
+	stuck := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() }) // a sweep that ignores the signal
 	err := cmd.Wait()
+	stuck.Stop()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
 		t.Fatalf("interrupted sweep: got %v: want exit status 130\n%s", err, buf)
 	}
