@@ -1,6 +1,7 @@
 package sweep
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"tinyr1/rl/eval"
 	"tinyr1/rl/train"
 )
 
@@ -231,5 +233,24 @@ func TestFreezeCompute(t *testing.T) {
 	fixed.Match = &Match{Steps: &n}
 	if c, _ := p.ReadCompute(&fixed); c == nil || c.Extra != 421 || !c.Fixed {
 		t.Errorf("fixed: got %+v: want 421, fixed", c)
+	}
+}
+
+// TestFlagArgs: each kind of setting as its flag, in field order: false
+// booleans explicitly (a default of true must be overridable), lists with
+// commas, numbers exactly.
+func TestFlagArgs(t *testing.T) {
+	cfg := eval.DefaultEvalConfig()
+	cfg.Greedy, cfg.Ks, cfg.TopP, cfg.Seed = false, []int{1, 4}, 0.95, 7
+	set := map[string]json.RawMessage{"greedy": nil, "ks": nil, "top_p": nil, "seed": nil}
+	got := strings.Join(flagArgs(cfg, set), " ")
+	if want := "--k 1,4 --top-p 0.95 --greedy=false --seed 7"; got != want {
+		t.Errorf("got %s: want %s", got, want)
+	}
+	tc := train.DefaultTrainConfig()
+	tc.Dynamic, tc.LR = true, 1e-4/3
+	got = strings.Join(flagArgs(tc, map[string]json.RawMessage{"dynamic": nil, "lr": nil}), " ")
+	if want := "--lr 3.3333333333333335e-05 --dynamic"; got != want {
+		t.Errorf("got %s: want %s", got, want)
 	}
 }
