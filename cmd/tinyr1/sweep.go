@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -112,6 +113,9 @@ type jobView struct {
 // done is "waiting" and its run id, which hashes its parent's checkpoint,
 // is not known yet.
 func viewJobs(p *sweep.Plan) []jobView {
+	ro := p.ReadOnly
+	p.ReadOnly = true // plan and report only look
+	defer func() { p.ReadOnly = ro }()
 	views := make([]jobView, len(p.Jobs))
 	done := make([]bool, len(p.Jobs))
 	for i, j := range p.Jobs {
@@ -128,10 +132,17 @@ func viewJobs(p *sweep.Plan) []jobView {
 			default:
 				v.args = p.TrainArgs(j, 0, false)
 				v.id = "known once " + strings.Join(j.Needs, ", ") + " finished"
+				if j.Arm.Match != nil {
+					v.state += " (--steps here is before the compute-matched extra steps)"
+				}
 			}
 			continue
 		}
 		a, err := p.Check(j)
+		if errors.Is(err, sweep.ErrNotMeasured) {
+			v.state, v.args, v.id = "fresh (its extra steps are measured when it starts)", a.Args, "known once its extra steps are measured"
+			continue
+		}
 		if err != nil {
 			v.state, v.args = "error: "+err.Error(), a.Args
 			continue

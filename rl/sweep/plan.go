@@ -34,9 +34,10 @@ type Job struct {
 
 // Plan is an experiment's jobs, in waves, with the sweep's folder.
 type Plan struct {
-	Exp  *Experiment
-	Out  string // the sweep's folder (the file's out unless overridden)
-	Jobs []*Job
+	Exp      *Experiment
+	Out      string // the sweep's folder (the file's out unless overridden)
+	Jobs     []*Job
+	ReadOnly bool // Check writes nothing: it never freezes a compute-matching figure
 }
 
 // NewPlan lays out e's jobs with run folders under out ("" is e.Out).

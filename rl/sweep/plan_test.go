@@ -2,6 +2,7 @@ package sweep
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -210,6 +211,14 @@ func TestFreezeCompute(t *testing.T) {
 		per := 0.1 * float64(i+1)
 		os.WriteFile(filepath.Join(f, "metrics.jsonl"), []byte(fmt.Sprintf("{\"step\":1,\"time_update\":%g}\n{\"step\":2,\"time_update\":%g}\n{\"step\":3}\n", per-0.05, per+0.05)), 0o644)
 	}
+	p.ReadOnly = true
+	if _, err := p.Check(p.Job("sftx-s1")); !errors.Is(err, ErrNotMeasured) {
+		t.Errorf("read-only check before the figure: got %v: want ErrNotMeasured", err)
+	}
+	if _, err := os.Stat(p.ComputeFile("sftx")); err == nil {
+		t.Errorf("a read-only check wrote %s", p.ComputeFile("sftx"))
+	}
+	p.ReadOnly = false
 	c, err := p.FreezeCompute(sftx)
 	if err != nil {
 		t.Fatal(err)

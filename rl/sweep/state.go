@@ -33,6 +33,11 @@ const (
 
 func (s State) String() string { return [...]string{"fresh", "resume", "done"}[s] }
 
+// ErrNotMeasured is Check's error, with a ReadOnly plan, for a
+// compute-matched job whose figure is not frozen yet: its steps, and so its
+// run id, are known once the job measures them when it starts.
+var ErrNotMeasured = errors.New("sweep: extra steps measured when the job starts")
+
 // Action is a job's state and the command line that moves it on.
 type Action struct {
 	State State
@@ -51,9 +56,16 @@ func (p *Plan) Check(j *Job) (Action, error) {
 	}
 	extra := 0
 	if j.Arm.Match != nil {
-		c, err := p.FreezeCompute(j.Arm)
+		freeze := p.FreezeCompute
+		if p.ReadOnly {
+			freeze = p.ReadCompute
+		}
+		c, err := freeze(j.Arm)
 		if err != nil {
 			return Action{}, err
+		}
+		if c == nil {
+			return Action{State: Fresh, Args: p.TrainArgs(j, 0, false)}, ErrNotMeasured
 		}
 		extra = c.Extra
 	}
