@@ -269,7 +269,7 @@ func sweepRunAction(c *cli.Context) error {
 		}
 	}
 	if len(bad) > 0 {
-		return fmt.Errorf("sweep %s: %d jobs not done: %s; logs in %s", file, len(bad), strings.Join(bad, ", "), logs)
+		return fmt.Errorf("sweep %s: %d of %d jobs not done: %s; logs in %s", file, len(bad), len(jobs), strings.Join(bad, ", "), logs)
 	}
 	say("all jobs done under %s", p.Out)
 	return nil
