@@ -276,3 +276,31 @@ func TestSweepJob(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepRefusesOtherRun: a run folder that holds another run is never
+// overwritten: its job fails, the jobs that wait for it are blocked, the
+// others finish, and the sweep exits 1 naming them.
+func TestSweepRefusesOtherRun(t *testing.T) {
+	t.Setenv("TINYR1_TEST_AS_MAIN", "1")
+	out := filepath.Join(t.TempDir(), "sweep")
+	other := filepath.Join(out, "grpo-s1")
+	os.MkdirAll(other, 0o755)
+	manifest := []byte(`{"kind": "train", "run_id": "train-000000000000"}`)
+	os.WriteFile(filepath.Join(other, "manifest.json"), manifest, 0o644)
+	code, _, errOut := runApp(t, "sweep", "run", tinySweep, "--out", out)
+	if code != 1 {
+		t.Fatalf("got exit %d: want 1\n%s", code, errOut)
+	}
+	for _, want := range []string{
+		"grpo-s1 failed: sweep: job grpo-s1: " + other + " holds run train-000000000000: want train-",
+		"2 of 8 jobs not done: grpo-s1 (failed), grpo-s1/eval/test (blocked)",
+		"grpo-s2/eval/test done",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("output lacks %q:\n%s", want, errOut)
+		}
+	}
+	if got, _ := os.ReadFile(filepath.Join(other, "manifest.json")); !bytes.Equal(got, manifest) {
+		t.Errorf("the other run's manifest changed: %s", got)
+	}
+}
