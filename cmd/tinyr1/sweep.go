@@ -1,14 +1,18 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -30,6 +34,8 @@ var (
 		Usage: "jobs at a time; 0: the cores divided by the jobs' threads (workers)", Value: 0}
 	sweepIndexFlag = &cli.IntFlag{Name: "index", Category: catRun,
 		Usage: "the job to run, by its index in 'tinyr1 sweep plan' ($SLURM_ARRAY_TASK_ID)", Value: -1}
+	sweepWaitFlag = &cli.DurationFlag{Name: "wait", Category: catRun,
+		Usage: "poll every `DURATION` until the jobs it waits for are done (a Kubernetes Indexed Job); 0: refuse to start"}
 	sweepSubmitFlag = &cli.BoolFlag{Name: "submit", Category: catRun,
 		Usage: "also submit the scripts with sbatch, each wave after the one before (afterok)", Value: false}
 )
@@ -62,8 +68,8 @@ var sweepRunCommand = &cli.Command{
 var sweepJobCommand = &cli.Command{
 	Name:      "job",
 	Usage:     "run one job by index (a Slurm array task)",
-	UsageText: "tinyr1 sweep job FILE --index I [--out DIR]",
-	Flags:     []cli.Flag{sweepIndexFlag, sweepOutFlag},
+	UsageText: "tinyr1 sweep job FILE --index I [--wait 10s] [--out DIR]",
+	Flags:     []cli.Flag{sweepIndexFlag, sweepWaitFlag, sweepOutFlag},
 	Action:    sweepJobAction,
 }
 
@@ -192,10 +198,12 @@ func sweepJobAction(c *cli.Context) error {
 		return usageError("sweep job: --index %d: want 0 to %d (the jobs of 'tinyr1 sweep plan')", i, len(p.Jobs)-1)
 	}
 	j := p.Jobs[i]
-	for _, d := range j.Deps {
-		if a, err := p.Check(p.Jobs[d]); err != nil || a.State != sweep.Done {
-			return fmt.Errorf("sweep job %s: it waits for %s, which is not finished: want its job to succeed first", j.Name, p.Jobs[d].Name)
-		}
+	wait := c.Duration(sweepWaitFlag.Name)
+	if wait < 0 {
+		return usageError("sweep job: --wait %v: want a polling interval > 0, or 0 not to wait", wait)
+	}
+	if err := waitDeps(c, p, j, wait); err != nil {
+		return err
 	}
 	bin, err := os.Executable()
 	if err != nil {
@@ -228,6 +236,43 @@ func sweepJobAction(c *cli.Context) error {
 		return &interruptedErr{fmt.Sprintf("sweep job %s: interrupted; rerun the same command to resume it", j.Name)}
 	}
 	return fmt.Errorf("sweep job %s: tinyr1 %s exited with status %d", j.Name, a.Args[0], code)
+}
+
+// waitDeps returns nil once every job j waits for is done; with wait 0 a
+// job not done is an error, otherwise it polls every wait (a Kubernetes
+// Indexed Job starts its lowest pending indices first, and a job's
+// dependencies have lower indices, so the waits end). SIGINT and SIGTERM
+// stop the wait (exit status 130).
+func waitDeps(c *cli.Context, p *sweep.Plan, j *sweep.Job, wait time.Duration) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p.ReadOnly = true // a dependency's compute figure is frozen once it is done
+	defer func() { p.ReadOnly = false }()
+	said := ""
+	for {
+		pending := ""
+		for _, d := range j.Deps {
+			if a, err := p.Check(p.Jobs[d]); err != nil || a.State != sweep.Done {
+				pending = p.Jobs[d].Name
+				break
+			}
+		}
+		if pending == "" {
+			return nil
+		}
+		if wait == 0 {
+			return fmt.Errorf("sweep job %s: it waits for %s, which is not finished: want its job to succeed first (or --wait)", j.Name, pending)
+		}
+		if pending != said {
+			fmt.Fprintf(c.App.ErrWriter, "sweep job %s: waiting for %s\n", j.Name, pending)
+			said = pending
+		}
+		select {
+		case <-ctx.Done():
+			return &interruptedErr{fmt.Sprintf("sweep job %s: interrupted while waiting for %s", j.Name, pending)}
+		case <-time.After(wait):
+		}
+	}
 }
 
 func sweepSlurmAction(c *cli.Context) error {

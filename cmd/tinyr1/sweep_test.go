@@ -252,10 +252,26 @@ func TestSweepJob(t *testing.T) {
 	if code, _, e := runApp(t, "sweep", "job", tinySweep, "--out", out, "--index", "2"); code != 1 || !strings.Contains(e, "it waits for sft-s1, which is not finished") {
 		t.Errorf("grpo-s1 before sft-s1: got exit %d, %s", code, e)
 	}
+	// A pod of a Kubernetes Indexed Job waits for its dependencies.
+	waiter := exec.Command(os.Args[0], "sweep", "job", tinySweep, "--out", out, "--index", "6", "--wait", "50ms")
+	var waited bytes.Buffer
+	waiter.Stdout, waiter.Stderr = &waited, &waited
+	if err := waiter.Start(); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 8 {
+		if i == 6 {
+			if err := waiter.Wait(); err != nil {
+				t.Fatalf("sweep job --index 6 --wait: %v\n%s", err, &waited)
+			}
+			continue
+		}
 		if code, _, e := runApp(t, "sweep", "job", tinySweep, "--out", out, "--index", itoa(i)); code != 0 {
 			t.Fatalf("job %d: exit %d: %s", i, code, e)
 		}
+	}
+	if got := waited.String(); !strings.Contains(got, "sweep job grpo-s1/eval/test: waiting for grpo-s1\n") || !strings.Contains(got, "sweep job grpo-s1/eval/test (fresh)") {
+		t.Errorf("the waiting job said:\n%s", got)
 	}
 	code, stdout, _ := runApp(t, "sweep", "job", tinySweep, "--out", out, "--index", "3")
 	if code != 0 || !strings.Contains(stdout, "sweep job grpo-s2: finished (run id train-") {
