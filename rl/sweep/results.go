@@ -10,8 +10,8 @@ type Facts struct {
 	Revision string // the VCS revision of tinyr1
 	Machine  string // CPU model and cores
 	File     string // the experiment file
-	Summary  string // rl/report's summary.md: the tables by arm, mean +- SE over seeds
-	Skipped  []string
+	Summary  string   // rl/report's summary.md: the tables by arm, mean +- SE over seeds
+	Skipped  []string // training jobs not finished, so not in the tables
 }
 
 // Results is RESULTS.md: what ran (every job's command line, the
