@@ -7,9 +7,9 @@ import (
 
 // Facts are what RESULTS.md says about where and how the sweep ran.
 type Facts struct {
-	Revision string // the VCS revision of tinyr1
-	Machine  string // CPU model and cores
-	File     string // the experiment file
+	Revision string   // the VCS revision of tinyr1
+	Machine  string   // CPU model and cores
+	File     string   // the experiment file
 	Summary  string   // rl/report's summary.md: the tables by arm, mean +- SE over seeds
 	Skipped  []string // training jobs not finished, so not in the tables
 }
