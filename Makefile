@@ -4,7 +4,7 @@ BIN     := bin/tinyr1
 PKGS    := ./...
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: all build test demo reproduce crosscheck experiment bench lint fuzz clean
+.PHONY: all build test demo reproduce crosscheck experiment slurm-test bench lint fuzz clean
 
 all: build
 
@@ -55,12 +55,23 @@ crosscheck: build
 	./$(BIN) score $(DEMO)/grpo --text '$(CHECK_TEXT)' --eos > $(DEMO)/export/score.json
 	/usr/bin/python3 bench/crosscheck.py $(DEMO)/export $(DEMO)/export/score.json
 
-# The controlled experiment: warm start on a fixed small SFT dataset, + extra SFT
-# on it (compute-matched), + GRPO, + GRPO with the matched random-reward
-# controls (rewards shuffled inside each group; Bernoulli(0.5) correctness),
-# three seeds each; writes runs/experiment/RESULTS.md.
+# The controlled experiment, examples/experiment.json: warm start on a fixed
+# small SFT dataset, + extra SFT on it (compute-matched), + GRPO, + GRPO with
+# the matched random-reward controls (rewards shuffled inside each group;
+# Bernoulli(0.5) correctness), three seeds each, evaluated; writes
+# runs/experiment/RESULTS.md. Rerunning skips finished runs and resumes
+# interrupted ones. SWEEPFLAGS: e.g. --jobs 2 (default: cores / workers).
+EXPERIMENT ?= examples/experiment.json
+SWEEPFLAGS ?=
 experiment: build
-	BIN=$(BIN) bash scripts/experiment.sh
+	./$(BIN) sweep run $(EXPERIMENT) $(SWEEPFLAGS)
+	./$(BIN) sweep report $(EXPERIMENT)
+
+# tinyr1 sweep on a real one-node Slurm cluster (root; installs slurm-wlm and
+# munge when missing): a tiny sweep submitted as job arrays, one task
+# requeued mid-run, every checkpoint compared with a local sweep run.
+slurm-test:
+	bash scripts/slurm-test.sh
 
 # tinyr1 against the same model in PyTorch on CPU (bench/torch_bench.py, Debian's
 # python3-torch, installed here when missing; never a dependency of tinyr1 itself).

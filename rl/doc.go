@@ -5,6 +5,7 @@
 //	rl/eval       decoding for evaluation, pass@k, maj@k, intervals, the sample log
 //	rl/train      the trainers (SFT, rejection sampling, GRPO), packing, seeds, validation, config, metrics
 //	rl/report     plots and summary tables from run folders and eval files
+//	rl/sweep      experiment files: arms x seeds as jobs, run folders, Slurm scripts, RESULTS.md
 //
 // (Among the rl packages rl/report depends on rl/eval only; it also reads
 // checkpoints.) The package itself holds only what

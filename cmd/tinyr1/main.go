@@ -23,6 +23,7 @@ var commands = []*cli.Command{
 	trainCommand,
 	evalCommand, sampleCommand, scoreCommand, reportCommand,
 	inspectCommand, exportCommand,
+	sweepCommand,
 }
 
 // newApp builds the application; tests run it in-process.

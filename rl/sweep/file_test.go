@@ -1,0 +1,122 @@
+package sweep
+
+import (
+	"errors"
+	"os"
+	"strings"
+	"testing"
+)
+
+// base is a small valid experiment; bad cases edit it.
+const base = `{
+  "out": "runs/x",
+  "seeds": [1, 2],
+  "stages": {
+    "warm": {"command": "sft", "config": {"preset": "tiny", "steps": 6}},
+    "grpo": {"command": "train", "config": {"steps": 4}}
+  },
+  "arms": [
+    {"name": "sft", "stage": "warm"},
+    {"name": "grpo", "stage": "grpo", "from": "sft"}
+  ],
+  "evals": [
+    {"name": "test", "config": {"problems": 4, "n": 2, "ks": [1, 2]}}
+  ]
+}`
+
+func TestParseExample(t *testing.T) {
+	e, err := Load("../../examples/experiment.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(e.Arms); got != 5 {
+		t.Errorf("arms: got %d, want 5", got)
+	}
+	if _, err := Parse([]byte(base), "base.json"); err != nil {
+		t.Fatalf("base: %v", err)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		from, to  string // replace from by to in base
+		line      int    // 0: any
+		wantParts []string
+	}{
+		{"unknown top key", `"out": "runs/x",`, `"out": "runs/x", "seed": 3,`, 2, []string{`unknown key "seed"`}},
+		{"unknown arm key", `{"name": "sft", "stage": "warm"}`, `{"name": "sft", "stage": "warm", "parent": "x"}`, 9, []string{`unknown key "parent"`}},
+		{"unknown config key", `"steps": 4}`, `"stepz": 4}`, 6, []string{`stage "grpo"`, `unknown config key "stepz"`}},
+		{"missing stage", `"stage": "grpo", "from"`, `"stage": "rl", "from"`, 10, []string{`arm "grpo": stage "rl" is not declared: want one of grpo, warm`}},
+		{"missing parent", `"from": "sft"`, `"from": "base"`, 10, []string{`arm "grpo": from "base": no such arm`}},
+		{"cycle", `{"name": "sft", "stage": "warm"}`, `{"name": "sft", "stage": "warm", "match": {"arm": "grpo", "per_step": "sft2"}}, {"name": "sft2", "stage": "warm"}`, 9,
+			[]string{"cycle", "sft -> grpo -> sft"}},
+		{"from an sft stage", `{"name": "sft", "stage": "warm"}`, `{"name": "sft", "stage": "warm", "from": "grpo"}`, 9, []string{`an sft stage starts from scratch`}},
+		{"train without from", `, "from": "sft"`, ``, 10, []string{`want "from"`}},
+		{"seed in config", `"steps": 4}`, `"seed": 4}`, 0, []string{`"seed": want the sweep's "seeds"`}},
+		{"key of another mode", `"steps": 4}`, `"sft_data": 4}`, 0, []string{`"sft_data" does not apply to stage command "train"`}},
+		{"bad value", `"steps": 4}`, `"steps": 0}`, 0, []string{`steps = 0`}},
+		{"random_p without bernoulli", `"steps": 4}`, `"random_p": 0.5}`, 0, []string{`random_p 0.5: want reward bernoulli`}},
+		{"null value", `"steps": 4}`, `"steps": null}`, 0, []string{`"steps" is null`}},
+		{"bad command", `"command": "train"`, `"command": "ppo"`, 6, []string{`command "ppo": want sft, train or rft`}},
+		{"duplicate arm", `{"name": "grpo", "stage": "grpo", "from": "sft"}`, `{"name": "sft", "stage": "warm"}`, 0, []string{`arm "sft": declared twice`}},
+		{"bad arm name", `"name": "grpo"`, `"name": "a/b"`, 10, []string{`name "a/b"`}},
+		{"no seeds", `[1, 2]`, `[]`, 3, []string{`"seeds" is empty`}},
+		{"duplicate seed", `[1, 2]`, `[1, 1]`, 3, []string{`seed 1 appears twice`}},
+		{"no out", `"out": "runs/x",`, ``, 0, []string{`"out" is empty`}},
+		{"no arms", `{"name": "sft", "stage": "warm"},
+    {"name": "grpo", "stage": "grpo", "from": "sft"}`, ``, 0, []string{`"arms" is empty`}},
+		{"match missing arm", `{"name": "sft", "stage": "warm"}`, `{"name": "sft", "stage": "warm", "match": {"arm": "ppo", "per_step": "sft"}}`, 9, []string{`match arm "ppo": no such arm`}},
+		{"match itself", `{"name": "sft", "stage": "warm"}`, `{"name": "sft", "stage": "warm", "match": {"arm": "grpo", "per_step": "sft"}}`, 9, []string{`match per_step "sft": an arm cannot be matched to itself`}},
+		{"negative fixed steps", `{"name": "sft", "stage": "warm"}`, `{"name": "sft", "stage": "warm", "match": {"steps": -1}}`, 9, []string{`match steps -1`}},
+		{"syntax", `"seeds": [1, 2],`, `"seeds": [1, 2]`, 4, []string{`invalid character`}},
+		{"type", `"seeds": [1, 2]`, `"seeds": "1 2"`, 3, []string{`key "seeds" holds a JSON string: want a list`}},
+		{"two objects", "]\n}", "]\n} {}", 0, []string{`more than one JSON value`}},
+		{"eval arm", `{"name": "test", "config"`, `{"name": "test", "arms": ["ppo"], "config"`, 13, []string{`eval "test": arm "ppo": no such arm`}},
+		{"eval key", `"problems": 4`, `"problemz": 4`, 13, []string{`eval "test"`, `unknown config key "problemz"`}},
+		{"eval task_files", `"problems": 4`, `"task_files": "x"`, 13, []string{`unknown config key "task_files"`}},
+		{"eval k > n", `"ks": [1, 2]`, `"ks": [1, 4]`, 13, []string{`k = 4: want 1 to n = 2`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := strings.Replace(base, tc.from, tc.to, 1)
+			if src == base {
+				t.Fatalf("the case does not change the file: %q not found", tc.from)
+			}
+			_, err := Parse([]byte(src), "x.json")
+			if err == nil {
+				t.Fatal("got no error")
+			}
+			var fe *Error
+			if !errors.As(err, &fe) {
+				t.Fatalf("got %T %v: want *Error", err, err)
+			}
+			msg := err.Error()
+			if strings.Contains(msg, "\n") {
+				t.Errorf("got %q: want one line", msg)
+			}
+			if !strings.HasPrefix(msg, "sweep: x.json:") {
+				t.Errorf("got %q: want it to name the file", msg)
+			}
+			if tc.line != 0 && fe.Line != tc.line {
+				t.Errorf("got line %d (%q): want %d", fe.Line, msg, tc.line)
+			}
+			for _, w := range tc.wantParts {
+				if !strings.Contains(msg, w) {
+					t.Errorf("got %q: want it to contain %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadLimits(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := Load(dir + "/missing.json"); err == nil || !strings.Contains(err.Error(), "missing.json") {
+		t.Errorf("missing file: got %v", err)
+	}
+	empty := dir + "/empty.json"
+	os.WriteFile(empty, nil, 0o644)
+	if _, err := Load(empty); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("empty file: got %v", err)
+	}
+}
