@@ -1,6 +1,8 @@
 package model
 
 import (
+	"fmt"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -46,18 +48,52 @@ type engineSync struct {
 }
 
 // parker is where one goroutine sleeps. The sleeper sets asleep, checks
-// its condition once more and blocks on ch; a waker that makes the
-// condition true then takes asleep back (CompareAndSwap) and, if it did,
-// sends one token. So each token sent is received exactly once, by a
-// sleeper that is blocked or about to block. A wake-up can be spurious: the
-// waker may have made the condition true for an earlier op and been
-// descheduled before its wake, so a woken sleeper checks its condition
-// again (awaitHelpers; a helper's claimFor fails on an op it has seen).
+// its condition once more and blocks reading one byte from a pipe; a waker
+// that makes the condition true then takes asleep back (CompareAndSwap)
+// and, if it did, writes one byte. So each token sent is received exactly
+// once, by a sleeper that is blocked or about to block. A wake-up can be
+// spurious: the waker may have made the condition true for an earlier op
+// and been descheduled before its wake, so a woken sleeper checks its
+// condition again (awaitHelpers; a helper's claimFor fails on an op it has
+// seen).
+//
+// Why a pipe and not a channel: a goroutine blocked on a channel (or a
+// mutex, or a WaitGroup) holds a runtime sudog, taken from the cache of
+// the P it blocks on and given back to the cache of the P it wakes on.
+// With two Ps the caches drift apart, and each GC empties the shared
+// cache between them, so Generate and Score with 2 workers allocated a few
+// sudogs (112 B each) after every GC. A goroutine blocked on a pipe waits
+// in the network poller, which takes none (TestEngineAllocsTwoPs).
 type parker struct {
 	asleep atomic.Bool
 	claim  atomic.Uint32 // helpers only: the latest op generation whose share was claimed, by the helper or the caller
-	ch     chan struct{} // buffered 1
-	_      [44]byte
+	r, w   *os.File      // the pipe: one byte a token
+	buf    [1]byte       // where sleep reads the token
+	_      [39]byte
+}
+
+// newParker makes a parker and its pipe. Only running out of file
+// descriptors makes it fail.
+func newParker() parker {
+	r, w, err := os.Pipe()
+	if err != nil {
+		panic(fmt.Sprintf("model: NewEngine: a pipe for the worker hand-off: %v", err))
+	}
+	return parker{r: r, w: w}
+}
+
+// sleep blocks until a token is sent (or the pipe is closed).
+func (p *parker) sleep() { _, _ = p.r.Read(p.buf[:]) }
+
+// send sends one token.
+func (p *parker) send() { _, _ = p.w.Write(token[:]) }
+
+var token = [1]byte{1}
+
+// close closes the pipe; a sleeper, if any, wakes.
+func (p *parker) close() {
+	p.w.Close()
+	p.r.Close()
 }
 
 // claimFor takes the share of op generation g, unless it (or a later
@@ -75,13 +111,11 @@ func (p *parker) claimFor(g uint32) bool {
 	}
 }
 
-func newParker() parker { return parker{ch: make(chan struct{}, 1)} }
-
 // wake wakes p's goroutine if it is asleep (after the waker made its
 // condition true).
 func (p *parker) wake() {
 	if p.asleep.CompareAndSwap(true, false) {
-		p.ch <- struct{}{}
+		p.send()
 	}
 }
 
@@ -154,7 +188,7 @@ func (e *Engine) awaitHelpers() {
 		p.asleep.Store(true)
 		if s.pending.Load() == 0 {
 			if !p.asleep.CompareAndSwap(true, false) {
-				<-p.ch // a helper is sending: take its token
+				p.sleep() // a helper is sending: take its token
 			}
 			return
 		}
@@ -162,7 +196,7 @@ func (e *Engine) awaitHelpers() {
 		// helper of an earlier op, descheduled between bringing pending
 		// to 0 and its wake, can send it while this op still has a
 		// helper running (with 3 or more workers).
-		<-p.ch
+		p.sleep()
 		sp = spinning{}
 	}
 }
@@ -183,11 +217,11 @@ func (e *Engine) awaitOp(w int, seen uint32) uint32 {
 	p.asleep.Store(true)
 	if g := s.gen.Load(); g != seen {
 		if !p.asleep.CompareAndSwap(true, false) {
-			<-p.ch // the caller is sending: take its token
+			p.sleep() // the caller is sending: take its token
 		}
 		return g
 	}
-	<-p.ch
+	p.sleep()
 	return s.gen.Load()
 }
 
@@ -202,6 +236,7 @@ func (e *Engine) loop(w int) {
 			continue // the caller ran this share
 		}
 		if e.op == opQuit {
+			s.helpers[w-1].close()
 			return
 		}
 		e.work(w)
@@ -232,4 +267,7 @@ func (e *Engine) Close() {
 	}
 	e.op = opQuit
 	e.publish()
+	// Each helper closes its own pipe when it quits; no helper sends to
+	// the caller's after the last op returned (the quit op sends nothing).
+	e.sync.caller.close()
 }
