@@ -1,8 +1,6 @@
 package model
 
 import (
-	"fmt"
-	"os"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -48,53 +46,23 @@ type engineSync struct {
 }
 
 // parker is where one goroutine sleeps. The sleeper sets asleep, checks
-// its condition once more and blocks reading one byte from a pipe; a waker
-// that makes the condition true then takes asleep back (CompareAndSwap)
-// and, if it did, writes one byte. So each token sent is received exactly
-// once, by a sleeper that is blocked or about to block. A wake-up can be
-// spurious: the waker may have made the condition true for an earlier op
-// and been descheduled before its wake, so a woken sleeper checks its
-// condition again (awaitHelpers; a helper's claimFor fails on an op it has
-// seen).
-//
-// Why a pipe and not a channel: a goroutine blocked on a channel (or a
-// mutex, or a WaitGroup) holds a runtime sudog, taken from the cache of
-// the P it blocks on and given back to the cache of the P it wakes on.
-// With two Ps the caches drift apart, and each GC empties the shared
-// cache between them, so Generate and Score with 2 workers allocated a few
-// sudogs (112 B each) after every GC. A goroutine blocked on a pipe waits
-// in the network poller, which takes none (TestEngineAllocsTwoPs).
+// its condition once more and waits on its gate; a waker that makes the
+// condition true then takes asleep back (CompareAndSwap) and, if it did,
+// posts one token. So each token posted is taken exactly once, by a
+// sleeper that is blocked or about to block. A wake-up can be spurious: the
+// waker may have made the condition true for an earlier op and been
+// descheduled before its wake, so a woken sleeper checks its condition
+// again (awaitHelpers; a helper's claimFor fails on an op it has seen).
+// The gate (gate.go), unlike a channel, takes no runtime sudog, so that
+// parking allocates nothing.
 type parker struct {
 	asleep atomic.Bool
 	claim  atomic.Uint32 // helpers only: the latest op generation whose share was claimed, by the helper or the caller
-	r, w   *os.File      // the pipe: one byte a token
-	buf    [1]byte       // where sleep reads the token
-	_      [39]byte
+	g      *gate
+	_      [48]byte
 }
 
-// newParker makes a parker and its pipe. Only running out of file
-// descriptors makes it fail.
-func newParker() parker {
-	r, w, err := os.Pipe()
-	if err != nil {
-		panic(fmt.Sprintf("model: NewEngine: a pipe for the worker hand-off: %v", err))
-	}
-	return parker{r: r, w: w}
-}
-
-// sleep blocks until a token is sent (or the pipe is closed).
-func (p *parker) sleep() { _, _ = p.r.Read(p.buf[:]) }
-
-// send sends one token.
-func (p *parker) send() { _, _ = p.w.Write(token[:]) }
-
-var token = [1]byte{1}
-
-// close closes the pipe; a sleeper, if any, wakes.
-func (p *parker) close() {
-	p.w.Close()
-	p.r.Close()
-}
+func newParker() parker { return parker{g: newGate()} }
 
 // claimFor takes the share of op generation g, unless it (or a later
 // op's share) is taken already: a helper that read an old generation
@@ -115,7 +83,7 @@ func (p *parker) claimFor(g uint32) bool {
 // condition true).
 func (p *parker) wake() {
 	if p.asleep.CompareAndSwap(true, false) {
-		p.send()
+		p.g.post()
 	}
 }
 
@@ -188,7 +156,7 @@ func (e *Engine) awaitHelpers() {
 		p.asleep.Store(true)
 		if s.pending.Load() == 0 {
 			if !p.asleep.CompareAndSwap(true, false) {
-				p.sleep() // a helper is sending: take its token
+				p.g.wait() // a helper is sending: take its token
 			}
 			return
 		}
@@ -196,7 +164,7 @@ func (e *Engine) awaitHelpers() {
 		// helper of an earlier op, descheduled between bringing pending
 		// to 0 and its wake, can send it while this op still has a
 		// helper running (with 3 or more workers).
-		p.sleep()
+		p.g.wait()
 		sp = spinning{}
 	}
 }
@@ -217,11 +185,11 @@ func (e *Engine) awaitOp(w int, seen uint32) uint32 {
 	p.asleep.Store(true)
 	if g := s.gen.Load(); g != seen {
 		if !p.asleep.CompareAndSwap(true, false) {
-			p.sleep() // the caller is sending: take its token
+			p.g.wait() // the caller is sending: take its token
 		}
 		return g
 	}
-	p.sleep()
+	p.g.wait()
 	return s.gen.Load()
 }
 
@@ -236,7 +204,7 @@ func (e *Engine) loop(w int) {
 			continue // the caller ran this share
 		}
 		if e.op == opQuit {
-			s.helpers[w-1].close()
+			s.helpers[w-1].g.close()
 			return
 		}
 		e.work(w)
@@ -269,5 +237,5 @@ func (e *Engine) Close() {
 	e.publish()
 	// Each helper closes its own pipe when it quits; no helper sends to
 	// the caller's after the last op returned (the quit op sends nothing).
-	e.sync.caller.close()
+	e.sync.caller.g.close()
 }
