@@ -70,7 +70,7 @@ experiment: build
 # BENCHFLAGS='--cores 1'. Kernel microbenchmarks: go test -bench.
 BENCH_DEBS := python3-torch libopenblas0-pthread
 bench: build
-	@(/usr/bin/python3 -c 'import torch' 2>/dev/null && ldconfig -p | grep -q libopenblas) || \
+	@/usr/bin/python3 -c 'import torch, ctypes.util, sys; sys.exit(not ctypes.util.find_library("openblas"))' 2>/dev/null || \
 	  (command -v apt-get >/dev/null && (apt-get install -y -qq $(BENCH_DEBS) || \
 	    (apt-get update -qq && apt-get install -y -qq $(BENCH_DEBS)))) || \
 	  echo "PyTorch with OpenBLAS unavailable: the torch column is skipped"
