@@ -74,13 +74,17 @@ slurm-test:
 	bash scripts/slurm-test.sh
 
 # tinyr1 against the same model in PyTorch on CPU (bench/torch_bench.py, Debian's
-# python3-torch, installed here when missing; never a dependency of tinyr1 itself).
-# Extra flags: make bench BENCHFLAGS='--threads 2'. Kernel microbenchmarks: go test -bench.
+# python3-torch with OpenBLAS, installed here when missing; never a dependency of
+# tinyr1 itself). python3-torch alone brings the reference BLAS (libblas3), on
+# which the harness refuses to print a PyTorch column. One table per core budget
+# (default 1 and 2 cores, every part pinned with taskset): make bench
+# BENCHFLAGS='--cores 1'. Kernel microbenchmarks: go test -bench.
+BENCH_DEBS := python3-torch libopenblas0-pthread
 bench: build
-	@/usr/bin/python3 -c 'import torch' 2>/dev/null || \
-	  (command -v apt-get >/dev/null && (apt-get install -y -qq python3-torch || \
-	    (apt-get update -qq && apt-get install -y -qq python3-torch))) || \
-	  echo "PyTorch unavailable: the torch column is skipped"
+	@/usr/bin/python3 -c 'import torch, ctypes.util, sys; sys.exit(not ctypes.util.find_library("openblas"))' 2>/dev/null || \
+	  (command -v apt-get >/dev/null && (apt-get install -y -qq $(BENCH_DEBS) || \
+	    (apt-get update -qq && apt-get install -y -qq $(BENCH_DEBS)))) || \
+	  echo "PyTorch with OpenBLAS unavailable: the torch column is skipped"
 	$(GO) run ./cmd/tinybench --torch --out runs/bench $(BENCHFLAGS)
 
 clean:

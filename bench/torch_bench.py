@@ -15,7 +15,16 @@ It times, on CPU with torch.set_num_threads(--threads):
   train               forward, cross-entropy on B*T = 2048 tokens, backward,
                       grad-norm clip 1, AdamW (betas 0.9/0.95, wd 0.1)
 Each figure is the median of --runs timed runs after one warm-up. Output:
-one JSON object on stdout in cmd/tinybench's result format.
+one JSON object on stdout in cmd/tinybench's result format, with "blas":
+which BLAS the process loaded and how many threads each pool runs (see
+blas_report); with --probe only that report, after one matmul.
+
+Threads: --threads is torch.set_num_threads (ATen's intra-op OpenMP pool).
+Debian's torch calls sgemm_ in whatever libblas.so.3 the alternatives
+system points to; OpenBLAS sizes its own pthread pool once, when it is
+loaded, from OPENBLAS_NUM_THREADS (default: every core), and
+torch.set_num_threads does not change it. So cmd/tinybench sets
+OPENBLAS_NUM_THREADS in the environment and checks the count reported here.
 
 Debian's python3-torch (1.13) is enough; it is never a runtime dependency
 of tinyr1. Run with /usr/bin/python3 (the pyenv python has no torch).
@@ -25,6 +34,7 @@ import argparse
 import json
 import math
 import os
+import re
 import resource
 import statistics
 import sys
@@ -48,6 +58,7 @@ def parse_args():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--probe", action="store_true", help="print only the BLAS report (after one matmul)")
     args = ap.parse_args()
     if args.runs < 1 or args.threads < 1 or args.vocab < 2:
         ap.error("--runs and --threads want >= 1, --vocab >= 2")
@@ -113,6 +124,91 @@ def build(torch, vocab, dim, layers, heads, mlp, context):
     return GPT()
 
 
+BLAS_NAMES = ("blas", "lapack", "mkl", "blis", "atlas")
+
+
+def blas_report(torch):
+    """Which BLAS this process really loaded, read after a matmul.
+
+    sgemm: the real path of the library whose sgemm_ torch's matmuls call:
+    libtorch_cpu's own lookup (dlsym on its handle), located with dladdr.
+    Debian's libtorch links libblas.so.3 and liblapack.so.3, two
+    alternatives that can point to different BLAS; with the reference
+    libblas and OpenBLAS's liblapack, OpenBLAS is mapped but sgemm_ is the
+    reference one, so what is mapped alone does not tell.
+    libs: every mapped file of /proc/self/maps whose name holds blas,
+    lapack, mkl, blis or atlas, with its real path (Debian's reference BLAS
+    is .../blas/libblas.so.3.*, OpenBLAS .../openblas-pthread/...).
+    openblas_config and openblas_threads come from OpenBLAS itself
+    (openblas_get_config, openblas_get_num_threads through ctypes), empty
+    and -1 where no OpenBLAS is loaded. torch_blas_info is BLAS_INFO from
+    torch.__config__.show() (a build setting: "generic" means libblas.so.3).
+    """
+    import ctypes
+
+    a = torch.ones(64, 64)
+    (a @ a).sum().item()  # load and run the BLAS
+    libs, seen = [], set()
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                parts = line.split()
+                if len(parts) < 6:
+                    continue
+                path = parts[5]
+                name = os.path.basename(path).lower()
+                if path in seen or not any(k in name for k in BLAS_NAMES):
+                    continue
+                seen.add(path)
+                libs.append({"mapped": path, "real": os.path.realpath(path)})
+    except OSError:
+        pass
+    config, threads = "", -1
+    for lib in libs:
+        try:
+            h = ctypes.CDLL(lib["mapped"])  # already loaded: the same handle
+            get_config, get_threads = h.openblas_get_config, h.openblas_get_num_threads
+        except (OSError, AttributeError):
+            continue
+        get_config.restype = ctypes.c_char_p
+        config, threads = get_config().decode(), int(get_threads())
+        break
+    m = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    info = m.group(1) if m else ""
+    env = {k: os.environ[k] for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OMP_WAIT_POLICY")
+           if k in os.environ}
+    return {
+        "sgemm": sgemm_library(ctypes, libs),
+        "libs": libs,
+        "openblas_config": config,
+        "openblas_threads": threads,
+        "torch_threads": torch.get_num_threads(),
+        "torch_blas_info": info,
+        "affinity": sorted(os.sched_getaffinity(0)),
+        "env": env,
+    }
+
+
+def sgemm_library(ctypes, libs):
+    """The real path of the library that defines the sgemm_ libtorch_cpu
+    calls, or "" where it cannot be found (a torch with a static BLAS)."""
+
+    class DlInfo(ctypes.Structure):
+        _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                    ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+
+    try:
+        with open("/proc/self/maps") as f:
+            torch_cpu = next(line.split()[5] for line in f if "libtorch_cpu" in line)
+        addr = ctypes.cast(ctypes.CDLL(torch_cpu).sgemm_, ctypes.c_void_p).value
+        info = DlInfo()
+        if not ctypes.CDLL(None).dladdr(ctypes.c_void_p(addr), ctypes.byref(info)) or not info.dli_fname:
+            return ""
+        return os.path.realpath(info.dli_fname.decode())
+    except (OSError, AttributeError, StopIteration, IndexError):
+        return ""
+
+
 def median_of(fn, runs):
     fn()  # warm-up
     ts = []
@@ -135,6 +231,12 @@ def main():
         print(f"torch_bench: cannot import torch ({e}): install Debian's python3-torch", file=sys.stderr)
         return 2
     torch.set_num_threads(args.threads)
+    blas = blas_report(torch)
+    if args.probe:
+        json.dump({"impl": "pytorch", "version": torch.__version__, "threads": torch.get_num_threads(),
+                   "blas": blas, "metrics": {}}, sys.stdout)
+        print()
+        return 0
     torch.manual_seed(args.seed)
     dim, layers, heads, mlp, context = PRESETS[args.preset]
     V = args.vocab
@@ -211,6 +313,7 @@ def main():
         "runs": args.runs,
         "params": sum(p.numel() for p in model.parameters()),
         "load1": os.getloadavg()[0],
+        "blas": blas,
         "metrics": metrics,
     }
     json.dump(out, sys.stdout)

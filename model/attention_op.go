@@ -93,6 +93,7 @@ type attentionArgs[F float32 | float64] struct {
 	out, qkv, dy []F
 	scr          []F
 	stride       int
+	sg           []sgemmScratch // (stride): each worker's Sgemm packing buffers (sgemmSerial)
 }
 
 // init points the operand slots at s; call it once s is in its op.
@@ -182,6 +183,9 @@ func attentionRun[F float32 | float64](s *attentionShape, pool *workPool, a *att
 	a.stride = pool.size(s.workers)
 	a.out, a.qkv, a.dy = out, qkv, dy
 	a.scr = attentionScratch(buf, s.workers*s.scratchLen())
+	if len(a.sg) < a.stride {
+		a.sg = make([]sgemmScratch, a.stride)
+	}
 	pool.run(a.stride, work)
 	a.out, a.qkv, a.dy, a.scr = nil, nil, nil, nil
 }
@@ -195,9 +199,9 @@ func (a *attentionArgs[F]) work(w int) {
 	case []float32:
 		qkv, sw := any(a.qkv).([]float32), any(sw).([]float32)
 		if a.dy == nil {
-			attentionForwardSgemm(out, qkv, s.B, s.T, s.H, s.hd, s.pos, sw, w, a.stride)
+			attentionForwardSgemm(out, qkv, s.B, s.T, s.H, s.hd, s.pos, sw, &a.sg[w], w, a.stride)
 		} else {
-			attentionBackwardSgemm(out, qkv, any(a.dy).([]float32), s.B, s.T, s.H, s.hd, s.pos, sw, w, a.stride)
+			attentionBackwardSgemm(out, qkv, any(a.dy).([]float32), s.B, s.T, s.H, s.hd, s.pos, sw, &a.sg[w], w, a.stride)
 		}
 	case []float64:
 		qkv, sw := any(a.qkv).([]float64), any(sw).([]float64)
@@ -454,9 +458,9 @@ func attentionBackward[F float32 | float64](dqkv, qkv, dy []F, B, T, H, hd int, 
 // (b, h) pair at a time: S = Q K^T / sqrt(hd) (T, T), causal softmax of
 // each row (exact zeros above the diagonal), Y = S V. It computes the full
 // T x T product, twice the flops of the causal half, but on the register-
-// tiled kernel. scr holds 2*T*T; it allocates nothing once Sgemm's pool is
-// warm.
-func attentionForwardSgemm(y, qkv []float32, B, T, H, hd int, pos []int, scr []float32, first, stride int) {
+// tiled kernel. scr holds 2*T*T; sg is the worker's Sgemm packing buffers
+// (nil: Sgemm's pool); it allocates nothing once they have grown.
+func attentionForwardSgemm(y, qkv []float32, B, T, H, hd int, pos []int, scr []float32, sg *sgemmScratch, first, stride int) {
 	D := H * hd
 	ld := 3 * D
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -465,11 +469,11 @@ func attentionForwardSgemm(y, qkv []float32, B, T, H, hd int, pos []int, scr []f
 		b, h := pair/H, pair%H
 		q := qkv[b*T*ld+h*hd:] // (T, hd), row stride 3D
 		k, v := q[D:], q[2*D:]
-		Sgemm(false, true, T, T, hd, scale, q, ld, k, ld, 0, S, T)
+		sgemmSerial(sg, false, true, T, T, hd, scale, q, ld, k, ld, 0, S, T)
 		for i := 0; i < T; i++ {
 			attentionSoftmaxRow(S[i*T:][:T], segStart(pos, b, T, i), i)
 		}
-		Sgemm(false, false, T, hd, T, 1, S, T, v, ld, 0, y[b*T*D+h*hd:], D)
+		sgemmSerial(sg, false, false, T, hd, T, 1, S, T, v, ld, 0, y[b*T*D+h*hd:], D)
 	}
 }
 
@@ -504,8 +508,8 @@ func attentionSoftmaxRow(row []float32, lo, i int) {
 //	dP = dY V^T,  dS = P * (dP - rowsum(P * dP)) / sqrt(hd),
 //	dQ = dS K,  dK = dS^T Q,  dV = P^T dY.
 //
-// scr holds 2*T*T; it allocates nothing once Sgemm's pool is warm.
-func attentionBackwardSgemm(dqkv, qkv, dy []float32, B, T, H, hd int, pos []int, scr []float32, first, stride int) {
+// scr holds 2*T*T; sg as in attentionForwardSgemm.
+func attentionBackwardSgemm(dqkv, qkv, dy []float32, B, T, H, hd int, pos []int, scr []float32, sg *sgemmScratch, first, stride int) {
 	D := H * hd
 	ld := 3 * D
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -517,11 +521,11 @@ func attentionBackwardSgemm(dqkv, qkv, dy []float32, B, T, H, hd int, pos []int,
 		dq := dqkv[b*T*ld+h*hd:]
 		dk, dv := dq[D:], dq[2*D:]
 		g := dy[b*T*D+h*hd:] // (T, hd), row stride D
-		Sgemm(false, true, T, T, hd, scale, q, ld, k, ld, 0, P, T)
+		sgemmSerial(sg, false, true, T, T, hd, scale, q, ld, k, ld, 0, P, T)
 		for i := 0; i < T; i++ {
 			attentionSoftmaxRow(P[i*T:][:T], segStart(pos, b, T, i), i)
 		}
-		Sgemm(false, true, T, T, hd, 1, g, D, v, ld, 0, dP, T)
+		sgemmSerial(sg, false, true, T, T, hd, 1, g, D, v, ld, 0, dP, T)
 		for i := 0; i < T; i++ {
 			lo := segStart(pos, b, T, i)
 			p, d := P[i*T+lo:i*T+i+1], dP[i*T:][:T]
@@ -535,8 +539,8 @@ func attentionBackwardSgemm(dqkv, qkv, dy []float32, B, T, H, hd int, pos []int,
 			clear(d[:lo])
 			clear(d[i+1:])
 		}
-		Sgemm(false, false, T, hd, T, 1, dP, T, k, ld, 0, dq, ld)
-		Sgemm(true, false, T, hd, T, 1, dP, T, q, ld, 0, dk, ld)
-		Sgemm(true, false, T, hd, T, 1, P, T, g, D, 0, dv, ld)
+		sgemmSerial(sg, false, false, T, hd, T, 1, dP, T, k, ld, 0, dq, ld)
+		sgemmSerial(sg, true, false, T, hd, T, 1, dP, T, q, ld, 0, dk, ld)
+		sgemmSerial(sg, true, false, T, hd, T, 1, P, T, g, D, 0, dv, ld)
 	}
 }

@@ -247,8 +247,8 @@ func TestAttentionKernelsAllocs(t *testing.T) {
 	}
 	scr := make([]float32, 2*T*T)
 	if n := testing.AllocsPerRun(10, func() {
-		attentionForwardSgemm(y, qkv, B, T, H, hd, nil, scr, 0, 1)
-		attentionBackwardSgemm(dqkv, qkv, y, B, T, H, hd, nil, scr, 0, 1)
+		attentionForwardSgemm(y, qkv, B, T, H, hd, nil, scr, nil, 0, 1)
+		attentionBackwardSgemm(dqkv, qkv, y, B, T, H, hd, nil, scr, nil, 0, 1)
 	}); n != 0 {
 		t.Errorf("attention Sgemm kernels: %v allocations per run, want 0", n)
 	}
@@ -275,8 +275,8 @@ func TestAttentionSgemmMatchesLoops(t *testing.T) {
 			scr := make([]float32, 2*s.T*s.T)
 			attentionForward(yRef, qkv, s.B, s.T, s.H, s.hd, nil, p, 0, 1)
 			attentionBackward(dqkvRef, qkv, dy, s.B, s.T, s.H, s.hd, nil, p, dp, 0, 1)
-			attentionForwardSgemm(y, qkv, s.B, s.T, s.H, s.hd, nil, scr, 0, 1)
-			attentionBackwardSgemm(dqkv, qkv, dy, s.B, s.T, s.H, s.hd, nil, scr, 0, 1)
+			attentionForwardSgemm(y, qkv, s.B, s.T, s.H, s.hd, nil, scr, nil, 0, 1)
+			attentionBackwardSgemm(dqkv, qkv, dy, s.B, s.T, s.H, s.hd, nil, scr, nil, 0, 1)
 			for _, c := range []struct {
 				name      string
 				got, want []float32
@@ -386,8 +386,8 @@ func TestAttentionPacked(t *testing.T) {
 	attentionForward(yRef, q32, B, T, H, hd, pos, p, 0, 1)
 	attentionBackward(dRef, q32, dy32, B, T, H, hd, pos, p, dp, 0, 1)
 	scr := make([]float32, 2*T*T)
-	attentionForwardSgemm(y32, q32, B, T, H, hd, pos, scr, 0, 1)
-	attentionBackwardSgemm(d32, q32, dy32, B, T, H, hd, pos, scr, 0, 1)
+	attentionForwardSgemm(y32, q32, B, T, H, hd, pos, scr, nil, 0, 1)
+	attentionBackwardSgemm(d32, q32, dy32, B, T, H, hd, pos, scr, nil, 0, 1)
 	for _, c := range []struct {
 		name      string
 		got, want []float32

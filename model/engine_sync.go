@@ -46,19 +46,23 @@ type engineSync struct {
 }
 
 // parker is where one goroutine sleeps. The sleeper sets asleep, checks
-// its condition once more and blocks on ch; a waker that makes the
+// its condition once more and waits on its gate; a waker that makes the
 // condition true then takes asleep back (CompareAndSwap) and, if it did,
-// sends one token. So each token sent is received exactly once, by a
+// posts one token. So each token posted is taken exactly once, by a
 // sleeper that is blocked or about to block. A wake-up can be spurious: the
 // waker may have made the condition true for an earlier op and been
 // descheduled before its wake, so a woken sleeper checks its condition
 // again (awaitHelpers; a helper's claimFor fails on an op it has seen).
+// The gate (gate.go), unlike a channel, takes no runtime sudog, so that
+// parking allocates nothing.
 type parker struct {
 	asleep atomic.Bool
 	claim  atomic.Uint32 // helpers only: the latest op generation whose share was claimed, by the helper or the caller
-	ch     chan struct{} // buffered 1
-	_      [44]byte
+	g      *gate
+	_      [48]byte
 }
+
+func newParker() parker { return parker{g: newGate()} }
 
 // claimFor takes the share of op generation g, unless it (or a later
 // op's share) is taken already: a helper that read an old generation
@@ -75,13 +79,11 @@ func (p *parker) claimFor(g uint32) bool {
 	}
 }
 
-func newParker() parker { return parker{ch: make(chan struct{}, 1)} }
-
 // wake wakes p's goroutine if it is asleep (after the waker made its
 // condition true).
 func (p *parker) wake() {
 	if p.asleep.CompareAndSwap(true, false) {
-		p.ch <- struct{}{}
+		p.g.post()
 	}
 }
 
@@ -154,7 +156,7 @@ func (e *Engine) awaitHelpers() {
 		p.asleep.Store(true)
 		if s.pending.Load() == 0 {
 			if !p.asleep.CompareAndSwap(true, false) {
-				<-p.ch // a helper is sending: take its token
+				p.g.wait() // a helper is sending: take its token
 			}
 			return
 		}
@@ -162,7 +164,7 @@ func (e *Engine) awaitHelpers() {
 		// helper of an earlier op, descheduled between bringing pending
 		// to 0 and its wake, can send it while this op still has a
 		// helper running (with 3 or more workers).
-		<-p.ch
+		p.g.wait()
 		sp = spinning{}
 	}
 }
@@ -183,11 +185,11 @@ func (e *Engine) awaitOp(w int, seen uint32) uint32 {
 	p.asleep.Store(true)
 	if g := s.gen.Load(); g != seen {
 		if !p.asleep.CompareAndSwap(true, false) {
-			<-p.ch // the caller is sending: take its token
+			p.g.wait() // the caller is sending: take its token
 		}
 		return g
 	}
-	<-p.ch
+	p.g.wait()
 	return s.gen.Load()
 }
 
@@ -202,6 +204,7 @@ func (e *Engine) loop(w int) {
 			continue // the caller ran this share
 		}
 		if e.op == opQuit {
+			s.helpers[w-1].g.close()
 			return
 		}
 		e.work(w)
@@ -232,4 +235,7 @@ func (e *Engine) Close() {
 	}
 	e.op = opQuit
 	e.publish()
+	// Each helper closes its own pipe when it quits; no helper sends to
+	// the caller's after the last op returned (the quit op sends nothing).
+	e.sync.caller.g.close()
 }

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -515,6 +517,122 @@ func TestEngineAllocs(t *testing.T) {
 			}
 			e.Close()
 		}
+	}
+}
+
+// TestEngineAllocsTwoPs demands zero allocations from Generate and Score
+// with GOMAXPROCS 2, where the caller and a helper hand off across two Ps
+// and park between calls (see mallocsOnTwoPs; testing.AllocsPerRun runs on
+// one P). Parking on channels took a runtime sudog from one P's cache and
+// gave it back to another's, and after a GC the runtime allocated new ones:
+// 112 B a few times a call.
+func TestEngineAllocsTwoPs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts are meaningless under the race detector")
+	}
+	prev := runtime.GOMAXPROCS(2)
+	defer runtime.GOMAXPROCS(prev)
+	cfg := engConfigs[2].cfg
+	p := engParams(cfg, 47)
+	rng := rand.New(rand.NewPCG(18, 19))
+	prompts := engRandSeqs(rng, 8, 1, 4, cfg.Vocab)
+	seeds := make([]uint64, len(prompts))
+	seqs := engRandSeqs(rng, 8, 2, 20, cfg.Vocab)
+	dst := engNewDst(seqs)
+	// 3 workers on 2 Ps, or spin off, park at every op (as on a host that
+	// gives the process fewer CPUs than workers).
+	for _, c := range []struct {
+		workers int
+		spin    bool
+	}{{1, true}, {2, true}, {2, false}, {3, false}} {
+		e := NewEngine(p, 8, cfg.Context, c.workers)
+		e.sync.spin = c.spin
+		sc := SampleConfig{Temperature: 1, TopP: 1, MaxNew: 8, EOS: -1}
+		ro := NewRollout(8, sc.MaxNew)
+		if n := mallocsOnTwoPs(20, func() { _ = e.Generate(ro, prompts, seeds, sc) }); n != 0 {
+			t.Errorf("workers %d spin %v: 20 Generates on 2 Ps allocated %d times, want 0", c.workers, c.spin, n)
+		}
+		if n := mallocsOnTwoPs(20, func() { _ = e.Score(dst, seqs, 1) }); n != 0 {
+			t.Errorf("workers %d spin %v: 20 Scores on 2 Ps allocated %d times, want 0", c.workers, c.spin, n)
+		}
+		e.Close()
+	}
+}
+
+// mallocsOnTwoPs runs fn once to warm up, then runs times, and returns how
+// many heap allocations the runs made in all from code of this package
+// (not its tests), as the memory profile attributes them: not averaged, as
+// testing.AllocsPerRun does (on GOMAXPROCS 1, truncating), and not the
+// runtime's own (a new thread after a stop-the-world), which
+// runtime.MemStats would count. Before each run it collects garbage (a GC
+// empties the runtime's shared cache of sudogs, which waits on channels
+// take), waits past spinWait so the engine's helpers park and the run must
+// wake them, and empties the per-P sudog caches (drainSudogs), so that a
+// wait on a channel, mutex or WaitGroup that wakes on another P than it
+// slept on allocates. The caller sets GOMAXPROCS before building what fn
+// uses.
+func mallocsOnTwoPs(runs int, fn func()) int64 {
+	prevRate := runtime.MemProfileRate
+	runtime.MemProfileRate = 1
+	defer func() { runtime.MemProfileRate = prevRate }()
+	fn()
+	before := packageAllocs()
+	for range runs {
+		runtime.GC()
+		time.Sleep(2 * spinWait)
+		release := drainSudogs(512)
+		fn()
+		release()
+	}
+	return packageAllocs() - before
+}
+
+// packageAllocs is the number of allocations the memory profile holds
+// whose innermost frame in this package is outside its tests.
+func packageAllocs() int64 {
+	for range 3 { // the profile is published as of the last completed GC
+		runtime.GC()
+	}
+	n, _ := runtime.MemProfile(nil, true)
+	recs := make([]runtime.MemProfileRecord, n+100)
+	n, _ = runtime.MemProfile(recs, true)
+	var total int64
+	for _, r := range recs[:n] {
+		frames := runtime.CallersFrames(r.Stack())
+		for {
+			f, more := frames.Next()
+			if strings.HasPrefix(f.Function, "tinyr1/model.") {
+				if !strings.HasSuffix(f.File, "_test.go") {
+					total += r.AllocObjects
+				}
+				break
+			}
+			if !more {
+				break
+			}
+		}
+	}
+	return total
+}
+
+// drainSudogs parks n goroutines on a channel until release is called.
+// Each holds a sudog, the runtime's record of a waiting goroutine, taken
+// from its P's cache, then from the shared one: with n above what the
+// caches hold, they are empty until release.
+func drainSudogs(n int) (release func()) {
+	ch := make(chan struct{})
+	var done sync.WaitGroup
+	done.Add(n)
+	for range n {
+		go func() {
+			defer done.Done()
+			<-ch
+		}()
+	}
+	time.Sleep(5 * time.Millisecond) // let them all block
+	return func() {
+		close(ch)
+		done.Wait()
 	}
 }
 

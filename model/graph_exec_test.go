@@ -142,7 +142,8 @@ func checkSameGraphOutputs(t *testing.T, what string, want, got *Graph, grads bo
 }
 
 // TestGraphStepAllocs: once warm, a training step on the executor (Step,
-// then AdamW) allocates nothing, on one worker and on two, and so does a
+// then AdamW) allocates nothing, on one worker and on two (on as many Ps,
+// counted by testing.AllocsPerRun and by mallocsOnTwoPs), and so does a
 // forward-only pass.
 func TestGraphStepAllocs(t *testing.T) {
 	if raceEnabled {
@@ -172,6 +173,12 @@ func TestGraphStepAllocs(t *testing.T) {
 			step() // warm-up: scratch buffers, the pool's goroutines
 			if n := testing.AllocsPerRun(5, step); n != 0 {
 				t.Errorf("training step allocs = %v, want 0", n)
+			}
+			// AllocsPerRun runs on one P; with two, hand-offs between
+			// the pool's goroutines could allocate (mallocsOnTwoPs).
+			runtime.GOMAXPROCS(workers)
+			if n := mallocsOnTwoPs(10, step); n != 0 {
+				t.Errorf("10 training steps on %d Ps allocated %d times, want 0", workers, n)
 			}
 			if err := g.Forward(); err != nil {
 				t.Fatal(err)

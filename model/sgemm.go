@@ -99,7 +99,7 @@ type sgemmTask struct {
 	args           *sgemmArgs
 	i0, i1, j0, j1 int
 	s              sgemmScratch
-	done           chan struct{}
+	done           *gate // posted by the helper that ran the task (gate.go)
 }
 
 // sgemmScratch holds one worker's packing buffers.
@@ -126,21 +126,56 @@ var (
 		sync.Mutex
 		free []*sgemmCall
 	}
+	// sgemmQueue holds the tasks handed to the helpers, and sgemmWake
+	// counts them for helpers with nothing to do. Neither the caller nor a
+	// helper blocks on the channel (the buffer holds more tasks than calls
+	// ever run at once; helpers receive with select-default), so no
+	// hand-off takes a runtime sudog, and so none allocates (gate.go).
 	sgemmQueue     chan *sgemmTask
+	sgemmWake      *gate
 	sgemmStartOnce sync.Once
 )
 
 // sgemmStart starts the helper goroutines, which live for the process.
 func sgemmStart() {
-	sgemmQueue = make(chan *sgemmTask, sgemmMaxWorkers)
+	sgemmQueue = make(chan *sgemmTask, 256)
+	sgemmWake = newGate()
 	for range sgemmMaxWorkers - 1 {
 		go func() {
-			for t := range sgemmQueue {
-				t.s.run(t.args, t.i0, t.i1, t.j0, t.j1)
-				t.done <- struct{}{}
+			for {
+				select {
+				case t := <-sgemmQueue:
+					t.s.run(t.args, t.i0, t.i1, t.j0, t.j1)
+					t.done.post()
+				default:
+					sgemmWake.wait()
+				}
 			}
 		}()
 	}
+}
+
+// sgemmSerial is Sgemm on the calling goroutine with the packing buffers
+// s, for callers that run in parallel already and keep a scratch per
+// worker (attention's workers): it takes no call from sgemmCalls, whose
+// size would otherwise follow how many such calls happen to overlap. With
+// s nil it is Sgemm. The bits are Sgemm's (no split changes them).
+func sgemmSerial(s *sgemmScratch, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if s == nil {
+		Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	sgemmCheck(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		sgemmScaleC(c, m, n, ldc, beta)
+		return
+	}
+	args := sgemmArgs{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
+	s.run(&args, 0, m, 0, n)
 }
 
 // sgemmWorkers is Sgemm with the number of workers given (clamped to
@@ -184,12 +219,13 @@ func sgemmWorkers(workers int, tA, tB bool, m, n, k int, alpha float32, a []floa
 		}
 		if w > 0 {
 			sgemmQueue <- t
+			sgemmWake.post()
 		}
 	}
 	t0 := &cl.tasks[0]
 	t0.s.run(t0.args, t0.i0, t0.i1, t0.j0, t0.j1)
 	for w := 1; w < workers; w++ {
-		<-cl.tasks[w].done
+		cl.tasks[w].done.wait()
 	}
 	for w := range cl.tasks {
 		cl.tasks[w].args = nil
@@ -211,8 +247,8 @@ func sgemmGetCall() *sgemmCall {
 	}
 	sgemmCalls.Unlock()
 	cl := new(sgemmCall)
-	for i := range cl.tasks {
-		cl.tasks[i].done = make(chan struct{}, 1)
+	for i := 1; i < len(cl.tasks); i++ { // task 0 runs on the caller
+		cl.tasks[i].done = newGate()
 	}
 	return cl
 }

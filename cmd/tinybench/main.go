@@ -4,9 +4,13 @@
 // For each preset it measures rollout tokens/s at batch 1, 16 and 64,
 // scoring tokens/s, one training step on 2048 tokens, one full GRPO step
 // with its breakdown, and peak RSS; with --torch it runs the same model in
-// PyTorch on CPU (bench/torch_bench.py, same shapes and thread count) and
-// prints one table with the ratio. Every figure is the median of --runs
-// timed runs after a warm-up, all measured in one run of the harness.
+// PyTorch on CPU (bench/torch_bench.py, same shapes). For each core budget
+// (--cores, default 1 and 2) every part runs pinned to that many cores, in
+// every thread configuration that fits (tinyr1: workers; PyTorch: torch
+// threads x OpenBLAS threads), and one table compares the best of each
+// side. A PyTorch on the reference BLAS is refused (blas.go). Every figure
+// is the median of --runs timed runs after a warm-up, all measured in one
+// run of the harness.
 //
 // Each part runs in its own process (this binary re-executed with --part,
 // or the Python script) so that its peak RSS is its own.
@@ -19,6 +23,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 
 	"tinyr1/data"
@@ -26,7 +32,8 @@ import (
 
 // config holds the harness settings, one flag each.
 type config struct {
-	Threads     int    // GOMAXPROCS and engine workers of tinyr1; torch.set_num_threads of PyTorch
+	Cores       string // core budgets, comma-separated: one table each, every part pinned to its budget's cores
+	Threads     int    // child mode: GOMAXPROCS and engine workers of tinyr1
 	Runs        int    // timed runs per figure (after one warm-up)
 	RunsMedium  int    // timed runs per figure for the medium preset; 0 means Runs
 	GRPORuns    int    // timed GRPO steps per preset (after one warm-up step)
@@ -47,7 +54,8 @@ type config struct {
 
 func main() {
 	var c config
-	flag.IntVar(&c.Threads, "threads", 1, "threads of both implementations (tinyr1: GOMAXPROCS and engine workers; PyTorch: set_num_threads)")
+	flag.StringVar(&c.Cores, "cores", "1,2", "core budgets, comma-separated: each gets a table of the best configuration of each side within it, every part pinned with taskset -c 0-(n-1)")
+	flag.IntVar(&c.Threads, "threads", 1, "with --part: tinyr1's GOMAXPROCS and engine workers")
 	flag.IntVar(&c.Runs, "runs", 3, "timed runs per figure, after one warm-up; the median is reported")
 	flag.IntVar(&c.RunsMedium, "runs-medium", 0, "timed runs per figure for the medium preset; 0 means --runs")
 	flag.IntVar(&c.GRPORuns, "grpo-runs", 3, "timed GRPO steps per preset, after one warm-up step")
@@ -67,7 +75,8 @@ func main() {
 		fail(fmt.Errorf("tinybench: unexpected arguments %q: want flags only", flag.Args()))
 	}
 	if err := c.validate(); err != nil {
-		fail(err)
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2) // a bad flag
 	}
 	runtime.GOMAXPROCS(c.Threads)
 	var err error
@@ -95,12 +104,35 @@ func (c config) validate() error {
 			return fmt.Errorf("tinybench: %w", err)
 		}
 	}
+	if _, err := c.budgets(); err != nil && c.part == "" { // a part runs pinned to its budget's cores
+		return err
+	}
 	switch c.part {
 	case "", "kernels", "grpo":
 	default:
 		return fmt.Errorf("tinybench: --part %q: want kernels or grpo", c.part)
 	}
 	return nil
+}
+
+// budgets parses --cores: distinct budgets from 1 to the CPUs this process
+// may use, in increasing order.
+func (c config) budgets() ([]int, error) {
+	var out []int
+	for _, f := range splitList(c.Cores) {
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > runtime.NumCPU() {
+			return nil, fmt.Errorf("tinybench: --cores %q: %q is not a core count from 1 to %d (the CPUs this process may use)", c.Cores, f, runtime.NumCPU())
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("tinybench: --cores %q: want at least one core count", c.Cores)
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // runsFor is the number of timed runs for a preset.

@@ -34,6 +34,14 @@ type Result struct {
 	Params  int             `json:"params"`
 	Load1   float64         `json:"load1"` // 1-minute load average when the part ended
 	Metrics map[string]Stat `json:"metrics"`
+
+	// Set by the harness: the core budget the part ran pinned to (taskset
+	// -c 0-(cores-1)) and its configuration, "2 workers" or
+	// "torch 1 x OpenBLAS 2".
+	Cores  int    `json:"cores,omitempty"`
+	Config string `json:"config,omitempty"`
+	// PyTorch only: the BLAS its process loaded and its thread counts.
+	BLAS *blasReport `json:"blas,omitempty"`
 }
 
 func newResult(impl, preset string, threads, runs int) *Result {
@@ -57,7 +65,7 @@ type Report struct {
 	CPU        string     `json:"cpu"`
 	Cores      int        `json:"cores"`
 	GoVersion  string     `json:"go_version"`
-	Threads    int        `json:"threads"`
+	Budgets    []int      `json:"budgets"`     // the core budgets, one table each
 	LoadBefore [3]float64 `json:"load_before"` // 1, 5, 15 minute load averages
 	LoadAfter  [3]float64 `json:"load_after"`
 	TorchNote  string     `json:"torch_note,omitempty"` // why the PyTorch column is empty
@@ -65,17 +73,33 @@ type Report struct {
 	Results    []*Result  `json:"results"`
 }
 
-// runHarness measures every part, one process each, and writes the table.
+// runHarness measures every part, one process each, pinned to its core
+// budget, and writes one table per budget.
+//
+// Per preset and budget it runs the configurations new to that budget:
+// tinyr1 with as many workers as cores (fewer were measured on a smaller
+// budget, which they fit), and PyTorch with torch.set_num_threads t and
+// OPENBLAS_NUM_THREADS o for every t, o up to the budget, at least one of
+// them equal to it. A budget's table compares the best of each side over
+// every configuration measured within it.
 func runHarness(c config) error {
 	start := time.Now()
-	rep := &Report{Date: start.Format(time.RFC3339), CPU: cpuModel(), Cores: runtime.NumCPU(),
-		GoVersion: runtime.Version(), Threads: c.Threads, LoadBefore: loadAvg()}
+	budgets, err := c.budgets()
+	if err != nil {
+		return err
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		return fmt.Errorf("tinybench: taskset (util-linux) pins each part to its cores: %w", err)
+	}
+	rep := &Report{Date: start.Format(time.RFC3339), CPU: cpuModel(), Cores: runtime.NumCPU(), Budgets: budgets,
+		GoVersion: runtime.Version(), LoadBefore: loadAvg()}
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("tinybench: %w", err)
 	}
 	var torch []*Result
-	if c.TorchJSON != "" {
+	switch {
+	case c.TorchJSON != "":
 		b, err := os.ReadFile(c.TorchJSON)
 		if err != nil {
 			return fmt.Errorf("tinybench: --torch-json: %w", err)
@@ -83,46 +107,80 @@ func runHarness(c config) error {
 		if torch, err = decodeResults(b); err != nil {
 			return fmt.Errorf("tinybench: --torch-json %s: %w", c.TorchJSON, err)
 		}
-	} else if !c.Torch {
+		for _, t := range torch {
+			if err := checkTorch(t, 0, 0); err != nil {
+				rep.TorchNote, torch = err.Error(), nil
+				break
+			}
+			t.Cores, t.Config = len(t.BLAS.Affinity), t.BLAS.label()
+		}
+	case !c.Torch:
 		rep.TorchNote = "not asked for (--torch)"
+	default:
+		// One short probe first: a PyTorch on the reference BLAS is
+		// refused before any measurement.
+		progress("pytorch: which BLAS (bench/torch_bench.py --probe)")
+		if _, err := runTorch(c, "", 1, 1, 1, 1); err != nil {
+			rep.TorchNote = err.Error()
+		}
 	}
-	// Per preset: tinyr1, then PyTorch right after, so both see about the
-	// same machine load.
+	if rep.TorchNote != "" && c.Torch {
+		fmt.Fprintf(os.Stderr, "%s\ntinybench: so no PyTorch column\n", rep.TorchNote)
+	}
 	for _, preset := range splitList(c.Presets) {
 		runs := c.runsFor(preset)
-		progress("tinyr1 %s: rollouts, scoring, training step (%d runs)", preset, runs)
-		r, err := child(self, "--part", "kernels", "--preset", preset, "--threads", fmt.Sprint(c.Threads),
-			"--runs", fmt.Sprint(c.Runs), "--runs-medium", fmt.Sprint(c.RunsMedium))
-		if err != nil {
-			return err
-		}
-		rep.Results = append(rep.Results, r)
-		if c.Torch && c.TorchJSON == "" && rep.TorchNote == "" {
-			progress("pytorch %s: rollouts, scoring, training step (%d runs)", preset, runs)
-			t, err := runTorch(c, preset, runs)
-			if err != nil {
-				rep.TorchNote = err.Error()
-				fmt.Fprintf(os.Stderr, "PyTorch unavailable: the torch column is skipped (%v)\n", err)
-			} else {
+		prev := 0
+		for _, cores := range budgets {
+			for w := prev + 1; w <= cores; w++ {
+				progress("tinyr1 %s, %d worker(s) on %d core(s): rollouts, scoring, training step (%d runs)", preset, w, cores, runs)
+				r, err := child(self, cores, "--part", "kernels", "--preset", preset, "--threads", fmt.Sprint(w),
+					"--runs", fmt.Sprint(c.Runs), "--runs-medium", fmt.Sprint(c.RunsMedium))
+				if err != nil {
+					return err
+				}
+				r.Cores, r.Config = cores, workersLabel(w)
+				rep.Results = append(rep.Results, r)
+			}
+			for _, tc := range torchConfigs(prev, cores) {
+				if !c.Torch || c.TorchJSON != "" || rep.TorchNote != "" {
+					break
+				}
+				progress("pytorch %s, torch %d x OpenBLAS %d threads on %d core(s): rollouts, scoring, training step (%d runs)",
+					preset, tc[0], tc[1], cores, runs)
+				t, err := runTorch(c, preset, runs, cores, tc[0], tc[1])
+				if err != nil {
+					rep.TorchNote = err.Error()
+					fmt.Fprintf(os.Stderr, "%v\ntinybench: so no PyTorch column\n", err)
+					torch = nil
+					break
+				}
 				torch = append(torch, t)
 			}
+			prev = cores
 		}
 	}
 	for _, preset := range splitList(c.GRPOPresets) {
-		progress("tinyr1 %s: GRPO step P=%d x G=%d, %d new tokens (%d runs)", preset, grpoPrompts, grpoGroup, grpoMaxNew, c.grpoRunsFor(preset))
-		r, err := child(self, "--part", "grpo", "--preset", preset, "--threads", fmt.Sprint(c.Threads),
-			"--grpo-runs", fmt.Sprint(c.GRPORuns), "--grpo-runs-medium", fmt.Sprint(c.GRPORunsMed))
-		if err != nil {
-			return err
+		for _, cores := range budgets {
+			progress("tinyr1 %s, %d worker(s) on %d core(s): GRPO step P=%d x G=%d, %d new tokens (%d runs)",
+				preset, cores, cores, grpoPrompts, grpoGroup, grpoMaxNew, c.grpoRunsFor(preset))
+			r, err := child(self, cores, "--part", "grpo", "--preset", preset, "--threads", fmt.Sprint(cores),
+				"--grpo-runs", fmt.Sprint(c.GRPORuns), "--grpo-runs-medium", fmt.Sprint(c.GRPORunsMed))
+			if err != nil {
+				return err
+			}
+			r.Cores, r.Config = cores, workersLabel(cores)
+			rep.Results = append(rep.Results, r)
 		}
-		rep.Results = append(rep.Results, r)
 	}
 	rep.Results = append(rep.Results, torch...)
 	rep.LoadAfter = loadAvg()
 	rep.Seconds = time.Since(start).Seconds()
 
 	var md bytes.Buffer
-	writeTable(&md, rep)
+	for _, cores := range budgets {
+		writeTable(&md, rep, cores)
+	}
+	writeConfigs(&md, rep)
 	os.Stdout.Write(md.Bytes())
 	if c.Out == "" {
 		return nil
@@ -144,9 +202,41 @@ func runHarness(c config) error {
 	return nil
 }
 
-// child runs this binary on one part and decodes its Result.
-func child(self string, args ...string) (*Result, error) {
-	cmd := exec.Command(self, args...)
+// torchConfigs is PyTorch's thread configurations new to a budget of cores
+// after one of prev: (torch threads, OpenBLAS threads) pairs up to cores,
+// at least one above prev. Torch's OpenMP pool and OpenBLAS's pthreads
+// take turns (torch calls sgemm_ from its main thread, between parallel
+// regions), so 2 x 2 on two cores oversubscribes only at the hand-offs:
+// it is measured, not assumed worse.
+func torchConfigs(prev, cores int) [][2]int {
+	var out [][2]int
+	for t := 1; t <= cores; t++ {
+		for o := 1; o <= cores; o++ {
+			if t > prev || o > prev {
+				out = append(out, [2]int{t, o})
+			}
+		}
+	}
+	return out
+}
+
+func workersLabel(w int) string {
+	if w == 1 {
+		return "1 worker"
+	}
+	return fmt.Sprintf("%d workers", w)
+}
+
+// pinned is the command line that runs name with args on cores 0 to
+// cores-1.
+func pinned(cores int, name string, args ...string) *exec.Cmd {
+	return exec.Command("taskset", append([]string{"-c", fmt.Sprintf("0-%d", cores-1), name}, args...)...)
+}
+
+// child runs this binary on one part, pinned to cores, and decodes its
+// Result.
+func child(self string, cores int, args ...string) (*Result, error) {
+	cmd := pinned(cores, self, args...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -159,16 +249,23 @@ func child(self string, args ...string) (*Result, error) {
 	return rs[0], nil
 }
 
-// runTorch runs the PyTorch twin for a preset with every BLAS and OpenMP
-// pool held to the thread count.
-func runTorch(c config, preset string, runs int) (*Result, error) {
+// runTorch runs the PyTorch twin for a preset ("" for --probe only),
+// pinned to cores, with torchThreads intra-op threads and blasThreads
+// OpenBLAS (and MKL) threads, and refuses the result unless it ran on an
+// optimized BLAS with those counts (checkTorch).
+func runTorch(c config, preset string, runs, cores, torchThreads, blasThreads int) (*Result, error) {
 	if _, err := os.Stat(c.Script); err != nil {
 		return nil, fmt.Errorf("tinybench: %w", err)
 	}
-	cmd := exec.Command(c.Python, c.Script, "--preset", preset, "--vocab", fmt.Sprint(vocab()),
-		"--threads", fmt.Sprint(c.Threads), "--runs", fmt.Sprint(runs), "--seed", fmt.Sprint(seed))
-	n := fmt.Sprint(c.Threads)
-	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS="+n, "OPENBLAS_NUM_THREADS="+n, "MKL_NUM_THREADS="+n)
+	args := []string{c.Script, "--threads", fmt.Sprint(torchThreads), "--vocab", fmt.Sprint(vocab())}
+	if preset == "" {
+		args = append(args, "--probe")
+	} else {
+		args = append(args, "--preset", preset, "--runs", fmt.Sprint(runs), "--seed", fmt.Sprint(seed))
+	}
+	cmd := pinned(cores, c.Python, args...)
+	cmd.Env = append(os.Environ(), "OMP_NUM_THREADS="+fmt.Sprint(torchThreads),
+		"OPENBLAS_NUM_THREADS="+fmt.Sprint(blasThreads), "MKL_NUM_THREADS="+fmt.Sprint(blasThreads))
 	if os.Getenv("OMP_WAIT_POLICY") == "" {
 		// OpenMP workers spin between parallel regions by default; on a busy
 		// 2-core machine that made PyTorch 2-thread decode ~20x slower than
@@ -188,7 +285,12 @@ func runTorch(c config, preset string, runs int) (*Result, error) {
 	if err != nil || len(rs) != 1 {
 		return nil, fmt.Errorf("%s: want one JSON result: %v", c.Script, err)
 	}
-	return rs[0], nil
+	r := rs[0]
+	if err := checkTorch(r, torchThreads, blasThreads); err != nil {
+		return nil, err
+	}
+	r.Cores, r.Config = cores, r.BLAS.label()
+	return r, nil
 }
 
 // decodeResults reads JSON results, one per line.
@@ -227,48 +329,84 @@ var rows = []struct{ key, label string }{
 	{"grpo_peak_rss", "  GRPO peak RSS MiB"},
 }
 
-// writeTable writes the markdown table: one row per metric and preset,
-// tinyr1 against PyTorch, ratio > 1 when tinyr1 is better.
-func writeTable(w io.Writer, rep *Report) {
-	find := func(impl, preset, key string) (Stat, bool) {
-		for _, r := range rep.Results {
-			if r.Impl == impl && r.Preset == preset {
-				if s, ok := r.Metrics[key]; ok {
-					return s, true
-				}
-			}
-		}
-		return Stat{}, false
-	}
-	var presets []string
+// best is the best figure of one implementation for a metric and preset
+// over the configurations measured within a budget of cores: the highest
+// tok/s, the lowest time or memory; for allocation counts the worst, so
+// that a zero holds for every configuration.
+func best(rep *Report, impl, preset, key string, cores int) (Stat, *Result, bool) {
+	var out Stat
+	var from *Result
 	for _, r := range rep.Results {
-		if !slices.Contains(presets, r.Preset) {
-			presets = append(presets, r.Preset)
+		s, ok := r.Metrics[key]
+		if r.Impl != impl || r.Preset != preset || r.Cores > cores || !ok {
+			continue
+		}
+		better := from == nil
+		switch s.Unit {
+		case "tok/s":
+			better = better || s.Median > out.Median
+		case "allocs", "MB":
+			better = better || s.Median > out.Median
+		case "tokens":
+		default:
+			better = better || s.Median < out.Median
+		}
+		if better {
+			out, from = s, r
 		}
 	}
-	fmt.Fprintf(w, "tinyr1 vs PyTorch on CPU, %d thread(s), %s (%d cores), %s; medians of %s timed runs after a warm-up.\n",
-		rep.Threads, rep.CPU, rep.Cores, rep.Date, runsNote(rep))
-	fmt.Fprintf(w, "Load average (1/5/15 min) before %s, after %s; harness wall time %.0f s.\n",
+	return out, from, from != nil
+}
+
+// followKey is the row whose best configuration a row shows, "" for its
+// own: the GRPO breakdown follows the GRPO step, and train tok/s the train
+// step's time.
+func followKey(key string) string {
+	switch {
+	case key == "train_tok_s":
+		return "train_ms"
+	case strings.HasPrefix(key, "grpo_") && key != "grpo_step":
+		return "grpo_step"
+	}
+	return ""
+}
+
+// writeTable writes the markdown table of a core budget: one row per
+// metric and preset, the best configuration of tinyr1 against the best of
+// PyTorch, each named, ratio > 1 when tinyr1 is better.
+func writeTable(w io.Writer, rep *Report, cores int) {
+	presets := reportPresets(rep)
+	fmt.Fprintf(w, "tinyr1 vs PyTorch on CPU, %d-core budget (each part pinned with taskset -c 0-%d), %s, %s; best configuration of each side; medians of %s timed runs after a warm-up.\n",
+		cores, cores-1, rep.CPU, rep.Date, runsNote(rep))
+	fmt.Fprintf(w, "Load average (1/5/15 min) before %s, after %s; harness wall time %.0f s (all budgets).\n",
 		fmtLoad(rep.LoadBefore), fmtLoad(rep.LoadAfter), rep.Seconds)
 	if rep.TorchNote != "" {
-		fmt.Fprintf(w, "PyTorch column skipped: %s.\n", rep.TorchNote)
+		fmt.Fprintf(w, "No PyTorch column: %s.\n", strings.TrimPrefix(rep.TorchNote, "tinybench: "))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| metric | preset | tinyr1 | PyTorch | ratio (>1: tinyr1 faster/smaller) |")
-	fmt.Fprintln(w, "|---|---|---:|---:|---:|")
+	fmt.Fprintln(w, "| metric | preset | tinyr1 | tinyr1 config | PyTorch | PyTorch config | ratio (>1: tinyr1 faster/smaller) |")
+	fmt.Fprintln(w, "|---|---|---:|---|---:|---|---:|")
 	for _, row := range rows {
 		for _, p := range presets {
-			a, okA := find("tinyr1", p, row.key)
-			b, okB := find("pytorch", p, row.key)
+			a, ra, okA := best(rep, "tinyr1", p, row.key, cores)
+			if follow := followKey(row.key); follow != "" && okA {
+				// A breakdown row shows the configuration of its total.
+				if _, rt, ok := best(rep, "tinyr1", p, follow, cores); ok {
+					a, ra = rt.Metrics[row.key], rt
+				}
+			}
+			b, rb, okB := best(rep, "pytorch", p, row.key, cores)
 			if !okA && !okB {
 				continue
 			}
-			cell := func(s Stat, ok bool) string {
+			cell := func(s Stat, r *Result, ok bool) (string, string) {
 				if !ok {
-					return "-"
+					return "-", "-"
 				}
-				return fmtNum(s.Median)
+				return fmtNum(s.Median), r.Config
 			}
+			va, ca := cell(a, ra, okA)
+			vb, cb := cell(b, rb, okB)
 			ratio := "-"
 			if okA && okB && a.Median > 0 && b.Median > 0 {
 				switch a.Unit {
@@ -279,13 +417,97 @@ func writeTable(w io.Writer, rep *Report) {
 					ratio = fmt.Sprintf("%.2f", b.Median/a.Median)
 				}
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", row.label, p, cell(a, okA), cell(b, okB), ratio)
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", row.label, p, va, ca, vb, cb, ratio)
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "ratio = tinyr1/PyTorch for tok/s, PyTorch/tinyr1 for times and RSS. Each part runs in its own process;")
-	fmt.Fprintln(w, "peak RSS is that process's VmHWM (PyTorch: ru_maxrss, including the Python interpreter and libtorch).")
+	fmt.Fprintln(w, "ratio = tinyr1/PyTorch for tok/s, PyTorch/tinyr1 for times and RSS; allocation rows show the worst tinyr1 configuration.")
+	fmt.Fprintln(w, "Each part runs in its own process; peak RSS is that process's VmHWM (PyTorch: ru_maxrss, including the Python interpreter and libtorch).")
 	fmt.Fprintln(w, "Command: make bench  (go run ./cmd/tinybench --torch --out runs/bench)")
+	fmt.Fprintln(w)
+}
+
+// writeConfigs writes every configuration's median of every metric, one
+// column per configuration, so that the choice of the best can be checked.
+func writeConfigs(w io.Writer, rep *Report) {
+	// One column per configuration (implementation, configuration, cores),
+	// in the order measured; the GRPO parts are in the budget tables.
+	type column struct {
+		impl, config string
+		cores        int
+	}
+	var cols []column
+	for _, r := range rep.Results {
+		c := column{r.Impl, r.Config, r.Cores}
+		if _, grpo := r.Metrics["grpo_step"]; !grpo && !slices.Contains(cols, c) {
+			cols = append(cols, c)
+		}
+	}
+	if len(cols) == 0 {
+		return
+	}
+	find := func(c column, preset, key string) (Stat, bool) {
+		for _, r := range rep.Results {
+			if r.Impl == c.impl && r.Config == c.config && r.Cores == c.cores && r.Preset == preset {
+				if s, ok := r.Metrics[key]; ok {
+					return s, true
+				}
+			}
+		}
+		return Stat{}, false
+	}
+	fmt.Fprintln(w, "Every configuration measured (PyTorch BLAS: "+torchBLASNote(rep)+"):")
+	fmt.Fprintln(w)
+	head, rule := "| metric | preset |", "|---|---|"
+	for _, c := range cols {
+		head += fmt.Sprintf(" %s %s, %d core(s) |", c.impl, c.config, c.cores)
+		rule += "---:|"
+	}
+	fmt.Fprintln(w, head)
+	fmt.Fprintln(w, rule)
+	for _, row := range rows {
+		for _, p := range reportPresets(rep) {
+			line, any := fmt.Sprintf("| %s | %s |", row.label, p), false
+			for _, c := range cols {
+				s, ok := find(c, p, row.key)
+				if !ok {
+					line += " - |"
+					continue
+				}
+				line += " " + fmtNum(s.Median) + " |"
+				any = true
+			}
+			if any {
+				fmt.Fprintln(w, line)
+			}
+		}
+	}
+	fmt.Fprintln(w)
+}
+
+// torchBLASNote names the BLAS of the PyTorch results: "OpenBLAS 0.3.21 ...
+// (sgemm_ from /usr/lib/...)", or "-".
+func torchBLASNote(rep *Report) string {
+	for _, r := range rep.Results {
+		if r.Impl == "pytorch" && r.BLAS != nil {
+			name := r.BLAS.kind()
+			if r.BLAS.OpenBLASConfig != "" {
+				name = r.BLAS.OpenBLASConfig
+			}
+			return fmt.Sprintf("%s, sgemm_ from %s", name, r.BLAS.Sgemm)
+		}
+	}
+	return "-"
+}
+
+func reportPresets(rep *Report) []string {
+	var presets []string
+	for _, r := range rep.Results {
+		if !slices.Contains(presets, r.Preset) {
+			presets = append(presets, r.Preset)
+		}
+	}
+	return presets
 }
 
 // runsNote says how many timed runs each median is of: "3", or

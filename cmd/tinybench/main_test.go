@@ -1,0 +1,36 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestBudgets(t *testing.T) {
+	tests := []struct {
+		cores   string
+		want    []int
+		wantErr string
+	}{
+		{"1", []int{1}, ""},
+		{fmt.Sprintf("%d,1,%d", runtime.NumCPU(), runtime.NumCPU()), []int{1, runtime.NumCPU()}, ""},
+		{"0", nil, `"0" is not a core count`},
+		{"two", nil, `"two" is not a core count`},
+		{fmt.Sprint(runtime.NumCPU() + 1), nil, "is not a core count from 1 to"},
+		{" , ", nil, "want at least one core count"},
+	}
+	for _, tc := range tests {
+		got, err := config{Cores: tc.cores}.budgets()
+		if tc.wantErr == "" {
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("budgets(%q) = %v, %v; want %v", tc.cores, got, err, tc.want)
+			}
+			continue
+		}
+		if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+			t.Errorf("budgets(%q) error = %v, want one with %q", tc.cores, err, tc.wantErr)
+		}
+	}
+}
