@@ -188,6 +188,20 @@ func passKAdvantages(dst, rewards []float64, G, k int, eps float64) {
 	}
 }
 
+// GroupHasSignal reports whether the estimator of cfg can give the group
+// rewards (G,) a nonzero advantage of its own: its rewards differ and, for
+// passk, some k-subset misses the group's best reward (else every subset
+// scores the same and every advantage is 0, see passKConstant). DAPO's
+// dynamic sampling keeps the groups for which it is true. (reinforce_pp
+// gives a group of equal rewards -mu/(s+eps), the other groups' batch mean,
+// not a signal of its own.)
+func GroupHasSignal(rewards []float64, cfg AdvantageConfig) bool {
+	if constant(rewards) {
+		return false
+	}
+	return cfg.Estimator != EstPassK || !passKConstant(rewards, cfg.K)
+}
+
 // passKConstant reports whether every k-subset of r holds a best reward of
 // the group, so that all subsets score the same and sigma is 0: more than
 // G-k completions share the best reward (k = G always). Deciding it by

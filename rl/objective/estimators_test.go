@@ -3,6 +3,7 @@ package objective
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -302,4 +303,35 @@ func randomRealRewards(n int, seed uint64) []float64 {
 		r[i] = []float64{0, 0.1, 1.1, -0.5, 0.37}[rng.IntN(5)]
 	}
 	return r
+}
+
+func TestGroupHasSignal(t *testing.T) {
+	for _, tc := range []struct {
+		r    []float64
+		cfg  AdvantageConfig
+		want bool
+	}{
+		{[]float64{1, 1, 1, 1}, AdvantageConfig{Estimator: EstGRPO, Scale: ScaleGroup}, false},
+		{[]float64{1, 0, 1, 1}, AdvantageConfig{Estimator: EstGRPO, Scale: ScaleGroup}, true},
+		{[]float64{1, 0, 1, 1}, AdvantageConfig{Estimator: EstRLOO}, true},
+		{[]float64{1, 0, 1, 1}, AdvantageConfig{Estimator: EstReinforcePP}, true},
+		{[]float64{0.1, 0.1, 0.1, 0.1}, AdvantageConfig{Estimator: EstPassK, K: 2}, false},
+		{[]float64{1, 0, 0, 1}, AdvantageConfig{Estimator: EstPassK, K: 2}, true},    // {0, 0} misses
+		{[]float64{1, 0, 1, 1}, AdvantageConfig{Estimator: EstPassK, K: 2}, false},   // every pair holds a 1
+		{[]float64{1, 0, 1, 1}, AdvantageConfig{Estimator: EstPassK, K: 1}, true},    // k = 1: GRPO
+		{[]float64{1.1, 0, 1, 0}, AdvantageConfig{Estimator: EstPassK, K: 4}, false}, // k = G: one subset
+	} {
+		if got := GroupHasSignal(tc.r, tc.cfg); got != tc.want {
+			t.Errorf("%s k=%d %v: GroupHasSignal = %v, want %v", tc.cfg.Estimator, tc.cfg.K, tc.r, got, tc.want)
+		}
+		// It says whether the estimator gives the group a nonzero advantage.
+		if tc.cfg.Estimator == EstReinforcePP {
+			continue // its advantages depend on the batch
+		}
+		a := make([]float64, len(tc.r))
+		Advantages(a, tc.r, nil, len(tc.r), tc.cfg)
+		if nonzero := slices.ContainsFunc(a, func(x float64) bool { return x != 0 }); nonzero != tc.want {
+			t.Errorf("%s k=%d %v: advantages %v, GroupHasSignal %v", tc.cfg.Estimator, tc.cfg.K, tc.r, a, tc.want)
+		}
+	}
 }

@@ -74,3 +74,28 @@ func TestEstimatorsReachTheUpdate(t *testing.T) {
 		})
 	}
 }
+
+// TestDynamicSamplingKeepsPassKSignal: dynamic sampling keeps the groups
+// the estimator can learn from. With passk k = G-1 a group in which two
+// completions share the best reward gives every k-subset that reward, so
+// all its advantages are 0 though its rewards differ: such a group must not
+// take a place in the batch. Every kept group has a nonzero advantage.
+func TestDynamicSamplingKeepsPassKSignal(t *testing.T) {
+	cfg := fixtureGRPO()
+	cfg.Dynamic, cfg.MaxRefill = true, 4
+	cfg.Advantage, cfg.PasskK = objective.EstPassK, cfg.Group-1
+	groups := 0
+	stepOnce(t, cfg, func(tr *Trainer) {
+		tr.advHook = func(_ [][]int, _ []int, adv []float64) {
+			for g := 0; g < len(adv); g += cfg.Group {
+				groups++
+				if !slices.ContainsFunc(adv[g:g+cfg.Group], func(a float64) bool { return a != 0 }) {
+					t.Errorf("kept group %d has advantages %v: want a group passk can learn from", g/cfg.Group, adv[g:g+cfg.Group])
+				}
+			}
+		}
+	})
+	if groups == 0 {
+		t.Fatal("no group kept: the test needs some")
+	}
+}
