@@ -78,7 +78,7 @@ type Config struct {
 	KL            string  `json:"kl" usage:"KL estimator of KL(pi||ref), d = logp - ref: k1 (d; its coefficient is constant, zero gradient in expectation: with beta > 0 only noise), k2 (d^2/2; its gradient is that of KL(pi||ref)), k3 (exp(-d)+d-1; its gradient estimates the forward KL(ref||pi)) or k3_k2grad (k3's value, k2's gradient: verl's k3+); d is clamped to [-20, 20] before exp and k3 to at most 10, as verl" topic:"GRPO objective" for:"grpo"`
 	EntropyCoef   float64 `json:"entropy_coef" usage:"weight of the entropy bonus (the loss subtracts it times the policy's aggregated entropy); 0 is off" topic:"GRPO objective" for:"grpo"`
 	Mu            int     `json:"mu" usage:"policy-update passes per rollout batch" topic:"GRPO objective" for:"grpo"`
-	Dynamic       bool    `json:"dynamic" usage:"dynamic sampling: drop zero-variance groups and refill (DAPO)" topic:"GRPO objective" for:"grpo"`
+	Dynamic       bool    `json:"dynamic" usage:"dynamic sampling: drop zero-variance groups and refill (DAPO); with advantage passk also the groups whose advantages are all 0 (every k-subset holds the best reward)" topic:"GRPO objective" for:"grpo"`
 	MaxRefill     int     `json:"max_refill" usage:"dynamic sampling: extra rollout rounds allowed per step" topic:"GRPO objective" for:"grpo"`
 	MaskTruncated bool    `json:"mask_truncated" usage:"leave truncated completions out of the loss" topic:"GRPO objective" for:"grpo"`
 	AdvEps        float64 `json:"adv_eps" usage:"added to the reward std before dividing (scale group or batch), so that a group whose rewards barely differ does not get huge advantages (TRL: 1e-4)" topic:"GRPO objective" for:"grpo"`
