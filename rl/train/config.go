@@ -247,8 +247,28 @@ func (c Config) Validate() error {
 	}
 	// LossConfig reads is_cap only with a correction on and takes
 	// entropy_top_frac 0 as its zero value (off); a run's config may not.
+	def := defaultConfig()
 	if lc := c.LossConfig(); !lc.IsCorrection() && (!(c.ISCap > 0) || math.IsInf(c.ISCap, 0)) {
 		bad("is_cap", c.ISCap, "a finite value > 0 (verl: 2)")
+	} else if !lc.IsCorrection() && c.ISCap != def.ISCap {
+		bad("is_cap", c.ISCap, fmt.Sprintf("is_correction tis or mis to use it (is_correction = %s)", c.ISCorrection))
+	}
+	// Each ratio level reads its own clip range: a setting of the other's
+	// would be silently ignored.
+	if c.RatioLevel == objective.RatioSequence {
+		if c.EpsLow != def.EpsLow {
+			bad("eps_low", c.EpsLow, "ratio_level token to use it (ratio_level sequence clips by gspo_eps_low/high)")
+		}
+		if c.EpsHigh != def.EpsHigh {
+			bad("eps_high", c.EpsHigh, "ratio_level token to use it (ratio_level sequence clips by gspo_eps_low/high)")
+		}
+	} else {
+		if c.GSPOEpsLow != def.GSPOEpsLow {
+			bad("gspo_eps_low", c.GSPOEpsLow, fmt.Sprintf("ratio_level sequence to use it (ratio_level = %s)", c.RatioLevel))
+		}
+		if c.GSPOEpsHigh != def.GSPOEpsHigh {
+			bad("gspo_eps_high", c.GSPOEpsHigh, fmt.Sprintf("ratio_level sequence to use it (ratio_level = %s)", c.RatioLevel))
+		}
 	}
 	if c.EntropyTopFrac == 0 {
 		bad("entropy_top_frac", c.EntropyTopFrac, "a fraction in (0, 1] (1 keeps every token; the paper: 0.2)")

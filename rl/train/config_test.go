@@ -126,6 +126,14 @@ func TestValidateEstimatorAndReset(t *testing.T) {
 		{func(c *Config) { c.PasskK = 2 }, "passk_k = 2: want advantage passk to use it (advantage = grpo)"},
 		{func(c *Config) { c.RefResetEvery, c.Beta = -3, 0.04 }, "ref_reset_every = -3: want a value >= 0 (0 is off)"},
 		{func(c *Config) { c.RefResetOpt = true }, "ref_reset_optimizer = true: want ref_reset_every >= 1"},
+		// A loss variant's setting the run would not read.
+		{func(c *Config) { c.RatioLevel, c.GSPOEpsLow, c.GSPOEpsHigh = "sequence", 0.01, 0.02 }, ""},
+		{func(c *Config) { c.GSPOEpsLow = 0.01 }, "gspo_eps_low = 0.01: want ratio_level sequence to use it"},
+		{func(c *Config) { c.GSPOEpsHigh = 0.02 }, "gspo_eps_high = 0.02: want ratio_level sequence to use it"},
+		{func(c *Config) { c.RatioLevel, c.EpsLow = "sequence", 0.1 }, "eps_low = 0.1: want ratio_level token to use it"},
+		{func(c *Config) { c.RatioLevel, c.EpsHigh = "sequence", 0.28 }, "eps_high = 0.28: want ratio_level token to use it"},
+		{func(c *Config) { c.ISCap = 3 }, "is_cap = 3: want is_correction tis or mis to use it"},
+		{func(c *Config) { c.ISCorrection, c.ISCap = "mis", 3 }, ""},
 	} {
 		c := DefaultTrainConfig()
 		tc.edit(&c)
