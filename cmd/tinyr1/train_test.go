@@ -71,7 +71,7 @@ func TestTrainUsageErrors(t *testing.T) {
 		{"scale with rloo", []string{"train", "--init", "x", "--out", dir + "/x", "--advantage", "rloo", "--scale", "none"}, "scale = none: want advantage grpo to use it (advantage = rloo"},
 		{"scale group given with rloo", []string{"train", "--init", "x", "--out", dir + "/x", "--advantage", "rloo", "--scale", "group"}, "--scale group: want --advantage grpo to use it (advantage = rloo"},
 		{"adv-eps with rloo", []string{"train", "--init", "x", "--out", dir + "/x", "--advantage", "rloo", "--adv-eps", "0.1"}, "adv_eps = 0.1: want advantage grpo, reinforce_pp or passk"},
-		{"passk-k above group", []string{"train", "--init", "x", "--out", dir + "/x", "--advantage", "passk", "--passk-k", "9"}, "passk_k = 9: want 1 to group 8"},
+		{"passk-k above group", []string{"train", "--init", "x", "--out", dir + "/x", "--advantage", "passk", "--passk-k", "9"}, "passk_k = 9: want 1 to group-1 = 7"},
 		{"gspo-eps-low at its default without sequence", []string{"train", "--init", "x", "--out", dir + "/x", "--gspo-eps-low", "3e-4"}, "--gspo-eps-low 0.0003: want --ratio-level sequence to use it (ratio_level = token)"},
 		{"eps-high given with sequence", []string{"train", "--init", "x", "--out", dir + "/x", "--ratio-level", "sequence", "--eps-high", "0.2"}, "--eps-high 0.2: want --ratio-level token to use it (ratio_level sequence clips by --gspo-eps-low/high)"},
 		{"is-cap at its default without a correction", []string{"train", "--init", "x", "--out", dir + "/x", "--is-cap", "2"}, "--is-cap 2: want --is-correction tis or mis to use it (is_correction = none)"},

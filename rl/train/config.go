@@ -68,7 +68,7 @@ type Config struct {
 	Loss          string  `json:"loss" usage:"token aggregation: grpo, dapo, dr_grpo or bnpo (bnpo equals dapo by design: its normaliser is the rollout batch's token count, not a micro-batch's, so the gradient does not depend on micro-batching)" topic:"GRPO objective" for:"grpo"`
 	Scale         string  `json:"scale" usage:"advantage scaling: group, batch or none (Dr. GRPO)" topic:"GRPO objective" for:"grpo"`
 	Advantage     string  `json:"advantage" usage:"advantage estimator: grpo ((r - group mean) scaled by scale), rloo (r_i - mean of the group's others, Ahmadian et al. 2024), reinforce_pp (group mean subtracted, then whitened over the batch's tokens: REINFORCE++-baseline, Hu et al. 2025) or passk (the group's pass@k, passk_k, Chen et al. 2025); scale applies to grpo only" topic:"GRPO objective" for:"grpo"`
-	PasskK        int     `json:"passk_k" usage:"advantage passk: k, the size of the subsets whose best reward is optimised, 1 to group" topic:"GRPO objective" for:"grpo"`
+	PasskK        int     `json:"passk_k" usage:"advantage passk: k, the size of the subsets whose best reward is optimised, 1 to group-1" topic:"GRPO objective" for:"grpo"`
 	RefResetEvery int     `json:"ref_reset_every" usage:"every N steps the reference policy becomes a copy of the current one (ProRL, Liu et al. 2025); 0 is off" topic:"GRPO objective" for:"grpo"`
 	RefResetOpt   bool    `json:"ref_reset_optimizer" usage:"at each reference reset also zero the AdamW moments and step count, as a fresh optimizer's (ProRL)" topic:"GRPO objective" for:"grpo"`
 	EpsLow        float64 `json:"eps_low" usage:"lower clip range of the ratio" topic:"GRPO objective" for:"grpo"`
@@ -328,7 +328,7 @@ func (c Config) Validate() error {
 
 // validateEstimator reports the advantage and reference-reset settings
 // that cannot apply: a setting of one estimator given to another, a passk k
-// larger than the group, a negative reset period, a reset with nothing to
+// of the group size or more, a negative reset period, a reset with nothing to
 // reset. Each is one line through bad.
 func (c Config) validateEstimator(bad func(key string, v any, want string)) {
 	adv := objective.DefaultAdvantageConfig()
@@ -342,8 +342,9 @@ func (c Config) validateEstimator(bad func(key string, v any, want string)) {
 		bad("adv_eps", c.AdvEps, "advantage grpo, reinforce_pp or passk to use it (rloo divides by nothing)")
 	}
 	switch {
-	case c.Advantage == objective.EstPassK && c.PasskK > c.Group:
-		bad("passk_k", c.PasskK, fmt.Sprintf("1 to group %d", c.Group))
+	case c.Advantage == objective.EstPassK && c.PasskK >= c.Group:
+		// k = G: the one subset is the whole group, every advantage is 0.
+		bad("passk_k", c.PasskK, fmt.Sprintf("1 to group-1 = %d (with k = group every k-subset is the group: all advantages 0)", c.Group-1))
 	case c.Advantage != objective.EstPassK && c.PasskK != adv.K:
 		bad("passk_k", c.PasskK, fmt.Sprintf("advantage passk to use it (advantage = %s)", c.Advantage))
 	}
