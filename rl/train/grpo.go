@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"tinyr1/model"
@@ -31,7 +32,7 @@ func (t *Trainer) grpoStep() (*Metrics, error) {
 	b := newBatch(gs, cfg.Group, cfg.MaxNew)
 
 	// Advantages, one per completion.
-	objective.Advantages(b.Adv, b.rewards, b.Len, cfg.Group, cfg.AdvantageConfig())
+	objective.Advantages(b.Adv, b.rewards, b.lossLens(cfg.MaskTruncated), cfg.Group, cfg.AdvantageConfig())
 	if t.advHook != nil {
 		t.advHook(b.seqs, b.plen, b.Adv)
 	}
@@ -166,6 +167,23 @@ func newBatch(gs []group, G, Tc int) *batch {
 		}
 	}
 	return b
+}
+
+// lossLens returns each completion's count of tokens that take part in
+// the loss, what reinforce_pp whitens over: its length, 0 for a truncated
+// completion that mask_truncated leaves out (as a response out of verl's
+// response_mask).
+func (b *batch) lossLens(maskTruncated bool) []int {
+	if !maskTruncated {
+		return b.Len
+	}
+	lens := slices.Clone(b.Len)
+	for i, cut := range b.Truncated {
+		if cut {
+			lens[i] = 0
+		}
+	}
+	return lens
 }
 
 // oldLogProbs fills b.OldLogP with the sampling policy's log-probs, at the
