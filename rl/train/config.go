@@ -69,7 +69,7 @@ type Config struct {
 	Scale         string  `json:"scale" usage:"advantage scaling: group, batch or none (Dr. GRPO)" topic:"GRPO objective" for:"grpo"`
 	Advantage     string  `json:"advantage" usage:"advantage estimator: grpo ((r - group mean) scaled by scale), rloo (r_i - mean of the group's others, Ahmadian et al. 2024), reinforce_pp (group mean subtracted, then whitened over the batch's tokens: REINFORCE++-baseline, Hu et al. 2025) or passk (the group's pass@k, passk_k, Chen et al. 2025); scale applies to grpo only" topic:"GRPO objective" for:"grpo"`
 	PasskK        int     `json:"passk_k" usage:"advantage passk: k, the size of the subsets whose best reward is optimised, 1 to group-1" topic:"GRPO objective" for:"grpo"`
-	RefResetEvery int     `json:"ref_reset_every" usage:"every N steps the reference policy becomes a copy of the current one (ProRL, Liu et al. 2025); 0 is off" topic:"GRPO objective" for:"grpo"`
+	RefResetEvery int     `json:"ref_reset_every" usage:"every N steps the reference policy becomes a copy of the current one (ProRL, Liu et al. 2025); 0 is off; needs beta > 0 or ref_reset_optimizer" topic:"GRPO objective" for:"grpo"`
 	RefResetOpt   bool    `json:"ref_reset_optimizer" usage:"at each reference reset also zero the AdamW moments and step count, as a fresh optimizer's (ProRL)" topic:"GRPO objective" for:"grpo"`
 	EpsLow        float64 `json:"eps_low" usage:"lower clip range of the ratio" topic:"GRPO objective" for:"grpo"`
 	EpsHigh       float64 `json:"eps_high" usage:"upper clip range of the ratio (DAPO clip-higher: 0.28)" topic:"GRPO objective" for:"grpo"`

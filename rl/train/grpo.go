@@ -37,7 +37,8 @@ func (t *Trainer) grpoStep() (*Metrics, error) {
 		t.advHook(b.seqs, b.plen, b.Adv)
 	}
 
-	// Reference log-probs (KL) from the frozen initial policy, then the old ones.
+	// Reference log-probs (KL) from the frozen reference (the initial policy,
+	// or the policy at the last reference reset), then the old ones.
 	start = time.Now()
 	if err := t.scoreInto(b.RefLogP, t.ensureEngine(&t.frozen, t.Ref, t.policy.B), b); err != nil {
 		return nil, err
