@@ -335,3 +335,50 @@ func TestGroupHasSignal(t *testing.T) {
 		}
 	}
 }
+
+// TestPassKLargeGroup: passk stays finite and accurate for large groups.
+// At G = 1024, C(G, k) near k = G/2 is about 4.5e306 and its running
+// product overflows float64 (a reward above 1 times such a count sooner);
+// and where almost every k-subset passes (G = 64, k = 32, half correct:
+// 1 - R = 1/C(64,32), about 5e-19) R rounds to 1, so R and sigma must not
+// come from sums that cancel. For rewards {0, c} and eps 0 the advantages
+// do not depend on c: the paper's closed form, with 1 - R = C(N_neg,k)/C(G,k)
+// taken as a product of ratios, to 1e-9 relative.
+func TestPassKLargeGroup(t *testing.T) {
+	for _, tc := range []struct{ G, k, every int }{
+		{1024, 2, 4}, {1024, 300, 4}, {1024, 512, 4}, {1024, 700, 4}, {1024, 512, 2}, {64, 32, 2}, {64, 10, 3}, {8, 4, 2},
+	} {
+		G, k := tc.G, tc.k
+		for _, c := range []float64{1, 50} {
+			r := make([]float64, G)
+			nNeg := 0
+			for i := range r {
+				if i%tc.every == tc.every-1 {
+					r[i] = c
+				} else {
+					nNeg++
+				}
+			}
+			got := make([]float64, G)
+			Advantages(got, r, nil, G, AdvantageConfig{Estimator: EstPassK, K: k})
+			miss, missI := 1.0, 1.0 // C(nNeg,k)/C(G,k) = 1 - R, C(nNeg-1,k-1)/C(G-1,k-1)
+			for i := range k {
+				miss *= float64(nNeg-i) / float64(G-i)
+			}
+			for i := range k - 1 {
+				missI *= float64(nNeg-1-i) / float64(G-1-i)
+			}
+			sigma := math.Sqrt((1 - miss) * miss)
+			pos, neg := miss/sigma, (miss-missI)/sigma
+			for i, x := range r {
+				want := neg
+				if x == c {
+					want = pos
+				}
+				if !(math.Abs(got[i]-want) <= 1e-9*math.Abs(want)) {
+					t.Fatalf("G=%d k=%d c=%v: A[%d] = %v, want %v", G, k, c, i, got[i], want)
+				}
+			}
+		}
+	}
+}
