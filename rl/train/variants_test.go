@@ -204,10 +204,10 @@ func TestGRPOSequenceRatioMu2(t *testing.T) {
 	}
 }
 
-// TestGRPOVariantsDeterministicAndResumable: each variant, on, gives the
-// same final checkpoint twice and after a stop and resume, and trains
-// other weights than the same run without it (so the variant is on, and
-// the determinism shown is its own). The ref-reset cases stop right after
+// TestGRPOVariantsDeterministicAndResumable: each variant and estimator,
+// on, gives the same final checkpoint twice and after a stop and resume,
+// and trains other weights than the same run without it (so the variant is
+// on, and the determinism shown is its own). The ref-reset cases stop right after
 // the reset at step 2: the resumed run reads the embedded reference with
 // the loss-side variants on, and resets again at step 4.
 func TestGRPOVariantsDeterministicAndResumable(t *testing.T) {
@@ -231,6 +231,10 @@ func TestGRPOVariantsDeterministicAndResumable(t *testing.T) {
 		{"entropy0.3-tis-topk-mu2-refreset-opt", func(c *Config) {
 			c.Mu, c.TopK, c.ISCorrection, c.EntropyTopFrac = 2, 4, objective.ISTIS, 0.3
 		}, func(c *Config) { c.RefResetEvery, c.RefResetOpt = 2, true }},
+		// The estimators hold no state; these hold them to the same proof.
+		{"rloo", func(c *Config) {}, func(c *Config) { c.Advantage = objective.EstRLOO }},
+		{"reinforce_pp-mask_truncated", func(c *Config) { c.MaskTruncated = true }, func(c *Config) { c.Advantage = objective.EstReinforcePP }},
+		{"passk-dynamic", func(c *Config) { c.Dynamic = true }, func(c *Config) { c.Advantage, c.PasskK = objective.EstPassK, 2 }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			off := tinyGRPO(4)
