@@ -206,13 +206,14 @@ func (t *Trainer) oldLogProbs(b *batch, gs []group) error {
 }
 
 // variants sets what the loss's variants read: the sampler's own log-probs
-// for is_correction when top-k or top-p truncates (without truncation they
+// for is_correction when top-k or top-p truncates the sampling distribution
+// (topKP; not the length truncation of Batch.Truncated; without it they
 // are OldLogP bitwise and SamplerLogP stays nil: weight exactly 1), and
 // the high-entropy mask for entropy_top_frac < 1, ranked by the rollout's
 // per-token sampling entropy.
-func (b *batch) variants(gs []group, lc objective.LossConfig, truncated bool) {
+func (b *batch) variants(gs []group, lc objective.LossConfig, topKP bool) {
 	G, Tc := len(gs[0].comps), b.T
-	if lc.IsCorrection() && truncated {
+	if lc.IsCorrection() && topKP {
 		b.SamplerLogP = make([]float32, len(b.OldLogP))
 		for i, g := range gs {
 			for s := range G {
