@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -107,12 +109,28 @@ func TestTrainBetaAndConfigRoundTrip(t *testing.T) {
 	small := []string{"--steps", "1", "--tasks", "add:1", "--prompts", "2", "--group", "2", "--max-new", "8",
 		"--eval-every", "0", "--workers", "1", "--quiet"}
 	a := filepath.Join(dir, "a")
-	if code, _, stderr := runApp(t, append([]string{"train", "--init", evalFixture, "--out", a, "--beta", "0.1"}, small...)...); code != 0 {
-		t.Fatalf("train --beta 0.1: exit %d: %s", code, stderr)
+	// #16's keys at values other than their defaults travel too.
+	variants := map[string]any{"advantage": "passk", "passk_k": 1.0, "ratio_level": "sequence", "gspo_eps_high": 0.01,
+		"ref_reset_every": 1.0, "ref_reset_optimizer": true}
+	args := []string{"train", "--init", evalFixture, "--out", a, "--beta", "0.1"}
+	for _, key := range slices.Sorted(maps.Keys(variants)) {
+		if v := variants[key]; v == true {
+			args = append(args, "--"+flagName(key))
+		} else {
+			args = append(args, "--"+flagName(key), fmt.Sprint(v))
+		}
+	}
+	if code, _, stderr := runApp(t, append(args, small...)...); code != 0 {
+		t.Fatalf("train --beta 0.1 and #16's flags: exit %d: %s", code, stderr)
 	}
 	cfgA := readConfigJSON(t, filepath.Join(a, "config.json"))
 	if cfgA["beta"] != 0.1 {
 		t.Errorf("config.json beta = %v, want 0.1", cfgA["beta"])
+	}
+	for key, want := range variants {
+		if cfgA[key] != want {
+			t.Errorf("config.json %s = %v, want %v", key, cfgA[key], want)
+		}
 	}
 	checkKeys(t, "train", cfgA, train.GRPO)
 	b := filepath.Join(dir, "b")

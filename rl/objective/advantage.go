@@ -72,9 +72,10 @@ func (c AdvantageConfig) Validate() error {
 
 // Advantages writes the advantage of every completion into dst with the
 // estimator of cfg. rewards is (P*G,): groups of groupSize consecutive
-// completions of one prompt; lens is (P*G,), each completion's token count,
-// read by reinforce_pp only (nil is fine for the others). dst may alias
-// rewards except for passk, which uses dst as scratch and panics if it does.
+// completions of one prompt; lens is (P*G,), each completion's count of
+// tokens in the loss (0 for one left out of it), read by reinforce_pp only
+// (nil is fine for the others). dst may alias rewards except for passk,
+// which uses dst as scratch and panics if it does.
 // The estimators other than grpo are in estimators.go.
 //
 // grpo (Shao et al. 2024):

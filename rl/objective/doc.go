@@ -43,7 +43,8 @@
 // graph. The same graph serves SFT with w_t = -1/N on target tokens.
 //
 // Three variants change the policy-gradient term only (the KL term and the
-// normaliser stay as above), each exactly differentiated:
+// normaliser stay as above), each exactly differentiated (variants.go,
+// entropymask.go):
 //
 //	GSPO (RatioSequence, Zheng et al. 2025, arXiv:2507.18071): one ratio
 //	  s_i = exp(mean_t(logp_t - old_t)) per completion, clipped by its own

@@ -126,9 +126,15 @@ func reinforcePPAdvantages(dst, rewards []float64, lens []int, G int, eps float6
 // With completions ranked by reward (ties by index), rank p_j, the sums are
 // O(G^2) without enumerating subsets: the best of a subset is its top-ranked
 // member, so sum_S max_S r = sum_j r_j C(G-1-p_j, k-1), and a subset holding
-// i whose best is j above i counts C(G-2-p_j, k-2) times. A group whose
-// rewards are all equal gets exactly 0. dst is scratch: it must not alias
-// rewards.
+// i whose best is j above i counts C(G-2-p_j, k-2) times. Two things keep it
+// accurate in floating point at any group size (TestPassKLargeGroup): the
+// counts enter only as ratios below 1 (keep), never as C(G,k), which
+// overflows float64 near G = 1024; and everything is summed in the shortfall
+// y_j = best - r_j >= 0 (D = best - R = E[min_S y], A_i = (D - E[min_S y |
+// i in S])/(sigma+eps)), sums of terms >= 0, so a group where almost every
+// subset holds the best (1 - R below rounding of R) keeps its advantages.
+// A group whose rewards are all equal gets exactly 0. dst is scratch: it
+// must not alias rewards.
 func passKAdvantages(dst, rewards []float64, G, k int, eps float64) {
 	if k < 1 || k > G {
 		panic(fmt.Sprintf("rl: Advantages: passk k = %d: want 1 to the group size %d", k, G))
@@ -136,26 +142,37 @@ func passKAdvantages(dst, rewards []float64, G, k int, eps float64) {
 	if len(dst) > 0 && &dst[0] == &rewards[0] {
 		panic("rl: Advantages: passk: dst aliases rewards: want a separate dst")
 	}
-	cGk, cG1 := binomial(G, k), binomial(G-1, k-1)
+	// C(G-1-p, k-1)/C(G, k) = fk keep(G, k, p); C(G-2-p, k-2)/C(G-1, k-1) =
+	// fk1 keep(G-1, k-1, p); C(m-1, k-1)/C(G-1, k-1) = keep(G, k, G-m).
+	fk, fk1 := float64(k)/float64(G), float64(k-1)/float64(G-1)
 	for g := 0; g < len(rewards); g += G {
 		r, a := rewards[g:g+G], dst[g:g+G] // (G,)
 		if constant(r) || passKConstant(r, k) {
 			clear(a)
 			continue
 		}
-		// R, and a[j] = r_j C(G-2-p_j, k-2): j's part in the subsets it tops.
-		var mean float64
+		best := math.Inf(-1)
+		for _, x := range r {
+			best = math.Max(best, x)
+		}
+		// D, and a[j] = y_j C(G-2-p_j, k-2)/C(G-1, k-1): j's part in the
+		// subsets holding a completion below j that j tops.
+		var d float64
 		for j, x := range r {
 			p := rank(r, j)
-			mean += x * binomial(G-1-p, k-1)
-			a[j] = x * binomial(G-2-p, k-2)
+			d += (best - x) * keep(G, k, p)
+			a[j] = 0
+			if k > 1 {
+				a[j] = (best - x) * fk1 * keep(G-1, k-1, p)
+			}
 		}
-		mean /= cGk
+		d *= fk
 		var ss float64
 		for j, x := range r {
-			ss += binomial(G-1-rank(r, j), k-1) * (x - mean) * (x - mean)
+			dev := d - (best - x) // max_S r - R for the subsets j tops
+			ss += keep(G, k, rank(r, j)) * dev * dev
 		}
-		sigma := math.Sqrt(ss / cGk) // > 0: some subset misses the best reward
+		sigma := math.Sqrt(fk * ss) // > 0: some subset misses the best reward
 		// Rewards from the lowest up: a[j] of the rewards above v is still
 		// j's part when v's completions are written.
 		for v := math.Inf(-1); ; {
@@ -177,7 +194,7 @@ func passKAdvantages(dst, rewards []float64, G, k int, eps float64) {
 					atMost++
 				}
 			}
-			adv := ((next*binomial(atMost-1, k-1)+above)/cG1 - mean) / (sigma + eps)
+			adv := (d - ((best-next)*keep(G, k, G-atMost) + above)) / (sigma + eps)
 			for j, x := range r {
 				if x == next {
 					a[j] = adv
@@ -186,6 +203,34 @@ func passKAdvantages(dst, rewards []float64, G, k int, eps float64) {
 			v = next
 		}
 	}
+}
+
+// keep returns C(n-1-p, k-1)/C(n-1, k-1), the fraction of the (k-1)-subsets
+// of n-1 items that avoid p given ones, as the product of p ratios below 1:
+// prod_{i<p} (n-k-i)/(n-1-i), 0 once p > n-k. k >= 1.
+func keep(n, k, p int) float64 {
+	q := 1.0
+	for i := range p {
+		if n-k-i <= 0 {
+			return 0
+		}
+		q *= float64(n-k-i) / float64(n-1-i)
+	}
+	return q
+}
+
+// GroupHasSignal reports whether the estimator of cfg can give the group
+// rewards (G,) a nonzero advantage of its own: its rewards differ and, for
+// passk, some k-subset misses the group's best reward (else every subset
+// scores the same and every advantage is 0, see passKConstant). DAPO's
+// dynamic sampling keeps the groups for which it is true. (reinforce_pp
+// gives a group of equal rewards -mu/(s+eps), the other groups' batch mean,
+// not a signal of its own.)
+func GroupHasSignal(rewards []float64, cfg AdvantageConfig) bool {
+	if constant(rewards) {
+		return false
+	}
+	return cfg.Estimator != EstPassK || !passKConstant(rewards, cfg.K)
 }
 
 // passKConstant reports whether every k-subset of r holds a best reward of
@@ -217,18 +262,4 @@ func rank(r []float64, j int) int {
 		}
 	}
 	return p
-}
-
-// binomial returns C(n, k) as a float64, 0 when k < 0 or k > n. For n up to
-// 1024 (the largest group) it stays below 5e306, inside float64's range.
-func binomial(n, k int) float64 {
-	if k < 0 || k > n {
-		return 0
-	}
-	k = min(k, n-k)
-	c := 1.0
-	for i := 1; i <= k; i++ {
-		c = c * float64(n-k+i) / float64(i)
-	}
-	return c
 }

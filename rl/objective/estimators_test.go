@@ -3,6 +3,7 @@ package objective
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -302,4 +303,82 @@ func randomRealRewards(n int, seed uint64) []float64 {
 		r[i] = []float64{0, 0.1, 1.1, -0.5, 0.37}[rng.IntN(5)]
 	}
 	return r
+}
+
+func TestGroupHasSignal(t *testing.T) {
+	for _, tc := range []struct {
+		r    []float64
+		cfg  AdvantageConfig
+		want bool
+	}{
+		{[]float64{1, 1, 1, 1}, AdvantageConfig{Estimator: EstGRPO, Scale: ScaleGroup}, false},
+		{[]float64{1, 0, 1, 1}, AdvantageConfig{Estimator: EstGRPO, Scale: ScaleGroup}, true},
+		{[]float64{1, 0, 1, 1}, AdvantageConfig{Estimator: EstRLOO}, true},
+		{[]float64{1, 0, 1, 1}, AdvantageConfig{Estimator: EstReinforcePP}, true},
+		{[]float64{0.1, 0.1, 0.1, 0.1}, AdvantageConfig{Estimator: EstPassK, K: 2}, false},
+		{[]float64{1, 0, 0, 1}, AdvantageConfig{Estimator: EstPassK, K: 2}, true},    // {0, 0} misses
+		{[]float64{1, 0, 1, 1}, AdvantageConfig{Estimator: EstPassK, K: 2}, false},   // every pair holds a 1
+		{[]float64{1, 0, 1, 1}, AdvantageConfig{Estimator: EstPassK, K: 1}, true},    // k = 1: GRPO
+		{[]float64{1.1, 0, 1, 0}, AdvantageConfig{Estimator: EstPassK, K: 4}, false}, // k = G: one subset
+	} {
+		if got := GroupHasSignal(tc.r, tc.cfg); got != tc.want {
+			t.Errorf("%s k=%d %v: GroupHasSignal = %v, want %v", tc.cfg.Estimator, tc.cfg.K, tc.r, got, tc.want)
+		}
+		// It says whether the estimator gives the group a nonzero advantage.
+		if tc.cfg.Estimator == EstReinforcePP {
+			continue // its advantages depend on the batch
+		}
+		a := make([]float64, len(tc.r))
+		Advantages(a, tc.r, nil, len(tc.r), tc.cfg)
+		if nonzero := slices.ContainsFunc(a, func(x float64) bool { return x != 0 }); nonzero != tc.want {
+			t.Errorf("%s k=%d %v: advantages %v, GroupHasSignal %v", tc.cfg.Estimator, tc.cfg.K, tc.r, a, tc.want)
+		}
+	}
+}
+
+// TestPassKLargeGroup: passk stays finite and accurate for large groups.
+// At G = 1024, C(G, k) near k = G/2 is about 4.5e306 and its running
+// product overflows float64 (a reward above 1 times such a count sooner);
+// and where almost every k-subset passes (G = 64, k = 32, half correct:
+// 1 - R = 1/C(64,32), about 5e-19) R rounds to 1, so R and sigma must not
+// come from sums that cancel. For rewards {0, c} and eps 0 the advantages
+// do not depend on c: the paper's closed form, with 1 - R = C(N_neg,k)/C(G,k)
+// taken as a product of ratios, to 1e-9 relative.
+func TestPassKLargeGroup(t *testing.T) {
+	for _, tc := range []struct{ G, k, every int }{
+		{1024, 2, 4}, {1024, 300, 4}, {1024, 512, 4}, {1024, 700, 4}, {1024, 512, 2}, {64, 32, 2}, {64, 10, 3}, {8, 4, 2},
+	} {
+		G, k := tc.G, tc.k
+		for _, c := range []float64{1, 50} {
+			r := make([]float64, G)
+			nNeg := 0
+			for i := range r {
+				if i%tc.every == tc.every-1 {
+					r[i] = c
+				} else {
+					nNeg++
+				}
+			}
+			got := make([]float64, G)
+			Advantages(got, r, nil, G, AdvantageConfig{Estimator: EstPassK, K: k})
+			miss, missI := 1.0, 1.0 // C(nNeg,k)/C(G,k) = 1 - R, C(nNeg-1,k-1)/C(G-1,k-1)
+			for i := range k {
+				miss *= float64(nNeg-i) / float64(G-i)
+			}
+			for i := range k - 1 {
+				missI *= float64(nNeg-1-i) / float64(G-1-i)
+			}
+			sigma := math.Sqrt((1 - miss) * miss)
+			pos, neg := miss/sigma, (miss-missI)/sigma
+			for i, x := range r {
+				want := neg
+				if x == c {
+					want = pos
+				}
+				if !(math.Abs(got[i]-want) <= 1e-9*math.Abs(want)) {
+					t.Fatalf("G=%d k=%d c=%v: A[%d] = %v, want %v", G, k, c, i, got[i], want)
+				}
+			}
+		}
+	}
 }

@@ -68,8 +68,8 @@ type Config struct {
 	Loss          string  `json:"loss" usage:"token aggregation: grpo, dapo, dr_grpo or bnpo (bnpo equals dapo by design: its normaliser is the rollout batch's token count, not a micro-batch's, so the gradient does not depend on micro-batching)" topic:"GRPO objective" for:"grpo"`
 	Scale         string  `json:"scale" usage:"advantage scaling: group, batch or none (Dr. GRPO)" topic:"GRPO objective" for:"grpo"`
 	Advantage     string  `json:"advantage" usage:"advantage estimator: grpo ((r - group mean) scaled by scale), rloo (r_i - mean of the group's others, Ahmadian et al. 2024), reinforce_pp (group mean subtracted, then whitened over the batch's tokens: REINFORCE++-baseline, Hu et al. 2025) or passk (the group's pass@k, passk_k, Chen et al. 2025); scale applies to grpo only" topic:"GRPO objective" for:"grpo"`
-	PasskK        int     `json:"passk_k" usage:"advantage passk: k, the size of the subsets whose best reward is optimised, 1 to group" topic:"GRPO objective" for:"grpo"`
-	RefResetEvery int     `json:"ref_reset_every" usage:"every N steps the reference policy becomes a copy of the current one (ProRL, Liu et al. 2025); 0 is off" topic:"GRPO objective" for:"grpo"`
+	PasskK        int     `json:"passk_k" usage:"advantage passk: k, the size of the subsets whose best reward is optimised, 1 to group-1" topic:"GRPO objective" for:"grpo"`
+	RefResetEvery int     `json:"ref_reset_every" usage:"every N steps the reference policy becomes a copy of the current one (ProRL, Liu et al. 2025); 0 is off; needs beta > 0 or ref_reset_optimizer" topic:"GRPO objective" for:"grpo"`
 	RefResetOpt   bool    `json:"ref_reset_optimizer" usage:"at each reference reset also zero the AdamW moments and step count, as a fresh optimizer's (ProRL)" topic:"GRPO objective" for:"grpo"`
 	EpsLow        float64 `json:"eps_low" usage:"lower clip range of the ratio" topic:"GRPO objective" for:"grpo"`
 	EpsHigh       float64 `json:"eps_high" usage:"upper clip range of the ratio (DAPO clip-higher: 0.28)" topic:"GRPO objective" for:"grpo"`
@@ -78,7 +78,7 @@ type Config struct {
 	KL            string  `json:"kl" usage:"KL estimator of KL(pi||ref), d = logp - ref: k1 (d; its coefficient is constant, zero gradient in expectation: with beta > 0 only noise), k2 (d^2/2; its gradient is that of KL(pi||ref)), k3 (exp(-d)+d-1; its gradient estimates the forward KL(ref||pi)) or k3_k2grad (k3's value, k2's gradient: verl's k3+); d is clamped to [-20, 20] before exp and k3 to at most 10, as verl" topic:"GRPO objective" for:"grpo"`
 	EntropyCoef   float64 `json:"entropy_coef" usage:"weight of the entropy bonus (the loss subtracts it times the policy's aggregated entropy); 0 is off" topic:"GRPO objective" for:"grpo"`
 	Mu            int     `json:"mu" usage:"policy-update passes per rollout batch" topic:"GRPO objective" for:"grpo"`
-	Dynamic       bool    `json:"dynamic" usage:"dynamic sampling: drop zero-variance groups and refill (DAPO)" topic:"GRPO objective" for:"grpo"`
+	Dynamic       bool    `json:"dynamic" usage:"dynamic sampling: drop zero-variance groups and refill (DAPO); with advantage passk also the groups whose advantages are all 0 (every k-subset holds the best reward)" topic:"GRPO objective" for:"grpo"`
 	MaxRefill     int     `json:"max_refill" usage:"dynamic sampling: extra rollout rounds allowed per step" topic:"GRPO objective" for:"grpo"`
 	MaskTruncated bool    `json:"mask_truncated" usage:"leave truncated completions out of the loss" topic:"GRPO objective" for:"grpo"`
 	AdvEps        float64 `json:"adv_eps" usage:"added to the reward std before dividing (scale group or batch), so that a group whose rewards barely differ does not get huge advantages (TRL: 1e-4)" topic:"GRPO objective" for:"grpo"`
@@ -247,8 +247,28 @@ func (c Config) Validate() error {
 	}
 	// LossConfig reads is_cap only with a correction on and takes
 	// entropy_top_frac 0 as its zero value (off); a run's config may not.
+	def := defaultConfig()
 	if lc := c.LossConfig(); !lc.IsCorrection() && (!(c.ISCap > 0) || math.IsInf(c.ISCap, 0)) {
 		bad("is_cap", c.ISCap, "a finite value > 0 (verl: 2)")
+	} else if !lc.IsCorrection() && c.ISCap != def.ISCap {
+		bad("is_cap", c.ISCap, fmt.Sprintf("is_correction tis or mis to use it (is_correction = %s)", c.ISCorrection))
+	}
+	// Each ratio level reads its own clip range: a setting of the other's
+	// would be silently ignored.
+	if c.RatioLevel == objective.RatioSequence {
+		if c.EpsLow != def.EpsLow {
+			bad("eps_low", c.EpsLow, "ratio_level token to use it (ratio_level sequence clips by gspo_eps_low/high)")
+		}
+		if c.EpsHigh != def.EpsHigh {
+			bad("eps_high", c.EpsHigh, "ratio_level token to use it (ratio_level sequence clips by gspo_eps_low/high)")
+		}
+	} else {
+		if c.GSPOEpsLow != def.GSPOEpsLow {
+			bad("gspo_eps_low", c.GSPOEpsLow, fmt.Sprintf("ratio_level sequence to use it (ratio_level = %s)", c.RatioLevel))
+		}
+		if c.GSPOEpsHigh != def.GSPOEpsHigh {
+			bad("gspo_eps_high", c.GSPOEpsHigh, fmt.Sprintf("ratio_level sequence to use it (ratio_level = %s)", c.RatioLevel))
+		}
 	}
 	if c.EntropyTopFrac == 0 {
 		bad("entropy_top_frac", c.EntropyTopFrac, "a fraction in (0, 1] (1 keeps every token; the paper: 0.2)")
@@ -308,7 +328,7 @@ func (c Config) Validate() error {
 
 // validateEstimator reports the advantage and reference-reset settings
 // that cannot apply: a setting of one estimator given to another, a passk k
-// larger than the group, a negative reset period, a reset with nothing to
+// of the group size or more, a negative reset period, a reset with nothing to
 // reset. Each is one line through bad.
 func (c Config) validateEstimator(bad func(key string, v any, want string)) {
 	adv := objective.DefaultAdvantageConfig()
@@ -322,8 +342,9 @@ func (c Config) validateEstimator(bad func(key string, v any, want string)) {
 		bad("adv_eps", c.AdvEps, "advantage grpo, reinforce_pp or passk to use it (rloo divides by nothing)")
 	}
 	switch {
-	case c.Advantage == objective.EstPassK && c.PasskK > c.Group:
-		bad("passk_k", c.PasskK, fmt.Sprintf("1 to group %d", c.Group))
+	case c.Advantage == objective.EstPassK && c.PasskK >= c.Group:
+		// k = G: the one subset is the whole group, every advantage is 0.
+		bad("passk_k", c.PasskK, fmt.Sprintf("1 to group-1 = %d (with k = group every k-subset is the group: all advantages 0)", c.Group-1))
 	case c.Advantage != objective.EstPassK && c.PasskK != adv.K:
 		bad("passk_k", c.PasskK, fmt.Sprintf("advantage passk to use it (advantage = %s)", c.Advantage))
 	}

@@ -112,7 +112,8 @@ func TestValidateEstimatorAndReset(t *testing.T) {
 		{func(c *Config) {}, ""},
 		{func(c *Config) { c.Advantage = "rloo" }, ""},
 		{func(c *Config) { c.Advantage = "reinforce_pp"; c.AdvEps = 0.01 }, ""},
-		{func(c *Config) { c.Advantage, c.PasskK = "passk", 8 }, ""},
+		{func(c *Config) { c.Advantage, c.PasskK = "passk", 7 }, ""},
+		{func(c *Config) { c.Advantage, c.PasskK = "passk", 8 }, "passk_k = 8: want 1 to group-1 = 7"},
 		{func(c *Config) { c.RefResetEvery = 1 }, "ref_reset_every = 1: want beta > 0 or ref_reset_optimizer"},
 		{func(c *Config) { c.RefResetEvery, c.Beta = 5, 0.04 }, ""},
 		{func(c *Config) { c.RefResetEvery, c.RefResetOpt = 5, true }, ""},
@@ -121,11 +122,19 @@ func TestValidateEstimatorAndReset(t *testing.T) {
 		{func(c *Config) { c.Advantage, c.Scale = "rloo", "none" }, "scale = none: want advantage grpo to use it (advantage = rloo"},
 		{func(c *Config) { c.Advantage, c.Scale = "passk", "batch" }, "scale = batch: want advantage grpo"},
 		{func(c *Config) { c.Advantage, c.AdvEps = "rloo", 0.01 }, "adv_eps = 0.01: want advantage grpo, reinforce_pp or passk"},
-		{func(c *Config) { c.Advantage, c.PasskK = "passk", 9 }, "passk_k = 9: want 1 to group 8"},
+		{func(c *Config) { c.Advantage, c.PasskK = "passk", 9 }, "passk_k = 9: want 1 to group-1 = 7"},
 		{func(c *Config) { c.Advantage, c.PasskK = "passk", 0 }, "passk k 0: want 1 to the group size"},
 		{func(c *Config) { c.PasskK = 2 }, "passk_k = 2: want advantage passk to use it (advantage = grpo)"},
 		{func(c *Config) { c.RefResetEvery, c.Beta = -3, 0.04 }, "ref_reset_every = -3: want a value >= 0 (0 is off)"},
 		{func(c *Config) { c.RefResetOpt = true }, "ref_reset_optimizer = true: want ref_reset_every >= 1"},
+		// A loss variant's setting the run would not read.
+		{func(c *Config) { c.RatioLevel, c.GSPOEpsLow, c.GSPOEpsHigh = "sequence", 0.01, 0.02 }, ""},
+		{func(c *Config) { c.GSPOEpsLow = 0.01 }, "gspo_eps_low = 0.01: want ratio_level sequence to use it"},
+		{func(c *Config) { c.GSPOEpsHigh = 0.02 }, "gspo_eps_high = 0.02: want ratio_level sequence to use it"},
+		{func(c *Config) { c.RatioLevel, c.EpsLow = "sequence", 0.1 }, "eps_low = 0.1: want ratio_level token to use it"},
+		{func(c *Config) { c.RatioLevel, c.EpsHigh = "sequence", 0.28 }, "eps_high = 0.28: want ratio_level token to use it"},
+		{func(c *Config) { c.ISCap = 3 }, "is_cap = 3: want is_correction tis or mis to use it"},
+		{func(c *Config) { c.ISCorrection, c.ISCap = "mis", 3 }, ""},
 	} {
 		c := DefaultTrainConfig()
 		tc.edit(&c)

@@ -74,3 +74,75 @@ func TestEstimatorsReachTheUpdate(t *testing.T) {
 		})
 	}
 }
+
+// TestDynamicSamplingKeepsPassKSignal: dynamic sampling keeps the groups
+// the estimator can learn from. With passk k = G-1 a group in which two
+// completions share the best reward gives every k-subset that reward, so
+// all its advantages are 0 though its rewards differ: such a group must not
+// take a place in the batch. Every kept group has a nonzero advantage.
+func TestDynamicSamplingKeepsPassKSignal(t *testing.T) {
+	cfg := fixtureGRPO()
+	cfg.Dynamic, cfg.MaxRefill = true, 4
+	cfg.Advantage, cfg.PasskK = objective.EstPassK, cfg.Group-1
+	groups := 0
+	stepOnce(t, cfg, func(tr *Trainer) {
+		tr.advHook = func(_ [][]int, _ []int, adv []float64) {
+			for g := 0; g < len(adv); g += cfg.Group {
+				groups++
+				if !slices.ContainsFunc(adv[g:g+cfg.Group], func(a float64) bool { return a != 0 }) {
+					t.Errorf("kept group %d has advantages %v: want a group passk can learn from", g/cfg.Group, adv[g:g+cfg.Group])
+				}
+			}
+		}
+	})
+	if groups == 0 {
+		t.Fatal("no group kept: the test needs some")
+	}
+}
+
+// TestReinforcePPWhitensLossTokens: reinforce_pp whitens over the tokens
+// that take part in the loss, so with mask_truncated a truncated
+// completion's tokens count for nothing in the batch mean and std (as a
+// response left out of verl's response_mask). Its advantages equal the
+// estimator applied to d = r - group mean (grpo, scale none, of the same
+// completions) with the truncated completions' lengths set to 0.
+func TestReinforcePPWhitensLossTokens(t *testing.T) {
+	type step struct {
+		adv       []float64
+		lens      []int
+		truncated []bool
+	}
+	first := func(edit func(*Config)) step {
+		cfg := fixtureGRPO()
+		cfg.MaxNew, cfg.MaskTruncated = 21, true // the fixture's add:1 completions have 20 or 23 tokens
+		edit(&cfg)
+		var s step
+		stepOnce(t, cfg, func(tr *Trainer) {
+			tr.advHook = func(_ [][]int, _ []int, adv []float64) { s.adv = slices.Clone(adv) }
+			tr.coefHook = func(b objective.Batch, _ []float32) {
+				s.lens, s.truncated = slices.Clone(b.Len), slices.Clone(b.Truncated)
+			}
+		})
+		return s
+	}
+	base := first(func(c *Config) { c.Scale = objective.ScaleNone })
+	got := first(func(c *Config) { c.Advantage = objective.EstReinforcePP })
+	lens, cut, signal := slices.Clone(base.lens), 0, 0
+	for i, tr := range base.truncated {
+		if tr && lens[i] > 0 {
+			lens[i], cut = 0, cut+1
+		} else if base.adv[i] != 0 {
+			signal++
+		}
+	}
+	if cut == 0 || signal == 0 {
+		t.Fatalf("%d truncated completions, %d others with a nonzero d: the test needs both", cut, signal)
+	}
+	want := make([]float64, len(base.adv))
+	objective.Advantages(want, base.adv, lens, fixtureGRPO().Group, objective.AdvantageConfig{Estimator: objective.EstReinforcePP, Eps: fixtureGRPO().AdvEps})
+	for i := range want {
+		if math.Abs(got.adv[i]-want[i]) > 1e-12*math.Max(1, math.Abs(want[i])) {
+			t.Errorf("A[%d] = %v, want %v (whitened over the loss's tokens only)", i, got.adv[i], want[i])
+		}
+	}
+}

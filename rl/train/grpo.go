@@ -2,6 +2,7 @@ package train
 
 import (
 	"math"
+	"slices"
 	"time"
 
 	"tinyr1/model"
@@ -31,12 +32,13 @@ func (t *Trainer) grpoStep() (*Metrics, error) {
 	b := newBatch(gs, cfg.Group, cfg.MaxNew)
 
 	// Advantages, one per completion.
-	objective.Advantages(b.Adv, b.rewards, b.Len, cfg.Group, cfg.AdvantageConfig())
+	objective.Advantages(b.Adv, b.rewards, b.lossLens(cfg.MaskTruncated), cfg.Group, cfg.AdvantageConfig())
 	if t.advHook != nil {
 		t.advHook(b.seqs, b.plen, b.Adv)
 	}
 
-	// Reference log-probs (KL) from the frozen initial policy, then the old ones.
+	// Reference log-probs (KL) from the frozen reference (the initial policy,
+	// or the policy at the last reference reset), then the old ones.
 	start = time.Now()
 	if err := t.scoreInto(b.RefLogP, t.ensureEngine(&t.frozen, t.Ref, t.policy.B), b); err != nil {
 		return nil, err
@@ -168,6 +170,23 @@ func newBatch(gs []group, G, Tc int) *batch {
 	return b
 }
 
+// lossLens returns each completion's count of tokens that take part in
+// the loss, what reinforce_pp whitens over: its length, 0 for a truncated
+// completion that mask_truncated leaves out (as a response out of verl's
+// response_mask).
+func (b *batch) lossLens(maskTruncated bool) []int {
+	if !maskTruncated {
+		return b.Len
+	}
+	lens := slices.Clone(b.Len)
+	for i, cut := range b.Truncated {
+		if cut {
+			lens[i] = 0
+		}
+	}
+	return lens
+}
+
 // oldLogProbs fills b.OldLogP with the sampling policy's log-probs, at the
 // sampling temperature over the full distribution. Without top-k or top-p
 // truncation the sampler's own log-probs are exactly those (bitwise:
@@ -187,13 +206,14 @@ func (t *Trainer) oldLogProbs(b *batch, gs []group) error {
 }
 
 // variants sets what the loss's variants read: the sampler's own log-probs
-// for is_correction when top-k or top-p truncates (without truncation they
+// for is_correction when top-k or top-p truncates the sampling distribution
+// (topKP; not the length truncation of Batch.Truncated; without it they
 // are OldLogP bitwise and SamplerLogP stays nil: weight exactly 1), and
 // the high-entropy mask for entropy_top_frac < 1, ranked by the rollout's
 // per-token sampling entropy.
-func (b *batch) variants(gs []group, lc objective.LossConfig, truncated bool) {
+func (b *batch) variants(gs []group, lc objective.LossConfig, topKP bool) {
 	G, Tc := len(gs[0].comps), b.T
-	if lc.IsCorrection() && truncated {
+	if lc.IsCorrection() && topKP {
 		b.SamplerLogP = make([]float32, len(b.OldLogP))
 		for i, g := range gs {
 			for s := range G {

@@ -95,8 +95,9 @@ func (t *Trainer) rolloutGroups(first, n int) ([]group, error) {
 
 // sampleGroups rolls out the step's P groups and records the rollout
 // metrics of this first round (the policy as it is) in m. With Dynamic
-// (DAPO's dynamic sampling) it keeps only groups whose rewards differ and
-// draws up to MaxRefill further rounds of P prompts to refill the batch.
+// (DAPO's dynamic sampling) it keeps only groups with a signal (rewards that
+// differ; for passk, see signalGroups) and draws up to MaxRefill further
+// rounds of P prompts to refill the batch.
 // It returns the groups to learn from (at most P; none when no group has a
 // signal).
 func (t *Trainer) sampleGroups(m *Metrics) ([]group, error) {
@@ -108,7 +109,7 @@ func (t *Trainer) sampleGroups(m *Metrics) ([]group, error) {
 	m.RolloutMetrics = t.rolloutMetrics(gs)
 	rolled := gs
 	if t.Cfg.Dynamic {
-		kept := signalGroups(gs)
+		kept := signalGroups(gs, t.Cfg.AdvantageConfig())
 		next := P
 		for round := 0; len(kept) < P && round < t.Cfg.MaxRefill; round++ {
 			more, err := t.rolloutGroups(next, P)
@@ -117,7 +118,7 @@ func (t *Trainer) sampleGroups(m *Metrics) ([]group, error) {
 			}
 			next += P
 			rolled = append(rolled, more...)
-			kept = append(kept, signalGroups(more)...)
+			kept = append(kept, signalGroups(more, t.Cfg.AdvantageConfig())...)
 		}
 		if len(kept) > P {
 			kept = kept[:P]
@@ -133,11 +134,13 @@ func (t *Trainer) sampleGroups(m *Metrics) ([]group, error) {
 	return gs, nil
 }
 
-// signalGroups keeps the groups whose rewards are not all equal.
-func signalGroups(gs []group) []group {
+// signalGroups keeps the groups the advantage estimator of cfg can learn
+// from: rewards not all equal and, for passk, not every k-subset holding
+// the best reward (objective.GroupHasSignal).
+func signalGroups(gs []group, cfg objective.AdvantageConfig) []group {
 	var out []group
 	for _, g := range gs {
-		if objective.ZeroVarianceGroups(g.rewards, len(g.rewards)) == 0 {
+		if objective.GroupHasSignal(g.rewards, cfg) {
 			out = append(out, g)
 		}
 	}

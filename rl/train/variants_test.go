@@ -5,8 +5,10 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
+	"tinyr1/checkpoints"
 	"tinyr1/rl/objective"
 )
 
@@ -202,27 +204,53 @@ func TestGRPOSequenceRatioMu2(t *testing.T) {
 	}
 }
 
-// TestGRPOVariantsDeterministicAndResumable: each variant, on, gives the
-// same final checkpoint twice and after a stop and resume.
+// TestGRPOVariantsDeterministicAndResumable: each variant and estimator,
+// on, gives the same final checkpoint twice and after a stop and resume,
+// and trains other weights than the same run without it (so the variant is
+// on, and the determinism shown is its own). The ref-reset cases stop right after
+// the reset at step 2: the resumed run reads the embedded reference with
+// the loss-side variants on, and resets again at step 4.
 func TestGRPOVariantsDeterministicAndResumable(t *testing.T) {
-	root := t.TempDir()
-	init := warmStart(t, filepath.Join(root, "sft"), 4)
-	for name, edit := range map[string]func(*Config){
-		"gspo-mu2": func(c *Config) {
-			c.RatioLevel, c.Mu, c.GSPOEpsLow, c.GSPOEpsHigh = objective.RatioSequence, 2, 0.01, 0.02
+	// The fixture's policy solves some add:1 problems: groups with a reward
+	// signal, without which no variant would change anything.
+	root, init := t.TempDir(), fixtureInit
+	for _, tc := range []struct {
+		name    string
+		setup   func(*Config) // the run without the variant
+		variant func(*Config)
+	}{
+		{"gspo-mu2", func(c *Config) { c.Mu = 2 }, func(c *Config) {
+			c.RatioLevel, c.GSPOEpsLow, c.GSPOEpsHigh = objective.RatioSequence, 0.01, 0.02
+		}},
+		{"tis-topk-entropy0.3", func(c *Config) { c.TopK = 4 }, func(c *Config) { c.ISCorrection, c.EntropyTopFrac = objective.ISTIS, 0.3 }},
+		{"mis-topp-mu2", func(c *Config) { c.TopP, c.Mu = 0.9, 2 }, func(c *Config) { c.ISCorrection, c.ISCap = objective.ISMIS, 0.95 }},
+		{"gspo-mu2-refreset", func(c *Config) {
+			c.Mu, c.RatioLevel, c.GSPOEpsLow, c.GSPOEpsHigh = 2, objective.RatioSequence, 0.01, 0.02
 		},
-		"tis-topk-entropy0.3": func(c *Config) { c.TopK, c.ISCorrection, c.EntropyTopFrac = 4, objective.ISTIS, 0.3 },
-		"mis-topp-mu2":        func(c *Config) { c.TopP, c.ISCorrection, c.ISCap, c.Mu = 0.9, objective.ISMIS, 1.5, 2 },
+			func(c *Config) { c.RefResetEvery = 2 }},
+		{"entropy0.3-tis-topk-mu2-refreset-opt", func(c *Config) {
+			c.Mu, c.TopK, c.ISCorrection, c.EntropyTopFrac = 2, 4, objective.ISTIS, 0.3
+		}, func(c *Config) { c.RefResetEvery, c.RefResetOpt = 2, true }},
+		// The estimators hold no state; these hold them to the same proof.
+		{"rloo", func(c *Config) {}, func(c *Config) { c.Advantage = objective.EstRLOO }},
+		{"reinforce_pp-mask_truncated", func(c *Config) { c.MaskTruncated = true }, func(c *Config) { c.Advantage = objective.EstReinforcePP }},
+		{"passk-dynamic", func(c *Config) { c.Dynamic = true }, func(c *Config) { c.Advantage, c.PasskK = objective.EstPassK, 2 }},
 	} {
-		t.Run(name, func(t *testing.T) {
-			cfg := tinyGRPO(4)
-			edit(&cfg)
-			d := filepath.Join(root, name)
-			a, b, c := d+"-a", d+"-b", d+"-c"
+		t.Run(tc.name, func(t *testing.T) {
+			off := tinyGRPO(4)
+			tc.setup(&off)
+			cfg := off
+			tc.variant(&cfg)
+			d := filepath.Join(root, tc.name)
+			a, b, c, o := d+"-a", d+"-b", d+"-c", d+"-off"
 			runGRPO(t, a, init, cfg, 0)
 			runGRPO(t, b, init, cfg, 0)
 			if !bytes.Equal(latestBytes(t, a), latestBytes(t, b)) {
 				t.Fatal("two runs with the same seed and config wrote different final checkpoints")
+			}
+			runGRPO(t, o, init, off, 0)
+			if slices.Equal(latestModel(t, a), latestModel(t, o)) {
+				t.Fatal("the variant's final weights equal those of the run without it: the variant changed nothing")
 			}
 			runGRPO(t, c, init, cfg, 2)
 			resume(t, c, func() (*Trainer, error) { return NewGRPO(cfg, init, "test") })
@@ -231,4 +259,25 @@ func TestGRPOVariantsDeterministicAndResumable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// latestModel returns the model tensors of the run's latest checkpoint,
+// concatenated (the header holds the config, which differs between runs).
+func latestModel(t *testing.T, dir string) []float32 {
+	t.Helper()
+	p, err := checkpoints.OpenRun(dir).Latest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ck, err := checkpoints.Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w []float32
+	for _, x := range ck.Tensors {
+		if strings.HasPrefix(x.Name, "model.") {
+			w = append(w, x.Data...)
+		}
+	}
+	return w
 }
