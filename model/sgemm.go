@@ -364,9 +364,20 @@ func sgemmPackA(dst []float32, p *sgemmArgs, i, rows, mr int) {
 		clear(dst[:k*mr])
 	}
 	if p.tA { // op(A)[i, q] = a[q*lda + i]: rows are contiguous in a
-		if rows == 8 && mr == 8 {
+		// Full panels of the two kernels' heights move through a
+		// fixed-size temporary, which compiles to a few vector moves;
+		// a direct copy calls memmove for every 24 or 32 bytes.
+		switch {
+		case rows == 8 && mr == 8:
 			for q := range k {
-				*(*[8]float32)(dst[q*8:]) = [8]float32(p.a[q*lda+i:])
+				t := *(*[8]float32)(p.a[q*lda+i:])
+				*(*[8]float32)(dst[q*8:]) = t
+			}
+			return
+		case rows == 6 && mr == 6:
+			for q := range k {
+				t := *(*[6]float32)(p.a[q*lda+i:])
+				*(*[6]float32)(dst[q*6:]) = t
 			}
 			return
 		}
@@ -392,6 +403,20 @@ func sgemmPackB(dst []float32, p *sgemmArgs, j, cols, nr int) {
 		clear(dst[:k*nr])
 	}
 	if !p.tB { // op(B)[q, j] = b[q*ldb + j]
+		switch { // full panels through a temporary, as in sgemmPackA
+		case cols == 16 && nr == 16:
+			for q := range k {
+				t := *(*[16]float32)(p.b[q*ldb+j:])
+				*(*[16]float32)(dst[q*16:]) = t
+			}
+			return
+		case cols == 32 && nr == 32:
+			for q := range k {
+				t := *(*[32]float32)(p.b[q*ldb+j:])
+				*(*[32]float32)(dst[q*32:]) = t
+			}
+			return
+		}
 		for q := range k {
 			copy(dst[q*nr:q*nr+cols], p.b[q*ldb+j:q*ldb+j+cols])
 		}

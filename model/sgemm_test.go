@@ -254,3 +254,47 @@ func TestSgemmAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmPackMatchesReference holds the packing routines, fast paths for
+// full panels included, to an element-by-element packing of op(A) and op(B)
+// with zero padding.
+func TestSgemmPackMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, tr := range []bool{false, true} {
+		for _, w := range []int{4, 6, 8, 16, 32} { // panel widths: mr and nr of every kernel
+			for _, used := range []int{w, w - 1, 1} {
+				tc := sgemmCase{tA: tr, tB: tr, m: w + 3, n: w + 5, k: 37, alpha: 1, padA: 2, padB: 1}
+				a, lda, b, ldb, _, _ := tc.operands(rng)
+				p := &sgemmArgs{tA: tr, tB: tr, m: tc.m, n: tc.n, k: tc.k, a: a, lda: lda, b: b, ldb: ldb}
+				got := make([]float32, tc.k*w)
+				for i := range got {
+					got[i] = float32(rng.NormFloat64()) // padding must be overwritten
+				}
+				sgemmPackA(got, p, 2, used, w)
+				for q := range tc.k {
+					for r := range w {
+						want := float32(0)
+						if r < used {
+							want = sgemmAt(a, lda, tr, 2+r, q)
+						}
+						if g := got[q*w+r]; math.Float32bits(g) != math.Float32bits(want) {
+							t.Fatalf("tA=%v, mr=%d, rows=%d: packed A[%d, %d] = %v, want %v", tr, w, used, q, r, g, want)
+						}
+					}
+				}
+				sgemmPackB(got, p, 3, used, w)
+				for q := range tc.k {
+					for c := range w {
+						want := float32(0)
+						if c < used {
+							want = sgemmAt(b, ldb, tr, q, 3+c)
+						}
+						if g := got[q*w+c]; math.Float32bits(g) != math.Float32bits(want) {
+							t.Fatalf("tB=%v, nr=%d, cols=%d: packed B[%d, %d] = %v, want %v", tr, w, used, q, c, g, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
