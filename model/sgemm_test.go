@@ -298,3 +298,33 @@ func TestSgemmPackMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmPackOnceSameBits: packing a transposed A once per call for all
+// column blocks must give the bits of packing it per block (the reference
+// path, sgemmPackOnce off), at 1 and 2 workers.
+func TestSgemmPackOnceSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, tc := range []sgemmCase{
+		{tA: true, m: 128, n: 384, k: 2048, alpha: 1},                      // small preset, d WQKV
+		{tA: true, m: 131, n: 517, k: 2048, alpha: 1, beta: 1, padC: 3},    // short last panel and column block
+		{tA: true, tB: true, m: 103, n: 300, k: 1500, alpha: 0.5, padA: 1}, // B transposed too
+	} {
+		t.Run(fmt.Sprintf("tA=%v,tB=%v,%dx%dx%d", tc.tA, tc.tB, tc.m, tc.n, tc.k), func(t *testing.T) {
+			a, lda, b, ldb, c, ldc := tc.operands(rng)
+			for _, workers := range []int{1, 2} {
+				var res [2][]float32
+				for i, once := range []bool{false, true} {
+					sgemmPackOnce = once
+					res[i] = append([]float32(nil), c...)
+					sgemmWorkers(workers, tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, res[i], ldc)
+				}
+				sgemmPackOnce = true
+				for i := range res[0] {
+					if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+						t.Fatalf("workers=%d: C[%d]: packed per block %v, once %v", workers, i, res[0][i], res[1][i])
+					}
+				}
+			}
+		})
+	}
+}
