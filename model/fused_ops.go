@@ -33,9 +33,12 @@ import (
 //
 // (fusedBias and fusedResidualBias pass dy itself on as dx and dh.)
 //
-// The mean and variance are recomputed in the backward pass (O(N C)) rather
-// than kept in the op. float32 and float64 (gradient checks) share generic
-// kernels except GELU, whose float32 path uses the engine's vectorised exp.
+// LayerNorm keeps each row's mean and 1/sqrt(var + eps) from its forward
+// pass, and its two gradient ops read them (fwd) rather than recompute
+// them: the same arithmetic on the same x, so the same bits, for N C reads
+// instead of 2 N C adds in a serial chain per op. float32 and float64
+// (gradient checks) share generic kernels except GELU, whose float32 path
+// uses the engine's vectorised exp.
 //
 // Rows are split into blocks of fusedRowBlock handed to the workers by
 // stride; column sums are kept per block and added in block order, so every
@@ -50,6 +53,14 @@ type fusedOp struct {
 
 	p32 []float32 // (blocks, C) partial column sums
 	p64 []float64
+
+	// st32, st64 (N, 2): each row's mean and rstd, written by a LayerNorm
+	// when it runs. fwd is, for LayerNormGrad and LayerNormGainGrad, the
+	// LayerNorm of the same x whose statistics they read (it runs before
+	// them in every pass); nil (an op built alone) recomputes them.
+	st32 []float32
+	st64 []float64
+	fwd  *fusedOp
 
 	// The operands of the running call and the block function over them,
 	// made once so that a call through a workPool builds no closure.
@@ -66,6 +77,7 @@ type fusedArgs[F float32 | float64] struct {
 	y    []F
 	in   [3][]F
 	part []F
+	st   []F // (N, 2) row statistics: written by LayerNorm, read by its gradients; nil: computed per row
 }
 
 type fusedKind int
@@ -190,11 +202,11 @@ func (op *fusedOp) Do(in ...G.Value) (G.Value, error) {
 	size := op.shape(sig.out).TotalSize()
 	if f32[0] != nil {
 		y := make([]float32, size)
-		fusedRun(op, nil, &op.a32, op.blk32, &op.p32, y, f32)
+		fusedRun(op, nil, &op.a32, op.blk32, &op.p32, op.stats32(), y, f32)
 		out = y
 	} else {
 		y := make([]float64, size)
-		fusedRun(op, nil, &op.a64, op.blk64, &op.p64, y, f64)
+		fusedRun(op, nil, &op.a64, op.blk64, &op.p64, op.stats64(), y, f64)
 		out = y
 	}
 	return tensor.New(tensor.WithShape(op.shape(sig.out)...), tensor.WithBacking(out)), nil
@@ -207,17 +219,40 @@ func (op *fusedOp) Do(in ...G.Value) (G.Value, error) {
 func (op *fusedOp) into(pool *workPool, out []float32, in [][]float32) error {
 	var x [3][]float32
 	copy(x[:], in)
-	fusedRun(op, pool, &op.a32, op.blk32, &op.p32, out, x)
+	fusedRun(op, pool, &op.a32, op.blk32, &op.p32, op.stats32(), out, x)
+	return nil
+}
+
+// stats32 returns the row statistics a call of op writes (LayerNorm) or
+// reads (its gradients, when built by SymDiff), else nil; stats64 is the
+// same in float64. The first LayerNorm call allocates them.
+func (op *fusedOp) stats32() []float32 {
+	switch {
+	case op.kind == fusedLayerNorm:
+		return attentionScratch(&op.st32, 2*op.N)
+	case op.fwd != nil && len(op.fwd.st32) == 2*op.N:
+		return op.fwd.st32
+	}
+	return nil
+}
+
+func (op *fusedOp) stats64() []float64 {
+	switch {
+	case op.kind == fusedLayerNorm:
+		return attentionScratch(&op.st64, 2*op.N)
+	case op.fwd != nil && len(op.fwd.st64) == 2*op.N:
+		return op.fwd.st64
+	}
 	return nil
 }
 
 // fusedRun runs op's kernel on inputs in (x first) into y (fully
 // overwritten), the blocks split over pool (nil: fresh goroutines); a is
-// op's operand slot of y's dtype, fn its block function and part its
-// column-sum scratch.
-func fusedRun[F float32 | float64](op *fusedOp, pool *workPool, a *fusedArgs[F], fn func(blk, lo, hi int), part *[]F, y []F, in [3][]F) {
+// op's operand slot of y's dtype, fn its block function, part its
+// column-sum scratch and st its row statistics (stats32).
+func fusedRun[F float32 | float64](op *fusedOp, pool *workPool, a *fusedArgs[F], fn func(blk, lo, hi int), part *[]F, st, y []F, in [3][]F) {
 	C := op.C
-	a.y, a.in = y, in
+	a.y, a.in, a.st = y, in, st
 	colSum := fusedSigs[op.kind].out == 1
 	nb := (op.N + fusedRowBlock - 1) / fusedRowBlock
 	if colSum { // column sums, per block then in order
@@ -233,7 +268,7 @@ func fusedRun[F float32 | float64](op *fusedOp, pool *workPool, a *fusedArgs[F],
 			}
 		}
 	}
-	a.y, a.in, a.part = nil, [3][]F{}, nil
+	a.y, a.in, a.part, a.st = nil, [3][]F{}, nil, nil
 }
 
 // block computes rows lo..hi (block blk) of the call in a.
@@ -243,11 +278,11 @@ func (a *fusedArgs[F]) block(blk, lo, hi int) {
 	case fusedColSum:
 		colSumRows(a.part[blk*C:][:C], x, C, lo, hi)
 	case fusedLayerNormGainGrad:
-		layerNormGainGradRows(a.part[blk*C:][:C], x, in[1], C, lo, hi)
+		layerNormGainGradRows(a.part[blk*C:][:C], x, in[1], a.st, C, lo, hi)
 	case fusedLayerNorm:
-		layerNormRows(y, x, in[1], in[2], C, lo, hi)
+		layerNormRows(y, x, in[1], in[2], a.st, C, lo, hi)
 	case fusedLayerNormGrad:
-		layerNormGradRows(y, x, in[1], in[2], C, lo, hi)
+		layerNormGradRows(y, x, in[1], in[2], a.st, C, lo, hi)
 	case fusedBias:
 		biasRows(y, x, in[1], C, lo, hi)
 	case fusedResidualBias:
@@ -307,11 +342,13 @@ func (op *fusedOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error
 		err error
 	)
 	switch op.kind {
-	case fusedLayerNorm:
-		if out[0], err = applyFused(fusedLayerNormGrad, inputs[0], inputs[1], grad); err != nil {
+	case fusedLayerNorm: // both gradients read op's row statistics
+		dx, dgain := newFusedOp(fusedLayerNormGrad, op.N, op.C), newFusedOp(fusedLayerNormGainGrad, op.N, op.C)
+		dx.fwd, dgain.fwd = op, op
+		if out[0], err = G.ApplyOp(dx, inputs[0], inputs[1], grad); err != nil {
 			return nil, err
 		}
-		if out[1], err = applyFused(fusedLayerNormGainGrad, inputs[0], grad); err != nil {
+		if out[1], err = G.ApplyOp(dgain, inputs[0], grad); err != nil {
 			return nil, err
 		}
 		out[2], err = applyFused(fusedColSum, grad)
@@ -377,12 +414,25 @@ func layerNormStats[F float32 | float64](x []F) (mean, rstd F) {
 	return mean, F(1 / math.Sqrt(float64(vr)+refLayerNormEps))
 }
 
-// layerNormRows writes y = (x - mean) * rstd * gain + bias.
-func layerNormRows[F float32 | float64](y, x, gain, bias []F, C, lo, hi int) {
+// rowStats returns row r's mean and rstd: kept in st (N, 2) by the forward
+// pass, or computed from the row xr when st is nil.
+func rowStats[F float32 | float64](st, xr []F, r int) (mean, rstd F) {
+	if st == nil {
+		return layerNormStats(xr)
+	}
+	return st[2*r], st[2*r+1]
+}
+
+// layerNormRows writes y = (x - mean) * rstd * gain + bias, and each row's
+// mean and rstd to st (N, 2) unless it is nil.
+func layerNormRows[F float32 | float64](y, x, gain, bias, st []F, C, lo, hi int) {
 	gain, bias = gain[:C], bias[:C]
 	for r := lo; r < hi; r++ {
 		xr, yr := x[r*C:][:C], y[r*C:][:C]
 		mean, rstd := layerNormStats(xr)
+		if st != nil {
+			st[2*r], st[2*r+1] = mean, rstd
+		}
 		for c, v := range xr {
 			yr[c] = (v-mean)*rstd*gain[c] + bias[c]
 		}
@@ -390,12 +440,13 @@ func layerNormRows[F float32 | float64](y, x, gain, bias []F, C, lo, hi int) {
 }
 
 // layerNormGradRows writes dx from dy: with xhat = (x - mean) rstd and
-// g = dy * gain, dx = rstd (g - mean(g) - xhat mean(g xhat)).
-func layerNormGradRows[F float32 | float64](dx, x, gain, dy []F, C, lo, hi int) {
+// g = dy * gain, dx = rstd (g - mean(g) - xhat mean(g xhat)). The mean
+// and rstd come from st (rowStats).
+func layerNormGradRows[F float32 | float64](dx, x, gain, dy, st []F, C, lo, hi int) {
 	gain = gain[:C]
 	for r := lo; r < hi; r++ {
 		xr, dyr, dxr := x[r*C:][:C], dy[r*C:][:C], dx[r*C:][:C]
-		mean, rstd := layerNormStats(xr)
+		mean, rstd := rowStats(st, xr, r)
 		var sg, sgx F
 		for c, v := range xr {
 			g := dyr[c] * gain[c]
@@ -410,12 +461,13 @@ func layerNormGradRows[F float32 | float64](dx, x, gain, dy []F, C, lo, hi int) 
 	}
 }
 
-// layerNormGainGradRows adds sum_r xhat_r * dy_r to dgain (C).
-func layerNormGainGradRows[F float32 | float64](dgain, x, dy []F, C, lo, hi int) {
+// layerNormGainGradRows adds sum_r xhat_r * dy_r to dgain (C), the mean and
+// rstd from st (rowStats).
+func layerNormGainGradRows[F float32 | float64](dgain, x, dy, st []F, C, lo, hi int) {
 	dgain = dgain[:C]
 	for r := lo; r < hi; r++ {
 		xr, dyr := x[r*C:][:C], dy[r*C:][:C]
-		mean, rstd := layerNormStats(xr)
+		mean, rstd := rowStats(st, xr, r)
 		for c, v := range xr {
 			dgain[c] += (v - mean) * rstd * dyr[c]
 		}

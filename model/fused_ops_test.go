@@ -512,3 +512,50 @@ func TestGraphGradCheckEntropy(t *testing.T) {
 	fillEntropyWeights(g, rng)
 	checkGraphGrad(t, g, rng, 3, h, tol, floor)
 }
+
+// TestLayerNormKeptStats: LayerNorm's gradient ops reading the row
+// statistics its forward pass kept give bitwise the output of the same ops
+// recomputing them (built alone, fwd nil), in float32 and float64.
+func TestLayerNormKeptStats(t *testing.T) {
+	const N, C = 130, 128
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		t.Run(dt.String(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(13, 14))
+			mat := func() tensor.Tensor {
+				return tensor.New(tensor.WithShape(N, C), tensor.WithBacking(toDtype(randSlice(rng, N*C, 1.5), dt)))
+			}
+			x, dy := mat(), mat()
+			gain := tensor.New(tensor.WithShape(C), tensor.WithBacking(toDtype(randSlice(rng, C, 1), dt)))
+			bias := tensor.New(tensor.WithShape(C), tensor.WithBacking(toDtype(randSlice(rng, C, 1), dt)))
+			fwd := newFusedOp(fusedLayerNorm, N, C)
+			if _, err := fwd.Do(x, gain, bias); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(fwd.st32) + len(fwd.st64); n != 2*N {
+				t.Fatalf("LayerNorm kept %d row statistics: want %d", n, 2*N)
+			}
+			for _, tc := range []struct {
+				kind fusedKind
+				in   []G.Value
+			}{{fusedLayerNormGrad, []G.Value{x, gain, dy}}, {fusedLayerNormGainGrad, []G.Value{x, dy}}} {
+				var outs [2][]float64
+				for i, kept := range []bool{false, true} {
+					op := newFusedOp(tc.kind, N, C)
+					if kept {
+						op.fwd = fwd
+					}
+					out, err := op.Do(tc.in...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					outs[i] = toFloat64s(out.Data())
+				}
+				for i := range outs[0] {
+					if outs[0][i] != outs[1][i] {
+						t.Fatalf("%s: out[%d] = %v with kept statistics, %v recomputed: want bitwise equal", fusedSigs[tc.kind].name, i, outs[1][i], outs[0][i])
+					}
+				}
+			}
+		})
+	}
+}
