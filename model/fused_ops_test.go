@@ -559,3 +559,42 @@ func TestLayerNormKeptStats(t *testing.T) {
 		})
 	}
 }
+
+// TestFusedRows32MatchGo: the float32 row kernels that add through
+// addVecAVX (column sums, bias, the executor's gradient addition) give
+// bitwise the results of the plain Go loops.
+func TestFusedRows32MatchGo(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX2 on this CPU: the Go loops run")
+	}
+	const N, C = 37, 133 // C not a multiple of 8: the scalar tail runs too
+	rng := rand.New(rand.NewPCG(15, 16))
+	x := toDtype(randSlice(rng, N*C, 1.5), tensor.Float32).([]float32)
+	h := toDtype(randSlice(rng, N*C, 1.5), tensor.Float32).([]float32)
+	v := toDtype(randSlice(rng, C, 1), tensor.Float32).([]float32)
+	same := func(name string, got, want []float32) {
+		t.Helper()
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s: [%d] = %v, Go loop %v: want bitwise equal", name, i, got[i], want[i])
+			}
+		}
+	}
+	got, want := make([]float32, C), make([]float32, C)
+	colSumRows32(got, x, C, 3, N)
+	colSumRows(want, x, C, 3, N)
+	same("colSumRows32", got, want)
+
+	got, want = make([]float32, N*C), make([]float32, N*C)
+	biasRows32(got, x, v, C, 2, N)
+	biasRows(want, x, v, C, 2, N)
+	same("biasRows32", got, want)
+
+	if err := (addStep{}).into(nil, got, [][]float32{x, h}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		want[i] = x[i] + h[i]
+	}
+	same("addStep", got, want)
+}

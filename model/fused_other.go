@@ -1,0 +1,8 @@
+//go:build !amd64 || purego
+
+package model
+
+// The vector row kernels exist only on amd64 (fused_amd64.go); elsewhere
+// useAVX is false and the Go loops run.
+
+func addVecAVX(dst, a, b []float32) { panic("model: addVecAVX: not built for this platform") }
