@@ -549,10 +549,36 @@ const (
 	geluK = 0.044715
 )
 
-// biasGELURows32 writes y = gelu(x + v) as the engine does (kernels.go,
-// epilogueRowAVX): u / (1 + exp(-2 sqrt(2/pi) (u + 0.044715 u^3))), the
-// exponentials through expInPlace in y's own row.
+// biasGELURows32 is biasGELURowsGo32 in one vectorised pass where the CPU
+// has AVX2: u = x + v (addVecAVX), then the engine's geluArr (geluVecAVX)
+// on the columns biasGELURowsGo32 sends through expVec, the scalar formula
+// with expf on the rest; the same operations in the same order, so the
+// same bits (TestBiasGELURows32MatchGo).
 func biasGELURows32(y, x, v []float32, C, lo, hi int) {
+	if !useAVX {
+		biasGELURowsGo32(y, x, v, C, lo, hi)
+		return
+	}
+	v = v[:C]
+	n8 := C &^ 7
+	for r := lo; r < hi; r++ {
+		xr, yr := x[r*C:][:C], y[r*C:][:C]
+		if n8 > 0 {
+			addVecAVX(yr[:n8], xr[:n8], v[:n8])
+			geluVecAVX(yr[:n8])
+		}
+		for c := n8; c < C; c++ {
+			u := xr[c] + v[c]
+			yr[c] = u / (1 + expf(-2*0.7978845608028654*(u+0.044715*u*u*u)))
+		}
+	}
+}
+
+// biasGELURowsGo32 writes y = gelu(x + v) as the engine does (kernels.go,
+// epilogueRowAVX): u / (1 + exp(-2 sqrt(2/pi) (u + 0.044715 u^3))), the
+// exponentials through expInPlace in y's own row. It is the reference of
+// biasGELURows32.
+func biasGELURowsGo32(y, x, v []float32, C, lo, hi int) {
 	v = v[:C]
 	for r := lo; r < hi; r++ {
 		xr, yr := x[r*C:][:C], y[r*C:][:C]
@@ -594,11 +620,37 @@ func biasGELURows64(y, x, v []float64, C, lo, hi int) {
 	}
 }
 
-// biasGELUGradRows32 writes du = dy * gelu'(u), u = x + v. With
+// biasGELUGradRows32 is biasGELUGradRowsGo32 in one vectorised pass where
+// the CPU has AVX2 (geluGradVecAVX) on the columns biasGELUGradRowsGo32
+// sends through expVec, the scalar formula with expf on the rest: the same
+// operations in the same order, so the same bits
+// (TestBiasGELUGradRows32MatchGo).
+func biasGELUGradRows32(du, x, v, dy []float32, C, lo, hi int) {
+	if !useAVX {
+		biasGELUGradRowsGo32(du, x, v, dy, C, lo, hi)
+		return
+	}
+	v = v[:C]
+	n8 := C &^ 7
+	for r := lo; r < hi; r++ {
+		xr, dyr, dur := x[r*C:][:C], dy[r*C:][:C], du[r*C:][:C]
+		if n8 > 0 {
+			geluGradVecAVX(dur[:n8], xr[:n8], v[:n8], dyr[:n8])
+		}
+		for c := n8; c < C; c++ {
+			u := xr[c] + v[c]
+			s := 1 / (1 + expf(-2*0.7978845608028654*(u+0.044715*u*u*u)))
+			dur[c] = dyr[c] * (s + 2*u*s*(1-s)*geluC*(1+3*geluK*u*u))
+		}
+	}
+}
+
+// biasGELUGradRowsGo32 writes du = dy * gelu'(u), u = x + v. With
 // s = 1 / (1 + exp(-2a)) = 0.5 (1 + tanh a), a = c (u + k u^3):
 // gelu(u) = u s and gelu'(u) = s + 2 u s (1 - s) c (1 + 3 k u^2). The
-// exponentials go through expInPlace in du's own row.
-func biasGELUGradRows32(du, x, v, dy []float32, C, lo, hi int) {
+// exponentials go through expInPlace in du's own row. It is the reference
+// of biasGELUGradRows32.
+func biasGELUGradRowsGo32(du, x, v, dy []float32, C, lo, hi int) {
 	v = v[:C]
 	for r := lo; r < hi; r++ {
 		xr, dyr, dur := x[r*C:][:C], dy[r*C:][:C], du[r*C:][:C]

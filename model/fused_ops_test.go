@@ -598,3 +598,54 @@ func TestFusedRows32MatchGo(t *testing.T) {
 	}
 	same("addStep", got, want)
 }
+
+// TestBiasGELURows32MatchGo: the vectorised forward GELU gives bitwise the
+// results of biasGELURowsGo32, for widths with and without a scalar tail
+// and inputs from tiny to past exp's clamp.
+func TestBiasGELURows32MatchGo(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX2 on this CPU: the Go loops run")
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, C := range []int{5, 8, 133, 512} {
+		for _, scale := range []float64{1e-3, 1.5, 60} {
+			const N = 9
+			x := toDtype(randSlice(rng, N*C, scale), tensor.Float32).([]float32)
+			v := toDtype(randSlice(rng, C, 0.5), tensor.Float32).([]float32)
+			got, want := make([]float32, N*C), make([]float32, N*C)
+			biasGELURows32(got, x, v, C, 1, N)
+			biasGELURowsGo32(want, x, v, C, 1, N)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("C=%d, scale %g: y[%d] = %v, Go loop %v: want bitwise equal", C, scale, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestBiasGELUGradRows32MatchGo: the vectorised GELU gradient gives
+// bitwise the results of biasGELUGradRowsGo32, for widths with and without
+// a scalar tail and inputs from tiny to past exp's clamp.
+func TestBiasGELUGradRows32MatchGo(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX2 on this CPU: the Go loops run")
+	}
+	rng := rand.New(rand.NewPCG(19, 20))
+	for _, C := range []int{5, 8, 133, 512} {
+		for _, scale := range []float64{1e-3, 1.5, 60} {
+			const N = 9
+			x := toDtype(randSlice(rng, N*C, scale), tensor.Float32).([]float32)
+			dy := toDtype(randSlice(rng, N*C, 1), tensor.Float32).([]float32)
+			v := toDtype(randSlice(rng, C, 0.5), tensor.Float32).([]float32)
+			got, want := make([]float32, N*C), make([]float32, N*C)
+			biasGELUGradRows32(got, x, v, dy, C, 1, N)
+			biasGELUGradRowsGo32(want, x, v, dy, C, 1, N)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("C=%d, scale %g: du[%d] = %v, Go loop %v: want bitwise equal", C, scale, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

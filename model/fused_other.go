@@ -6,3 +6,9 @@ package model
 // useAVX is false and the Go loops run.
 
 func addVecAVX(dst, a, b []float32) { panic("model: addVecAVX: not built for this platform") }
+
+func geluVecAVX(x []float32) { panic("model: geluVecAVX: not built for this platform") }
+
+func geluGradVecAVX(du, x, v, dy []float32) {
+	panic("model: geluGradVecAVX: not built for this platform")
+}
