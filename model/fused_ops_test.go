@@ -649,3 +649,48 @@ func TestBiasGELUGradRows32MatchGo(t *testing.T) {
 		}
 	}
 }
+
+// TestLossKeptStats: the loss gradient reading the row statistics its
+// forward pass kept gives bitwise the gradient that recomputes them (an op
+// built alone), in float32 and float64, with and without the Entropy
+// output, at temperatures 1 and 0.7.
+func TestLossKeptStats(t *testing.T) {
+	const N, V = 200, 100
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		for _, withEnt := range []bool{false, true} {
+			for _, temp := range []float64{1, 0.7} {
+				logits, g := lossCase(rand.New(rand.NewPCG(23, 24)), N, V)
+				if withEnt {
+					g.Entropy = make([]float32, N)
+				}
+				z := tensor.New(tensor.WithShape(N, V), tensor.WithBacking(toDtype(logits, dt)))
+				var up G.Value = G.NewF64(-0.5)
+				if dt == tensor.Float32 {
+					up = G.NewF32(-0.5)
+				}
+				var got [2][]float64
+				for i, keep := range []bool{false, true} {
+					op := newLossOp(g, N, V, temp)
+					if keep {
+						op.kept = new([]float64)
+					}
+					if _, err := op.Do(z); err != nil {
+						t.Fatal(err)
+					}
+					gop := &lossGradOp{op.lossShape}
+					gop.init()
+					out, err := gop.Do(z, up)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got[i] = toFloat64s(out.Data())
+				}
+				for i := range got[0] {
+					if got[0][i] != got[1][i] {
+						t.Fatalf("%v, entropy %v, temp %g: dz[%d] = %v from kept statistics, %v recomputed: want bitwise equal", dt, withEnt, temp, i, got[1][i], got[0][i])
+					}
+				}
+			}
+		}
+	}
+}
