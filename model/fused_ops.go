@@ -433,13 +433,60 @@ func rowStats[F float32 | float64](st, xr []F, r int) (mean, rstd F) {
 	return st[2*r], st[2*r+1]
 }
 
+// layerNormStats4 is layerNormStats of four rows at once: four independent
+// chains of additions, each in layerNormStats's order, so every row gets
+// the same bits. One chain is bound by the latency of its additions; four
+// overlap.
+func layerNormStats4[F float32 | float64](x0, x1, x2, x3 []F) (mean, rstd [4]F) {
+	n := len(x0)
+	x1, x2, x3 = x1[:n], x2[:n], x3[:n]
+	var m0, m1, m2, m3 F
+	for c, v := range x0 {
+		m0 += v
+		m1 += x1[c]
+		m2 += x2[c]
+		m3 += x3[c]
+	}
+	m0 /= F(n)
+	m1 /= F(n)
+	m2 /= F(n)
+	m3 /= F(n)
+	var v0, v1, v2, v3 F
+	for c, v := range x0 {
+		d0, d1, d2, d3 := v-m0, x1[c]-m1, x2[c]-m2, x3[c]-m3
+		v0 += d0 * d0
+		v1 += d1 * d1
+		v2 += d2 * d2
+		v3 += d3 * d3
+	}
+	v0 /= F(n)
+	v1 /= F(n)
+	v2 /= F(n)
+	v3 /= F(n)
+	mean = [4]F{m0, m1, m2, m3}
+	for i, vr := range [4]F{v0, v1, v2, v3} {
+		rstd[i] = F(1 / math.Sqrt(float64(vr)+refLayerNormEps))
+	}
+	return mean, rstd
+}
+
 // layerNormRows writes y = (x - mean) * rstd * gain + bias, and each row's
-// mean and rstd to st (N, 2) unless it is nil.
+// mean and rstd to st (N, 2) unless it is nil. The statistics of four rows
+// at a time come from layerNormStats4.
 func layerNormRows[F float32 | float64](y, x, gain, bias, st []F, C, lo, hi int) {
 	gain, bias = gain[:C], bias[:C]
+	var means, rstds [4]F
 	for r := lo; r < hi; r++ {
 		xr, yr := x[r*C:][:C], y[r*C:][:C]
-		mean, rstd := layerNormStats(xr)
+		if (r-lo)%4 == 0 && r+4 <= hi {
+			means, rstds = layerNormStats4(xr, x[(r+1)*C:][:C], x[(r+2)*C:][:C], x[(r+3)*C:][:C])
+		}
+		var mean, rstd F
+		if k := (r - lo) % 4; r-k+4 <= hi { // in a group of four
+			mean, rstd = means[k], rstds[k]
+		} else {
+			mean, rstd = layerNormStats(xr)
+		}
 		if st != nil {
 			st[2*r], st[2*r+1] = mean, rstd
 		}
@@ -454,8 +501,25 @@ func layerNormRows[F float32 | float64](y, x, gain, bias, st []F, C, lo, hi int)
 // and rstd come from st (rowStats).
 func layerNormGradRows[F float32 | float64](dx, x, gain, dy, st []F, C, lo, hi int) {
 	gain = gain[:C]
-	for r := lo; r < hi; r++ {
-		xr, dyr, dxr := x[r*C:][:C], dy[r*C:][:C], dx[r*C:][:C]
+	r := lo
+	for ; r+2 <= hi; r += 2 { // two rows at a time: four independent chains
+		x0, dy0 := x[r*C:][:C], dy[r*C:][:C]
+		x1, dy1 := x[(r+1)*C:][:C], dy[(r+1)*C:][:C]
+		mean0, rstd0 := rowStats(st, x0, r)
+		mean1, rstd1 := rowStats(st, x1, r+1)
+		var sg0, sgx0, sg1, sgx1 F
+		for c, v := range x0 {
+			g0, g1 := dy0[c]*gain[c], dy1[c]*gain[c]
+			sg0 += g0
+			sgx0 += g0 * (v - mean0) * rstd0
+			sg1 += g1
+			sgx1 += g1 * (x1[c] - mean1) * rstd1
+		}
+		layerNormGradRow(dx[r*C:][:C], x0, gain, dy0, mean0, rstd0, sg0, sgx0)
+		layerNormGradRow(dx[(r+1)*C:][:C], x1, gain, dy1, mean1, rstd1, sg1, sgx1)
+	}
+	for ; r < hi; r++ {
+		xr, dyr := x[r*C:][:C], dy[r*C:][:C]
 		mean, rstd := rowStats(st, xr, r)
 		var sg, sgx F
 		for c, v := range xr {
@@ -463,11 +527,19 @@ func layerNormGradRows[F float32 | float64](dx, x, gain, dy, st []F, C, lo, hi i
 			sg += g
 			sgx += g * (v - mean) * rstd
 		}
-		sg /= F(C)
-		sgx /= F(C)
-		for c, v := range xr {
-			dxr[c] = rstd * (dyr[c]*gain[c] - sg - (v-mean)*rstd*sgx)
-		}
+		layerNormGradRow(dx[r*C:][:C], xr, gain, dyr, mean, rstd, sg, sgx)
+	}
+}
+
+// layerNormGradRow writes one row of dx from the row's sums sg = sum g and
+// sgx = sum g xhat (layerNormGradRows).
+func layerNormGradRow[F float32 | float64](dxr, xr, gain, dyr []F, mean, rstd, sg, sgx F) {
+	C := len(xr)
+	dxr, gain, dyr = dxr[:C], gain[:C], dyr[:C]
+	sg /= F(C)
+	sgx /= F(C)
+	for c, v := range xr {
+		dxr[c] = rstd * (dyr[c]*gain[c] - sg - (v-mean)*rstd*sgx)
 	}
 }
 

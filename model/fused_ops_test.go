@@ -694,3 +694,73 @@ func TestLossKeptStats(t *testing.T) {
 		}
 	}
 }
+
+// layerNormRowsRef and layerNormGradRowsRef are layerNormRows and
+// layerNormGradRows one row at a time, the order of every sum as in
+// layerNormStats: the references of their interleaved rows.
+func layerNormRowsRef[F float32 | float64](y, x, gain, bias []F, C, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		mean, rstd := layerNormStats(x[r*C:][:C])
+		for c, v := range x[r*C:][:C] {
+			y[r*C+c] = (v-mean)*rstd*gain[c] + bias[c]
+		}
+	}
+}
+
+func layerNormGradRowsRef[F float32 | float64](dx, x, gain, dy []F, C, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		xr, dyr := x[r*C:][:C], dy[r*C:][:C]
+		mean, rstd := layerNormStats(xr)
+		var sg, sgx F
+		for c, v := range xr {
+			g := dyr[c] * gain[c]
+			sg += g
+			sgx += g * (v - mean) * rstd
+		}
+		sg /= F(C)
+		sgx /= F(C)
+		for c, v := range xr {
+			dx[r*C+c] = rstd * (dyr[c]*gain[c] - sg - (v-mean)*rstd*sgx)
+		}
+	}
+}
+
+// TestLayerNormRowsMatchRef: LayerNorm's kernels, which interleave the
+// sums of several rows, give bitwise the results of one row at a time, for
+// row ranges of every length mod 4, in float32 and float64.
+func TestLayerNormRowsMatchRef(t *testing.T) {
+	testLayerNormRowsMatchRef[float32](t)
+	testLayerNormRowsMatchRef[float64](t)
+}
+
+func testLayerNormRowsMatchRef[F float32 | float64](t *testing.T) {
+	const N, C = 23, 37
+	rng := rand.New(rand.NewPCG(25, 26))
+	rnd := func(n int, scale, shift float64) []F {
+		v := make([]F, n)
+		for i := range v {
+			v[i] = F(shift + scale*rng.NormFloat64())
+		}
+		return v
+	}
+	x, dy, gain, bias := rnd(N*C, 2, 0.5), rnd(N*C, 1, 0), rnd(C, 0.3, 1), rnd(C, 0.3, 0)
+	for lo := range 4 {
+		for hi := lo; hi <= N; hi++ {
+			got, want := make([]F, N*C), make([]F, N*C)
+			layerNormRows(got, x, gain, bias, nil, C, lo, hi)
+			layerNormRowsRef(want, x, gain, bias, C, lo, hi)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%T rows [%d, %d): y[%d] = %v, one row at a time %v", got[0], lo, hi, i, got[i], want[i])
+				}
+			}
+			layerNormGradRows(got, x, gain, dy, nil, C, lo, hi)
+			layerNormGradRowsRef(want, x, gain, dy, C, lo, hi)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%T rows [%d, %d): dx[%d] = %v, one row at a time %v", got[0], lo, hi, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
