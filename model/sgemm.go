@@ -57,6 +57,9 @@ const (
 	// panels of an untransposed B are read in place instead of packed
 	// (packing costs more than the few tiles that reuse it).
 	sgemmPackBMinRows = 32
+	// sgemmTAInPlacePanels: a transposed A is read in place, not packed,
+	// when a call's column range has at most this many nr-wide panels.
+	sgemmTAInPlacePanels = 2
 	// sgemmPackOnceFloats bounds the packed A of a whole call (rows x k
 	// floats) that run packs once for all its column blocks rather than
 	// once per block (16 MiB).
@@ -290,7 +293,10 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 	packAllB := p.tB || i1-i0 >= sgemmPackBMinRows
 	// A transposed is packed: read in place its tile's rows sit lda floats
 	// apart in k, which with lda a multiple of 512 falls in a few L1 sets.
-	packA := sgemmPackAll || p.tA
+	// Except with few column panels to reuse the packing (attention's
+	// dS^T Q and P^T dY, n = head width), where packing cost as much as
+	// the products; the kernel reads the same values either way.
+	packA := sgemmPackAll || p.tA && ((j1-j0+nr-1)/nr > sgemmTAInPlacePanels || p.lda%512 == 0)
 	// The weight gradients (A transposed, k = tokens) span several
 	// column blocks: their A, the costliest operand to pack (a strided
 	// gather), is packed once for all of them. The panels are the same,

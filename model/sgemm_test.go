@@ -328,3 +328,34 @@ func TestSgemmPackOnceSameBits(t *testing.T) {
 		})
 	}
 }
+
+// TestSgemmTransposedAInPlaceSameBits: a transposed A read in place (few
+// column panels, as attention's products) gives the bits of packing it
+// (sgemmPackAll), at 1 and 2 workers.
+func TestSgemmTransposedAInPlaceSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	for _, tc := range []sgemmCase{
+		{tA: true, m: 64, n: 32, k: 64, alpha: 1},                      // small preset, attention dK and dV
+		{tA: true, m: 128, n: 32, k: 128, alpha: 1},                    // medium preset
+		{tA: true, m: 37, n: 20, k: 70, alpha: 1, beta: 1, padA: 3},    // short panels, padded lda
+		{tA: true, tB: true, m: 45, n: 9, k: 33, alpha: -0.5, padB: 2}, // B transposed
+	} {
+		t.Run(tc.String(), func(t *testing.T) {
+			a, lda, b, ldb, c, ldc := tc.operands(rng)
+			for _, workers := range []int{1, 2} {
+				var res [2][]float32
+				for i, packAll := range []bool{true, false} {
+					sgemmPackAll = packAll
+					res[i] = append([]float32(nil), c...)
+					sgemmWorkers(workers, tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, res[i], ldc)
+				}
+				sgemmPackAll = false
+				for i := range res[0] {
+					if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+						t.Fatalf("workers=%d: C[%d]: packed %v, in place %v", workers, i, res[0][i], res[1][i])
+					}
+				}
+			}
+		})
+	}
+}
