@@ -29,8 +29,11 @@ import (
 //
 // It replaces the Reshape/Transpose/BatchedMatMul/SoftMax chain that gave
 // wrong values for D >= 128 in gorgonia v0.9.18, and skips the (B*H, T, T)
-// score and mask tensors. The gradient is attentionGradOp, which recomputes
-// the softmax instead of keeping it (symbolic differentiation, G.Grad).
+// score and mask tensors. The gradient is attentionGradOp (symbolic
+// differentiation, G.Grad). In float32 the forward pass keeps its softmax
+// probabilities (B*H, T, T) for it when they fit in attentionKeepFloats,
+// else the gradient recomputes them: the same Sgemm and softmax on the
+// same qkv, so the same bits either way.
 //
 // float32 runs on this package's Sgemm (attentionForwardSgemm and
 // attentionBackwardSgemm); float64, used by gradient checks, runs the plain
@@ -78,6 +81,13 @@ type attentionShape struct {
 	s32 []float32 // (workers, 2, T, T) probabilities and their gradient
 	s64 []float64 // (workers, 2, T, T), of which each worker uses 2 rows of T
 
+	// kept is shared by a float32 attentionOp and the attentionGradOp that
+	// its SymDiff builds: the forward pass writes its probabilities
+	// (B*H, T, T) there and the gradient reads them. nil (a forward-only
+	// graph, an op built alone, or too large a shape) keeps nothing and the
+	// gradient recomputes them.
+	kept *[]float32
+
 	// The operands of the running call and the work function over them,
 	// made once (init) so that a call through a workPool builds no closure.
 	a32            attentionArgs[float32]
@@ -92,8 +102,29 @@ type attentionArgs[F float32 | float64] struct {
 	s            *attentionShape
 	out, qkv, dy []F
 	scr          []F
+	kept         []float32 // (B*H, T, T) probabilities of the float32 forward pass, or nil
 	stride       int
 	sg           []sgemmScratch // (stride): each worker's Sgemm packing buffers (sgemmSerial)
+}
+
+// attentionKeepFloats bounds the probabilities an attentionOp keeps for its
+// gradient (16 MiB a layer); larger shapes recompute them.
+const attentionKeepFloats = 4 << 20
+
+// keptProbs returns the kept probabilities for a float32 call: the
+// forward pass (dy nil) gets the buffer to fill, the gradient the filled
+// one; nil when nothing is kept.
+func (s *attentionShape) keptProbs(backward bool) []float32 {
+	n := s.B * s.H * s.T * s.T
+	switch {
+	case s.kept == nil:
+		return nil
+	case !backward:
+		return attentionScratch(s.kept, n)
+	case len(*s.kept) == n:
+		return *s.kept
+	}
+	return nil
 }
 
 // init points the operand slots at s; call it once s is in its op.
@@ -186,8 +217,11 @@ func attentionRun[F float32 | float64](s *attentionShape, pool *workPool, a *att
 	if len(a.sg) < a.stride {
 		a.sg = make([]sgemmScratch, a.stride)
 	}
+	if _, ok := any(out).([]float32); ok {
+		a.kept = s.keptProbs(dy != nil)
+	}
 	pool.run(a.stride, work)
-	a.out, a.qkv, a.dy, a.scr = nil, nil, nil, nil
+	a.out, a.qkv, a.dy, a.scr, a.kept = nil, nil, nil, nil, nil
 }
 
 // work runs worker w's pairs of the call in a.
@@ -199,9 +233,9 @@ func (a *attentionArgs[F]) work(w int) {
 	case []float32:
 		qkv, sw := any(a.qkv).([]float32), any(sw).([]float32)
 		if a.dy == nil {
-			attentionForwardSgemm(out, qkv, s.B, s.T, s.H, s.hd, s.pos, sw, &a.sg[w], w, a.stride)
+			attentionForwardSgemm(out, qkv, s.B, s.T, s.H, s.hd, s.pos, a.kept, sw, &a.sg[w], w, a.stride)
 		} else {
-			attentionBackwardSgemm(out, qkv, any(a.dy).([]float32), s.B, s.T, s.H, s.hd, s.pos, sw, &a.sg[w], w, a.stride)
+			attentionBackwardSgemm(out, qkv, any(a.dy).([]float32), s.B, s.T, s.H, s.hd, s.pos, a.kept, sw, &a.sg[w], w, a.stride)
 		}
 	case []float64:
 		qkv, sw := any(a.qkv).([]float64), any(sw).([]float64)
@@ -274,6 +308,10 @@ func (op *attentionOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, e
 		return nil, fmt.Errorf("model: attention gradient got %d inputs: want 1", len(inputs))
 	}
 	gop := newAttentionGradOp(op.B, op.T, op.H, op.hd, op.pos)
+	if op.B*op.H*op.T*op.T <= attentionKeepFloats { // the forward pass keeps its probabilities for gop
+		op.kept = new([]float32)
+		gop.kept = op.kept
+	}
 	dqkv, err := G.ApplyOp(gop, inputs[0], grad)
 	if err != nil {
 		return nil, err
@@ -458,14 +496,19 @@ func attentionBackward[F float32 | float64](dqkv, qkv, dy []F, B, T, H, hd int, 
 // (b, h) pair at a time: S = Q K^T / sqrt(hd) (T, T), causal softmax of
 // each row (exact zeros above the diagonal), Y = S V. It computes the full
 // T x T product, twice the flops of the causal half, but on the register-
-// tiled kernel. scr holds 2*T*T; sg is the worker's Sgemm packing buffers
-// (nil: Sgemm's pool); it allocates nothing once they have grown.
-func attentionForwardSgemm(y, qkv []float32, B, T, H, hd int, pos []int, scr []float32, sg *sgemmScratch, first, stride int) {
+// tiled kernel. scr holds 2*T*T; kept, if not nil, (B*H, T, T) receives
+// each pair's probabilities for the gradient; sg is the worker's Sgemm
+// packing buffers (nil: Sgemm's pool). It allocates nothing once they have
+// grown.
+func attentionForwardSgemm(y, qkv []float32, B, T, H, hd int, pos []int, kept, scr []float32, sg *sgemmScratch, first, stride int) {
 	D := H * hd
 	ld := 3 * D
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	S := scr[:T*T]
 	for pair := first; pair < B*H; pair += stride {
+		if kept != nil {
+			S = kept[pair*T*T:][:T*T]
+		}
 		b, h := pair/H, pair%H
 		q := qkv[b*T*ld+h*hd:] // (T, hd), row stride 3D
 		k, v := q[D:], q[2*D:]
@@ -508,8 +551,9 @@ func attentionSoftmaxRow(row []float32, lo, i int) {
 //	dP = dY V^T,  dS = P * (dP - rowsum(P * dP)) / sqrt(hd),
 //	dQ = dS K,  dK = dS^T Q,  dV = P^T dY.
 //
-// scr holds 2*T*T; sg as in attentionForwardSgemm.
-func attentionBackwardSgemm(dqkv, qkv, dy []float32, B, T, H, hd int, pos []int, scr []float32, sg *sgemmScratch, first, stride int) {
+// P is recomputed unless kept (B*H, T, T) holds the forward pass's. scr
+// holds 2*T*T; sg as in attentionForwardSgemm.
+func attentionBackwardSgemm(dqkv, qkv, dy []float32, B, T, H, hd int, pos []int, kept, scr []float32, sg *sgemmScratch, first, stride int) {
 	D := H * hd
 	ld := 3 * D
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -521,9 +565,13 @@ func attentionBackwardSgemm(dqkv, qkv, dy []float32, B, T, H, hd int, pos []int,
 		dq := dqkv[b*T*ld+h*hd:]
 		dk, dv := dq[D:], dq[2*D:]
 		g := dy[b*T*D+h*hd:] // (T, hd), row stride D
-		sgemmSerial(sg, false, true, T, T, hd, scale, q, ld, k, ld, 0, P, T)
-		for i := 0; i < T; i++ {
-			attentionSoftmaxRow(P[i*T:][:T], segStart(pos, b, T, i), i)
+		if kept != nil {
+			P = kept[pair*T*T:][:T*T]
+		} else {
+			sgemmSerial(sg, false, true, T, T, hd, scale, q, ld, k, ld, 0, P, T)
+			for i := 0; i < T; i++ {
+				attentionSoftmaxRow(P[i*T:][:T], segStart(pos, b, T, i), i)
+			}
 		}
 		sgemmSerial(sg, false, true, T, T, hd, 1, g, D, v, ld, 0, dP, T)
 		for i := 0; i < T; i++ {

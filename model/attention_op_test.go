@@ -247,8 +247,8 @@ func TestAttentionKernelsAllocs(t *testing.T) {
 	}
 	scr := make([]float32, 2*T*T)
 	if n := testing.AllocsPerRun(10, func() {
-		attentionForwardSgemm(y, qkv, B, T, H, hd, nil, scr, nil, 0, 1)
-		attentionBackwardSgemm(dqkv, qkv, y, B, T, H, hd, nil, scr, nil, 0, 1)
+		attentionForwardSgemm(y, qkv, B, T, H, hd, nil, nil, scr, nil, 0, 1)
+		attentionBackwardSgemm(dqkv, qkv, y, B, T, H, hd, nil, nil, scr, nil, 0, 1)
 	}); n != 0 {
 		t.Errorf("attention Sgemm kernels: %v allocations per run, want 0", n)
 	}
@@ -275,8 +275,8 @@ func TestAttentionSgemmMatchesLoops(t *testing.T) {
 			scr := make([]float32, 2*s.T*s.T)
 			attentionForward(yRef, qkv, s.B, s.T, s.H, s.hd, nil, p, 0, 1)
 			attentionBackward(dqkvRef, qkv, dy, s.B, s.T, s.H, s.hd, nil, p, dp, 0, 1)
-			attentionForwardSgemm(y, qkv, s.B, s.T, s.H, s.hd, nil, scr, nil, 0, 1)
-			attentionBackwardSgemm(dqkv, qkv, dy, s.B, s.T, s.H, s.hd, nil, scr, nil, 0, 1)
+			attentionForwardSgemm(y, qkv, s.B, s.T, s.H, s.hd, nil, nil, scr, nil, 0, 1)
+			attentionBackwardSgemm(dqkv, qkv, dy, s.B, s.T, s.H, s.hd, nil, nil, scr, nil, 0, 1)
 			for _, c := range []struct {
 				name      string
 				got, want []float32
@@ -386,8 +386,8 @@ func TestAttentionPacked(t *testing.T) {
 	attentionForward(yRef, q32, B, T, H, hd, pos, p, 0, 1)
 	attentionBackward(dRef, q32, dy32, B, T, H, hd, pos, p, dp, 0, 1)
 	scr := make([]float32, 2*T*T)
-	attentionForwardSgemm(y32, q32, B, T, H, hd, pos, scr, nil, 0, 1)
-	attentionBackwardSgemm(d32, q32, dy32, B, T, H, hd, pos, scr, nil, 0, 1)
+	attentionForwardSgemm(y32, q32, B, T, H, hd, pos, nil, scr, nil, 0, 1)
+	attentionBackwardSgemm(d32, q32, dy32, B, T, H, hd, pos, nil, scr, nil, 0, 1)
 	for _, c := range []struct {
 		name      string
 		got, want []float32
@@ -396,6 +396,52 @@ func TestAttentionPacked(t *testing.T) {
 			g, w := float64(c.got[i]), float64(c.want[i])
 			if d := math.Abs(g-w) / math.Max(math.Abs(w), 1); d > 1e-5 {
 				t.Fatalf("packed %s[%d]: Sgemm %.7g, loops %.7g (rel diff %.2g > 1e-5)", c.name, i, g, w, d)
+			}
+		}
+	}
+}
+
+// TestAttentionKeptProbs: the float32 gradient reading the probabilities
+// its forward pass kept gives bitwise the gradient that recomputes them
+// (an op built alone), with and without packed rows, at 1 and 3 workers.
+func TestAttentionKeptProbs(t *testing.T) {
+	const B, T, H, hd = 3, 20, 2, 16
+	N, D := B*T, H*hd
+	rng := rand.New(rand.NewPCG(21, 22))
+	mat := func(n int) tensor.Tensor {
+		return tensor.New(tensor.WithShape(N, n), tensor.WithBacking(toDtype(randSlice(rng, N*n, 1), tensor.Float32)))
+	}
+	qkv, dy := mat(3*D), mat(D)
+	packed := make([]int, N)
+	for i := range packed {
+		packed[i] = i % T % 7 // a sequence starts every 7 tokens
+	}
+	for _, pos := range [][]int{nil, packed} {
+		for _, workers := range []int{1, 3} {
+			var got [2][]float64
+			for i, keep := range []bool{false, true} {
+				fwd, grad := newAttentionOp(B, T, H, hd, pos), newAttentionGradOp(B, T, H, hd, pos)
+				fwd.workers, grad.workers = workers, workers
+				if keep {
+					fwd.kept = new([]float32)
+					grad.kept = fwd.kept
+				}
+				if _, err := fwd.Do(qkv); err != nil {
+					t.Fatal(err)
+				}
+				if keep && len(*fwd.kept) != B*H*T*T {
+					t.Fatalf("forward kept %d probabilities: want %d", len(*fwd.kept), B*H*T*T)
+				}
+				out, err := grad.Do(qkv, dy)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got[i] = toFloat64s(out.Data())
+			}
+			for i := range got[0] {
+				if got[0][i] != got[1][i] {
+					t.Fatalf("packed %v, %d workers: dqkv[%d] = %v from kept probabilities, %v recomputed: want bitwise equal", pos != nil, workers, i, got[1][i], got[0][i])
+				}
 			}
 		}
 	}

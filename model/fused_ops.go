@@ -33,9 +33,12 @@ import (
 //
 // (fusedBias and fusedResidualBias pass dy itself on as dx and dh.)
 //
-// The mean and variance are recomputed in the backward pass (O(N C)) rather
-// than kept in the op. float32 and float64 (gradient checks) share generic
-// kernels except GELU, whose float32 path uses the engine's vectorised exp.
+// LayerNorm keeps each row's mean and 1/sqrt(var + eps) from its forward
+// pass, and its two gradient ops read them (fwd) rather than recompute
+// them: the same arithmetic on the same x, so the same bits, for N C reads
+// instead of 2 N C adds in a serial chain per op. float32 and float64
+// (gradient checks) share generic kernels except GELU, whose float32 path
+// uses the engine's vectorised exp.
 //
 // Rows are split into blocks of fusedRowBlock handed to the workers by
 // stride; column sums are kept per block and added in block order, so every
@@ -50,6 +53,14 @@ type fusedOp struct {
 
 	p32 []float32 // (blocks, C) partial column sums
 	p64 []float64
+
+	// st32, st64 (N, 2): each row's mean and rstd, written by a LayerNorm
+	// when it runs. fwd is, for LayerNormGrad and LayerNormGainGrad, the
+	// LayerNorm of the same x whose statistics they read (it runs before
+	// them in every pass); nil (an op built alone) recomputes them.
+	st32 []float32
+	st64 []float64
+	fwd  *fusedOp
 
 	// The operands of the running call and the block function over them,
 	// made once so that a call through a workPool builds no closure.
@@ -66,6 +77,7 @@ type fusedArgs[F float32 | float64] struct {
 	y    []F
 	in   [3][]F
 	part []F
+	st   []F // (N, 2) row statistics: written by LayerNorm, read by its gradients; nil: computed per row
 }
 
 type fusedKind int
@@ -190,11 +202,11 @@ func (op *fusedOp) Do(in ...G.Value) (G.Value, error) {
 	size := op.shape(sig.out).TotalSize()
 	if f32[0] != nil {
 		y := make([]float32, size)
-		fusedRun(op, nil, &op.a32, op.blk32, &op.p32, y, f32)
+		fusedRun(op, nil, &op.a32, op.blk32, &op.p32, op.stats32(), y, f32)
 		out = y
 	} else {
 		y := make([]float64, size)
-		fusedRun(op, nil, &op.a64, op.blk64, &op.p64, y, f64)
+		fusedRun(op, nil, &op.a64, op.blk64, &op.p64, op.stats64(), y, f64)
 		out = y
 	}
 	return tensor.New(tensor.WithShape(op.shape(sig.out)...), tensor.WithBacking(out)), nil
@@ -207,17 +219,40 @@ func (op *fusedOp) Do(in ...G.Value) (G.Value, error) {
 func (op *fusedOp) into(pool *workPool, out []float32, in [][]float32) error {
 	var x [3][]float32
 	copy(x[:], in)
-	fusedRun(op, pool, &op.a32, op.blk32, &op.p32, out, x)
+	fusedRun(op, pool, &op.a32, op.blk32, &op.p32, op.stats32(), out, x)
+	return nil
+}
+
+// stats32 returns the row statistics a call of op writes (LayerNorm) or
+// reads (its gradients, when built by SymDiff), else nil; stats64 is the
+// same in float64. The first LayerNorm call allocates them.
+func (op *fusedOp) stats32() []float32 {
+	switch {
+	case op.kind == fusedLayerNorm:
+		return attentionScratch(&op.st32, 2*op.N)
+	case op.fwd != nil && len(op.fwd.st32) == 2*op.N:
+		return op.fwd.st32
+	}
+	return nil
+}
+
+func (op *fusedOp) stats64() []float64 {
+	switch {
+	case op.kind == fusedLayerNorm:
+		return attentionScratch(&op.st64, 2*op.N)
+	case op.fwd != nil && len(op.fwd.st64) == 2*op.N:
+		return op.fwd.st64
+	}
 	return nil
 }
 
 // fusedRun runs op's kernel on inputs in (x first) into y (fully
 // overwritten), the blocks split over pool (nil: fresh goroutines); a is
-// op's operand slot of y's dtype, fn its block function and part its
-// column-sum scratch.
-func fusedRun[F float32 | float64](op *fusedOp, pool *workPool, a *fusedArgs[F], fn func(blk, lo, hi int), part *[]F, y []F, in [3][]F) {
+// op's operand slot of y's dtype, fn its block function, part its
+// column-sum scratch and st its row statistics (stats32).
+func fusedRun[F float32 | float64](op *fusedOp, pool *workPool, a *fusedArgs[F], fn func(blk, lo, hi int), part *[]F, st, y []F, in [3][]F) {
 	C := op.C
-	a.y, a.in = y, in
+	a.y, a.in, a.st = y, in, st
 	colSum := fusedSigs[op.kind].out == 1
 	nb := (op.N + fusedRowBlock - 1) / fusedRowBlock
 	if colSum { // column sums, per block then in order
@@ -233,7 +268,7 @@ func fusedRun[F float32 | float64](op *fusedOp, pool *workPool, a *fusedArgs[F],
 			}
 		}
 	}
-	a.y, a.in, a.part = nil, [3][]F{}, nil
+	a.y, a.in, a.part, a.st = nil, [3][]F{}, nil, nil
 }
 
 // block computes rows lo..hi (block blk) of the call in a.
@@ -241,15 +276,25 @@ func (a *fusedArgs[F]) block(blk, lo, hi int) {
 	C, y, x, in := a.C, a.y, a.in[0], a.in
 	switch a.kind {
 	case fusedColSum:
-		colSumRows(a.part[blk*C:][:C], x, C, lo, hi)
+		switch part := any(a.part).(type) {
+		case []float32:
+			colSumRows32(part[blk*C:][:C], any(x).([]float32), C, lo, hi)
+		case []float64:
+			colSumRows(part[blk*C:][:C], any(x).([]float64), C, lo, hi)
+		}
 	case fusedLayerNormGainGrad:
-		layerNormGainGradRows(a.part[blk*C:][:C], x, in[1], C, lo, hi)
+		layerNormGainGradRows(a.part[blk*C:][:C], x, in[1], a.st, C, lo, hi)
 	case fusedLayerNorm:
-		layerNormRows(y, x, in[1], in[2], C, lo, hi)
+		layerNormRows(y, x, in[1], in[2], a.st, C, lo, hi)
 	case fusedLayerNormGrad:
-		layerNormGradRows(y, x, in[1], in[2], C, lo, hi)
+		layerNormGradRows(y, x, in[1], in[2], a.st, C, lo, hi)
 	case fusedBias:
-		biasRows(y, x, in[1], C, lo, hi)
+		switch y := any(y).(type) {
+		case []float32:
+			biasRows32(y, any(x).([]float32), any(in[1]).([]float32), C, lo, hi)
+		case []float64:
+			biasRows(y, any(x).([]float64), any(in[1]).([]float64), C, lo, hi)
+		}
 	case fusedResidualBias:
 		residualBiasRows(y, x, in[1], in[2], C, lo, hi)
 	case fusedBiasGELU:
@@ -307,11 +352,13 @@ func (op *fusedOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error
 		err error
 	)
 	switch op.kind {
-	case fusedLayerNorm:
-		if out[0], err = applyFused(fusedLayerNormGrad, inputs[0], inputs[1], grad); err != nil {
+	case fusedLayerNorm: // both gradients read op's row statistics
+		dx, dgain := newFusedOp(fusedLayerNormGrad, op.N, op.C), newFusedOp(fusedLayerNormGainGrad, op.N, op.C)
+		dx.fwd, dgain.fwd = op, op
+		if out[0], err = G.ApplyOp(dx, inputs[0], inputs[1], grad); err != nil {
 			return nil, err
 		}
-		if out[1], err = applyFused(fusedLayerNormGainGrad, inputs[0], grad); err != nil {
+		if out[1], err = G.ApplyOp(dgain, inputs[0], grad); err != nil {
 			return nil, err
 		}
 		out[2], err = applyFused(fusedColSum, grad)
@@ -377,12 +424,72 @@ func layerNormStats[F float32 | float64](x []F) (mean, rstd F) {
 	return mean, F(1 / math.Sqrt(float64(vr)+refLayerNormEps))
 }
 
-// layerNormRows writes y = (x - mean) * rstd * gain + bias.
-func layerNormRows[F float32 | float64](y, x, gain, bias []F, C, lo, hi int) {
+// rowStats returns row r's mean and rstd: kept in st (N, 2) by the forward
+// pass, or computed from the row xr when st is nil.
+func rowStats[F float32 | float64](st, xr []F, r int) (mean, rstd F) {
+	if st == nil {
+		return layerNormStats(xr)
+	}
+	return st[2*r], st[2*r+1]
+}
+
+// layerNormStats4 is layerNormStats of four rows at once: four independent
+// chains of additions, each in layerNormStats's order, so every row gets
+// the same bits. One chain is bound by the latency of its additions; four
+// overlap.
+func layerNormStats4[F float32 | float64](x0, x1, x2, x3 []F) (mean, rstd [4]F) {
+	n := len(x0)
+	x1, x2, x3 = x1[:n], x2[:n], x3[:n]
+	var m0, m1, m2, m3 F
+	for c, v := range x0 {
+		m0 += v
+		m1 += x1[c]
+		m2 += x2[c]
+		m3 += x3[c]
+	}
+	m0 /= F(n)
+	m1 /= F(n)
+	m2 /= F(n)
+	m3 /= F(n)
+	var v0, v1, v2, v3 F
+	for c, v := range x0 {
+		d0, d1, d2, d3 := v-m0, x1[c]-m1, x2[c]-m2, x3[c]-m3
+		v0 += d0 * d0
+		v1 += d1 * d1
+		v2 += d2 * d2
+		v3 += d3 * d3
+	}
+	v0 /= F(n)
+	v1 /= F(n)
+	v2 /= F(n)
+	v3 /= F(n)
+	mean = [4]F{m0, m1, m2, m3}
+	for i, vr := range [4]F{v0, v1, v2, v3} {
+		rstd[i] = F(1 / math.Sqrt(float64(vr)+refLayerNormEps))
+	}
+	return mean, rstd
+}
+
+// layerNormRows writes y = (x - mean) * rstd * gain + bias, and each row's
+// mean and rstd to st (N, 2) unless it is nil. The statistics of four rows
+// at a time come from layerNormStats4.
+func layerNormRows[F float32 | float64](y, x, gain, bias, st []F, C, lo, hi int) {
 	gain, bias = gain[:C], bias[:C]
+	var means, rstds [4]F
 	for r := lo; r < hi; r++ {
 		xr, yr := x[r*C:][:C], y[r*C:][:C]
-		mean, rstd := layerNormStats(xr)
+		if (r-lo)%4 == 0 && r+4 <= hi {
+			means, rstds = layerNormStats4(xr, x[(r+1)*C:][:C], x[(r+2)*C:][:C], x[(r+3)*C:][:C])
+		}
+		var mean, rstd F
+		if k := (r - lo) % 4; r-k+4 <= hi { // in a group of four
+			mean, rstd = means[k], rstds[k]
+		} else {
+			mean, rstd = layerNormStats(xr)
+		}
+		if st != nil {
+			st[2*r], st[2*r+1] = mean, rstd
+		}
 		for c, v := range xr {
 			yr[c] = (v-mean)*rstd*gain[c] + bias[c]
 		}
@@ -390,32 +497,59 @@ func layerNormRows[F float32 | float64](y, x, gain, bias []F, C, lo, hi int) {
 }
 
 // layerNormGradRows writes dx from dy: with xhat = (x - mean) rstd and
-// g = dy * gain, dx = rstd (g - mean(g) - xhat mean(g xhat)).
-func layerNormGradRows[F float32 | float64](dx, x, gain, dy []F, C, lo, hi int) {
+// g = dy * gain, dx = rstd (g - mean(g) - xhat mean(g xhat)). The mean
+// and rstd come from st (rowStats).
+func layerNormGradRows[F float32 | float64](dx, x, gain, dy, st []F, C, lo, hi int) {
 	gain = gain[:C]
-	for r := lo; r < hi; r++ {
-		xr, dyr, dxr := x[r*C:][:C], dy[r*C:][:C], dx[r*C:][:C]
-		mean, rstd := layerNormStats(xr)
+	r := lo
+	for ; r+2 <= hi; r += 2 { // two rows at a time: four independent chains
+		x0, dy0 := x[r*C:][:C], dy[r*C:][:C]
+		x1, dy1 := x[(r+1)*C:][:C], dy[(r+1)*C:][:C]
+		mean0, rstd0 := rowStats(st, x0, r)
+		mean1, rstd1 := rowStats(st, x1, r+1)
+		var sg0, sgx0, sg1, sgx1 F
+		for c, v := range x0 {
+			g0, g1 := dy0[c]*gain[c], dy1[c]*gain[c]
+			sg0 += g0
+			sgx0 += g0 * (v - mean0) * rstd0
+			sg1 += g1
+			sgx1 += g1 * (x1[c] - mean1) * rstd1
+		}
+		layerNormGradRow(dx[r*C:][:C], x0, gain, dy0, mean0, rstd0, sg0, sgx0)
+		layerNormGradRow(dx[(r+1)*C:][:C], x1, gain, dy1, mean1, rstd1, sg1, sgx1)
+	}
+	for ; r < hi; r++ {
+		xr, dyr := x[r*C:][:C], dy[r*C:][:C]
+		mean, rstd := rowStats(st, xr, r)
 		var sg, sgx F
 		for c, v := range xr {
 			g := dyr[c] * gain[c]
 			sg += g
 			sgx += g * (v - mean) * rstd
 		}
-		sg /= F(C)
-		sgx /= F(C)
-		for c, v := range xr {
-			dxr[c] = rstd * (dyr[c]*gain[c] - sg - (v-mean)*rstd*sgx)
-		}
+		layerNormGradRow(dx[r*C:][:C], xr, gain, dyr, mean, rstd, sg, sgx)
 	}
 }
 
-// layerNormGainGradRows adds sum_r xhat_r * dy_r to dgain (C).
-func layerNormGainGradRows[F float32 | float64](dgain, x, dy []F, C, lo, hi int) {
+// layerNormGradRow writes one row of dx from the row's sums sg = sum g and
+// sgx = sum g xhat (layerNormGradRows).
+func layerNormGradRow[F float32 | float64](dxr, xr, gain, dyr []F, mean, rstd, sg, sgx F) {
+	C := len(xr)
+	dxr, gain, dyr = dxr[:C], gain[:C], dyr[:C]
+	sg /= F(C)
+	sgx /= F(C)
+	for c, v := range xr {
+		dxr[c] = rstd * (dyr[c]*gain[c] - sg - (v-mean)*rstd*sgx)
+	}
+}
+
+// layerNormGainGradRows adds sum_r xhat_r * dy_r to dgain (C), the mean and
+// rstd from st (rowStats).
+func layerNormGainGradRows[F float32 | float64](dgain, x, dy, st []F, C, lo, hi int) {
 	dgain = dgain[:C]
 	for r := lo; r < hi; r++ {
 		xr, dyr := x[r*C:][:C], dy[r*C:][:C]
-		mean, rstd := layerNormStats(xr)
+		mean, rstd := rowStats(st, xr, r)
 		for c, v := range xr {
 			dgain[c] += (v - mean) * rstd * dyr[c]
 		}
@@ -429,6 +563,33 @@ func colSumRows[F float32 | float64](dst, x []F, C, lo, hi int) {
 		for c, v := range x[r*C:][:C] {
 			dst[c] += v
 		}
+	}
+}
+
+// colSumRows32 is colSumRows adding 8 columns at a time where the CPU has
+// AVX2 (addVecAVX): each column still adds the rows in order, one rounding
+// per addition, so the same bits, about 4x faster than the scalar loop.
+func colSumRows32(dst, x []float32, C, lo, hi int) {
+	if !useAVX {
+		colSumRows(dst, x, C, lo, hi)
+		return
+	}
+	dst = dst[:C]
+	for r := lo; r < hi; r++ {
+		addVecAVX(dst, dst, x[r*C:][:C])
+	}
+}
+
+// biasRows32 is biasRows through addVecAVX where the CPU has AVX2 (the same
+// bits).
+func biasRows32(y, x, v []float32, C, lo, hi int) {
+	if !useAVX {
+		biasRows(y, x, v, C, lo, hi)
+		return
+	}
+	v = v[:C]
+	for r := lo; r < hi; r++ {
+		addVecAVX(y[r*C:][:C], x[r*C:][:C], v)
 	}
 }
 
@@ -460,10 +621,36 @@ const (
 	geluK = 0.044715
 )
 
-// biasGELURows32 writes y = gelu(x + v) as the engine does (kernels.go,
-// epilogueRowAVX): u / (1 + exp(-2 sqrt(2/pi) (u + 0.044715 u^3))), the
-// exponentials through expInPlace in y's own row.
+// biasGELURows32 is biasGELURowsGo32 in one vectorised pass where the CPU
+// has AVX2: u = x + v (addVecAVX), then the engine's geluArr (geluVecAVX)
+// on the columns biasGELURowsGo32 sends through expVec, the scalar formula
+// with expf on the rest; the same operations in the same order, so the
+// same bits (TestBiasGELURows32MatchGo).
 func biasGELURows32(y, x, v []float32, C, lo, hi int) {
+	if !useAVX {
+		biasGELURowsGo32(y, x, v, C, lo, hi)
+		return
+	}
+	v = v[:C]
+	n8 := C &^ 7
+	for r := lo; r < hi; r++ {
+		xr, yr := x[r*C:][:C], y[r*C:][:C]
+		if n8 > 0 {
+			addVecAVX(yr[:n8], xr[:n8], v[:n8])
+			geluVecAVX(yr[:n8])
+		}
+		for c := n8; c < C; c++ {
+			u := xr[c] + v[c]
+			yr[c] = u / (1 + expf(-2*0.7978845608028654*(u+0.044715*u*u*u)))
+		}
+	}
+}
+
+// biasGELURowsGo32 writes y = gelu(x + v) as the engine does (kernels.go,
+// epilogueRowAVX): u / (1 + exp(-2 sqrt(2/pi) (u + 0.044715 u^3))), the
+// exponentials through expInPlace in y's own row. It is the reference of
+// biasGELURows32.
+func biasGELURowsGo32(y, x, v []float32, C, lo, hi int) {
 	v = v[:C]
 	for r := lo; r < hi; r++ {
 		xr, yr := x[r*C:][:C], y[r*C:][:C]
@@ -505,11 +692,37 @@ func biasGELURows64(y, x, v []float64, C, lo, hi int) {
 	}
 }
 
-// biasGELUGradRows32 writes du = dy * gelu'(u), u = x + v. With
+// biasGELUGradRows32 is biasGELUGradRowsGo32 in one vectorised pass where
+// the CPU has AVX2 (geluGradVecAVX) on the columns biasGELUGradRowsGo32
+// sends through expVec, the scalar formula with expf on the rest: the same
+// operations in the same order, so the same bits
+// (TestBiasGELUGradRows32MatchGo).
+func biasGELUGradRows32(du, x, v, dy []float32, C, lo, hi int) {
+	if !useAVX {
+		biasGELUGradRowsGo32(du, x, v, dy, C, lo, hi)
+		return
+	}
+	v = v[:C]
+	n8 := C &^ 7
+	for r := lo; r < hi; r++ {
+		xr, dyr, dur := x[r*C:][:C], dy[r*C:][:C], du[r*C:][:C]
+		if n8 > 0 {
+			geluGradVecAVX(dur[:n8], xr[:n8], v[:n8], dyr[:n8])
+		}
+		for c := n8; c < C; c++ {
+			u := xr[c] + v[c]
+			s := 1 / (1 + expf(-2*0.7978845608028654*(u+0.044715*u*u*u)))
+			dur[c] = dyr[c] * (s + 2*u*s*(1-s)*geluC*(1+3*geluK*u*u))
+		}
+	}
+}
+
+// biasGELUGradRowsGo32 writes du = dy * gelu'(u), u = x + v. With
 // s = 1 / (1 + exp(-2a)) = 0.5 (1 + tanh a), a = c (u + k u^3):
 // gelu(u) = u s and gelu'(u) = s + 2 u s (1 - s) c (1 + 3 k u^2). The
-// exponentials go through expInPlace in du's own row.
-func biasGELUGradRows32(du, x, v, dy []float32, C, lo, hi int) {
+// exponentials go through expInPlace in du's own row. It is the reference
+// of biasGELUGradRows32.
+func biasGELUGradRowsGo32(du, x, v, dy []float32, C, lo, hi int) {
 	v = v[:C]
 	for r := lo; r < hi; r++ {
 		xr, dyr, dur := x[r*C:][:C], dy[r*C:][:C], du[r*C:][:C]

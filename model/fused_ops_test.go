@@ -512,3 +512,255 @@ func TestGraphGradCheckEntropy(t *testing.T) {
 	fillEntropyWeights(g, rng)
 	checkGraphGrad(t, g, rng, 3, h, tol, floor)
 }
+
+// TestLayerNormKeptStats: LayerNorm's gradient ops reading the row
+// statistics its forward pass kept give bitwise the output of the same ops
+// recomputing them (built alone, fwd nil), in float32 and float64.
+func TestLayerNormKeptStats(t *testing.T) {
+	const N, C = 130, 128
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		t.Run(dt.String(), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(13, 14))
+			mat := func() tensor.Tensor {
+				return tensor.New(tensor.WithShape(N, C), tensor.WithBacking(toDtype(randSlice(rng, N*C, 1.5), dt)))
+			}
+			x, dy := mat(), mat()
+			gain := tensor.New(tensor.WithShape(C), tensor.WithBacking(toDtype(randSlice(rng, C, 1), dt)))
+			bias := tensor.New(tensor.WithShape(C), tensor.WithBacking(toDtype(randSlice(rng, C, 1), dt)))
+			fwd := newFusedOp(fusedLayerNorm, N, C)
+			if _, err := fwd.Do(x, gain, bias); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(fwd.st32) + len(fwd.st64); n != 2*N {
+				t.Fatalf("LayerNorm kept %d row statistics: want %d", n, 2*N)
+			}
+			for _, tc := range []struct {
+				kind fusedKind
+				in   []G.Value
+			}{{fusedLayerNormGrad, []G.Value{x, gain, dy}}, {fusedLayerNormGainGrad, []G.Value{x, dy}}} {
+				var outs [2][]float64
+				for i, kept := range []bool{false, true} {
+					op := newFusedOp(tc.kind, N, C)
+					if kept {
+						op.fwd = fwd
+					}
+					out, err := op.Do(tc.in...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					outs[i] = toFloat64s(out.Data())
+				}
+				for i := range outs[0] {
+					if outs[0][i] != outs[1][i] {
+						t.Fatalf("%s: out[%d] = %v with kept statistics, %v recomputed: want bitwise equal", fusedSigs[tc.kind].name, i, outs[1][i], outs[0][i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFusedRows32MatchGo: the float32 row kernels that add through
+// addVecAVX (column sums, bias, the executor's gradient addition) give
+// bitwise the results of the plain Go loops.
+func TestFusedRows32MatchGo(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX2 on this CPU: the Go loops run")
+	}
+	const N, C = 37, 133 // C not a multiple of 8: the scalar tail runs too
+	rng := rand.New(rand.NewPCG(15, 16))
+	x := toDtype(randSlice(rng, N*C, 1.5), tensor.Float32).([]float32)
+	h := toDtype(randSlice(rng, N*C, 1.5), tensor.Float32).([]float32)
+	v := toDtype(randSlice(rng, C, 1), tensor.Float32).([]float32)
+	same := func(name string, got, want []float32) {
+		t.Helper()
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s: [%d] = %v, Go loop %v: want bitwise equal", name, i, got[i], want[i])
+			}
+		}
+	}
+	got, want := make([]float32, C), make([]float32, C)
+	colSumRows32(got, x, C, 3, N)
+	colSumRows(want, x, C, 3, N)
+	same("colSumRows32", got, want)
+
+	got, want = make([]float32, N*C), make([]float32, N*C)
+	biasRows32(got, x, v, C, 2, N)
+	biasRows(want, x, v, C, 2, N)
+	same("biasRows32", got, want)
+
+	if err := (addStep{}).into(nil, got, [][]float32{x, h}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range want {
+		want[i] = x[i] + h[i]
+	}
+	same("addStep", got, want)
+}
+
+// TestBiasGELURows32MatchGo: the vectorised forward GELU gives bitwise the
+// results of biasGELURowsGo32, for widths with and without a scalar tail
+// and inputs from tiny to past exp's clamp.
+func TestBiasGELURows32MatchGo(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX2 on this CPU: the Go loops run")
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, C := range []int{5, 8, 133, 512} {
+		for _, scale := range []float64{1e-3, 1.5, 60} {
+			const N = 9
+			x := toDtype(randSlice(rng, N*C, scale), tensor.Float32).([]float32)
+			v := toDtype(randSlice(rng, C, 0.5), tensor.Float32).([]float32)
+			got, want := make([]float32, N*C), make([]float32, N*C)
+			biasGELURows32(got, x, v, C, 1, N)
+			biasGELURowsGo32(want, x, v, C, 1, N)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("C=%d, scale %g: y[%d] = %v, Go loop %v: want bitwise equal", C, scale, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestBiasGELUGradRows32MatchGo: the vectorised GELU gradient gives
+// bitwise the results of biasGELUGradRowsGo32, for widths with and without
+// a scalar tail and inputs from tiny to past exp's clamp.
+func TestBiasGELUGradRows32MatchGo(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX2 on this CPU: the Go loops run")
+	}
+	rng := rand.New(rand.NewPCG(19, 20))
+	for _, C := range []int{5, 8, 133, 512} {
+		for _, scale := range []float64{1e-3, 1.5, 60} {
+			const N = 9
+			x := toDtype(randSlice(rng, N*C, scale), tensor.Float32).([]float32)
+			dy := toDtype(randSlice(rng, N*C, 1), tensor.Float32).([]float32)
+			v := toDtype(randSlice(rng, C, 0.5), tensor.Float32).([]float32)
+			got, want := make([]float32, N*C), make([]float32, N*C)
+			biasGELUGradRows32(got, x, v, dy, C, 1, N)
+			biasGELUGradRowsGo32(want, x, v, dy, C, 1, N)
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("C=%d, scale %g: du[%d] = %v, Go loop %v: want bitwise equal", C, scale, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestLossKeptStats: the loss gradient reading the row statistics its
+// forward pass kept gives bitwise the gradient that recomputes them (an op
+// built alone), in float32 and float64, with and without the Entropy
+// output, at temperatures 1 and 0.7.
+func TestLossKeptStats(t *testing.T) {
+	const N, V = 200, 100
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		for _, withEnt := range []bool{false, true} {
+			for _, temp := range []float64{1, 0.7} {
+				logits, g := lossCase(rand.New(rand.NewPCG(23, 24)), N, V)
+				if withEnt {
+					g.Entropy = make([]float32, N)
+				}
+				z := tensor.New(tensor.WithShape(N, V), tensor.WithBacking(toDtype(logits, dt)))
+				var up G.Value = G.NewF64(-0.5)
+				if dt == tensor.Float32 {
+					up = G.NewF32(-0.5)
+				}
+				var got [2][]float64
+				for i, keep := range []bool{false, true} {
+					op := newLossOp(g, N, V, temp)
+					if keep {
+						op.kept = new([]float64)
+					}
+					if _, err := op.Do(z); err != nil {
+						t.Fatal(err)
+					}
+					gop := &lossGradOp{op.lossShape}
+					gop.init()
+					out, err := gop.Do(z, up)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got[i] = toFloat64s(out.Data())
+				}
+				for i := range got[0] {
+					if got[0][i] != got[1][i] {
+						t.Fatalf("%v, entropy %v, temp %g: dz[%d] = %v from kept statistics, %v recomputed: want bitwise equal", dt, withEnt, temp, i, got[1][i], got[0][i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// layerNormRowsRef and layerNormGradRowsRef are layerNormRows and
+// layerNormGradRows one row at a time, the order of every sum as in
+// layerNormStats: the references of their interleaved rows.
+func layerNormRowsRef[F float32 | float64](y, x, gain, bias []F, C, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		mean, rstd := layerNormStats(x[r*C:][:C])
+		for c, v := range x[r*C:][:C] {
+			y[r*C+c] = (v-mean)*rstd*gain[c] + bias[c]
+		}
+	}
+}
+
+func layerNormGradRowsRef[F float32 | float64](dx, x, gain, dy []F, C, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		xr, dyr := x[r*C:][:C], dy[r*C:][:C]
+		mean, rstd := layerNormStats(xr)
+		var sg, sgx F
+		for c, v := range xr {
+			g := dyr[c] * gain[c]
+			sg += g
+			sgx += g * (v - mean) * rstd
+		}
+		sg /= F(C)
+		sgx /= F(C)
+		for c, v := range xr {
+			dx[r*C+c] = rstd * (dyr[c]*gain[c] - sg - (v-mean)*rstd*sgx)
+		}
+	}
+}
+
+// TestLayerNormRowsMatchRef: LayerNorm's kernels, which interleave the
+// sums of several rows, give bitwise the results of one row at a time, for
+// row ranges of every length mod 4, in float32 and float64.
+func TestLayerNormRowsMatchRef(t *testing.T) {
+	testLayerNormRowsMatchRef[float32](t)
+	testLayerNormRowsMatchRef[float64](t)
+}
+
+func testLayerNormRowsMatchRef[F float32 | float64](t *testing.T) {
+	const N, C = 23, 37
+	rng := rand.New(rand.NewPCG(25, 26))
+	rnd := func(n int, scale, shift float64) []F {
+		v := make([]F, n)
+		for i := range v {
+			v[i] = F(shift + scale*rng.NormFloat64())
+		}
+		return v
+	}
+	x, dy, gain, bias := rnd(N*C, 2, 0.5), rnd(N*C, 1, 0), rnd(C, 0.3, 1), rnd(C, 0.3, 0)
+	for lo := range 4 {
+		for hi := lo; hi <= N; hi++ {
+			got, want := make([]F, N*C), make([]F, N*C)
+			layerNormRows(got, x, gain, bias, nil, C, lo, hi)
+			layerNormRowsRef(want, x, gain, bias, C, lo, hi)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%T rows [%d, %d): y[%d] = %v, one row at a time %v", got[0], lo, hi, i, got[i], want[i])
+				}
+			}
+			layerNormGradRows(got, x, gain, dy, nil, C, lo, hi)
+			layerNormGradRowsRef(want, x, gain, dy, C, lo, hi)
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%T rows [%d, %d): dx[%d] = %v, one row at a time %v", got[0], lo, hi, i, got[i], want[i])
+				}
+			}
+		}
+	}
+}

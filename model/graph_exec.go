@@ -50,6 +50,10 @@ type addStep struct{}
 
 func (addStep) into(_ *workPool, out []float32, in [][]float32) error {
 	a, b := in[0][:len(out)], in[1][:len(out)]
+	if useAVX { // the same additions, 8 at a time
+		addVecAVX(out, a, b)
+		return nil
+	}
 	for i := range out {
 		out[i] = a[i] + b[i]
 	}

@@ -30,7 +30,10 @@ import (
 // Rows are handed to the workers by stride in blocks of fusedRowBlock; each
 // row's loss term is kept and the terms added in row order, so the results
 // are bitwise independent of the worker count. The row sums run in float64
-// for both dtypes.
+// for both dtypes. The forward pass keeps each row's log-sum-exp and
+// entropy for the gradient that SymDiff builds, which would otherwise
+// recompute them (a pass of exp over the row): the same function of the
+// same row, so the same bits.
 type lossOp struct {
 	lossShape
 	rowLoss []float64 // (N) w_t logp_t + e_t H_t
@@ -54,6 +57,13 @@ type lossShape struct {
 	g       *Graph  // Targets, Weights, EntropyWeights in; LogP, Entropy out
 	workers int
 
+	// kept, shared by a lossOp and the lossGradOp its SymDiff builds, holds
+	// (N, 2) each row's log-sum-exp and entropy (0 where the forward pass
+	// did not compute it, and then the gradient does not use it), written
+	// by the forward pass and read by the gradient; nil (forward-only
+	// graph, op built alone): the gradient recomputes them.
+	kept *[]float64
+
 	// The operands of the running call and the block function over them,
 	// made once (init) so that a call through a workPool builds no closure.
 	a32          lossArgs[float32]
@@ -71,6 +81,7 @@ type lossArgs[F float32 | float64] struct {
 	w, e      []float32
 	logp, ent []float32
 	up        float64
+	kept      []float64 // (N, 2) lse and H per row: written forward, read backward; nil: not kept
 }
 
 // init points the operand slots at s; call it once s is in its op (again
@@ -84,9 +95,9 @@ func (s *lossShape) init() {
 func (a *lossArgs[F]) block(_, lo, hi int) {
 	s := a.s
 	if a.dz != nil {
-		lossBackward(a.dz, a.z, a.targets, a.w, a.e, s.V, s.temp, a.up, lo, hi)
+		lossBackward(a.dz, a.z, a.targets, a.w, a.e, a.kept, s.V, s.temp, a.up, lo, hi)
 	} else {
-		lossForward(a.rowLoss, a.logp, a.ent, a.z, a.targets, a.w, a.e, s.V, s.temp, lo, hi)
+		lossForward(a.rowLoss, a.logp, a.ent, a.kept, a.z, a.targets, a.w, a.e, s.V, s.temp, lo, hi)
 	}
 }
 
@@ -101,6 +112,13 @@ func lossRun[F float32 | float64](s *lossShape, pool *workPool, a *lossArgs[F], 
 	}
 	a.z, a.dz, a.up, a.rowLoss = z, dz, up, rowLoss
 	a.targets, a.w, a.e, a.logp, a.ent = targets, w, e, s.g.LogP, s.g.Entropy
+	switch {
+	case s.kept == nil:
+	case dz == nil:
+		a.kept = attentionScratch(s.kept, 2*s.N)
+	case len(*s.kept) == 2*s.N:
+		a.kept = *s.kept
+	}
 	pool.parallelBlocks(s.N, s.N*s.V, s.workers, fn)
 	*a = lossArgs[F]{s: s}
 	var loss float64
@@ -214,6 +232,7 @@ func (op *lossOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 	if len(inputs) != 1 {
 		return nil, fmt.Errorf("model: loss gradient got %d inputs: want 1", len(inputs))
 	}
+	op.kept = new([]float64) // the forward pass keeps its row statistics for gop
 	gop := &lossGradOp{op.lossShape}
 	gop.init()
 	d, err := G.ApplyOp(gop, inputs[0], grad)
@@ -321,9 +340,10 @@ func lossRowStats[F float32 | float64](row []F, temp float64, withH bool) (lse, 
 }
 
 // lossForward writes, for rows lo..hi of logits (N, V), rowLoss[t] =
-// w_t logp_t + e_t H_t, logp[t] and, if ent is not nil, ent[t]. e may be
-// empty (all zero). It allocates nothing.
-func lossForward[F float32 | float64](rowLoss []float64, logp, ent []float32, logits []F, targets []int, w, e []float32, V int, temp float64, lo, hi int) {
+// w_t logp_t + e_t H_t, logp[t], if ent is not nil ent[t], and if kept is
+// not nil the row's log-sum-exp and entropy to kept[2t], kept[2t+1]. e may
+// be empty (all zero). It allocates nothing.
+func lossForward[F float32 | float64](rowLoss []float64, logp, ent []float32, kept []float64, logits []F, targets []int, w, e []float32, V int, temp float64, lo, hi int) {
 	for t := lo; t < hi; t++ {
 		row := logits[t*V:][:V]
 		var et float64
@@ -331,6 +351,9 @@ func lossForward[F float32 | float64](rowLoss []float64, logp, ent []float32, lo
 			et = float64(e[t])
 		}
 		lse, h := lossRowStats(row, temp, ent != nil || et != 0)
+		if kept != nil {
+			kept[2*t], kept[2*t+1] = lse, h
+		}
 		lp := float64(row[targets[t]])/temp - lse
 		logp[t] = float32(lp)
 		if ent != nil {
@@ -341,8 +364,10 @@ func lossForward[F float32 | float64](rowLoss []float64, logp, ent []float32, lo
 }
 
 // lossBackward writes rows lo..hi of dz, the gradient of up * Loss with
-// respect to the logits (see lossOp). It allocates nothing.
-func lossBackward[F float32 | float64](dz, logits []F, targets []int, w, e []float32, V int, temp, up float64, lo, hi int) {
+// respect to the logits (see lossOp), with each row's log-sum-exp and
+// entropy from kept (lossForward) or, if it is nil, recomputed. It
+// allocates nothing.
+func lossBackward[F float32 | float64](dz, logits []F, targets []int, w, e []float32, kept []float64, V int, temp, up float64, lo, hi int) {
 	scale := up / temp
 	for t := lo; t < hi; t++ {
 		row, drow := logits[t*V:][:V], dz[t*V:][:V]
@@ -355,7 +380,12 @@ func lossBackward[F float32 | float64](dz, logits []F, targets []int, w, e []flo
 			clear(drow)
 			continue
 		}
-		lse, h := lossRowStats(row, temp, et != 0)
+		var lse, h float64
+		if kept != nil { // h was computed forward wherever et != 0
+			lse, h = kept[2*t], kept[2*t+1]
+		} else {
+			lse, h = lossRowStats(row, temp, et != 0)
+		}
 		tgt := targets[t]
 		for v, l := range row {
 			lp := float64(l)/temp - lse

@@ -57,11 +57,23 @@ const (
 	// panels of an untransposed B are read in place instead of packed
 	// (packing costs more than the few tiles that reuse it).
 	sgemmPackBMinRows = 32
+	// sgemmTAInPlacePanels: a transposed A is read in place, not packed,
+	// when a call's column range has at most this many nr-wide panels.
+	sgemmTAInPlacePanels = 2
+	// sgemmPackOnceFloats bounds the packed A of a whole call (rows x k
+	// floats) that run packs once for all its column blocks rather than
+	// once per block (16 MiB).
+	sgemmPackOnceFloats = 4 << 20
 )
 
 // sgemmPackAll makes run pack every panel of A; otherwise the kernel reads
 // A in place and only a short last panel is packed (zero-padded).
 var sgemmPackAll = false
+
+// sgemmPackOnce lets run pack a transposed A once per call when it spans
+// several column blocks; tests turn it off to compare with packing per
+// block, which must give the same bits.
+var sgemmPackOnce = true
 
 // sgemmMicro is a micro-kernel: it computes one mr x nr tile of C from mr
 // rows of op(A) (element (i, p) at a[i*rsa+p*csa]) and k rows of B
@@ -317,7 +329,25 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 	packAllB := p.tB || i1-i0 >= sgemmPackBMinRows
 	// A transposed is packed: read in place its tile's rows sit lda floats
 	// apart in k, which with lda a multiple of 512 falls in a few L1 sets.
-	packA := sgemmPackAll || p.tA
+	// Except with few column panels to reuse the packing (attention's
+	// dS^T Q and P^T dY, n = head width), where packing cost as much as
+	// the products; the kernel reads the same values either way.
+	packA := sgemmPackAll || p.tA && ((j1-j0+nr-1)/nr > sgemmTAInPlacePanels || p.lda%512 == 0)
+	// The weight gradients (A transposed, k = tokens) span several
+	// column blocks: their A, the costliest operand to pack (a strided
+	// gather), is packed once for all of them. The panels are the same,
+	// mr rows from i0 on, so the kernel reads the same values.
+	packOnce := false
+	if packA && sgemmPackOnce && j1-j0 > nc {
+		mpan := (i1 - i0 + mr - 1) / mr
+		if mpan*mr*k <= sgemmPackOnceFloats {
+			packOnce = true
+			s.packA = sgemmGrow(s.packA, mpan*mr*k)
+			for ip := range mpan {
+				sgemmPackA(s.packA[ip*mr*k:(ip+1)*mr*k], p, i0+ip*mr, min(mr, i1-i0-ip*mr), mr)
+			}
+		}
+	}
 	loadC := p.beta != 0
 	for jc := j0; jc < j1; jc += nc {
 		ncur := min(nc, j1-jc)
@@ -332,14 +362,20 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 		for ic := i0; ic < i1; ic += mc {
 			mcur := min(mc, i1-ic)
 			mpan := (mcur + mr - 1) / mr
-			if packA {
+			apan := 0 // the block's first panel in s.packA
+			switch {
+			case packOnce:
+				apan = (ic - i0) / mr // mc is a multiple of mr
+			case packA:
 				s.packA = sgemmGrow(s.packA, mpan*mr*k)
 				for ip := range mpan {
 					sgemmPackA(s.packA[ip*mr*k:(ip+1)*mr*k], p, ic+ip*mr, min(mr, mcur-ip*mr), mr)
 				}
-			} else if rows := mcur % mr; rows != 0 { // the last panel is short: pack it
-				s.packA = sgemmGrow(s.packA, mr*k)
-				sgemmPackA(s.packA, p, ic+mcur-rows, rows, mr)
+			default:
+				if rows := mcur % mr; rows != 0 { // the last panel is short: pack it
+					s.packA = sgemmGrow(s.packA, mr*k)
+					sgemmPackA(s.packA, p, ic+mcur-rows, rows, mr)
+				}
 			}
 			for jp := range npan {
 				j := jc + jp*nr
@@ -354,7 +390,7 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 					ap, rsa, csa := s.packA, 1, mr
 					switch {
 					case packA:
-						ap = s.packA[ip*mr*k : (ip+1)*mr*k]
+						ap = s.packA[(apan+ip)*mr*k : (apan+ip+1)*mr*k]
 					case rows < mr: // packed above
 					case p.tA: // op(A)[i, q] = a[q*lda + i]
 						ap, rsa, csa = p.a[i:], 1, p.lda
@@ -400,9 +436,20 @@ func sgemmPackA(dst []float32, p *sgemmArgs, i, rows, mr int) {
 		clear(dst[:k*mr])
 	}
 	if p.tA { // op(A)[i, q] = a[q*lda + i]: rows are contiguous in a
-		if rows == 8 && mr == 8 {
+		// Full panels of the two kernels' heights move through a
+		// fixed-size temporary, which compiles to a few vector moves;
+		// a direct copy calls memmove for every 24 or 32 bytes.
+		switch {
+		case rows == 8 && mr == 8:
 			for q := range k {
-				*(*[8]float32)(dst[q*8:]) = [8]float32(p.a[q*lda+i:])
+				t := *(*[8]float32)(p.a[q*lda+i:])
+				*(*[8]float32)(dst[q*8:]) = t
+			}
+			return
+		case rows == 6 && mr == 6:
+			for q := range k {
+				t := *(*[6]float32)(p.a[q*lda+i:])
+				*(*[6]float32)(dst[q*6:]) = t
 			}
 			return
 		}
@@ -428,6 +475,20 @@ func sgemmPackB(dst []float32, p *sgemmArgs, j, cols, nr int) {
 		clear(dst[:k*nr])
 	}
 	if !p.tB { // op(B)[q, j] = b[q*ldb + j]
+		switch { // full panels through a temporary, as in sgemmPackA
+		case cols == 16 && nr == 16:
+			for q := range k {
+				t := *(*[16]float32)(p.b[q*ldb+j:])
+				*(*[16]float32)(dst[q*16:]) = t
+			}
+			return
+		case cols == 32 && nr == 32:
+			for q := range k {
+				t := *(*[32]float32)(p.b[q*ldb+j:])
+				*(*[32]float32)(dst[q*32:]) = t
+			}
+			return
+		}
 		for q := range k {
 			copy(dst[q*nr:q*nr+cols], p.b[q*ldb+j:q*ldb+j+cols])
 		}

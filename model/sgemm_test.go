@@ -254,3 +254,108 @@ func TestSgemmAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmPackMatchesReference holds the packing routines, fast paths for
+// full panels included, to an element-by-element packing of op(A) and op(B)
+// with zero padding.
+func TestSgemmPackMatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for _, tr := range []bool{false, true} {
+		for _, w := range []int{4, 6, 8, 16, 32} { // panel widths: mr and nr of every kernel
+			for _, used := range []int{w, w - 1, 1} {
+				tc := sgemmCase{tA: tr, tB: tr, m: w + 3, n: w + 5, k: 37, alpha: 1, padA: 2, padB: 1}
+				a, lda, b, ldb, _, _ := tc.operands(rng)
+				p := &sgemmArgs{tA: tr, tB: tr, m: tc.m, n: tc.n, k: tc.k, a: a, lda: lda, b: b, ldb: ldb}
+				got := make([]float32, tc.k*w)
+				for i := range got {
+					got[i] = float32(rng.NormFloat64()) // padding must be overwritten
+				}
+				sgemmPackA(got, p, 2, used, w)
+				for q := range tc.k {
+					for r := range w {
+						want := float32(0)
+						if r < used {
+							want = sgemmAt(a, lda, tr, 2+r, q)
+						}
+						if g := got[q*w+r]; math.Float32bits(g) != math.Float32bits(want) {
+							t.Fatalf("tA=%v, mr=%d, rows=%d: packed A[%d, %d] = %v, want %v", tr, w, used, q, r, g, want)
+						}
+					}
+				}
+				sgemmPackB(got, p, 3, used, w)
+				for q := range tc.k {
+					for c := range w {
+						want := float32(0)
+						if c < used {
+							want = sgemmAt(b, ldb, tr, q, 3+c)
+						}
+						if g := got[q*w+c]; math.Float32bits(g) != math.Float32bits(want) {
+							t.Fatalf("tB=%v, nr=%d, cols=%d: packed B[%d, %d] = %v, want %v", tr, w, used, q, c, g, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSgemmPackOnceSameBits: packing a transposed A once per call for all
+// column blocks must give the bits of packing it per block (the reference
+// path, sgemmPackOnce off), at 1 and 2 workers.
+func TestSgemmPackOnceSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, tc := range []sgemmCase{
+		{tA: true, m: 128, n: 384, k: 2048, alpha: 1},                      // small preset, d WQKV
+		{tA: true, m: 131, n: 517, k: 2048, alpha: 1, beta: 1, padC: 3},    // short last panel and column block
+		{tA: true, tB: true, m: 103, n: 300, k: 1500, alpha: 0.5, padA: 1}, // B transposed too
+	} {
+		t.Run(fmt.Sprintf("tA=%v,tB=%v,%dx%dx%d", tc.tA, tc.tB, tc.m, tc.n, tc.k), func(t *testing.T) {
+			a, lda, b, ldb, c, ldc := tc.operands(rng)
+			for _, workers := range []int{1, 2} {
+				var res [2][]float32
+				for i, once := range []bool{false, true} {
+					sgemmPackOnce = once
+					res[i] = append([]float32(nil), c...)
+					sgemmWorkers(workers, tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, res[i], ldc)
+				}
+				sgemmPackOnce = true
+				for i := range res[0] {
+					if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+						t.Fatalf("workers=%d: C[%d]: packed per block %v, once %v", workers, i, res[0][i], res[1][i])
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestSgemmTransposedAInPlaceSameBits: a transposed A read in place (few
+// column panels, as attention's products) gives the bits of packing it
+// (sgemmPackAll), at 1 and 2 workers.
+func TestSgemmTransposedAInPlaceSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	for _, tc := range []sgemmCase{
+		{tA: true, m: 64, n: 32, k: 64, alpha: 1},                      // small preset, attention dK and dV
+		{tA: true, m: 128, n: 32, k: 128, alpha: 1},                    // medium preset
+		{tA: true, m: 37, n: 20, k: 70, alpha: 1, beta: 1, padA: 3},    // short panels, padded lda
+		{tA: true, tB: true, m: 45, n: 9, k: 33, alpha: -0.5, padB: 2}, // B transposed
+	} {
+		t.Run(tc.String(), func(t *testing.T) {
+			a, lda, b, ldb, c, ldc := tc.operands(rng)
+			for _, workers := range []int{1, 2} {
+				var res [2][]float32
+				for i, packAll := range []bool{true, false} {
+					sgemmPackAll = packAll
+					res[i] = append([]float32(nil), c...)
+					sgemmWorkers(workers, tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, res[i], ldc)
+				}
+				sgemmPackAll = false
+				for i := range res[0] {
+					if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+						t.Fatalf("workers=%d: C[%d]: packed %v, in place %v", workers, i, res[0][i], res[1][i])
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,48 @@
+//go:build !purego
+
+package model
+
+// Vector forms of the training graph's fused float32 row kernels
+// (fused_ops.go), in Go assembly (fused_amd64.s) or through the engine's
+// (kern_amd64.s). Each does the scalar kernel's operations in the same
+// order, one rounding per operation and no FMA outside exp, so it gives
+// the same bits; fused_ops_test.go holds each to its Go loop. They run
+// where the CPU has AVX2 and FMA (useAVX).
+
+// addVecAVX sets dst[i] = a[i] + b[i] with biasRow, 8 lanes at a time. dst
+// may be a.
+func addVecAVX(dst, a, b []float32) {
+	if len(dst) == 0 {
+		return
+	}
+	a, b = a[:len(dst)], b[:len(dst)]
+	biasRow(&dst[0], &a[0], &b[0], len(dst), false)
+}
+
+// geluVecAVX sets x[i] = gelu(x[i]) with geluArr, the engine's fused GELU:
+// its operations and order are those of biasGELURowsGo32 on the columns
+// that expInPlace sends through expVec. len(x) must be a multiple of 8.
+func geluVecAVX(x []float32) {
+	if len(x) > 0 {
+		geluArr(&x[0], len(x), &expConsts, &geluConsts)
+	}
+}
+
+// geluGradVecAVX sets du[i] = dy[i] * gelu'(x[i] + v[i]) as
+// biasGELUGradRowsGo32 computes it on the columns that expInPlace sends
+// through expVec; len(du) must be a multiple of 8.
+func geluGradVecAVX(du, x, v, dy []float32) {
+	if len(du) == 0 {
+		return
+	}
+	x, v, dy = x[:len(du)], v[:len(du)], dy[:len(du)]
+	geluGradArr(&du[0], &x[0], &v[0], &dy[0], len(du), &expConsts, &geluGradConsts)
+}
+
+//go:noescape
+func geluGradArr(du, x, v, dy *float32, n int, c *[12]float32, gc *[5]float32)
+
+// geluGradConsts are geluGradArr's constants, rounded to float32 as the Go
+// expressions of biasGELUGradRowsGo32 round them: 0.044715 and
+// -2 sqrt(2/pi) of the exp argument, 2, sqrt(2/pi) and 3 * 0.044715.
+var geluGradConsts = [5]float32{0.044715, -2 * 0.7978845608028654, 2, geluC, 3 * geluK}

@@ -1,0 +1,14 @@
+//go:build !amd64 || purego
+
+package model
+
+// The vector row kernels exist only on amd64 (fused_amd64.go); elsewhere
+// useAVX is false and the Go loops run.
+
+func addVecAVX(dst, a, b []float32) { panic("model: addVecAVX: not built for this platform") }
+
+func geluVecAVX(x []float32) { panic("model: geluVecAVX: not built for this platform") }
+
+func geluGradVecAVX(du, x, v, dy []float32) {
+	panic("model: geluGradVecAVX: not built for this platform")
+}
