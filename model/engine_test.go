@@ -572,11 +572,19 @@ func TestEngineAllocsTwoPs(t *testing.T) {
 // slept on allocates. The caller sets GOMAXPROCS before building what fn
 // uses.
 func mallocsOnTwoPs(runs int, fn func()) int64 {
+	own, sudogs := mallocsOnTwoPsSplit(runs, fn)
+	return own + sudogs
+}
+
+// mallocsOnTwoPsSplit is mallocsOnTwoPs with the runtime's sudogs (a wait
+// on a channel that took a new one, runtime.acquireSudog on the stack)
+// counted apart from the package's own allocations.
+func mallocsOnTwoPsSplit(runs int, fn func()) (own, sudogs int64) {
 	prevRate := runtime.MemProfileRate
 	runtime.MemProfileRate = 1
 	defer func() { runtime.MemProfileRate = prevRate }()
 	fn()
-	before := packageAllocs()
+	own0, sudogs0 := packageAllocs()
 	for range runs {
 		runtime.GC()
 		time.Sleep(2 * spinWait)
@@ -584,26 +592,33 @@ func mallocsOnTwoPs(runs int, fn func()) int64 {
 		fn()
 		release()
 	}
-	return packageAllocs() - before
+	own1, sudogs1 := packageAllocs()
+	return own1 - own0, sudogs1 - sudogs0
 }
 
 // packageAllocs is the number of allocations the memory profile holds
-// whose innermost frame in this package is outside its tests.
-func packageAllocs() int64 {
+// whose innermost frame in this package is outside its tests: the
+// package's own, and the runtime's sudogs taken on its behalf.
+func packageAllocs() (own, sudogs int64) {
 	for range 3 { // the profile is published as of the last completed GC
 		runtime.GC()
 	}
 	n, _ := runtime.MemProfile(nil, true)
 	recs := make([]runtime.MemProfileRecord, n+100)
 	n, _ = runtime.MemProfile(recs, true)
-	var total int64
 	for _, r := range recs[:n] {
 		frames := runtime.CallersFrames(r.Stack())
+		sudog := false
 		for {
 			f, more := frames.Next()
+			sudog = sudog || f.Function == "runtime.acquireSudog"
 			if strings.HasPrefix(f.Function, "tinyr1/model.") {
 				if !strings.HasSuffix(f.File, "_test.go") {
-					total += r.AllocObjects
+					if sudog {
+						sudogs += r.AllocObjects
+					} else {
+						own += r.AllocObjects
+					}
 				}
 				break
 			}
@@ -612,7 +627,7 @@ func packageAllocs() int64 {
 			}
 		}
 	}
-	return total
+	return own, sudogs
 }
 
 // drainSudogs parks n goroutines on a channel until release is called.

@@ -13,10 +13,9 @@ import "sync"
 // One pool serves one caller at a time (the executor runs its ops one after
 // another); the function handed to run must not call run on the same pool.
 type workPool struct {
-	n    int     // goroutines, the caller included
-	wake []*gate // (n-1): a token starts helper w's share, at w-1
-	done []*gate // (n-1): helper w posts when its share is done
-	quit bool    // set before the last wake-up: the helpers return
+	n    int             // goroutines, the caller included
+	wake []chan struct{} // (n-1) buffered 1
+	done chan struct{}   // buffered n-1
 	once sync.Once
 
 	fn func(w int) // the function being run, set before the wake-ups
@@ -34,28 +33,19 @@ func newWorkPool(n int) *workPool {
 	return p
 }
 
-// start makes the gates and starts the helpers. The hand-offs go through
-// gates, not channels, so that they allocate nothing (gate.go).
 func (p *workPool) start() {
-	p.wake = make([]*gate, p.n-1)
-	p.done = make([]*gate, p.n-1)
+	p.wake = make([]chan struct{}, p.n-1)
+	p.done = make(chan struct{}, p.n-1)
 	for w := 1; w < p.n; w++ {
-		p.wake[w-1], p.done[w-1] = newGate(), newGate()
-		go p.loop(w)
+		p.wake[w-1] = make(chan struct{}, 1)
+		go p.loop(w, p.wake[w-1])
 	}
 }
 
-func (p *workPool) loop(w int) {
-	wake, done := p.wake[w-1], p.done[w-1]
-	for {
-		wake.wait()
-		if p.quit {
-			wake.close()
-			done.close()
-			return
-		}
+func (p *workPool) loop(w int, wake <-chan struct{}) {
+	for range wake {
 		p.fn(w)
-		done.post()
+		p.done <- struct{}{}
 	}
 }
 
@@ -65,11 +55,10 @@ func (p *workPool) close() {
 		return
 	}
 	p.once.Do(func() {}) // a pool never started has nothing to stop
-	p.quit = true
-	for _, g := range p.wake {
-		g.post()
+	for _, c := range p.wake {
+		close(c)
 	}
-	p.wake, p.done = nil, nil
+	p.wake = nil
 }
 
 // run calls fn(w) for w = 0 .. workers-1 (at most the pool's size), w = 0
@@ -89,11 +78,11 @@ func (p *workPool) run(workers int, fn func(w int)) {
 	p.once.Do(p.start)
 	p.fn = fn
 	for w := 1; w < workers; w++ {
-		p.wake[w-1].post()
+		p.wake[w-1] <- struct{}{}
 	}
 	fn(0)
 	for w := 1; w < workers; w++ {
-		p.done[w-1].wait()
+		<-p.done
 	}
 	p.fn = nil
 }

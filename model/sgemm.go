@@ -111,7 +111,7 @@ type sgemmTask struct {
 	args           *sgemmArgs
 	i0, i1, j0, j1 int
 	s              sgemmScratch
-	done           *gate // posted by the helper that ran the task (gate.go)
+	done           chan struct{}
 }
 
 // sgemmScratch holds one worker's packing buffers.
@@ -138,30 +138,23 @@ var (
 		sync.Mutex
 		free []*sgemmCall
 	}
-	// sgemmQueue holds the tasks handed to the helpers, and sgemmWake
-	// counts them for helpers with nothing to do. Neither the caller nor a
-	// helper blocks on the channel (the buffer holds more tasks than calls
-	// ever run at once; helpers receive with select-default), so no
-	// hand-off takes a runtime sudog, and so none allocates (gate.go).
+	// sgemmQueue holds the tasks handed to the helpers. A helper blocked on
+	// it (and a caller blocked on a task's done) holds a runtime sudog,
+	// which now and then allocates on 2 Ps (TestGraphStepAllocs); the
+	// pipe-backed gate that avoided it made every hand-off wait for the
+	// network poller, and a train step on 2 workers took as long as on 1.
 	sgemmQueue     chan *sgemmTask
-	sgemmWake      *gate
 	sgemmStartOnce sync.Once
 )
 
 // sgemmStart starts the helper goroutines, which live for the process.
 func sgemmStart() {
-	sgemmQueue = make(chan *sgemmTask, 256)
-	sgemmWake = newGate()
+	sgemmQueue = make(chan *sgemmTask, sgemmMaxWorkers)
 	for range sgemmMaxWorkers - 1 {
 		go func() {
-			for {
-				select {
-				case t := <-sgemmQueue:
-					t.s.run(t.args, t.i0, t.i1, t.j0, t.j1)
-					t.done.post()
-				default:
-					sgemmWake.wait()
-				}
+			for t := range sgemmQueue {
+				t.s.run(t.args, t.i0, t.i1, t.j0, t.j1)
+				t.done <- struct{}{}
 			}
 		}()
 	}
@@ -231,13 +224,12 @@ func sgemmWorkers(workers int, tA, tB bool, m, n, k int, alpha float32, a []floa
 		}
 		if w > 0 {
 			sgemmQueue <- t
-			sgemmWake.post()
 		}
 	}
 	t0 := &cl.tasks[0]
 	t0.s.run(t0.args, t0.i0, t0.i1, t0.j0, t0.j1)
 	for w := 1; w < workers; w++ {
-		cl.tasks[w].done.wait()
+		<-cl.tasks[w].done
 	}
 	for w := range cl.tasks {
 		cl.tasks[w].args = nil
@@ -259,8 +251,8 @@ func sgemmGetCall() *sgemmCall {
 	}
 	sgemmCalls.Unlock()
 	cl := new(sgemmCall)
-	for i := 1; i < len(cl.tasks); i++ { // task 0 runs on the caller
-		cl.tasks[i].done = newGate()
+	for i := range cl.tasks {
+		cl.tasks[i].done = make(chan struct{}, 1)
 	}
 	return cl
 }
