@@ -1,6 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
+#include "gelu_amd64.h"
 
 // AVX2+FMA matmul kernels (see kern_amd64.go). Each output lane keeps one
 // accumulator updated acc = fma(x[k], w[k,j], acc) for k = 0..in-1 in order,
@@ -302,35 +303,7 @@ TEXT ·geluArr(SB), NOSPLIT, $0-32
 
 gloop:
 	VMOVUPS      (DI), Y7
-	VBROADCASTSS 0(R8), Y0
-	VMULPS       Y7, Y0, Y0
-	VMULPS       Y7, Y0, Y0
-	VMULPS       Y7, Y0, Y0
-	VADDPS       Y0, Y7, Y0
-	VBROADCASTSS 4(R8), Y1
-	VMULPS       Y1, Y0, Y0
-	VMINPS       Y8, Y0, Y0
-	VMAXPS       Y9, Y0, Y0
-	VMULPS       Y10, Y0, Y1
-	VROUNDPS     $0, Y1, Y1
-	VFNMADD231PS Y11, Y1, Y0
-	VFNMADD231PS Y12, Y1, Y0
-	VMOVAPS      Y13, Y3
-	VFMADD213PS  Y14, Y0, Y3
-	VFMADD213PS  Y15, Y0, Y3
-	VBROADCASTSS 32(SI), Y4
-	VFMADD213PS  Y4, Y0, Y3
-	VBROADCASTSS 36(SI), Y4
-	VFMADD213PS  Y4, Y0, Y3
-	VBROADCASTSS 40(SI), Y4
-	VFMADD213PS  Y4, Y0, Y3
-	VFMADD213PS  Y4, Y0, Y3
-	VCVTPS2DQ    Y1, Y5
-	VPBROADCASTD 44(SI), Y6
-	VPADDD       Y6, Y5, Y5
-	VPSLLD       $23, Y5, Y5
-	VMULPS       Y5, Y3, Y0
-	VADDPS       Y4, Y0, Y0
+	GELU_DENOM
 	VDIVPS       Y0, Y7, Y0
 	VMOVUPS      Y0, (DI)
 	ADDQ         $32, DI
