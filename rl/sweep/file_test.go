@@ -57,6 +57,12 @@ func TestParseErrors(t *testing.T) {
 		{"key of another mode", `"steps": 4}`, `"sft_data": 4}`, 0, []string{`"sft_data" does not apply to stage command "train"`}},
 		{"bad value", `"steps": 4}`, `"steps": 0}`, 0, []string{`steps = 0`}},
 		{"random_p without bernoulli", `"steps": 4}`, `"random_p": 0.5}`, 0, []string{`random_p 0.5: want reward bernoulli`}},
+		// Settings at their defaults that tinyr1 train refuses when written
+		// out (train.Config.CheckUnread): the job would fail after its parents ran.
+		{"scale with rloo", `"steps": 4}`, `"steps": 4, "advantage": "rloo", "scale": "group"}`, 10, []string{`arm "grpo": scale group: want advantage grpo to use it (advantage = rloo`}},
+		{"passk_k without passk", `"steps": 4}`, `"steps": 4, "passk_k": 4}`, 10, []string{`passk_k 4: want advantage passk`}},
+		{"eps_low with sequence", `"steps": 4}`, `"steps": 4, "ratio_level": "sequence", "eps_low": 0.2}`, 10, []string{`eps_low 0.2: want ratio_level token to use it (ratio_level sequence clips by gspo_eps_low/high)`}},
+		{"is_cap without a correction", `"steps": 4}`, `"steps": 4, "is_cap": 2}`, 10, []string{`is_cap 2: want is_correction tis or mis`}},
 		{"null value", `"steps": 4}`, `"steps": null}`, 0, []string{`"steps" is null`}},
 		{"bad command", `"command": "train"`, `"command": "ppo"`, 6, []string{`command "ppo": want sft, train or rft`}},
 		{"duplicate arm", `{"name": "grpo", "stage": "grpo", "from": "sft"}`, `{"name": "sft", "stage": "warm"}`, 0, []string{`arm "sft": declared twice`}},
