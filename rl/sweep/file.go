@@ -107,10 +107,15 @@ func Parse(raw []byte, name string) (*Experiment, error) {
 	if err := dec.Decode(e); err != nil {
 		return nil, e.decodeError(err)
 	}
-	if dec.More() {
-		return nil, e.errAt(int(dec.InputOffset()), "more than one JSON value: want one object")
+	end := int(dec.InputOffset())
+	if rest := bytes.TrimSpace(raw[end:]); len(rest) > 0 {
+		// Decoder.More would pass a stray } or ].
+		return nil, e.errAt(len(raw)-len(bytes.TrimLeft(raw[end:], " \t\r\n")), fmt.Sprintf("%q after the object: want one JSON object and nothing after it", rest[:1]))
 	}
 	e.File, e.raw = name, raw
+	if key, offset, ok := duplicateKey(raw); ok {
+		return nil, e.errAt(offset, fmt.Sprintf("key %q appears twice in one object: want each key once (a JSON decoder keeps the last one silently)", key))
+	}
 	if err := e.check(); err != nil {
 		return nil, err
 	}
@@ -134,6 +139,49 @@ func (e *Experiment) decodeError(err error) error {
 			fmt.Sprintf("unknown key %s: want out, seeds, stages, arms and evals (stages: command, config; arms: name, stage, from, config, match; match: arm, per_step, steps; evals: name, arms, config)", key)}
 	}
 	return &Error{e.File, 0, err.Error()}
+}
+
+// duplicateKey returns the first key that appears a second time in one
+// object of raw, a valid JSON value, and the offset of that second one.
+func duplicateKey(raw []byte) (key string, offset int, found bool) {
+	type frame struct {
+		keys    map[string]bool // nil in an array
+		wantKey bool            // an object's next string is a key
+	}
+	var stack []*frame
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	for {
+		start := int(dec.InputOffset())
+		tok, err := dec.Token()
+		if err != nil {
+			return "", 0, false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if k, ok := tok.(string); ok && top != nil && top.wantKey {
+			if top.keys[k] {
+				return k, start + bytes.IndexByte(raw[start:], '"'), true
+			}
+			top.keys[k], top.wantKey = true, false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) == 0 {
+			return "", 0, false
+		}
+		if top != nil && top.keys != nil && tok != json.Delim('}') && tok != json.Delim(']') {
+			top.wantKey = true // a value of top's: its next string is a key
+		}
+	}
 }
 
 // typeName says what Go type t means in an experiment file.
