@@ -134,3 +134,34 @@ func TestLoadLimits(t *testing.T) {
 		t.Errorf("empty file: got %v", err)
 	}
 }
+
+// FuzzParse: whatever the bytes, Parse returns an experiment or one *Error
+// of one line that names the file, and never panics.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(base))
+	for _, path := range []string{"../../examples/experiment.json", "../../examples/variants.json"} {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
+	f.Add([]byte(`{"seeds": [1], "seeds": [2]}`))
+	f.Add([]byte(`{"out": "x"}}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		e, err := Parse(raw, "f.json")
+		if err == nil {
+			if e == nil || len(e.Arms) == 0 || len(e.Seeds) == 0 {
+				t.Fatalf("no error and an incomplete experiment: %+v", e)
+			}
+			return
+		}
+		var fe *Error
+		if !errors.As(err, &fe) {
+			t.Fatalf("got %T %v: want *Error", err, err)
+		}
+		if msg := err.Error(); strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "sweep: f.json") {
+			t.Fatalf("got %q: want one line naming the file", msg)
+		}
+	})
+}
