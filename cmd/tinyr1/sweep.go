@@ -194,6 +194,9 @@ func sweepJobAction(c *cli.Context) error {
 		return err
 	}
 	i := c.Int(sweepIndexFlag.Name)
+	if !c.IsSet(sweepIndexFlag.Name) {
+		return usageError("sweep job: --index is missing: want the job's index, 0 to %d (the jobs of 'tinyr1 sweep plan')", len(p.Jobs)-1)
+	}
 	if i < 0 || i >= len(p.Jobs) {
 		return usageError("sweep job: --index %d: want 0 to %d (the jobs of 'tinyr1 sweep plan')", i, len(p.Jobs)-1)
 	}

@@ -228,7 +228,8 @@ func TestSweepUsageErrors(t *testing.T) {
 		{"no file", []string{"sweep", "run", "--out", out}, "0 arguments: want one experiment file"},
 		{"missing file", []string{"sweep", "plan", filepath.Join(dir, "none.json")}, "none.json: no such file"},
 		{"index too large", []string{"sweep", "job", tinySweep, "--out", out, "--index", "8"}, "--index 8: want 0 to 7"},
-		{"index missing", []string{"sweep", "job", tinySweep, "--out", out}, "--index -1: want 0 to 7"},
+		{"index missing", []string{"sweep", "job", tinySweep, "--out", out}, "--index is missing: want the job's index, 0 to 7"},
+		{"index negative", []string{"sweep", "job", tinySweep, "--out", out, "--index", "-1"}, "--index -1: want 0 to 7"},
 		{"negative jobs", []string{"sweep", "run", tinySweep, "--out", out, "--jobs", "-1"}, "--jobs -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
