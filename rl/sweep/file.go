@@ -129,6 +129,8 @@ func (e *Experiment) decodeError(err error) error {
 	switch {
 	case errors.As(err, &syn):
 		return e.errAt(int(syn.Offset), fmt.Sprintf("%v: want one JSON object", syn))
+	case errors.As(err, &typ) && typ.Field == "":
+		return e.errAt(int(typ.Offset), fmt.Sprintf("the file holds a JSON %s: want one JSON object", typ.Value))
 	case errors.As(err, &typ):
 		return e.errAt(int(typ.Offset), fmt.Sprintf("key %q holds a JSON %s: want %s", typ.Field, typ.Value, typeName(typ.Type)))
 	case errors.Is(err, io.EOF):
@@ -331,6 +333,9 @@ func (e *Experiment) checkArm(a *Arm, i int) error {
 	}
 	if m := a.Match; m != nil {
 		if m.Steps != nil {
+			if m.Arm != "" || m.PerStep != "" {
+				return e.armErr(a, `match: "steps" with "arm" or "per_step": want either fixed steps or the arms to measure, not both`)
+			}
 			if *m.Steps < 0 {
 				return e.armErr(a, "match steps %d: want extra steps >= 0", *m.Steps)
 			}

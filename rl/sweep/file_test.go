@@ -75,6 +75,8 @@ func TestParseErrors(t *testing.T) {
 		{"match missing arm", `{"name": "sft", "stage": "warm"}`, `{"name": "sft", "stage": "warm", "match": {"arm": "ppo", "per_step": "sft"}}`, 9, []string{`match arm "ppo": no such arm`}},
 		{"match itself", `{"name": "sft", "stage": "warm"}`, `{"name": "sft", "stage": "warm", "match": {"arm": "grpo", "per_step": "sft"}}`, 9, []string{`match per_step "sft": an arm cannot be matched to itself`}},
 		{"negative fixed steps", `{"name": "sft", "stage": "warm"}`, `{"name": "sft", "stage": "warm", "match": {"steps": -1}}`, 9, []string{`match steps -1`}},
+		{"steps and arms", `{"name": "sft", "stage": "warm"}`, `{"name": "sft", "stage": "warm", "match": {"steps": 3, "arm": "grpo"}}`, 9, []string{`match: "steps" with "arm" or "per_step"`}},
+		{"not an object", base, `[` + base + `]`, 1, []string{`the file holds a JSON array: want one JSON object`}},
 		{"syntax", `"seeds": [1, 2],`, `"seeds": [1, 2]`, 4, []string{`invalid character`}},
 		{"type", `"seeds": [1, 2]`, `"seeds": "1 2"`, 3, []string{`key "seeds" holds a JSON string: want a list`}},
 		{"two objects", "]\n}", "]\n} {}", 15, []string{`"{" after the object: want one JSON object and nothing after it`}},
