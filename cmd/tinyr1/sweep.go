@@ -42,7 +42,7 @@ var (
 
 var sweepCommand = &cli.Command{
 	Name:  "sweep",
-	Usage: "run an experiment file's arms x seeds locally or as Slurm arrays",
+	Usage: "run an experiment file's arms x seeds locally or on Slurm",
 	Description: "An experiment file (JSON; see examples/experiment.json) declares stages, arms, seeds, compute " +
 		"matching and evaluations. Each job is one tinyr1 sft, train or eval command: a finished run is " +
 		"skipped, an interrupted one resumed.",
