@@ -68,7 +68,13 @@ var tinyRuns = []string{"sft-s1", "sft-s2", "grpo-s1", "grpo-s2"}
 // ids are the runs' own, that a rerun starts nothing, and the report.
 func TestSweepRunSkipsAndReports(t *testing.T) {
 	t.Setenv("TINYR1_TEST_AS_MAIN", "1")
-	t.Setenv("TINYR1_TRAIN_STEPS", "2") // a job's settings are its command line: the children never see this
+	// A job's settings are its command line: the children never see these.
+	// (The file sets steps, whose flag would beat the variable anyway; it
+	// sets no lr or temperature, so these would change the runs and their ids.)
+	t.Setenv("TINYR1_TRAIN_STEPS", "2")
+	t.Setenv("TINYR1_TRAIN_LR", "0.5")
+	t.Setenv("TINYR1_SFT_LR", "0.5")
+	t.Setenv("TINYR1_EVAL_TEMPERATURE", "0.5")
 	out := filepath.Join(t.TempDir(), "sweep")
 	code, _, errOut := runApp(t, "sweep", "run", tinySweep, "--out", out, "--jobs", "2")
 	if code != 0 {
