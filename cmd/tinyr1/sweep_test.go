@@ -316,7 +316,7 @@ func TestSweepRefusesOtherRun(t *testing.T) {
 	}
 	for _, want := range []string{
 		"grpo-s1 failed: sweep: job grpo-s1: " + other + " holds run train-000000000000: want train-",
-		"2 of 8 jobs not done: grpo-s1 (failed), grpo-s1/eval/test (blocked)",
+		"2 of 8 jobs not done: grpo-s1 (failed), grpo-s1/eval/test (blocked: waits for grpo-s1)",
 		"grpo-s2/eval/test done",
 	} {
 		if !strings.Contains(errOut, want) {
