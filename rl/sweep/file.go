@@ -222,10 +222,14 @@ func (e *Experiment) keyLine(key string) int {
 }
 
 // nameLine is the line of `"name": "value"` (an arm's or an eval's), or 0.
-func (e *Experiment) nameLine(value string) int {
+func (e *Experiment) nameLine(value string) int { return e.nthNameLine(value, 1) }
+
+// nthNameLine is the line of the nth `"name": "value"`, or 0: n = 2 points
+// at a name declared twice where it is declared again.
+func (e *Experiment) nthNameLine(value string, n int) int {
 	re := regexp.MustCompile(`"name"\s*:\s*"` + regexp.QuoteMeta(value) + `"`)
-	if loc := re.FindIndex(e.raw); loc != nil {
-		return lineAt(e.raw, loc[0])
+	if locs := re.FindAllIndex(e.raw, n); len(locs) == n {
+		return lineAt(e.raw, locs[n-1][0])
 	}
 	return 0
 }
@@ -308,7 +312,7 @@ func (e *Experiment) checkArm(a *Arm, i int) error {
 		return &Error{e.File, e.nameLine(a.Name), fmt.Sprintf("arm %d: name %q: want letters, digits, '_', '.' or '-' (it names run folders)", i+1, a.Name)}
 	}
 	if e.Arm(a.Name) != a {
-		return e.armErr(a, "declared twice: want distinct arm names")
+		return &Error{e.File, e.nthNameLine(a.Name, 2), fmt.Sprintf("arm %q: declared twice: want distinct arm names", a.Name)}
 	}
 	st, ok := e.Stages[a.Stage]
 	if !ok {
@@ -362,7 +366,7 @@ func (e *Experiment) checkEval(ev *Eval, i int) error {
 	}
 	for _, other := range e.Evals[:i] {
 		if other.Name == ev.Name {
-			return &Error{e.File, e.nameLine(ev.Name), fmt.Sprintf("eval %q: declared twice: want distinct eval names", ev.Name)}
+			return &Error{e.File, e.nthNameLine(ev.Name, 2), fmt.Sprintf("eval %q: declared twice: want distinct eval names", ev.Name)}
 		}
 	}
 	for _, a := range ev.Arms {

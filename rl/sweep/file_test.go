@@ -65,7 +65,9 @@ func TestParseErrors(t *testing.T) {
 		{"is_cap without a correction", `"steps": 4}`, `"steps": 4, "is_cap": 2}`, 10, []string{`is_cap 2: want is_correction tis or mis`}},
 		{"null value", `"steps": 4}`, `"steps": null}`, 0, []string{`"steps" is null`}},
 		{"bad command", `"command": "train"`, `"command": "ppo"`, 6, []string{`command "ppo": want sft, train or rft`}},
-		{"duplicate arm", `{"name": "grpo", "stage": "grpo", "from": "sft"}`, `{"name": "sft", "stage": "warm"}`, 0, []string{`arm "sft": declared twice`}},
+		{"duplicate arm", `{"name": "grpo", "stage": "grpo", "from": "sft"}`, `{"name": "sft", "stage": "warm"}`, 10, []string{`arm "sft": declared twice`}},
+		{"duplicate eval", `"evals": [`, `"evals": [
+    {"name": "test"},`, 14, []string{`eval "test": declared twice`}},
 		{"bad arm name", `"name": "grpo"`, `"name": "a/b"`, 10, []string{`name "a/b"`}},
 		{"no seeds", `[1, 2]`, `[]`, 3, []string{`"seeds" is empty`}},
 		{"duplicate seed", `[1, 2]`, `[1, 1]`, 3, []string{`seed 1 appears twice`}},
