@@ -8,18 +8,20 @@ import (
 )
 
 // TestHelpIsShortAndNamed checks every command's one-line usage (at most
-// 80 characters as --help prints it) and that every flag taking a value
-// names it (--lr RATE), not urfave/cli's generic "value".
+// 80 characters as --help prints it, indented by three spaces under NAME)
+// and that every flag taking a value names it (--lr RATE), not urfave/cli's
+// generic "value".
 func TestHelpIsShortAndNamed(t *testing.T) {
 	app := newApp()
-	if line := "tinyr1 - " + app.Usage; len(line) > 80 {
+	const indent = "   "
+	if line := indent + "tinyr1 - " + app.Usage; len(line) > 80 {
 		t.Errorf("app usage is %d characters: %q", len(line), line)
 	}
 	var walk func(prefix string, cmds []*cli.Command)
 	walk = func(prefix string, cmds []*cli.Command) {
 		for _, c := range cmds {
 			name := prefix + " " + c.Name
-			if line := name + " - " + c.Usage; len(line) > 80 {
+			if line := indent + name + " - " + c.Usage; len(line) > 80 {
 				t.Errorf("%s: usage line is %d characters, want at most 80: %q", name, len(line), line)
 			}
 			for _, f := range c.Flags {

@@ -42,7 +42,7 @@ var (
 
 var sweepCommand = &cli.Command{
 	Name:  "sweep",
-	Usage: "run an experiment file's arms x seeds locally or as Slurm arrays",
+	Usage: "run an experiment file's arms x seeds locally or on Slurm",
 	Description: "An experiment file (JSON; see examples/experiment.json) declares stages, arms, seeds, compute " +
 		"matching and evaluations. Each job is one tinyr1 sft, train or eval command: a finished run is " +
 		"skipped, an interrupted one resumed.",
@@ -194,6 +194,9 @@ func sweepJobAction(c *cli.Context) error {
 		return err
 	}
 	i := c.Int(sweepIndexFlag.Name)
+	if !c.IsSet(sweepIndexFlag.Name) {
+		return usageError("sweep job: --index is missing: want the job's index, 0 to %d (the jobs of 'tinyr1 sweep plan')", len(p.Jobs)-1)
+	}
 	if i < 0 || i >= len(p.Jobs) {
 		return usageError("sweep job: --index %d: want 0 to %d (the jobs of 'tinyr1 sweep plan')", i, len(p.Jobs)-1)
 	}

@@ -125,7 +125,7 @@ type poolJob struct {
 	lock   *jobLock
 	log    *os.File
 	start  time.Time
-	reason string // why it failed or is blocked
+	reason string // why it is blocked: "waits for NAME", a failed or blocked job
 }
 
 // finished is a child's exit, reported to the pool's loop.
@@ -185,7 +185,7 @@ func sweepRunAction(c *cli.Context) error {
 		fmt.Fprintf(w, "sweep %s %s\n", counts(), fmt.Sprintf(format, args...))
 	}
 	fail := func(pj *poolJob, reason string) {
-		pj.state, pj.reason = "failed", reason
+		pj.state = "failed"
 		say("%s failed: %s", pj.job.Name, reason)
 	}
 	for {
@@ -264,8 +264,11 @@ func sweepRunAction(c *cli.Context) error {
 	}
 	var bad []string
 	for _, pj := range jobs {
-		if pj.state == "failed" || pj.state == "blocked" {
-			bad = append(bad, pj.job.Name+" ("+pj.state+")")
+		switch pj.state {
+		case "failed":
+			bad = append(bad, pj.job.Name+" (failed)")
+		case "blocked":
+			bad = append(bad, pj.job.Name+" (blocked: "+pj.reason+")")
 		}
 	}
 	if len(bad) > 0 {

@@ -68,7 +68,13 @@ var tinyRuns = []string{"sft-s1", "sft-s2", "grpo-s1", "grpo-s2"}
 // ids are the runs' own, that a rerun starts nothing, and the report.
 func TestSweepRunSkipsAndReports(t *testing.T) {
 	t.Setenv("TINYR1_TEST_AS_MAIN", "1")
-	t.Setenv("TINYR1_TRAIN_STEPS", "2") // a job's settings are its command line: the children never see this
+	// A job's settings are its command line: the children never see these.
+	// (The file sets steps, whose flag would beat the variable anyway; it
+	// sets no lr or temperature, so these would change the runs and their ids.)
+	t.Setenv("TINYR1_TRAIN_STEPS", "2")
+	t.Setenv("TINYR1_TRAIN_LR", "0.5")
+	t.Setenv("TINYR1_SFT_LR", "0.5")
+	t.Setenv("TINYR1_EVAL_TEMPERATURE", "0.5")
 	out := filepath.Join(t.TempDir(), "sweep")
 	code, _, errOut := runApp(t, "sweep", "run", tinySweep, "--out", out, "--jobs", "2")
 	if code != 0 {
@@ -228,7 +234,8 @@ func TestSweepUsageErrors(t *testing.T) {
 		{"no file", []string{"sweep", "run", "--out", out}, "0 arguments: want one experiment file"},
 		{"missing file", []string{"sweep", "plan", filepath.Join(dir, "none.json")}, "none.json: no such file"},
 		{"index too large", []string{"sweep", "job", tinySweep, "--out", out, "--index", "8"}, "--index 8: want 0 to 7"},
-		{"index missing", []string{"sweep", "job", tinySweep, "--out", out}, "--index -1: want 0 to 7"},
+		{"index missing", []string{"sweep", "job", tinySweep, "--out", out}, "--index is missing: want the job's index, 0 to 7"},
+		{"index negative", []string{"sweep", "job", tinySweep, "--out", out, "--index", "-1"}, "--index -1: want 0 to 7"},
 		{"negative jobs", []string{"sweep", "run", tinySweep, "--out", out, "--jobs", "-1"}, "--jobs -1"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -309,7 +316,7 @@ func TestSweepRefusesOtherRun(t *testing.T) {
 	}
 	for _, want := range []string{
 		"grpo-s1 failed: sweep: job grpo-s1: " + other + " holds run train-000000000000: want train-",
-		"2 of 8 jobs not done: grpo-s1 (failed), grpo-s1/eval/test (blocked)",
+		"2 of 8 jobs not done: grpo-s1 (failed), grpo-s1/eval/test (blocked: waits for grpo-s1)",
 		"grpo-s2/eval/test done",
 	} {
 		if !strings.Contains(errOut, want) {

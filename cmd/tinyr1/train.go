@@ -16,7 +16,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"tinyr1/checkpoints"
-	"tinyr1/rl/objective"
 	"tinyr1/rl/train"
 )
 
@@ -137,29 +136,8 @@ func resolveConfig(c *cli.Context, def train.Config, kind string, mode train.Mod
 	if err := cfg.Validate(); err != nil {
 		return cfg, usageError("%v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	if slices.Contains(set, "random_p") && cfg.Reward != objective.RewardBernoulli {
-		return cfg, usageError("--random-p %v: want --reward bernoulli to use it (reward = %s)", cfg.RandomP, cfg.Reward)
-	}
-	if slices.Contains(set, "scale") && cfg.Advantage != objective.EstGRPO {
-		return cfg, usageError("--scale %s: want --advantage grpo to use it (advantage = %s normalises its own way)", cfg.Scale, cfg.Advantage)
-	}
-	if slices.Contains(set, "passk_k") && cfg.Advantage != objective.EstPassK {
-		return cfg, usageError("--passk-k %d: want --advantage passk to use it (advantage = %s)", cfg.PasskK, cfg.Advantage)
-	}
-	// Each ratio level reads its own clip range; Validate refuses the other's
-	// at a value other than its default, this even at the default.
-	seq := cfg.RatioLevel == objective.RatioSequence
-	clip := map[string]float64{"gspo_eps_low": cfg.GSPOEpsLow, "gspo_eps_high": cfg.GSPOEpsHigh, "eps_low": cfg.EpsLow, "eps_high": cfg.EpsHigh}
-	for _, key := range []string{"gspo_eps_low", "gspo_eps_high", "eps_low", "eps_high"} {
-		if slices.Contains(set, key) && seq != strings.HasPrefix(key, "gspo_") {
-			if seq {
-				return cfg, usageError("--%s %v: want --ratio-level token to use it (ratio_level sequence clips by --gspo-eps-low/high)", flagName(key), clip[key])
-			}
-			return cfg, usageError("--%s %v: want --ratio-level sequence to use it (ratio_level = %s)", flagName(key), clip[key], cfg.RatioLevel)
-		}
-	}
-	if slices.Contains(set, "is_cap") && !cfg.LossConfig().IsCorrection() {
-		return cfg, usageError("--is-cap %v: want --is-correction tis or mis to use it (is_correction = %s)", cfg.ISCap, cfg.ISCorrection)
+	if err := cfg.CheckUnread(set, func(key string) string { return "--" + flagName(key) }); err != nil {
+		return cfg, usageError("%v", err)
 	}
 	return cfg, nil
 }

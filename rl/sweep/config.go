@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"tinyr1/rl/eval"
-	"tinyr1/rl/objective"
 	"tinyr1/rl/train"
 )
 
@@ -81,8 +80,12 @@ func (e *Experiment) TrainConfig(a *Arm, seed uint64, extra int) (train.Config, 
 	if err := cfg.Validate(); err != nil {
 		return def, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
-	if _, ok := ov["random_p"]; ok && cfg.Reward != objective.RewardBernoulli {
-		return def, fmt.Errorf("config random_p %v: want reward bernoulli to use it (reward = %s)", cfg.RandomP, cfg.Reward)
+	set := make([]string, 0, len(ov))
+	for k := range ov {
+		set = append(set, k)
+	}
+	if err := cfg.CheckUnread(set, func(key string) string { return key }); err != nil {
+		return def, err
 	}
 	return cfg, nil
 }

@@ -11,8 +11,9 @@
 // (train.RunID hashes the resolved config and the initial checkpoint's
 // content) and the same bytes, on a laptop or in a Slurm job array.
 //
-// An experiment file is one JSON object (unknown keys are refused; the
-// comments below explain, a file has none):
+// An experiment file is one JSON object (unknown keys, a key given twice in
+// one object and anything after the object are refused; the comments below
+// explain, a file has none):
 //
 //	{
 //	  "out": "runs/experiment",            // the sweep's folder: one run folder per arm and seed

@@ -107,10 +107,15 @@ func Parse(raw []byte, name string) (*Experiment, error) {
 	if err := dec.Decode(e); err != nil {
 		return nil, e.decodeError(err)
 	}
-	if dec.More() {
-		return nil, e.errAt(int(dec.InputOffset()), "more than one JSON value: want one object")
+	end := int(dec.InputOffset())
+	if rest := bytes.TrimSpace(raw[end:]); len(rest) > 0 {
+		// Decoder.More would pass a stray } or ].
+		return nil, e.errAt(len(raw)-len(bytes.TrimLeft(raw[end:], " \t\r\n")), fmt.Sprintf("%q after the object: want one JSON object and nothing after it", rest[:1]))
 	}
 	e.File, e.raw = name, raw
+	if key, offset, ok := duplicateKey(raw); ok {
+		return nil, e.errAt(offset, fmt.Sprintf("key %q appears twice in one object: want each key once (a JSON decoder keeps the last one silently)", key))
+	}
 	if err := e.check(); err != nil {
 		return nil, err
 	}
@@ -124,6 +129,8 @@ func (e *Experiment) decodeError(err error) error {
 	switch {
 	case errors.As(err, &syn):
 		return e.errAt(int(syn.Offset), fmt.Sprintf("%v: want one JSON object", syn))
+	case errors.As(err, &typ) && typ.Field == "":
+		return e.errAt(int(typ.Offset), fmt.Sprintf("the file holds a JSON %s: want one JSON object", typ.Value))
 	case errors.As(err, &typ):
 		return e.errAt(int(typ.Offset), fmt.Sprintf("key %q holds a JSON %s: want %s", typ.Field, typ.Value, typeName(typ.Type)))
 	case errors.Is(err, io.EOF):
@@ -134,6 +141,49 @@ func (e *Experiment) decodeError(err error) error {
 			fmt.Sprintf("unknown key %s: want out, seeds, stages, arms and evals (stages: command, config; arms: name, stage, from, config, match; match: arm, per_step, steps; evals: name, arms, config)", key)}
 	}
 	return &Error{e.File, 0, err.Error()}
+}
+
+// duplicateKey returns the first key that appears a second time in one
+// object of raw, a valid JSON value, and the offset of that second one.
+func duplicateKey(raw []byte) (key string, offset int, found bool) {
+	type frame struct {
+		keys    map[string]bool // nil in an array
+		wantKey bool            // an object's next string is a key
+	}
+	var stack []*frame
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	for {
+		start := int(dec.InputOffset())
+		tok, err := dec.Token()
+		if err != nil {
+			return "", 0, false
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if k, ok := tok.(string); ok && top != nil && top.wantKey {
+			if top.keys[k] {
+				return k, start + bytes.IndexByte(raw[start:], '"'), true
+			}
+			top.keys[k], top.wantKey = true, false
+			continue
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, wantKey: true})
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		if len(stack) == 0 {
+			return "", 0, false
+		}
+		if top != nil && top.keys != nil && tok != json.Delim('}') && tok != json.Delim(']') {
+			top.wantKey = true // a value of top's: its next string is a key
+		}
+	}
 }
 
 // typeName says what Go type t means in an experiment file.
@@ -172,10 +222,14 @@ func (e *Experiment) keyLine(key string) int {
 }
 
 // nameLine is the line of `"name": "value"` (an arm's or an eval's), or 0.
-func (e *Experiment) nameLine(value string) int {
+func (e *Experiment) nameLine(value string) int { return e.nthNameLine(value, 1) }
+
+// nthNameLine is the line of the nth `"name": "value"`, or 0: n = 2 points
+// at a name declared twice where it is declared again.
+func (e *Experiment) nthNameLine(value string, n int) int {
 	re := regexp.MustCompile(`"name"\s*:\s*"` + regexp.QuoteMeta(value) + `"`)
-	if loc := re.FindIndex(e.raw); loc != nil {
-		return lineAt(e.raw, loc[0])
+	if locs := re.FindAllIndex(e.raw, n); len(locs) == n {
+		return lineAt(e.raw, locs[n-1][0])
 	}
 	return 0
 }
@@ -258,7 +312,7 @@ func (e *Experiment) checkArm(a *Arm, i int) error {
 		return &Error{e.File, e.nameLine(a.Name), fmt.Sprintf("arm %d: name %q: want letters, digits, '_', '.' or '-' (it names run folders)", i+1, a.Name)}
 	}
 	if e.Arm(a.Name) != a {
-		return e.armErr(a, "declared twice: want distinct arm names")
+		return &Error{e.File, e.nthNameLine(a.Name, 2), fmt.Sprintf("arm %q: declared twice: want distinct arm names", a.Name)}
 	}
 	st, ok := e.Stages[a.Stage]
 	if !ok {
@@ -283,6 +337,9 @@ func (e *Experiment) checkArm(a *Arm, i int) error {
 	}
 	if m := a.Match; m != nil {
 		if m.Steps != nil {
+			if m.Arm != "" || m.PerStep != "" {
+				return e.armErr(a, `match: "steps" with "arm" or "per_step": want either fixed steps or the arms to measure, not both`)
+			}
 			if *m.Steps < 0 {
 				return e.armErr(a, "match steps %d: want extra steps >= 0", *m.Steps)
 			}
@@ -309,7 +366,7 @@ func (e *Experiment) checkEval(ev *Eval, i int) error {
 	}
 	for _, other := range e.Evals[:i] {
 		if other.Name == ev.Name {
-			return &Error{e.File, e.nameLine(ev.Name), fmt.Sprintf("eval %q: declared twice: want distinct eval names", ev.Name)}
+			return &Error{e.File, e.nthNameLine(ev.Name, 2), fmt.Sprintf("eval %q: declared twice: want distinct eval names", ev.Name)}
 		}
 	}
 	for _, a := range ev.Arms {
