@@ -242,7 +242,8 @@ func sweepJobAction(c *cli.Context) error {
 }
 
 // waitDeps returns nil once every job j waits for is done; with wait 0 a
-// job not done is an error, otherwise it polls every wait (a Kubernetes
+// job not done is an error, and so is, at once, a dependency whose folder
+// holds another run (sweep.IsForeign); otherwise it polls every wait (a Kubernetes
 // Indexed Job starts its lowest pending indices first, and a job's
 // dependencies have lower indices, so the waits end). SIGINT and SIGTERM
 // stop the wait (exit status 130).
@@ -255,7 +256,11 @@ func waitDeps(c *cli.Context, p *sweep.Plan, j *sweep.Job, wait time.Duration) e
 	for {
 		pending := ""
 		for _, d := range j.Deps {
-			if a, err := p.Check(p.Jobs[d]); err != nil || a.State != sweep.Done {
+			a, err := p.Check(p.Jobs[d])
+			if sweep.IsForeign(err) { // waiting would never end
+				return fmt.Errorf("sweep job %s: it waits for %s, which cannot finish: %v", j.Name, p.Jobs[d].Name, err)
+			}
+			if err != nil || a.State != sweep.Done {
 				pending = p.Jobs[d].Name
 				break
 			}

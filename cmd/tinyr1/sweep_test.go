@@ -326,4 +326,9 @@ func TestSweepRefusesOtherRun(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(other, "manifest.json")); !bytes.Equal(got, manifest) {
 		t.Errorf("the other run's manifest changed: %s", got)
 	}
+	// A pod waiting for grpo-s1 (index 6) stops at once: waiting would never end.
+	code, _, errOut = runApp(t, "sweep", "job", tinySweep, "--out", out, "--index", "6", "--wait", "10ms")
+	if want := "sweep job grpo-s1/eval/test: it waits for grpo-s1, which cannot finish: sweep: job grpo-s1: " + other + " holds run train-000000000000"; code != 1 || !strings.Contains(errOut, want) {
+		t.Errorf("sweep job --wait on a foreign dependency: exit %d, %q: want 1 and %q", code, errOut, want)
+	}
 }

@@ -38,6 +38,21 @@ func (s State) String() string { return [...]string{"fresh", "resume", "done"}[s
 // run id, are known once the job measures them when it starts.
 var ErrNotMeasured = errors.New("sweep: extra steps measured when the job starts")
 
+// foreignError is Check's error for a folder that holds another run or
+// evaluation: the job cannot finish until a person moves it away.
+type foreignError struct{ msg string }
+
+func (e *foreignError) Error() string { return e.msg }
+
+// IsForeign reports whether err is Check's error for a job whose folder
+// holds something else (another run, an unreadable manifest, another
+// evaluation): unlike a job still waiting for its parents, it will not
+// finish by waiting.
+func IsForeign(err error) bool {
+	var f *foreignError
+	return errors.As(err, &f)
+}
+
 // Action is a job's state and the command line that moves it on.
 type Action struct {
 	State State
@@ -82,10 +97,10 @@ func (p *Plan) Check(j *Job) (Action, error) {
 		return a, nil
 	}
 	if err != nil || json.Unmarshal(raw, &man) != nil {
-		return a, fmt.Errorf("sweep: job %s: %s: unreadable manifest.json: want the file a run writes when it starts (move the folder away to rerun)", j.Name, j.Dir)
+		return a, &foreignError{fmt.Sprintf("sweep: job %s: %s: unreadable manifest.json: want the file a run writes when it starts (move the folder away to rerun)", j.Name, j.Dir)}
 	}
 	if man.RunID != id {
-		return a, fmt.Errorf("sweep: job %s: %s holds run %s: want %s; the experiment file or a parent run changed (move the folder away, or change out)", j.Name, j.Dir, man.RunID, id)
+		return a, &foreignError{fmt.Sprintf("sweep: job %s: %s holds run %s: want %s; the experiment file or a parent run changed (move the folder away, or change out)", j.Name, j.Dir, man.RunID, id)}
 	}
 	step, ok := LatestStep(j.Dir)
 	switch {
@@ -164,7 +179,7 @@ func (p *Plan) checkEval(j *Job) (Action, error) {
 	want, _ := EvalConfig(j.Eval)
 	want.TaskFiles = got.Config.TaskFiles // recorded by eval from the files; the experiment cannot say them
 	if got.Checkpoints[0].Hash != hash || !reflect.DeepEqual(got.Config, want) {
-		return a, fmt.Errorf("sweep: job %s: %s evaluates another checkpoint or config than the job's (%s): move it away to rerun", j.Name, j.EvalFile(), latest)
+		return a, &foreignError{fmt.Sprintf("sweep: job %s: %s evaluates another checkpoint or config than the job's (%s): move it away to rerun", j.Name, j.EvalFile(), latest)}
 	}
 	a.State, a.Step = Done, got.Checkpoints[0].Step
 	return a, nil
