@@ -413,6 +413,9 @@ func DecodeConfig(raw []byte, base Config, name string) (Config, error) {
 	if dec.More() {
 		return base, fmt.Errorf("rl: config %s: more than one JSON object: want exactly one", name)
 	}
+	if k, ok := repeatedKey(raw); ok {
+		return base, fmt.Errorf("rl: config %s: key %q appears twice: want each key once (a JSON decoder keeps the last one silently)", name, k)
+	}
 	keys := configKeys()
 	for k, v := range obj {
 		if !keys[k] {
@@ -429,6 +432,32 @@ func DecodeConfig(raw []byte, base Config, name string) (Config, error) {
 		return base, fmt.Errorf("rl: config %s: %v", name, err)
 	}
 	return c, nil
+}
+
+// repeatedKey returns the first key that appears twice in the top-level
+// object raw (already decoded once, so well-formed).
+func repeatedKey(raw []byte) (string, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // {
+		return "", false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		k, _ := tok.(string)
+		if seen[k] {
+			return k, true
+		}
+		seen[k] = true
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // DiffKeys returns the config-file keys whose values differ between a and

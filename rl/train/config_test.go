@@ -22,6 +22,7 @@ func TestDecodeConfigStrict(t *testing.T) {
 		{`[1]`, "want one JSON object"},
 		{`{"steps":2} {"steps":3}`, "more than one JSON object"},
 		{`{"steps":"2"}`, "steps"},
+		{`{"steps": 2, "lr": 0.1, "steps": 3}`, `key "steps" appears twice`},
 	} {
 		if _, err := DecodeConfig([]byte(tc.in), DefaultTrainConfig(), "x.json"); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: error %v, want %q", tc.in, err, tc.want)
