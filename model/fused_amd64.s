@@ -1,7 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
-#include "gelu_amd64.h"
+#include "vexp_amd64.h"
 
 // func geluGradArr(du, x, v, dy *float32, n int, c *[12]float32, gc *[5]float32)
 // du[i] = dy[i] * (s + (((2u * s) * (1 - s)) * gc3) * (1 + (gc4 * u) * u))
@@ -16,14 +16,7 @@ TEXT ·geluGradArr(SB), NOSPLIT, $0-56
 	MOVQ         n+32(FP), CX
 	MOVQ         c+40(FP), SI
 	MOVQ         gc+48(FP), R8
-	VBROADCASTSS 0(SI), Y8
-	VBROADCASTSS 4(SI), Y9
-	VBROADCASTSS 8(SI), Y10
-	VBROADCASTSS 12(SI), Y11
-	VBROADCASTSS 16(SI), Y12
-	VBROADCASTSS 20(SI), Y13
-	VBROADCASTSS 24(SI), Y14
-	VBROADCASTSS 28(SI), Y15
+	EXP_CONSTS
 	TESTQ        CX, CX
 	JZ           ggdone
 

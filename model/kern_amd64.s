@@ -1,7 +1,7 @@
 //go:build !purego
 
 #include "textflag.h"
-#include "gelu_amd64.h"
+#include "vexp_amd64.h"
 
 // AVX2+FMA matmul kernels (see kern_amd64.go). Each output lane keeps one
 // accumulator updated acc = fma(x[k], w[k,j], acc) for k = 0..in-1 in order,
@@ -237,14 +237,7 @@ TEXT ·expArr(SB), NOSPLIT, $0-24
 	MOVQ         x+0(FP), DI
 	MOVQ         n+8(FP), CX
 	MOVQ         c+16(FP), SI
-	VBROADCASTSS 0(SI), Y8
-	VBROADCASTSS 4(SI), Y9
-	VBROADCASTSS 8(SI), Y10
-	VBROADCASTSS 12(SI), Y11
-	VBROADCASTSS 16(SI), Y12
-	VBROADCASTSS 20(SI), Y13
-	VBROADCASTSS 24(SI), Y14
-	VBROADCASTSS 28(SI), Y15
+	EXP_CONSTS
 	TESTQ        CX, CX
 	JZ           edone
 
@@ -290,14 +283,7 @@ TEXT ·geluArr(SB), NOSPLIT, $0-32
 	MOVQ         n+8(FP), CX
 	MOVQ         c+16(FP), SI
 	MOVQ         gc+24(FP), R8
-	VBROADCASTSS 0(SI), Y8
-	VBROADCASTSS 4(SI), Y9
-	VBROADCASTSS 8(SI), Y10
-	VBROADCASTSS 12(SI), Y11
-	VBROADCASTSS 16(SI), Y12
-	VBROADCASTSS 20(SI), Y13
-	VBROADCASTSS 24(SI), Y14
-	VBROADCASTSS 28(SI), Y15
+	EXP_CONSTS
 	TESTQ        CX, CX
 	JZ           gdone
 

@@ -1,3 +1,19 @@
+// Assembler macros shared by kern_amd64.s and fused_amd64.s: the vector
+// exp's constants and the GELU gate built on it, so the kernels that use
+// them keep the same instructions, and so the same bits.
+
+// EXP_CONSTS loads expArr's first eight constants, at SI, into Y8-Y15
+// (expArr, geluArr and geluGradArr all start with it).
+#define EXP_CONSTS \
+	VBROADCASTSS 0(SI), Y8; \
+	VBROADCASTSS 4(SI), Y9; \
+	VBROADCASTSS 8(SI), Y10; \
+	VBROADCASTSS 12(SI), Y11; \
+	VBROADCASTSS 16(SI), Y12; \
+	VBROADCASTSS 20(SI), Y13; \
+	VBROADCASTSS 24(SI), Y14; \
+	VBROADCASTSS 28(SI), Y15
+
 // Shared by kern_amd64.s (geluArr) and fused_amd64.s (geluGradArr): the
 // GELU gate's denominator, from u in Y7, the GELU constants gc at R8 and
 // expArr's constants in Y8-Y15 and at SI (loaded by the caller). It leaves
