@@ -351,28 +351,7 @@ func FuzzVerifyCountdown(f *testing.F) {
 	f.Add(uint64(4), uint8(2), "((((1))))")
 	f.Add(uint64(5), uint8(4), "1/(2-2)")
 	f.Fuzz(func(t *testing.T, seed uint64, level uint8, mutation string) {
-		rng := rand.New(rand.NewPCG(seed, 7))
-		p := (countdown{}).Generate(rng, 1+int(level)%MaxLevel)
-		// The mutation either replaces the gold answer or, when it starts
-		// with '!', is spliced into it at a position drawn from the seed.
-		ans := mutation
-		if after, ok := strings.CutPrefix(mutation, "!"); ok || mutation == "" {
-			i := int(seed % uint64(len(p.Answer)+1))
-			ans = p.Answer[:i] + after + p.Answer[i:]
-		}
-		v := (countdown{}).Verify(&p, countdownAnswer(ans))
-		if v.Reason == "" {
-			t.Fatalf("answer %q: verdict %+v has no reason", ans, v)
-		}
-		if v.Correct {
-			if err := countdownIndependent(p.Key, trimSpace(ans)); err != nil {
-				t.Fatalf("key %s: answer %q accepted but the independent check says %v", p.Key, ans, err)
-			}
-		}
-		// A damaged key must never panic either.
-		q := p
-		q.Key = p.Key[:int(seed%uint64(len(p.Key)+1))] + mutation
-		(countdown{}).Verify(&q, countdownAnswer(p.Answer))
+		fuzzVerifyIndependent(t, countdown{}, 7, seed, level, mutation, countdownAnswer, countdownIndependent)
 	})
 }
 

@@ -395,33 +395,7 @@ func FuzzVerifyKK(f *testing.F) {
 	f.Add(uint64(3), uint8(3), "!,A=knight")
 	f.Add(uint64(4), uint8(4), "! or knave")
 	f.Fuzz(func(t *testing.T, seed uint64, level uint8, mutation string) {
-		rng := rand.New(rand.NewPCG(seed, 9))
-		p := (knights{}).Generate(rng, 1+int(level)%MaxLevel)
-		// The mutation either replaces the gold answer or, when it starts
-		// with '!', is spliced into it at a position drawn from the seed.
-		ans := mutation
-		if after, ok := strings.CutPrefix(mutation, "!"); ok || mutation == "" {
-			i := int(seed % uint64(len(p.Answer)+1))
-			ans = p.Answer[:i] + after + p.Answer[i:]
-		}
-		v := (knights{}).Verify(&p, kkAnswer(ans))
-		if v.Reason == "" {
-			t.Fatalf("answer %q: verdict %+v has no reason", ans, v)
-		}
-		if v.Correct {
-			if err := kkIndependent(p.Key, trimSpace(ans)); err != nil {
-				t.Fatalf("key %s: answer %q accepted but the independent check says %v", p.Key, ans, err)
-			}
-		}
-		// A damaged key must never panic, and a key the verifier accepts
-		// with an answer must be consistent with it.
-		q := p
-		q.Key = p.Key[:int(seed%uint64(len(p.Key)+1))] + mutation
-		if v := (knights{}).Verify(&q, kkAnswer(p.Answer)); v.Correct {
-			if err := kkIndependent(q.Key, p.Answer); err != nil {
-				t.Fatalf("damaged key %q: answer %q accepted but the independent check says %v", q.Key, p.Answer, err)
-			}
-		}
+		fuzzVerifyIndependent(t, knights{}, 9, seed, level, mutation, kkAnswer, kkIndependent)
 	})
 }
 
