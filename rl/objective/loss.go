@@ -114,11 +114,8 @@ func (c LossConfig) Validate() error {
 	default:
 		return fmt.Errorf("rl: unknown loss aggregation %q: want grpo, dapo, dr_grpo or bnpo", c.Agg)
 	}
-	if !(c.EpsLow >= 0 && c.EpsLow < 1) {
-		return fmt.Errorf("rl: eps_low %v: want a value in [0, 1) so that 1-eps_low stays positive", c.EpsLow)
-	}
-	if !(c.EpsHigh >= 0) || math.IsInf(c.EpsHigh, 0) {
-		return fmt.Errorf("rl: eps_high %v: want a finite value >= 0", c.EpsHigh)
+	if err := checkClipRange("eps", c.EpsLow, c.EpsHigh, "", ""); err != nil {
+		return err
 	}
 	if !(c.DualClip == 0 || c.DualClip > 1) || math.IsInf(c.DualClip, 0) {
 		return fmt.Errorf("rl: dual_clip %v: want 0 (off) or a finite value > 1 (Ye et al. use 3)", c.DualClip)
@@ -139,11 +136,8 @@ func (c LossConfig) Validate() error {
 	default:
 		return fmt.Errorf("rl: unknown ratio_level %q: want token or sequence", c.RatioLevel)
 	}
-	if !(c.GSPOEpsLow >= 0 && c.GSPOEpsLow < 1) {
-		return fmt.Errorf("rl: gspo_eps_low %v: want a value in [0, 1) so that 1-gspo_eps_low stays positive (GSPO: 3e-4)", c.GSPOEpsLow)
-	}
-	if !(c.GSPOEpsHigh >= 0) || math.IsInf(c.GSPOEpsHigh, 0) {
-		return fmt.Errorf("rl: gspo_eps_high %v: want a finite value >= 0 (GSPO: 4e-4)", c.GSPOEpsHigh)
+	if err := checkClipRange("gspo_eps", c.GSPOEpsLow, c.GSPOEpsHigh, " (GSPO: 3e-4)", " (GSPO: 4e-4)"); err != nil {
+		return err
 	}
 	switch c.ISCorrection {
 	case "", ISNone, ISTIS, ISMIS:
@@ -162,6 +156,19 @@ func (c LossConfig) Validate() error {
 	}
 	if c.MaxNew < 0 || (c.Agg == AggDrGRPO && c.MaxNew == 0) {
 		return fmt.Errorf("rl: max_new %d: want > 0 (dr_grpo divides by it)", c.MaxNew)
+	}
+	return nil
+}
+
+// checkClipRange reports a bad clip range: NAME_low must keep 1-low
+// positive and NAME_high be finite and >= 0; the hints, "" or " (...)",
+// end the messages with the usual values.
+func checkClipRange(name string, low, high float64, lowHint, highHint string) error {
+	if !(low >= 0 && low < 1) {
+		return fmt.Errorf("rl: %s_low %v: want a value in [0, 1) so that 1-%s_low stays positive%s", name, low, name, lowHint)
+	}
+	if !(high >= 0) || math.IsInf(high, 0) {
+		return fmt.Errorf("rl: %s_high %v: want a finite value >= 0%s", name, high, highHint)
 	}
 	return nil
 }

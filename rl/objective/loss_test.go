@@ -307,6 +307,8 @@ func TestLossConfigValidate(t *testing.T) {
 		{"agg", mod(func(c *LossConfig) { c.Agg = "x" }), `rl: unknown loss aggregation "x": want grpo, dapo, dr_grpo or bnpo`},
 		{"eps_low", mod(func(c *LossConfig) { c.EpsLow = 1 }), "eps_low 1: want a value in [0, 1)"},
 		{"eps_high", mod(func(c *LossConfig) { c.EpsHigh = -0.1 }), "eps_high -0.1"},
+		{"eps_high inf", mod(func(c *LossConfig) { c.EpsHigh = math.Inf(1) }), "eps_high +Inf: want a finite value >= 0"},
+		{"gspo_eps_high inf", mod(func(c *LossConfig) { c.GSPOEpsHigh = math.Inf(1) }), "gspo_eps_high +Inf: want a finite value >= 0 (GSPO: 4e-4)"},
 		{"dual", mod(func(c *LossConfig) { c.DualClip = 0.5 }), "dual_clip 0.5: want 0 (off) or a finite value > 1"},
 		{"beta", mod(func(c *LossConfig) { c.Beta = math.NaN() }), "beta NaN"},
 		{"kl", mod(func(c *LossConfig) { c.KL = "k4" }), `unknown KL estimator "k4": want k1, k2, k3 or k3_k2grad`},
