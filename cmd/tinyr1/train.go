@@ -133,7 +133,7 @@ func resolveConfig(c *cli.Context, def train.Config, kind string, mode train.Mod
 	if err := checkMode(kind, mode, set, fileKeys, path); err != nil {
 		return cfg, err
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ValidateFor(mode); err != nil {
 		return cfg, usageError("%v", strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	if err := cfg.CheckUnread(set, func(key string) string { return "--" + flagName(key) }); err != nil {
@@ -296,7 +296,7 @@ func resumeRun(c *cli.Context, kind, dir string) (*train.Trainer, *checkpoints.R
 		}
 	}
 	cfg.Steps, cfg.Workers = over.Steps, over.Workers
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ValidateFor(mode); err != nil {
 		return nil, nil, usageError("%v", err)
 	}
 	run, err := checkpoints.ResumeRun(dir)

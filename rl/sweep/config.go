@@ -77,7 +77,11 @@ func (e *Experiment) TrainConfig(a *Arm, seed uint64, extra int) (train.Config, 
 	}
 	cfg.Seed = seed
 	cfg.Steps += extra
-	if err := cfg.Validate(); err != nil {
+	check := cfg
+	if a.Match != nil && check.Steps == 0 {
+		check.Steps = 1 // steps 0: all its steps are the matched ones, not known yet
+	}
+	if err := check.ValidateFor(e.Mode(a)); err != nil {
 		return def, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
 	}
 	set := make([]string, 0, len(ov))

@@ -263,3 +263,83 @@ func TestFlagArgs(t *testing.T) {
 		t.Errorf("got %s: want %s", got, want)
 	}
 }
+
+// TestStepPrice: a step of a run that samples (train, rft) costs its whole
+// time_step, the sampling included; an SFT step, which logs no time_step,
+// costs its time_update.
+func TestStepPrice(t *testing.T) {
+	for _, tc := range []struct {
+		name, metrics string
+		want          float64
+	}{
+		{"rft", "{\"step\":1,\"time_update\":1,\"time_step\":3}\n{\"step\":2,\"time_update\":1,\"time_step\":5}\n", 4},
+		{"sft", "{\"step\":1,\"time_update\":0.5}\n{\"step\":2,\"time_update\":1.5}\n", 1},
+	} {
+		j := &Job{Name: tc.name, Dir: filepath.Join(t.TempDir(), tc.name)}
+		fakeCheckpoint(t, j.Dir, 2)
+		os.WriteFile(filepath.Join(j.Dir, "metrics.jsonl"), []byte(tc.metrics), 0o644)
+		if _, got, err := stepPrice(j); err != nil || got != tc.want {
+			t.Errorf("%s: price %v, %v: want %v s per step", tc.name, got, err, tc.want)
+		}
+	}
+	j := &Job{Name: "none", Dir: filepath.Join(t.TempDir(), "none")}
+	fakeCheckpoint(t, j.Dir, 1)
+	os.WriteFile(filepath.Join(j.Dir, "metrics.jsonl"), []byte("{\"step\":1}\n"), 0o644)
+	if _, _, err := stepPrice(j); err == nil || !strings.Contains(err.Error(), "has no time_update") {
+		t.Errorf("no timings: %v, want an error naming time_update", err)
+	}
+}
+
+// TestMatchedRFTArm: an iterated rejection-sampling arm with steps 0 takes
+// all its steps from compute matching: GRPO's seconds at the price of a
+// short rft arm's whole steps (sampling included). Without match, steps 0
+// is refused.
+func TestMatchedRFTArm(t *testing.T) {
+	const file = `{
+  "out": "x",
+  "seeds": [1, 2],
+  "stages": {
+    "warm": {"command": "sft", "config": {"preset": "tiny", "steps": 6}},
+    "grpo": {"command": "train", "config": {"steps": 4}},
+    "rft": {"command": "rft", "config": {"steps": 3, "ref_reset_every": 5}}
+  },
+  "arms": [
+    {"name": "sft", "stage": "warm"},
+    {"name": "grpo", "stage": "grpo", "from": "sft"},
+    {"name": "rftp", "stage": "rft", "from": "sft"},
+    {"name": "rft", "stage": "rft", "from": "sft", "config": {"steps": 0}, "match": {"arm": "grpo", "per_step": "rftp"}}
+  ]
+}`
+	e, err := Parse([]byte(file), "rft.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPlan(e, t.TempDir())
+	// GRPO: 12 and 20 s (mean 16); rftp: 1.5 and 2.5 s per step (mean 2),
+	// of which the update is 0.5: 8 steps at the whole step's price.
+	for i, s := range e.Seeds {
+		g, r := p.Run("grpo", s).Dir, p.Run("rftp", s).Dir
+		fakeCheckpoint(t, g, 4)
+		fakeCheckpoint(t, r, 3)
+		sec, per := float64(12+8*i), 1.5+float64(i)
+		os.WriteFile(filepath.Join(g, "metrics.jsonl"), []byte(fmt.Sprintf("{\"step\":1,\"time_step\":%g}\n{\"step\":2,\"time_step\":%g}\n", sec/2, sec/2)), 0o644)
+		os.WriteFile(filepath.Join(r, "metrics.jsonl"), []byte(fmt.Sprintf("{\"step\":1,\"time_update\":0.5,\"time_step\":%g}\n", per)), 0o644)
+	}
+	c, err := p.FreezeCompute(e.Arm("rft"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Extra != 8 {
+		t.Errorf("extra steps %d: want 8 (16 s at 2 s per whole rft step)", c.Extra)
+	}
+	args := strings.Join(p.TrainArgs(p.Job("rft-s1"), c.Extra, false), " ")
+	for _, want := range []string{"sft --from-samples", "--steps 8", "--ref-reset-every 5"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("rft-s1: %q: want %q", args, want)
+		}
+	}
+	bad := strings.Replace(file, `, "match": {"arm": "grpo", "per_step": "rftp"}`, "", 1)
+	if _, err := Parse([]byte(bad), "rft.json"); err == nil || !strings.Contains(err.Error(), "steps = 0") {
+		t.Errorf("steps 0 without match: %v, want it refused", err)
+	}
+}

@@ -193,7 +193,7 @@ type Compute struct {
 	PerStep        string    `json:"per_step"`         // whose seconds per step price a step
 	Seeds          []uint64  `json:"seeds"`            // one figure of each per seed
 	Seconds        []float64 `json:"seconds"`          // per seed: the matched run's sum of time_step
-	SecondsPerStep []float64 `json:"seconds_per_step"` // per seed: the per_step run's mean time_update
+	SecondsPerStep []float64 `json:"seconds_per_step"` // per seed: the per_step run's mean time_step (train, rft), or time_update (sft)
 	Extra          int       `json:"extra_steps"`      // round(mean seconds / mean seconds per step), or the fixed steps
 	Fixed          bool      `json:"fixed"`            // Extra was given ("steps"), not measured
 }
@@ -240,7 +240,7 @@ func (p *Plan) FreezeCompute(a *Arm) (*Compute, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, per, err := metricStat(p.Run(m.PerStep, s), "time_update")
+		_, per, err := stepPrice(p.Run(m.PerStep, s))
 		if err != nil {
 			return nil, err
 		}
@@ -258,6 +258,20 @@ func (p *Plan) FreezeCompute(a *Arm) (*Compute, error) {
 	}
 	return p.ReadCompute(a)
 }
+
+// stepPrice is what a step of a finished run costs: the mean of its
+// time_step where it logs one (train, rft: sampling is part of the step),
+// else of its time_update (sft, whose step is its update).
+func stepPrice(j *Job) (sum, mean float64, err error) {
+	sum, mean, err = metricStat(j, "time_step")
+	if errors.Is(err, errNoKey) {
+		return metricStat(j, "time_update")
+	}
+	return sum, mean, err
+}
+
+// errNoKey is metricStat's error for a run whose metrics lack the key.
+var errNoKey = errors.New("no such metric")
 
 // metricStat returns the sum and the mean of a key over the lines of a
 // finished run's metrics.jsonl that have it.
@@ -293,7 +307,7 @@ func metricStat(j *Job, key string) (sum, mean float64, err error) {
 		return 0, 0, fmt.Errorf("sweep: compute matching: %w", err)
 	}
 	if n == 0 {
-		return 0, 0, fmt.Errorf("sweep: compute matching: %s has no %s: want a run that measures it (time_step: train; time_update: any)", f.Name(), key)
+		return 0, 0, fmt.Errorf("sweep: compute matching: %s has no %s: want a run that measures it (time_step: train, rft; time_update: any): %w", f.Name(), key, errNoKey)
 	}
 	return sum, sum / float64(n), nil
 }

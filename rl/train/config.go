@@ -69,8 +69,8 @@ type Config struct {
 	Scale         string  `json:"scale" usage:"advantage scaling: group, batch or none (Dr. GRPO)" topic:"GRPO objective" for:"grpo"`
 	Advantage     string  `json:"advantage" usage:"advantage estimator: grpo ((r - group mean) scaled by scale), rloo (r_i - mean of the group's others, Ahmadian et al. 2024), reinforce_pp (group mean subtracted, then whitened over the batch's tokens: REINFORCE++-baseline, Hu et al. 2025) or passk (the group's pass@k, passk_k, Chen et al. 2025); scale applies to grpo only" topic:"GRPO objective" for:"grpo"`
 	PasskK        int     `json:"passk_k" usage:"advantage passk: k, the size of the subsets whose best reward is optimised, 1 to group-1" topic:"GRPO objective" for:"grpo"`
-	RefResetEvery int     `json:"ref_reset_every" usage:"every N steps the reference policy becomes a copy of the current one (ProRL, Liu et al. 2025); 0 is off; needs beta > 0 or ref_reset_optimizer" topic:"GRPO objective" for:"grpo"`
-	RefResetOpt   bool    `json:"ref_reset_optimizer" usage:"at each reference reset also zero the AdamW moments and step count, as a fresh optimizer's (ProRL)" topic:"GRPO objective" for:"grpo"`
+	RefResetEvery int     `json:"ref_reset_every" usage:"every N steps the reference policy becomes a copy of the current one (ProRL, Liu et al. 2025; train needs beta > 0 or ref_reset_optimizer), or with sft --from-samples the sampler does (iterated rejection sampling, expert iteration); 0 is off" topic:"Reference reset" for:"rft,grpo"`
+	RefResetOpt   bool    `json:"ref_reset_optimizer" usage:"at each reference reset also zero the AdamW moments and step count, as a fresh optimizer's (ProRL)" topic:"Reference reset" for:"rft,grpo"`
 	EpsLow        float64 `json:"eps_low" usage:"lower clip range of the ratio" topic:"GRPO objective" for:"grpo"`
 	EpsHigh       float64 `json:"eps_high" usage:"upper clip range of the ratio (DAPO clip-higher: 0.28)" topic:"GRPO objective" for:"grpo"`
 	DualClip      float64 `json:"dual_clip" usage:"dual-clip constant c for negative advantages; 0 is off" topic:"GRPO objective" for:"grpo"`
@@ -328,8 +328,8 @@ func (c Config) Validate() error {
 
 // validateEstimator reports the advantage and reference-reset settings
 // that cannot apply: a setting of one estimator given to another, a passk k
-// of the group size or more, a negative reset period, a reset with nothing to
-// reset. Each is one line through bad.
+// of the group size or more, a negative reset period, an optimizer reset
+// without one (ValidateFor adds the mode's). Each is one line through bad.
 func (c Config) validateEstimator(bad func(key string, v any, want string)) {
 	adv := objective.DefaultAdvantageConfig()
 	if c.Advantage == "" {
@@ -353,9 +353,25 @@ func (c Config) validateEstimator(bad func(key string, v any, want string)) {
 		bad("ref_reset_every", c.RefResetEvery, "a value >= 0 (0 is off)")
 	case c.RefResetEvery == 0 && c.RefResetOpt:
 		bad("ref_reset_optimizer", c.RefResetOpt, "ref_reset_every >= 1 to use it")
-	case c.RefResetEvery > 0 && c.Beta == 0 && !c.RefResetOpt:
+	}
+}
+
+// ValidateFor is Validate plus the checks that depend on the mode the
+// config trains in: a reset period in SFT, which has no second policy, and
+// a GRPO reset with nothing to reset (with beta 0 the reference enters no
+// term). An RFT reset always matters: the sampler becomes the policy.
+func (c Config) ValidateFor(m Mode) error {
+	err := c.Validate()
+	bad := func(key string, v any, want string) {
+		err = errors.Join(err, fmt.Errorf("rl: config %s = %v: want %s", key, v, want))
+	}
+	switch {
+	case m == SFT && c.RefResetEvery > 0:
+		bad("ref_reset_every", c.RefResetEvery, "0 in a supervised warm start (sft --from-samples or train reset a policy; sft has one)")
+	case m == GRPO && c.RefResetEvery > 0 && c.Beta == 0 && !c.RefResetOpt:
 		bad("ref_reset_every", c.RefResetEvery, "beta > 0 or ref_reset_optimizer: with beta 0 the reference enters no term, so a reset would change nothing")
 	}
+	return err
 }
 
 // LossConfig returns the GRPO loss settings.

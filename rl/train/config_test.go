@@ -139,15 +139,40 @@ func TestValidateEstimatorAndReset(t *testing.T) {
 	} {
 		c := DefaultTrainConfig()
 		tc.edit(&c)
-		err := c.Validate()
+		err := c.ValidateFor(GRPO)
 		if tc.want == "" {
 			if err != nil {
-				t.Errorf("%+v: Validate() = %v, want nil", c, err)
+				t.Errorf("%+v: ValidateFor(GRPO) = %v, want nil", c, err)
 			}
 			continue
 		}
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
-			t.Errorf("Validate() = %v, want one error with %q", err, tc.want)
+			t.Errorf("ValidateFor(GRPO) = %v, want one error with %q", err, tc.want)
+		}
+	}
+}
+
+// TestValidateForMode: a reset period means a different thing in each
+// mode. RFT resets its sampler whatever beta is (iterated rejection
+// sampling); GRPO needs the KL term or an optimizer reset for a reset to
+// change anything; SFT has no second policy to reset.
+func TestValidateForMode(t *testing.T) {
+	for _, tc := range []struct {
+		mode Mode
+		want string // "" for a good config
+	}{
+		{RFT, ""},
+		{GRPO, "ref_reset_every = 4: want beta > 0 or ref_reset_optimizer"},
+		{SFT, "ref_reset_every = 4: want 0 in a supervised warm start"},
+	} {
+		c := DefaultSFTConfig()
+		c.RefResetEvery = 4
+		if err := c.Validate(); err != nil {
+			t.Fatalf("Validate() = %v: want the mode-free checks to pass", err)
+		}
+		err := c.ValidateFor(tc.mode)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%v: ValidateFor = %v, want %q", tc.mode, err, tc.want)
 		}
 	}
 }

@@ -24,7 +24,7 @@ type Metrics struct {
 	*ValidationMetrics // steps with a validation
 
 	TimeRollout     *float64 `json:"time_rollout,omitempty"`      // RFT and GRPO: seconds sampling and scoring completions (GRPO: dynamic refills included)
-	TimeStep        *float64 `json:"time_step,omitempty"`         // GRPO: seconds of the whole step: rollout, reference, update
+	TimeStep        *float64 `json:"time_step,omitempty"`         // GRPO: seconds of the whole step: rollout, reference, update; RFT: sampling and update
 	SkippedNoSignal bool     `json:"skipped_no_signal,omitempty"` // GRPO: no group with a reward variance, so no update
 	Nonfinite       bool     `json:"nonfinite,omitempty"`         // a loss, gradient norm or figure was not finite
 	RefReset        bool     `json:"ref_reset,omitempty"`         // GRPO: the reference became this step's policy (ref_reset_every)

@@ -11,11 +11,16 @@ package train
 // new reference (as "ref.<param>" tensors, the format's embedded reference)
 // and the reset optimizer: a run resumed from it, or a trainer restored from
 // it, continues exactly as the uninterrupted run does.
+//
+// In RFT (sft --from-samples) the frozen policy is the sampler, so the same
+// reset makes rejection sampling iterated (expert iteration, Anthony et al.
+// 2017; ReST, Gulcehre et al. 2023; RAFT, Dong et al. 2023): every N steps
+// the policy trained so far becomes the sampler of the next N steps.
 
 // resetDue reports whether the step just done (t.Step) ends a reset period.
 func (t *Trainer) resetDue() bool {
 	n := t.Cfg.RefResetEvery
-	return t.Mode == GRPO && n > 0 && t.Step%n == 0
+	return t.Mode != SFT && n > 0 && t.Step%n == 0
 }
 
 // resetReference makes the reference a copy of the current policy (and,

@@ -131,7 +131,7 @@ func TestRefResetEqualsFreshStart(t *testing.T) {
 	// A data position whose reset lies after the checkpoint's step is refused.
 	bad := *ck
 	bad.Header.DataPosition = bytes.Replace(ck.Header.DataPosition, []byte(`"ref_step":2`), []byte(`"ref_step":3`), 1)
-	if err := restored.Restore(&bad); err == nil || !strings.Contains(err.Error(), "reference reset at step 3: want 0, or a step of a GRPO run up to the checkpoint's 2") {
+	if err := restored.Restore(&bad); err == nil || !strings.Contains(err.Error(), "reference reset at step 3: want 0, or a step of a GRPO or RFT run up to the checkpoint's 2") {
 		t.Errorf("Restore of ref_step 3 at step 2: %v, want the reset step refused", err)
 	}
 	// Without a reset the checkpoint names the initial one by hash and a

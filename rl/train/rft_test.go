@@ -3,6 +3,7 @@ package train
 import (
 	"bytes"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -120,5 +121,65 @@ func TestRFTSamplerThatSolvesNothing(t *testing.T) {
 	defer tr.Close()
 	if err := tr.Train(); err == nil || !strings.Contains(err.Error(), "rejected by the verifier") {
 		t.Fatalf("Train = %v, want an error saying every completion was rejected", err)
+	}
+}
+
+// TestRFTIterated: with ref_reset_every 2 the sampler becomes the policy
+// after steps 2 and 4 (and only then), so rejection sampling is iterated.
+// Up to step 2 the run equals plain RFT bit for bit; at step 3 it samples
+// from the new sampler, so its policy differs from plain RFT's (an engine
+// that kept the old weights would not). Each step logs time_step, the
+// sampling and the update, which prices an RFT step for compute matching.
+// A run stopped at step 3 and resumed writes the uninterrupted run's bytes.
+func TestRFTIterated(t *testing.T) {
+	cfg := tinyRFT(5)
+	cfg.RefResetEvery = 2
+	run := func(cfg Config) map[int][]float32 {
+		tr, err := NewRFT(cfg, rftSampler, "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		init := slices.Clone(tr.Ref.Data)
+		params := map[int][]float32{}
+		tr.stepHook = func(m *Metrics) {
+			params[m.Step] = slices.Clone(tr.Params.Data)
+			if m.TimeStep == nil || m.TimeRollout == nil || !(*m.TimeStep >= *m.TimeRollout+m.TimeUpdate*0.999) {
+				t.Errorf("step %d: time_step %v, time_rollout %v, time_update %v: want the step's seconds, sampling and update", m.Step, m.TimeStep, m.TimeRollout, m.TimeUpdate)
+			}
+			due := cfg.RefResetEvery > 0 && m.Step%2 == 0
+			if m.RefReset != due {
+				t.Errorf("reset every %d, step %d: ref_reset %v, want %v", cfg.RefResetEvery, m.Step, m.RefReset, due)
+			}
+			if same := slices.Equal(tr.Ref.Data, tr.Params.Data); same != due {
+				t.Errorf("reset every %d, step %d: sampler equals the policy: %v, want %v", cfg.RefResetEvery, m.Step, same, due)
+			}
+			if m.Step < 2 && !slices.Equal(tr.Ref.Data, init) {
+				t.Errorf("step %d: the sampler changed before the first reset", m.Step)
+			}
+		}
+		if err := tr.Train(); err != nil {
+			t.Fatal(err)
+		}
+		return params
+	}
+	iter := run(cfg)
+	plainCfg := cfg
+	plainCfg.RefResetEvery = 0
+	plain := run(plainCfg)
+	if !slices.Equal(iter[2], plain[2]) {
+		t.Error("step 2: iterated RFT differs from plain RFT before its first reset")
+	}
+	if slices.Equal(iter[3], plain[3]) {
+		t.Error("step 3: iterated RFT equals plain RFT: the step after the reset did not sample from the new sampler")
+	}
+
+	root := t.TempDir()
+	a, c := filepath.Join(root, "a"), filepath.Join(root, "c")
+	runRFT(t, a, rftSampler, cfg, 0)
+	runRFT(t, c, rftSampler, cfg, 3)
+	resume(t, c, func() (*Trainer, error) { return NewRFT(cfg, rftSampler, "test") })
+	if !bytes.Equal(latestBytes(t, a), latestBytes(t, c)) {
+		t.Fatal("iterated RFT 3 steps + resume + 2 steps differs from 5 straight steps")
 	}
 }

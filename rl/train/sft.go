@@ -140,8 +140,9 @@ func (t *Trainer) sftStep() (*Metrics, error) {
 	}
 	el := time.Since(t0).Seconds()
 	tUpdate := el
-	if m.TimeRollout != nil { // RFT: the sampling is not the update
+	if m.TimeRollout != nil { // RFT: the sampling is not the update, but it is the step's
 		tUpdate = el - *m.TimeRollout
+		m.TimeStep = &el
 	}
 	m.UpdateMetrics = &UpdateMetrics{Loss: finiteOr(loss), GradNorm: finiteOr(gn), TimeUpdate: tUpdate, TokensPerS: float64(targets) / el}
 	m.SupervisedMetrics = &SupervisedMetrics{Tokens: targets, CutExamples: cut}

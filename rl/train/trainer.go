@@ -37,7 +37,7 @@ type Trainer struct {
 	ValStep   int     // the step LastVal was measured at
 	NonFinite int     // non-finite steps in a row
 	Skipped   int     // non-finite steps skipped in all
-	RefStep   int     // GRPO: the step of the last reference reset (refreset.go); 0: Ref is the initial checkpoint
+	RefStep   int     // GRPO, RFT: the step of the last reference (sampler) reset (refreset.go); 0: Ref is the initial checkpoint
 
 	RunID      string
 	ParentHash string // content hash of the initial checkpoint (GRPO, RFT)
@@ -91,7 +91,7 @@ type dataPosition struct {
 
 // NewSFT makes a trainer for a supervised warm start from a random model.
 func NewSFT(cfg Config, runID string) (*Trainer, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ValidateFor(SFT); err != nil {
 		return nil, err
 	}
 	tok := data.NewTokenizer()
@@ -114,7 +114,7 @@ func NewGRPO(cfg Config, initPath, runID string) (*Trainer, error) {
 // the checkpoint at path and whose Ref is a frozen copy of it (GRPO's
 // reference, or RFT's sampler); flag names path in errors.
 func trainerFrom(mode Mode, flag string, cfg Config, path, runID string) (*Trainer, error) {
-	if err := cfg.Validate(); err != nil {
+	if err := cfg.ValidateFor(mode); err != nil {
 		return nil, err
 	}
 	ck, err := checkpoints.Load(path)
@@ -261,8 +261,8 @@ func (t *Trainer) Restore(ck *checkpoints.Checkpoint) error {
 		return fmt.Errorf("rl: checkpoint %s: graph width %d: want 0 to the context %d", ck.File, dp.GraphT, t.Params.Cfg.Context)
 	}
 	t.minGraphT = dp.GraphT
-	if dp.RefStep < 0 || dp.RefStep > t.Step || (dp.RefStep > 0 && t.Mode != GRPO) {
-		return fmt.Errorf("rl: checkpoint %s: reference reset at step %d: want 0, or a step of a GRPO run up to the checkpoint's %d", ck.File, dp.RefStep, t.Step)
+	if dp.RefStep < 0 || dp.RefStep > t.Step || (dp.RefStep > 0 && t.Mode == SFT) {
+		return fmt.Errorf("rl: checkpoint %s: reference reset at step %d: want 0, or a step of a GRPO or RFT run up to the checkpoint's %d", ck.File, dp.RefStep, t.Step)
 	}
 	if t.RefStep = dp.RefStep; t.RefStep > 0 {
 		if err := rl.CopyTensors(t.Ref, ck, "ref.", t.Ref.Data); err != nil {
