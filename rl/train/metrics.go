@@ -33,28 +33,32 @@ type Metrics struct {
 // RolloutMetrics describes the completions of a GRPO step's first rollout
 // round: the policy as it is, before dynamic sampling drops any group.
 type RolloutMetrics struct {
-	RewardMean         float64            `json:"reward_mean"`                 // the reward the trainer uses (a control arm's, if any)
-	RewardStd          float64            `json:"reward_std"`                  // its population standard deviation
-	RewardCorrectMean  float64            `json:"reward_correct_mean"`         // each term of the reward, unweighted: correctness
-	RewardCorrectStd   float64            `json:"reward_correct_std"`          //
-	RewardFormatMean   float64            `json:"reward_format_mean"`          // format
-	RewardFormatStd    float64            `json:"reward_format_std"`           //
-	RewardLengthMean   float64            `json:"reward_length_mean"`          // linear length penalty
-	RewardLengthStd    float64            `json:"reward_length_std"`           //
-	RewardOverlongMean float64            `json:"reward_overlong_mean"`        // soft overlong penalty
-	RewardOverlongStd  float64            `json:"reward_overlong_std"`         //
-	RewardByTask       map[string]float64 `json:"reward_by_task"`              // mean reward per "family:level"
-	Accuracy           float64            `json:"accuracy"`                    // fraction correct and not truncated (the verifier's)
-	AccuracyByTask     map[string]float64 `json:"accuracy_by_task"`            // ... per "family:level"
-	FormatRate         float64            `json:"format_rate"`                 // fraction following the output contract
-	TruncationRate     float64            `json:"truncation_rate"`             // fraction cut at max_new
-	ZeroVarianceFrac   float64            `json:"zero_variance_frac"`          // fraction of groups whose rewards are all equal
-	CompletionLenMean  float64            `json:"completion_len_mean"`         // generated tokens
-	CompletionLenMin   int                `json:"completion_len_min"`          //
-	CompletionLenMax   int                `json:"completion_len_max"`          //
-	Entropy            *float64           `json:"entropy,omitempty"`           // mean entropy of the sampling distribution per token; nil without tokens
-	CurriculumLevels   map[string]int     `json:"curriculum_levels,omitempty"` // each family's level after the step's records; nil without a curriculum
-	TokensRollout      int                `json:"tokens_rollout"`              // tokens sampled in every round
+	RewardMean         float64            `json:"reward_mean"`                      // the reward the trainer uses (a control arm's, if any)
+	RewardStd          float64            `json:"reward_std"`                       // its population standard deviation
+	RewardCorrectMean  float64            `json:"reward_correct_mean"`              // each term of the reward, unweighted: correctness
+	RewardCorrectStd   float64            `json:"reward_correct_std"`               //
+	RewardFormatMean   float64            `json:"reward_format_mean"`               // format
+	RewardFormatStd    float64            `json:"reward_format_std"`                //
+	RewardLengthMean   float64            `json:"reward_length_mean"`               // linear length penalty
+	RewardLengthStd    float64            `json:"reward_length_std"`                //
+	RewardOverlongMean float64            `json:"reward_overlong_mean"`             // soft overlong penalty
+	RewardOverlongStd  float64            `json:"reward_overlong_std"`              //
+	RewardByTask       map[string]float64 `json:"reward_by_task"`                   // mean reward per "family:level"
+	Accuracy           float64            `json:"accuracy"`                         // fraction correct and not truncated (the verifier's)
+	AccuracyByTask     map[string]float64 `json:"accuracy_by_task"`                 // ... per "family:level"
+	FormatRate         float64            `json:"format_rate"`                      // fraction following the output contract
+	TruncationRate     float64            `json:"truncation_rate"`                  // fraction cut at max_new
+	ZeroVarianceFrac   float64            `json:"zero_variance_frac"`               // fraction of groups whose rewards are all equal
+	CompletionLenMean  float64            `json:"completion_len_mean"`              // generated tokens
+	CompletionLenMin   int                `json:"completion_len_min"`               //
+	CompletionLenMax   int                `json:"completion_len_max"`               //
+	CompletionLenRight *float64           `json:"completion_len_correct,omitempty"` // mean length of the correct completions; nil when none
+	CompletionLenWrong *float64           `json:"completion_len_wrong,omitempty"`   // ... of the others (wrong, badly formatted or cut): the length Dr. GRPO says GRPO's 1/|o| inflates
+	CompletionLenTask  map[string]float64 `json:"completion_len_by_task"`           // mean generated tokens per "family:level"
+	ThinkLenByTask     map[string]float64 `json:"think_len_by_task,omitempty"`      // mean tokens inside <think>...</think> per "family:level", over completions that open and close it
+	Entropy            *float64           `json:"entropy,omitempty"`                // mean entropy of the sampling distribution per token; nil without tokens
+	CurriculumLevels   map[string]int     `json:"curriculum_levels,omitempty"`      // each family's level after the step's records; nil without a curriculum
+	TokensRollout      int                `json:"tokens_rollout"`                   // tokens sampled in every round
 }
 
 // DynamicMetrics is dynamic sampling's account (DAPO).

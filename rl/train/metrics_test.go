@@ -28,17 +28,19 @@ func jsonKeys(t *testing.T, m *Metrics) []string {
 }
 
 // TestMetricsKeys holds the keys of metrics.jsonl to those the map-based
-// metrics wrote before Metrics (rl/report, tinybench and scripts read them):
-// a GRPO step, a GRPO step without any signal, and a supervised step.
+// metrics wrote before Metrics (rl/report, tinybench and scripts read them),
+// plus the length figures the study added (completion_len_correct, _wrong,
+// _by_task, think_len_by_task): a GRPO step, a GRPO step without any
+// signal, and a supervised step.
 func TestMetricsKeys(t *testing.T) {
-	grpo := strings.Fields(`accuracy accuracy_by_task clip_high clip_low completion_len_max completion_len_mean
-		completion_len_min dual_clip entropy format_rate grad_norm graph_engine_logp_maxdiff kl loss lr ratio_mean
+	grpo := strings.Fields(`accuracy accuracy_by_task clip_high clip_low completion_len_by_task completion_len_correct
+		completion_len_max completion_len_mean completion_len_min completion_len_wrong dual_clip entropy format_rate grad_norm graph_engine_logp_maxdiff kl loss lr ratio_mean
 		reward_by_task reward_correct_mean reward_correct_std reward_format_mean reward_format_std reward_length_mean
 		reward_length_std reward_mean reward_overlong_mean reward_overlong_std reward_std skipped_steps step
-		time_reference time_rollout time_step time_update tokens_per_s tokens_reference tokens_rollout tokens_update
+		think_len_by_task time_reference time_rollout time_step time_update tokens_per_s tokens_reference tokens_rollout tokens_update
 		truncation_rate zero_variance_frac`)
-	noSignal := strings.Fields(`accuracy accuracy_by_task completion_len_max completion_len_mean completion_len_min
-		dynamic_groups dynamic_rounds entropy format_rate lr reward_by_task reward_correct_mean reward_correct_std
+	noSignal := strings.Fields(`accuracy accuracy_by_task completion_len_by_task completion_len_max completion_len_mean
+		completion_len_min completion_len_wrong dynamic_groups dynamic_rounds entropy format_rate lr reward_by_task reward_correct_mean reward_correct_std
 		reward_format_mean reward_format_std reward_length_mean reward_length_std reward_mean reward_overlong_mean
 		reward_overlong_std reward_std skipped_no_signal step time_rollout time_step tokens_rollout truncation_rate
 		zero_variance_frac`)

@@ -3,6 +3,7 @@ package train
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"tinyr1/data"
 	"tinyr1/model"
@@ -147,6 +148,18 @@ func signalGroups(gs []group, cfg objective.AdvantageConfig) []group {
 	return out
 }
 
+// thinkLen is the number of tokens inside a completion's think block: ok
+// when it starts with <think> and closes it (each tag is one token).
+func thinkLen(comp []int) (n int, ok bool) {
+	if len(comp) == 0 || comp[0] != data.ThinkOpenID {
+		return 0, false
+	}
+	if n = slices.Index(comp[1:], data.ThinkCloseID); n < 0 {
+		return 0, false
+	}
+	return n, true
+}
+
 // rolloutMetrics returns reward, accuracy, format, length and entropy
 // figures of rollout groups gs, and records their outcomes in the
 // curriculum.
@@ -159,6 +172,8 @@ func (t *Trainer) rolloutMetrics(gs []group) *RolloutMetrics {
 	perTask := map[string][]float64{}
 	rewardTask := map[string][]float64{}
 	minL, maxL := math.MaxInt, 0
+	var lenRight, lenWrong []float64
+	lenTask, thinkTask := map[string][]float64{}, map[string][]float64{}
 	for _, g := range gs {
 		rs = append(rs, g.rewards...)
 		outs = append(outs, g.outs...)
@@ -171,8 +186,15 @@ func (t *Trainer) rolloutMetrics(gs []group) *RolloutMetrics {
 			c := 0.0
 			if o.Correct && !o.Truncated {
 				c = 1
+				lenRight = append(lenRight, float64(o.Len))
+			} else {
+				lenWrong = append(lenWrong, float64(o.Len))
 			}
 			perTask[key] = append(perTask[key], c)
+			lenTask[key] = append(lenTask[key], float64(o.Len))
+			if n, ok := thinkLen(g.comps[s]); ok {
+				thinkTask[key] = append(thinkTask[key], float64(n))
+			}
 		}
 		for s, p := range g.parts {
 			correct = append(correct, p.Correct)
@@ -227,6 +249,18 @@ func (t *Trainer) rolloutMetrics(gs []group) *RolloutMetrics {
 		FormatRate: fmtOK / n, TruncationRate: trunc / n,
 		ZeroVarianceFrac:  float64(zero) / float64(len(gs)),
 		CompletionLenMean: mean(lens), CompletionLenMin: minL, CompletionLenMax: maxL,
+		CompletionLenTask: means(lenTask),
+	}
+	if len(lenRight) > 0 {
+		x := mean(lenRight)
+		rm.CompletionLenRight = &x
+	}
+	if len(lenWrong) > 0 {
+		x := mean(lenWrong)
+		rm.CompletionLenWrong = &x
+	}
+	if len(thinkTask) > 0 {
+		rm.ThinkLenByTask = means(thinkTask)
 	}
 	if entN > 0 {
 		e := entSum / float64(entN)

@@ -2,6 +2,7 @@ package train
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"tinyr1/checkpoints"
+	"tinyr1/data"
 	"tinyr1/model"
 	"tinyr1/rl/eval"
 	"tinyr1/rl/objective"
@@ -653,4 +655,93 @@ func TestResumeKeepsGraphWidth(t *testing.T) {
 	if again.graphT != tr.graphT {
 		t.Fatalf("restored graph width %d, want the saved %d", again.graphT, tr.graphT)
 	}
+}
+
+// TestRolloutLengthMetrics: the length figures the study's Dr. GRPO and
+// "aha" curves read, recomputed from the groups: the mean length of the
+// correct and of the other completions, the mean length per task, and the
+// think block's length (tokens between <think> and </think>, over the
+// completions that open and close it).
+func TestRolloutLengthMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		comp []int
+		n    int
+		ok   bool
+	}{
+		{[]int{data.ThinkOpenID, 10, 11, data.ThinkCloseID, data.AnswerOpenID}, 2, true},
+		{[]int{data.ThinkOpenID, data.ThinkCloseID}, 0, true},
+		{[]int{data.ThinkOpenID, 10, 11}, 0, false},
+		{[]int{10, data.ThinkOpenID, data.ThinkCloseID}, 0, false},
+		{nil, 0, false},
+	} {
+		if n, ok := thinkLen(tc.comp); n != tc.n || ok != tc.ok {
+			t.Errorf("thinkLen(%v) = %d, %v: want %d, %v", tc.comp, n, ok, tc.n, tc.ok)
+		}
+	}
+	cfg := DefaultTrainConfig()
+	cfg.Tasks = "add:1,add:2"
+	cfg.Prompts, cfg.Group, cfg.MaxNew = 16, 4, 32
+	cfg.Workers = 1
+	tr, err := NewGRPO(cfg, "testdata/tiny-add1.ckpt", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	gs, err := tr.rolloutGroups(0, cfg.Prompts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := tr.rolloutMetrics(gs)
+	var right, wrong []float64
+	byTask, think := map[string][]float64{}, map[string][]float64{}
+	for _, g := range gs {
+		key := fmt.Sprintf("add:%d", g.prob.Level)
+		for s, o := range g.outs {
+			l := float64(len(g.comps[s]))
+			if o.Correct && g.stopped[s] {
+				right = append(right, l)
+			} else {
+				wrong = append(wrong, l)
+			}
+			byTask[key] = append(byTask[key], l)
+			text, _, err := tr.Tok.DecodeCompletion(g.comps[s])
+			if err != nil {
+				continue
+			}
+			if body, ok := strings.CutPrefix(text, data.TagThinkOpen); ok {
+				if i := strings.Index(body, data.TagThinkClose); i >= 0 {
+					ids, err := tr.Tok.Encode(body[:i])
+					if err != nil {
+						t.Fatal(err)
+					}
+					think[key] = append(think[key], float64(len(ids)))
+				}
+			}
+		}
+	}
+	if len(right) == 0 || len(wrong) == 0 || len(think) == 0 {
+		t.Fatalf("%d correct, %d other completions, think blocks in %d tasks: the test needs all", len(right), len(wrong), len(think))
+	}
+	mean := func(xs []float64) float64 { m, _ := eval.MeanStdErr(xs); return m }
+	near := func(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+	if m.CompletionLenRight == nil || !near(*m.CompletionLenRight, mean(right)) {
+		t.Errorf("completion_len_correct %v: want %v", m.CompletionLenRight, mean(right))
+	}
+	if m.CompletionLenWrong == nil || !near(*m.CompletionLenWrong, mean(wrong)) {
+		t.Errorf("completion_len_wrong %v: want %v", m.CompletionLenWrong, mean(wrong))
+	}
+	for key, xs := range byTask {
+		if !near(m.CompletionLenTask[key], mean(xs)) {
+			t.Errorf("completion_len_by_task[%s] = %v: want %v", key, m.CompletionLenTask[key], mean(xs))
+		}
+	}
+	for key, xs := range think {
+		if !near(m.ThinkLenByTask[key], mean(xs)) {
+			t.Errorf("think_len_by_task[%s] = %v: want %v", key, m.ThinkLenByTask[key], mean(xs))
+		}
+	}
+	if len(m.ThinkLenByTask) != len(think) || len(m.CompletionLenTask) != len(byTask) {
+		t.Errorf("tasks: think %v, length %v: want %d and %d", m.ThinkLenByTask, m.CompletionLenTask, len(think), len(byTask))
+	}
+	t.Logf("correct %.1f (%d), other %.1f (%d), think %v", mean(right), len(right), mean(wrong), len(wrong), m.ThinkLenByTask)
 }
