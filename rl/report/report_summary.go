@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"tinyr1/rl/eval"
@@ -51,6 +52,7 @@ func summaryMarkdown(groups []*RunGroup, evals []*evalTable, plots []PlotInfo) s
 		}
 		b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 	}
+	trendMarkdown(&b, groups)
 	b.WriteString("\n## Final evaluation\n\n")
 	if len(evals) == 0 {
 		b.WriteString("No evaluation found: run `tinyr1 eval RUN --json > RUN/eval/test.json` (or pass --eval FILE).\n")
@@ -140,4 +142,88 @@ func meanSE(xs []float64, format string) string {
 	}
 	m, se := eval.MeanStdErr(xs)
 	return fmt.Sprintf(format+" ± "+format+" (n=%d)", m, se, len(xs))
+}
+
+// TrendWindow is how many logged steps the trend tables average at the
+// start and at the end of a run.
+const TrendWindow = 10
+
+// TrendMetrics are the training figures whose change over a run the trend
+// tables show ("/*": one table per task): the sampling entropy (DAPO's
+// collapse), the completion length of correct and incorrect answers (Dr.
+// GRPO's length bias), and the completion and think lengths per task
+// (R1-Zero's growing reasoning).
+var TrendMetrics = []string{"entropy", "completion_len_correct", "completion_len_wrong", "completion_len_by_task/*", "think_len_by_task/*"}
+
+// trendMarkdown writes, for each trend metric some group logged, the mean
+// of its first and of its last TrendWindow logged steps and their
+// difference, each as mean ± SE over the group's seeds.
+func trendMarkdown(b *strings.Builder, groups []*RunGroup) {
+	var keys []string
+	for _, k := range TrendMetrics {
+		prefix, each := strings.CutSuffix(k, "*")
+		if !each {
+			keys = append(keys, k)
+			continue
+		}
+		var tasks []string
+		for _, g := range groups {
+			for _, r := range g.Runs {
+				for s := range r.Series {
+					if t, ok := strings.CutPrefix(s, prefix); ok && !slices.Contains(tasks, t) {
+						tasks = append(tasks, t)
+					}
+				}
+			}
+		}
+		slices.Sort(tasks)
+		for _, t := range tasks {
+			keys = append(keys, prefix+t)
+		}
+	}
+	header := false
+	for _, k := range keys {
+		var rows []string
+		for _, g := range groups {
+			var first, last, diff []float64
+			for _, r := range g.Runs {
+				s := r.Series[k]
+				if len(s) == 0 {
+					continue
+				}
+				w := min(TrendWindow, len(s))
+				f, l := windowMean(s[:w]), windowMean(s[len(s)-w:])
+				first, last, diff = append(first, f), append(last, l), append(diff, l-f)
+			}
+			if len(first) > 0 {
+				rows = append(rows, fmt.Sprintf("| %s | %s | %s | %s |", g.Name, meanSE(first, "%.4g"), meanSE(last, "%.4g"), signed(diff)))
+			}
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(b, "\n## Trends over training\n\nThe mean of each run's first and last %d logged steps, and last − first; mean ± SE over seeds.\n", TrendWindow)
+			header = true
+		}
+		fmt.Fprintf(b, "\n**%s**\n\n| group | first %d steps | last %d steps | change |\n|---|---|---|---|\n%s\n", k, TrendWindow, TrendWindow, strings.Join(rows, "\n"))
+	}
+}
+
+// signed is meanSE of differences, with a + before a mean that is not
+// negative.
+func signed(xs []float64) string {
+	if m, _ := eval.MeanStdErr(xs); m >= 0 {
+		return "+" + meanSE(xs, "%.4g")
+	}
+	return meanSE(xs, "%.4g")
+}
+
+// windowMean is the mean of the points' values.
+func windowMean(ps []XY) float64 {
+	t := 0.0
+	for _, p := range ps {
+		t += p.Y
+	}
+	return t / float64(len(ps))
 }

@@ -478,3 +478,43 @@ func TestFinalCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestTrendTables: each trend metric's table gives the mean of each run's
+// first and last TrendWindow logged points and their difference, mean ± SE
+// over the group's seeds; per-task keys get a table per task; a group that
+// never logged the key has no row, and a key nobody logged no table.
+func TestTrendTables(t *testing.T) {
+	series := func(f func(i int) float64, n int) []XY {
+		var s []XY
+		for i := range n {
+			s = append(s, XY{float64(i + 1), f(i)})
+		}
+		return s
+	}
+	r1 := &RunMetrics{Name: "grpo-s1", Series: map[string][]XY{
+		"entropy":                series(func(i int) float64 { return map[bool]float64{true: 1, false: 3}[i < 10] }, 20),
+		"think_len_by_task/kk:1": series(func(i int) float64 { return float64(i) }, 4), // shorter than the window
+	}}
+	r2 := &RunMetrics{Name: "grpo-s2", Series: map[string][]XY{"entropy": series(func(int) float64 { return 2 }, 25)}}
+	sft := &RunMetrics{Name: "sft-s1", Series: map[string][]XY{"sft_loss": series(func(int) float64 { return 1 }, 30)}}
+	var b strings.Builder
+	trendMarkdown(&b, []*RunGroup{{Name: "sft", Runs: []*RunMetrics{sft}}, {Name: "grpo", Runs: []*RunMetrics{r1, r2}}})
+	got := b.String()
+	for _, want := range []string{
+		"## Trends over training",
+		"**entropy**\n\n| group | first 10 steps | last 10 steps | change |\n|---|---|---|---|\n| grpo | 1.5 ± 0.5 (n=2) | 2.5 ± 0.5 (n=2) | +1 ± 1 (n=2) |\n",
+		"**think_len_by_task/kk:1**\n\n| group | first 10 steps | last 10 steps | change |\n|---|---|---|---|\n| grpo | 1.5 | 1.5 | +0 |\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("trend tables:\n%s\nwant %q", got, want)
+		}
+	}
+	if strings.Contains(got, "| sft |") || strings.Contains(got, "completion_len_wrong") {
+		t.Errorf("trend tables:\n%s\nwant no sft row and no table of a key nobody logged", got)
+	}
+	b.Reset()
+	trendMarkdown(&b, []*RunGroup{{Name: "sft", Runs: []*RunMetrics{sft}}})
+	if b.Len() != 0 {
+		t.Errorf("no trend metric logged: wrote %q, want nothing", b.String())
+	}
+}
