@@ -343,3 +343,44 @@ func TestMatchedRFTArm(t *testing.T) {
 		t.Errorf("steps 0 without match: %v, want it refused", err)
 	}
 }
+
+// TestMatchedArmOfNoSteps: an arm of steps 0 that compute matching gives
+// no extra steps is refused, naming the figure, instead of starting a run
+// of 0 steps that tinyr1 refuses: a fixed 0 when the file is parsed, a
+// measured 0 when the job is checked.
+func TestMatchedArmOfNoSteps(t *testing.T) {
+	const file = `{
+  "out": "x",
+  "seeds": [1],
+  "stages": {
+    "warm": {"command": "sft", "config": {"preset": "tiny", "steps": 6}},
+    "grpo": {"command": "train", "config": {"steps": 4}}
+  },
+  "arms": [
+    {"name": "sft", "stage": "warm"},
+    {"name": "grpo", "stage": "grpo", "from": "sft"},
+    {"name": "sftx", "stage": "warm", "config": {"steps": 0}, "match": {"arm": "grpo", "per_step": "sft"}}
+  ]
+}`
+	fixed := strings.Replace(file, `"arm": "grpo", "per_step": "sft"`, `"steps": 0`, 1)
+	if _, err := Parse([]byte(fixed), "x.json"); err == nil || !strings.Contains(err.Error(), "steps = 0") {
+		t.Errorf("steps 0 matched by a fixed 0: %v, want it refused", err)
+	}
+	if _, err := Parse([]byte(strings.Replace(fixed, `"steps": 0}}`, `"steps": 3}}`, 1)), "x.json"); err != nil {
+		t.Errorf("steps 0 matched by a fixed 3: %v, want it accepted", err)
+	}
+	e, err := Parse([]byte(file), "x.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPlan(e, t.TempDir())
+	// GRPO 0.4 s at 1 s per SFT step: round(0.4) = 0 extra steps.
+	g, f := p.Run("grpo", 1).Dir, p.Run("sft", 1).Dir
+	fakeCheckpoint(t, g, 4)
+	fakeCheckpoint(t, f, 6)
+	os.WriteFile(filepath.Join(g, "metrics.jsonl"), []byte("{\"step\":1,\"time_step\":0.4}\n"), 0o644)
+	os.WriteFile(filepath.Join(f, "metrics.jsonl"), []byte("{\"step\":1,\"time_update\":1}\n"), 0o644)
+	if _, err := p.Check(p.Job("sftx-s1")); err == nil || !strings.Contains(err.Error(), `arm "sftx" sets steps 0 and compute matching gives it 0 extra steps`) {
+		t.Errorf("steps 0 matched by a measured 0: %v, want it refused", err)
+	}
+}

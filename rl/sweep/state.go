@@ -88,6 +88,10 @@ func (p *Plan) Check(j *Job) (Action, error) {
 	if err != nil {
 		return Action{}, err
 	}
+	if cfg.Steps < 1 { // an arm of steps 0 whose measured figure is 0
+		return Action{}, fmt.Errorf("sweep: job %s: arm %q sets steps 0 and compute matching gives it %d extra steps (%s): want at least 1 step (steps in the arm's config, or \"steps\" in its match)",
+			j.Name, j.Arm.Name, extra, p.ComputeFile(j.Arm.Name))
+	}
 	a := Action{RunID: id}
 	var man train.Manifest
 	raw, err := os.ReadFile(filepath.Join(j.Dir, checkpoints.ManifestFile))
