@@ -265,28 +265,33 @@ func TestFlagArgs(t *testing.T) {
 }
 
 // TestStepPrice: a step of a run that samples (train, rft) costs its whole
-// time_step, the sampling included; an SFT step, which logs no time_step,
-// costs its time_update.
+// time_step, the sampling included; an SFT step costs its time_update. An
+// rft run that logs no time_step (written before rft logged it) is refused,
+// not priced by its update alone.
 func TestStepPrice(t *testing.T) {
 	for _, tc := range []struct {
-		name, metrics string
-		want          float64
+		name    string
+		mode    train.Mode
+		metrics string
+		want    float64 // 0: an error naming the missing key
+		missing string
 	}{
-		{"rft", "{\"step\":1,\"time_update\":1,\"time_step\":3}\n{\"step\":2,\"time_update\":1,\"time_step\":5}\n", 4},
-		{"sft", "{\"step\":1,\"time_update\":0.5}\n{\"step\":2,\"time_update\":1.5}\n", 1},
+		{"rft", train.RFT, "{\"step\":1,\"time_update\":1,\"time_step\":3}\n{\"step\":2,\"time_update\":1,\"time_step\":5}\n", 4, ""},
+		{"sft", train.SFT, "{\"step\":1,\"time_update\":0.5}\n{\"step\":2,\"time_update\":1.5}\n", 1, ""},
+		{"old rft", train.RFT, "{\"step\":1,\"time_update\":1,\"time_rollout\":2}\n", 0, "has no time_step"},
+		{"no timings", train.SFT, "{\"step\":1}\n", 0, "has no time_update"},
 	} {
-		j := &Job{Name: tc.name, Dir: filepath.Join(t.TempDir(), tc.name)}
+		j := &Job{Name: tc.name, Dir: filepath.Join(t.TempDir(), "run")}
 		fakeCheckpoint(t, j.Dir, 2)
 		os.WriteFile(filepath.Join(j.Dir, "metrics.jsonl"), []byte(tc.metrics), 0o644)
-		if _, got, err := stepPrice(j); err != nil || got != tc.want {
+		_, got, err := stepPrice(j, tc.mode)
+		if tc.missing != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.missing) {
+				t.Errorf("%s: price %v, %v: want an error with %q", tc.name, got, err, tc.missing)
+			}
+		} else if err != nil || got != tc.want {
 			t.Errorf("%s: price %v, %v: want %v s per step", tc.name, got, err, tc.want)
 		}
-	}
-	j := &Job{Name: "none", Dir: filepath.Join(t.TempDir(), "none")}
-	fakeCheckpoint(t, j.Dir, 1)
-	os.WriteFile(filepath.Join(j.Dir, "metrics.jsonl"), []byte("{\"step\":1}\n"), 0o644)
-	if _, _, err := stepPrice(j); err == nil || !strings.Contains(err.Error(), "has no time_update") {
-		t.Errorf("no timings: %v, want an error naming time_update", err)
 	}
 }
 
