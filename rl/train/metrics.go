@@ -27,7 +27,7 @@ type Metrics struct {
 	TimeStep        *float64 `json:"time_step,omitempty"`         // GRPO: seconds of the whole step: rollout, reference, update; RFT: sampling and update
 	SkippedNoSignal bool     `json:"skipped_no_signal,omitempty"` // GRPO: no group with a reward variance, so no update
 	Nonfinite       bool     `json:"nonfinite,omitempty"`         // a loss, gradient norm or figure was not finite
-	RefReset        bool     `json:"ref_reset,omitempty"`         // GRPO: the reference became this step's policy (ref_reset_every)
+	RefReset        bool     `json:"ref_reset,omitempty"`         // GRPO: the reference, RFT: the sampler, became this step's policy (ref_reset_every)
 }
 
 // RolloutMetrics describes the completions of a GRPO step's first rollout
