@@ -14,9 +14,12 @@ import (
 	"tinyr1/rl/train"
 )
 
+// examplePlan is the plan of the study's first edition, frozen in
+// testdata (examples/experiment.json has moved on): its jobs, commands and
+// run ids are the ones runs/experiment-ed1 holds, so they must not change.
 func examplePlan(t *testing.T) *Plan {
 	t.Helper()
-	e, err := Load("../../examples/experiment.json")
+	e, err := Load("testdata/experiment-ed1.json")
 	if err != nil {
 		t.Fatal(err)
 	}
