@@ -273,3 +273,48 @@ func TestSFTFromSamples(t *testing.T) {
 		t.Fatalf("--resume with --from-samples: exit %d, stderr %q: want 2 naming the flag", code, stderr)
 	}
 }
+
+// TestRFTResumeAcrossSamplerReset: iterated rejection sampling from the
+// command line, a sampler reset every 2 steps (no --beta: RFT needs none),
+// stopped after step 2 (the first reset) and resumed with --resume to step
+// 3, holds the same weights, AdamW state and embedded sampler at step 3 as
+// the run that went through, and logs ref_reset at step 2 only.
+func TestRFTResumeAcrossSamplerReset(t *testing.T) {
+	root := t.TempDir()
+	flags := []string{"--from-samples", evalFixture, "--ref-reset-every", "2", "--save-every", "1", "--tasks", "add:1",
+		"--batch-size", "8", "--group", "4", "--max-new", "24", "--eval-every", "0", "--workers", "1", "--quiet"}
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	if code, _, stderr := runApp(t, append([]string{"sft", "--out", a, "--steps", "3"}, flags...)...); code != 0 {
+		t.Fatalf("sft --from-samples --ref-reset-every 2: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runApp(t, append([]string{"sft", "--out", b, "--steps", "2"}, flags...)...); code != 0 {
+		t.Fatalf("sft --from-samples --ref-reset-every 2: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runApp(t, "sft", "--resume", b, "--steps", "3", "--quiet"); code != 0 {
+		t.Fatalf("sft --resume: exit %d: %s", code, stderr)
+	}
+	load := func(dir string) *checkpoints.Checkpoint {
+		ck, err := checkpoints.Load(filepath.Join(dir, "checkpoints", checkpoints.StepFileName(3)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ck
+	}
+	ca, cb := load(a), load(b)
+	if ca.NumElements("ref.") == 0 {
+		t.Fatal("step-3 checkpoint embeds no sampler: want the step-2 policy as ref.*")
+	}
+	if len(ca.Tensors) != len(cb.Tensors) || !bytes.Equal(ca.Header.DataPosition, cb.Header.DataPosition) {
+		t.Fatalf("step 3: %d vs %d tensors, data position %s vs %s", len(ca.Tensors), len(cb.Tensors), ca.Header.DataPosition, cb.Header.DataPosition)
+	}
+	for i, x := range ca.Tensors {
+		if y := cb.Tensors[i]; x.Name != y.Name || !slices.Equal(x.Data, y.Data) {
+			t.Errorf("step 3 tensor %s: the resumed run's differs from the straight run's", x.Name)
+		}
+	}
+	metrics, _ := os.ReadFile(filepath.Join(a, "metrics.jsonl"))
+	if lines := strings.Split(strings.TrimSpace(string(metrics)), "\n"); len(lines) != 3 ||
+		strings.Contains(lines[0], `"ref_reset"`) || !strings.Contains(lines[1], `"ref_reset":true`) || strings.Contains(lines[2], `"ref_reset"`) {
+		t.Errorf("metrics.jsonl: want ref_reset at step 2 only:\n%s", metrics)
+	}
+}

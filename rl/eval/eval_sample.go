@@ -106,7 +106,7 @@ const (
 
 // complete fills c for one generated sequence.
 func (d *Decoder) complete(c *Completion, toks []int, stopped bool, p *data.Problem) error {
-	*c = Completion{Tokens: toks, Stopped: stopped, ThinkLen: thinkLen(toks)}
+	*c = Completion{Tokens: toks, Stopped: stopped, ThinkLen: ThinkLen(toks)}
 	body := toks
 	if stopped && len(body) > 0 && body[len(body)-1] == data.EOS {
 		body = body[:len(body)-1]
@@ -155,11 +155,12 @@ func (d *Decoder) complete(c *Completion, toks []int, stopped bool, p *data.Prob
 	return nil
 }
 
-// thinkLen counts the tokens between the first <think> and the first
+// ThinkLen counts the tokens between the first <think> and the first
 // </think> after it, or returns -1 when either is missing. The tags are
 // single tokens and the other tokens are characters, so this is also the
-// think block's length in characters.
-func thinkLen(toks []int) int {
+// think block's length in characters. Training's think_len_by_task counts
+// the same way.
+func ThinkLen(toks []int) int {
 	open := -1
 	for i, id := range toks {
 		switch {

@@ -78,8 +78,13 @@ func (e *Experiment) TrainConfig(a *Arm, seed uint64, extra int) (train.Config, 
 	cfg.Seed = seed
 	cfg.Steps += extra
 	check := cfg
-	if a.Match != nil && check.Steps == 0 {
-		check.Steps = 1 // steps 0: all its steps are the matched ones, not known yet
+	if m := a.Match; m != nil && check.Steps == 0 {
+		// steps 0: all its steps are the matched ones: fixed ones are known
+		// now, measured ones only once measured (Check refuses 0 then)
+		check.Steps = 1
+		if m.Steps != nil {
+			check.Steps = *m.Steps
+		}
 	}
 	if err := check.ValidateFor(e.Mode(a)); err != nil {
 		return def, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))

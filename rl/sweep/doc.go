@@ -39,8 +39,8 @@
 // parent arm of the same seed (train: --init; rft: --from-samples). match
 // gives the arm as many extra steps as the matched arm's measured seconds
 // (the sum of its metrics' time_step, mean over seeds) buy at the per_step
-// arm's measured seconds per step (the mean of its time_step, which train
-// and rft log and which includes their sampling, else of its time_update;
+// arm's measured seconds per step (the mean of its time_step for a train
+// or rft arm, their sampling included, of its time_update for an sft arm;
 // mean over seeds), rounded; "steps" there fixes the extra steps instead. The figure
 // is frozen into OUT/compute-ARM.json the first time it is computed, so
 // that reruns and Slurm tasks use the same number.

@@ -50,7 +50,7 @@ type Arm struct {
 // seconds buy at the per_step arm's seconds per step, or a fixed number.
 type Match struct {
 	Arm     string `json:"arm"`      // whose seconds (sum of time_step, mean over seeds) are matched
-	PerStep string `json:"per_step"` // whose seconds per step (mean time_step, else time_update; mean over seeds) price a step
+	PerStep string `json:"per_step"` // whose seconds per step (mean time_step of train and rft, time_update of sft; mean over seeds) price a step
 	Steps   *int   `json:"steps"`    // fixed extra steps instead of the measurement
 }
 

@@ -25,12 +25,17 @@ const base = `{
 }`
 
 func TestParseExample(t *testing.T) {
-	e, err := Load("../../examples/experiment.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := len(e.Arms); got != 5 {
-		t.Errorf("arms: got %d, want 5", got)
+	for _, tc := range []struct {
+		path string
+		arms int
+	}{{"../../examples/experiment.json", 9}, {"testdata/experiment-ed1.json", 5}} {
+		e, err := Load(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(e.Arms); got != tc.arms {
+			t.Errorf("%s: arms: got %d, want %d", tc.path, got, tc.arms)
+		}
 	}
 	if _, err := Parse([]byte(base), "base.json"); err != nil {
 		t.Fatalf("base: %v", err)

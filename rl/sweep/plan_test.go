@@ -14,9 +14,12 @@ import (
 	"tinyr1/rl/train"
 )
 
+// examplePlan is the plan of the study's first edition, frozen in
+// testdata (examples/experiment.json has moved on): its jobs, commands and
+// run ids are the ones runs/experiment-ed1 holds, so they must not change.
 func examplePlan(t *testing.T) *Plan {
 	t.Helper()
-	e, err := Load("../../examples/experiment.json")
+	e, err := Load("testdata/experiment-ed1.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,28 +268,33 @@ func TestFlagArgs(t *testing.T) {
 }
 
 // TestStepPrice: a step of a run that samples (train, rft) costs its whole
-// time_step, the sampling included; an SFT step, which logs no time_step,
-// costs its time_update.
+// time_step, the sampling included; an SFT step costs its time_update. An
+// rft run that logs no time_step (written before rft logged it) is refused,
+// not priced by its update alone.
 func TestStepPrice(t *testing.T) {
 	for _, tc := range []struct {
-		name, metrics string
-		want          float64
+		name    string
+		mode    train.Mode
+		metrics string
+		want    float64 // 0: an error naming the missing key
+		missing string
 	}{
-		{"rft", "{\"step\":1,\"time_update\":1,\"time_step\":3}\n{\"step\":2,\"time_update\":1,\"time_step\":5}\n", 4},
-		{"sft", "{\"step\":1,\"time_update\":0.5}\n{\"step\":2,\"time_update\":1.5}\n", 1},
+		{"rft", train.RFT, "{\"step\":1,\"time_update\":1,\"time_step\":3}\n{\"step\":2,\"time_update\":1,\"time_step\":5}\n", 4, ""},
+		{"sft", train.SFT, "{\"step\":1,\"time_update\":0.5}\n{\"step\":2,\"time_update\":1.5}\n", 1, ""},
+		{"old rft", train.RFT, "{\"step\":1,\"time_update\":1,\"time_rollout\":2}\n", 0, "has no time_step"},
+		{"no timings", train.SFT, "{\"step\":1}\n", 0, "has no time_update"},
 	} {
-		j := &Job{Name: tc.name, Dir: filepath.Join(t.TempDir(), tc.name)}
+		j := &Job{Name: tc.name, Dir: filepath.Join(t.TempDir(), "run")}
 		fakeCheckpoint(t, j.Dir, 2)
 		os.WriteFile(filepath.Join(j.Dir, "metrics.jsonl"), []byte(tc.metrics), 0o644)
-		if _, got, err := stepPrice(j); err != nil || got != tc.want {
+		_, got, err := stepPrice(j, tc.mode)
+		if tc.missing != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.missing) {
+				t.Errorf("%s: price %v, %v: want an error with %q", tc.name, got, err, tc.missing)
+			}
+		} else if err != nil || got != tc.want {
 			t.Errorf("%s: price %v, %v: want %v s per step", tc.name, got, err, tc.want)
 		}
-	}
-	j := &Job{Name: "none", Dir: filepath.Join(t.TempDir(), "none")}
-	fakeCheckpoint(t, j.Dir, 1)
-	os.WriteFile(filepath.Join(j.Dir, "metrics.jsonl"), []byte("{\"step\":1}\n"), 0o644)
-	if _, _, err := stepPrice(j); err == nil || !strings.Contains(err.Error(), "has no time_update") {
-		t.Errorf("no timings: %v, want an error naming time_update", err)
 	}
 }
 
@@ -341,5 +349,46 @@ func TestMatchedRFTArm(t *testing.T) {
 	bad := strings.Replace(file, `, "match": {"arm": "grpo", "per_step": "rftp"}`, "", 1)
 	if _, err := Parse([]byte(bad), "rft.json"); err == nil || !strings.Contains(err.Error(), "steps = 0") {
 		t.Errorf("steps 0 without match: %v, want it refused", err)
+	}
+}
+
+// TestMatchedArmOfNoSteps: an arm of steps 0 that compute matching gives
+// no extra steps is refused, naming the figure, instead of starting a run
+// of 0 steps that tinyr1 refuses: a fixed 0 when the file is parsed, a
+// measured 0 when the job is checked.
+func TestMatchedArmOfNoSteps(t *testing.T) {
+	const file = `{
+  "out": "x",
+  "seeds": [1],
+  "stages": {
+    "warm": {"command": "sft", "config": {"preset": "tiny", "steps": 6}},
+    "grpo": {"command": "train", "config": {"steps": 4}}
+  },
+  "arms": [
+    {"name": "sft", "stage": "warm"},
+    {"name": "grpo", "stage": "grpo", "from": "sft"},
+    {"name": "sftx", "stage": "warm", "config": {"steps": 0}, "match": {"arm": "grpo", "per_step": "sft"}}
+  ]
+}`
+	fixed := strings.Replace(file, `"arm": "grpo", "per_step": "sft"`, `"steps": 0`, 1)
+	if _, err := Parse([]byte(fixed), "x.json"); err == nil || !strings.Contains(err.Error(), "steps = 0") {
+		t.Errorf("steps 0 matched by a fixed 0: %v, want it refused", err)
+	}
+	if _, err := Parse([]byte(strings.Replace(fixed, `"steps": 0}}`, `"steps": 3}}`, 1)), "x.json"); err != nil {
+		t.Errorf("steps 0 matched by a fixed 3: %v, want it accepted", err)
+	}
+	e, err := Parse([]byte(file), "x.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := NewPlan(e, t.TempDir())
+	// GRPO 0.4 s at 1 s per SFT step: round(0.4) = 0 extra steps.
+	g, f := p.Run("grpo", 1).Dir, p.Run("sft", 1).Dir
+	fakeCheckpoint(t, g, 4)
+	fakeCheckpoint(t, f, 6)
+	os.WriteFile(filepath.Join(g, "metrics.jsonl"), []byte("{\"step\":1,\"time_step\":0.4}\n"), 0o644)
+	os.WriteFile(filepath.Join(f, "metrics.jsonl"), []byte("{\"step\":1,\"time_update\":1}\n"), 0o644)
+	if _, err := p.Check(p.Job("sftx-s1")); err == nil || !strings.Contains(err.Error(), `arm "sftx" sets steps 0 and compute matching gives it 0 extra steps`) {
+		t.Errorf("steps 0 matched by a measured 0: %v, want it refused", err)
 	}
 }

@@ -88,6 +88,10 @@ func (p *Plan) Check(j *Job) (Action, error) {
 	if err != nil {
 		return Action{}, err
 	}
+	if cfg.Steps < 1 { // an arm of steps 0 whose measured figure is 0
+		return Action{}, fmt.Errorf("sweep: job %s: arm %q sets steps 0 and compute matching gives it %d extra steps (%s): want at least 1 step (steps in the arm's config, or \"steps\" in its match)",
+			j.Name, j.Arm.Name, extra, p.ComputeFile(j.Arm.Name))
+	}
 	a := Action{RunID: id}
 	var man train.Manifest
 	raw, err := os.ReadFile(filepath.Join(j.Dir, checkpoints.ManifestFile))
@@ -240,7 +244,7 @@ func (p *Plan) FreezeCompute(a *Arm) (*Compute, error) {
 		if err != nil {
 			return nil, err
 		}
-		_, per, err := stepPrice(p.Run(m.PerStep, s))
+		_, per, err := stepPrice(p.Run(m.PerStep, s), p.Exp.Mode(p.Exp.Arm(m.PerStep)))
 		if err != nil {
 			return nil, err
 		}
@@ -259,19 +263,16 @@ func (p *Plan) FreezeCompute(a *Arm) (*Compute, error) {
 	return p.ReadCompute(a)
 }
 
-// stepPrice is what a step of a finished run costs: the mean of its
-// time_step where it logs one (train, rft: sampling is part of the step),
-// else of its time_update (sft, whose step is its update).
-func stepPrice(j *Job) (sum, mean float64, err error) {
-	sum, mean, err = metricStat(j, "time_step")
-	if errors.Is(err, errNoKey) {
+// stepPrice is what a step of a finished run of mode costs: the mean of
+// its time_step in train and rft, whose steps sample (an rft run written
+// before rft logged time_step is refused, not priced by its update alone),
+// the mean of its time_update in sft, whose step is its update.
+func stepPrice(j *Job, mode train.Mode) (sum, mean float64, err error) {
+	if mode == train.SFT {
 		return metricStat(j, "time_update")
 	}
-	return sum, mean, err
+	return metricStat(j, "time_step")
 }
-
-// errNoKey is metricStat's error for a run whose metrics lack the key.
-var errNoKey = errors.New("no such metric")
 
 // metricStat returns the sum and the mean of a key over the lines of a
 // finished run's metrics.jsonl that have it.
@@ -307,7 +308,7 @@ func metricStat(j *Job, key string) (sum, mean float64, err error) {
 		return 0, 0, fmt.Errorf("sweep: compute matching: %w", err)
 	}
 	if n == 0 {
-		return 0, 0, fmt.Errorf("sweep: compute matching: %s has no %s: want a run that measures it (time_step: train, rft; time_update: any): %w", f.Name(), key, errNoKey)
+		return 0, 0, fmt.Errorf("sweep: compute matching: %s has no %s: want a run that measures it (time_step: train, rft; time_update: any)", f.Name(), key)
 	}
 	return sum, sum / float64(n), nil
 }

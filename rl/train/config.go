@@ -163,7 +163,8 @@ func defaultConfig() Config {
 	}
 }
 
-// Validate explains every bad value.
+// Validate explains every value that is bad in any mode. ValidateFor adds
+// the checks that depend on the mode; the trainers and commands run that.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(key string, v any, want string) {

@@ -27,7 +27,7 @@ type Metrics struct {
 	TimeStep        *float64 `json:"time_step,omitempty"`         // GRPO: seconds of the whole step: rollout, reference, update; RFT: sampling and update
 	SkippedNoSignal bool     `json:"skipped_no_signal,omitempty"` // GRPO: no group with a reward variance, so no update
 	Nonfinite       bool     `json:"nonfinite,omitempty"`         // a loss, gradient norm or figure was not finite
-	RefReset        bool     `json:"ref_reset,omitempty"`         // GRPO: the reference became this step's policy (ref_reset_every)
+	RefReset        bool     `json:"ref_reset,omitempty"`         // GRPO: the reference, RFT: the sampler, became this step's policy (ref_reset_every)
 }
 
 // RolloutMetrics describes the completions of a GRPO step's first rollout
@@ -55,7 +55,7 @@ type RolloutMetrics struct {
 	CompletionLenRight *float64           `json:"completion_len_correct,omitempty"` // mean length of the correct completions; nil when none
 	CompletionLenWrong *float64           `json:"completion_len_wrong,omitempty"`   // ... of the others (wrong, badly formatted or cut): the length Dr. GRPO says GRPO's 1/|o| inflates
 	CompletionLenTask  map[string]float64 `json:"completion_len_by_task"`           // mean generated tokens per "family:level"
-	ThinkLenByTask     map[string]float64 `json:"think_len_by_task,omitempty"`      // mean tokens inside <think>...</think> per "family:level", over completions that open and close it
+	ThinkLenByTask     map[string]float64 `json:"think_len_by_task,omitempty"`      // mean tokens between the first <think> and the first </think> after it per "family:level", over completions that have both (eval.ThinkLen)
 	Entropy            *float64           `json:"entropy,omitempty"`                // mean entropy of the sampling distribution per token; nil without tokens
 	CurriculumLevels   map[string]int     `json:"curriculum_levels,omitempty"`      // each family's level after the step's records; nil without a curriculum
 	TokensRollout      int                `json:"tokens_rollout"`                   // tokens sampled in every round

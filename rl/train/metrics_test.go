@@ -42,7 +42,7 @@ func TestMetricsKeys(t *testing.T) {
 	noSignal := strings.Fields(`accuracy accuracy_by_task completion_len_by_task completion_len_max completion_len_mean
 		completion_len_min completion_len_wrong dynamic_groups dynamic_rounds entropy format_rate lr reward_by_task reward_correct_mean reward_correct_std
 		reward_format_mean reward_format_std reward_length_mean reward_length_std reward_mean reward_overlong_mean
-		reward_overlong_std reward_std skipped_no_signal step time_rollout time_step tokens_rollout truncation_rate
+		reward_overlong_std reward_std skipped_no_signal step think_len_by_task time_rollout time_step tokens_rollout truncation_rate
 		zero_variance_frac`)
 	sft := strings.Fields(`cut_examples grad_norm loss lr skipped_steps step time_update tokens tokens_per_s`)
 

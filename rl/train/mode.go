@@ -11,7 +11,8 @@ const (
 	// solutions (`tinyr1 sft`).
 	SFT Mode = iota + 1
 	// RFT is rejection sampling: supervised steps on a frozen sampler's
-	// verified completions (`tinyr1 sft --from-samples CKPT`).
+	// verified completions (`tinyr1 sft --from-samples CKPT`); with
+	// ref_reset_every the sampler becomes the policy every N steps.
 	RFT
 	// GRPO is reinforcement learning from an initial checkpoint, which is
 	// also the frozen reference policy (`tinyr1 train --init CKPT`).

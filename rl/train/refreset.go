@@ -25,7 +25,8 @@ func (t *Trainer) resetDue() bool {
 
 // resetReference makes the reference a copy of the current policy (and,
 // with ref_reset_optimizer, resets AdamW) and records the step. The frozen
-// engine reads t.Ref in place, so it scores with the new weights.
+// engine reads t.Ref in place (Engine.prepare at each call), so it scores
+// (GRPO) or samples (RFT) with the new weights.
 func (t *Trainer) resetReference() {
 	copy(t.Ref.Data, t.Params.Data)
 	t.RefStep = t.Step

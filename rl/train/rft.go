@@ -18,7 +18,9 @@ const rftMaxRounds = 8
 // checkpoint at samplerPath, and each step samples Group completions per
 // prompt from a frozen copy of it (Temperature, TopK, TopP, MaxNew), keeps
 // those the verifier accepts (ended with EOS, distinct per problem) and takes
-// a supervised step on BatchSize of them.
+// a supervised step on BatchSize of them. With RefResetEvery N the frozen
+// copy becomes the policy after every N steps (iterated rejection sampling,
+// refreset.go).
 func NewRFT(cfg Config, samplerPath, runID string) (*Trainer, error) {
 	return trainerFrom(RFT, "--from-samples", cfg, samplerPath, runID)
 }

@@ -3,7 +3,6 @@ package train
 import (
 	"fmt"
 	"math"
-	"slices"
 
 	"tinyr1/data"
 	"tinyr1/model"
@@ -148,18 +147,6 @@ func signalGroups(gs []group, cfg objective.AdvantageConfig) []group {
 	return out
 }
 
-// thinkLen is the number of tokens inside a completion's think block: ok
-// when it starts with <think> and closes it (each tag is one token).
-func thinkLen(comp []int) (n int, ok bool) {
-	if len(comp) == 0 || comp[0] != data.ThinkOpenID {
-		return 0, false
-	}
-	if n = slices.Index(comp[1:], data.ThinkCloseID); n < 0 {
-		return 0, false
-	}
-	return n, true
-}
-
 // rolloutMetrics returns reward, accuracy, format, length and entropy
 // figures of rollout groups gs, and records their outcomes in the
 // curriculum.
@@ -192,7 +179,7 @@ func (t *Trainer) rolloutMetrics(gs []group) *RolloutMetrics {
 			}
 			perTask[key] = append(perTask[key], c)
 			lenTask[key] = append(lenTask[key], float64(o.Len))
-			if n, ok := thinkLen(g.comps[s]); ok {
+			if n := eval.ThinkLen(g.comps[s]); n >= 0 { // eval's think length
 				thinkTask[key] = append(thinkTask[key], float64(n))
 			}
 		}

@@ -24,7 +24,7 @@ type Trainer struct {
 	Cfg    Config
 	Tok    *data.Tokenizer
 	Params *model.Params // the policy, trained in place
-	Ref    *model.Params // GRPO: the frozen reference policy; RFT: the frozen sampler (both the initial checkpoint, or GRPO's policy at its last reference reset); nil for SFT
+	Ref    *model.Params // GRPO: the frozen reference policy; RFT: the frozen sampler (both the initial checkpoint, or the policy at its last reference reset); nil for SFT
 	Opt    *model.AdamW
 	Sched  model.Schedule
 	Mix    data.Mixture
