@@ -55,11 +55,12 @@ crosscheck: build
 	./$(BIN) score $(DEMO)/grpo --text '$(CHECK_TEXT)' --eos > $(DEMO)/export/score.json
 	/usr/bin/python3 bench/crosscheck.py $(DEMO)/export $(DEMO)/export/score.json
 
-# The controlled experiment, examples/experiment.json: warm start on a fixed
-# small SFT dataset, + extra SFT on it (compute-matched), + GRPO, + GRPO with
-# the matched random-reward controls (rewards shuffled inside each group;
-# Bernoulli(0.5) correctness), three seeds each, evaluated; writes
-# runs/experiment/RESULTS.md. Rerunning skips finished runs and resumes
+# The study, examples/experiment.json: a warm start on a fixed small SFT
+# dataset of add, sort, countdown and kk, then from it + extra SFT
+# (compute-matched), + iterated rejection sampling (compute-matched), + GRPO,
+# + GRPO with the random-reward controls (rewards shuffled inside each group;
+# Bernoulli(0.5) correctness), + Dr. GRPO, + clip-higher; three seeds each,
+# evaluated (test, pass@k to 64, levels 4-5); writes runs/experiment/RESULTS.md. Rerunning skips finished runs and resumes
 # interrupted ones. SWEEPFLAGS: e.g. --jobs 2 (default: cores / workers).
 EXPERIMENT ?= examples/experiment.json
 SWEEPFLAGS ?=
