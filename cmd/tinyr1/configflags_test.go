@@ -110,7 +110,7 @@ func TestTrainBetaAndConfigRoundTrip(t *testing.T) {
 		"--eval-every", "0", "--workers", "1", "--quiet"}
 	a := filepath.Join(dir, "a")
 	// #16's keys at values other than their defaults travel too.
-	variants := map[string]any{"advantage": "passk", "passk_k": 1.0, "ratio_level": "sequence", "gspo_eps_high": 0.01,
+	variants := map[string]any{"advantage": "passk", "passk_k": 1.0, "ratio_level": "sequence", "gspo_eps_high": 0.01, "mu": 2.0,
 		"ref_reset_every": 1.0, "ref_reset_optimizer": true}
 	args := []string{"train", "--init", evalFixture, "--out", a, "--beta", "0.1"}
 	for _, key := range slices.Sorted(maps.Keys(variants)) {

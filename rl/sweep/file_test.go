@@ -28,7 +28,7 @@ func TestParseExample(t *testing.T) {
 	for _, tc := range []struct {
 		path string
 		arms int
-	}{{"../../examples/experiment.json", 9}, {"testdata/experiment-ed1.json", 5}} {
+	}{{"../../examples/experiment.json", 10}, {"testdata/experiment-ed1.json", 5}} {
 		e, err := Load(tc.path)
 		if err != nil {
 			t.Fatal(err)
@@ -66,6 +66,7 @@ func TestParseErrors(t *testing.T) {
 		// out (train.Config.CheckUnread): the job would fail after its parents ran.
 		{"scale with rloo", `"steps": 4}`, `"steps": 4, "advantage": "rloo", "scale": "group"}`, 10, []string{`arm "grpo": scale group: want advantage grpo to use it (advantage = rloo`}},
 		{"passk_k without passk", `"steps": 4}`, `"steps": 4, "passk_k": 4}`, 10, []string{`passk_k 4: want advantage passk`}},
+		{"eps_high with mu 1", `"steps": 4}`, `"steps": 4, "eps_high": 0.28}`, 10, []string{`eps_high 0.28: want mu 2 or more to use it (with mu 1 every ratio is exactly 1`}},
 		{"eps_low with sequence", `"steps": 4}`, `"steps": 4, "ratio_level": "sequence", "eps_low": 0.2}`, 10, []string{`eps_low 0.2: want ratio_level token to use it (ratio_level sequence clips by gspo_eps_low/high)`}},
 		{"is_cap without a correction", `"steps": 4}`, `"steps": 4, "is_cap": 2}`, 10, []string{`is_cap 2: want is_correction tis or mis`}},
 		{"null value", `"steps": 4}`, `"steps": null}`, 0, []string{`"steps" is null`}},

@@ -42,6 +42,17 @@ func (c Config) CheckUnread(set []string, name func(key string) string) error {
 		}
 		return unread(key, clip[key], "ratio_level", "sequence", "ratio_level = "+c.RatioLevel)
 	}
+	// With mu 1 the old log-probs are the policy's own, so every ratio
+	// (token or sequence) is exactly 1 and no clip range acts: DAPO's
+	// clip-higher, say, needs a second pass over the batch.
+	if c.Mu == 1 {
+		clip["dual_clip"] = c.DualClip
+		for _, key := range []string{"eps_low", "eps_high", "dual_clip", "gspo_eps_low", "gspo_eps_high"} {
+			if has(key) {
+				return unread(key, clip[key], "mu", "2 or more", "with mu 1 every ratio is exactly 1: the old log-probs are the policy's own, so the clip never acts")
+			}
+		}
+	}
 	if has("is_cap") && !c.LossConfig().IsCorrection() {
 		return unread("is_cap", c.ISCap, "is_correction", "tis or mis", "is_correction = "+c.ISCorrection)
 	}
