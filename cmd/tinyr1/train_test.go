@@ -104,38 +104,8 @@ func TestTrainUsageErrors(t *testing.T) {
 // --steps do, so the comparison is of the tensors; rl/train's
 // TestRefResetResumes holds an interrupted run to byte-identical files.)
 func TestGRPOResumeAcrossRefReset(t *testing.T) {
-	root := t.TempDir()
 	flags := append([]string{"--init", evalFixture, "--ref-reset-every", "2", "--ref-reset-optimizer", "--beta", "0.04", "--save-every", "1"}, tinyGRPOArgs...)
-	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
-	if code, _, stderr := runApp(t, append([]string{"train", "--out", a, "--steps", "3"}, flags...)...); code != 0 {
-		t.Fatalf("train: exit %d: %s", code, stderr)
-	}
-	if code, _, stderr := runApp(t, append([]string{"train", "--out", b, "--steps", "2"}, flags...)...); code != 0 {
-		t.Fatalf("train: exit %d: %s", code, stderr)
-	}
-	if code, _, stderr := runApp(t, "train", "--resume", b, "--steps", "3", "--quiet"); code != 0 {
-		t.Fatalf("train --resume: exit %d: %s", code, stderr)
-	}
-	load := func(dir string) *checkpoints.Checkpoint {
-		ck, err := checkpoints.Load(filepath.Join(dir, "checkpoints", checkpoints.StepFileName(3)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return ck
-	}
-	ca, cb := load(a), load(b)
-	if ca.NumElements("ref.") == 0 {
-		t.Fatal("step-3 checkpoint embeds no reference: want the step-2 policy as ref.*")
-	}
-	if len(ca.Tensors) != len(cb.Tensors) || ca.Header.OptimizerStep != cb.Header.OptimizerStep || !bytes.Equal(ca.Header.DataPosition, cb.Header.DataPosition) {
-		t.Fatalf("step 3: %d vs %d tensors, optimizer step %d vs %d, data position %s vs %s", len(ca.Tensors), len(cb.Tensors),
-			ca.Header.OptimizerStep, cb.Header.OptimizerStep, ca.Header.DataPosition, cb.Header.DataPosition)
-	}
-	for i, x := range ca.Tensors {
-		if y := cb.Tensors[i]; x.Name != y.Name || !slices.Equal(x.Data, y.Data) {
-			t.Errorf("step 3 tensor %s: the resumed run's differs from the straight run's", x.Name)
-		}
-	}
+	a, b := resumeAcrossReset(t, "train", flags)
 	// With the reference embedded, the run's initial checkpoint is still
 	// checked, as the parent: another file in its place is refused.
 	initCopy := filepath.Join(b, checkpoints.InitFile)
@@ -283,18 +253,34 @@ func TestSFTFromSamples(t *testing.T) {
 // 3, holds the same weights, AdamW state and embedded sampler at step 3 as
 // the run that went through, and logs ref_reset at step 2 only.
 func TestRFTResumeAcrossSamplerReset(t *testing.T) {
-	root := t.TempDir()
 	flags := []string{"--from-samples", evalFixture, "--ref-reset-every", "2", "--save-every", "1", "--tasks", "add:1",
 		"--batch-size", "8", "--group", "4", "--max-new", "24", "--eval-every", "0", "--workers", "1", "--quiet"}
-	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
-	if code, _, stderr := runApp(t, append([]string{"sft", "--out", a, "--steps", "3"}, flags...)...); code != 0 {
-		t.Fatalf("sft --from-samples --ref-reset-every 2: exit %d: %s", code, stderr)
+	a, _ := resumeAcrossReset(t, "sft", flags)
+	metrics, _ := os.ReadFile(filepath.Join(a, "metrics.jsonl"))
+	if lines := strings.Split(strings.TrimSpace(string(metrics)), "\n"); len(lines) != 3 ||
+		strings.Contains(lines[0], `"ref_reset"`) || !strings.Contains(lines[1], `"ref_reset":true`) || strings.Contains(lines[2], `"ref_reset"`) {
+		t.Errorf("metrics.jsonl: want ref_reset at step 2 only:\n%s", metrics)
 	}
-	if code, _, stderr := runApp(t, append([]string{"sft", "--out", b, "--steps", "2"}, flags...)...); code != 0 {
-		t.Fatalf("sft --from-samples --ref-reset-every 2: exit %d: %s", code, stderr)
+}
+
+// resumeAcrossReset runs `tinyr1 KIND flags` straight to step 3 in one
+// folder (a), and in another (b) to step 2, the first reset of
+// --ref-reset-every 2, then --resume to step 3. It fails the test unless
+// both step-3 checkpoints embed the reset policy (ref.*) and hold the same
+// tensors, optimizer step and data position. It returns the two folders.
+func resumeAcrossReset(t *testing.T, kind string, flags []string) (a, b string) {
+	t.Helper()
+	root := t.TempDir()
+	a, b = filepath.Join(root, "a"), filepath.Join(root, "b")
+	for _, run := range []struct {
+		dir, steps string
+	}{{a, "3"}, {b, "2"}} {
+		if code, _, stderr := runApp(t, append([]string{kind, "--out", run.dir, "--steps", run.steps}, flags...)...); code != 0 {
+			t.Fatalf("%s %v: exit %d: %s", kind, flags, code, stderr)
+		}
 	}
-	if code, _, stderr := runApp(t, "sft", "--resume", b, "--steps", "3", "--quiet"); code != 0 {
-		t.Fatalf("sft --resume: exit %d: %s", code, stderr)
+	if code, _, stderr := runApp(t, kind, "--resume", b, "--steps", "3", "--quiet"); code != 0 {
+		t.Fatalf("%s --resume: exit %d: %s", kind, code, stderr)
 	}
 	load := func(dir string) *checkpoints.Checkpoint {
 		ck, err := checkpoints.Load(filepath.Join(dir, "checkpoints", checkpoints.StepFileName(3)))
@@ -305,19 +291,16 @@ func TestRFTResumeAcrossSamplerReset(t *testing.T) {
 	}
 	ca, cb := load(a), load(b)
 	if ca.NumElements("ref.") == 0 {
-		t.Fatal("step-3 checkpoint embeds no sampler: want the step-2 policy as ref.*")
+		t.Fatal("step-3 checkpoint embeds no reference: want the step-2 policy as ref.*")
 	}
-	if len(ca.Tensors) != len(cb.Tensors) || !bytes.Equal(ca.Header.DataPosition, cb.Header.DataPosition) {
-		t.Fatalf("step 3: %d vs %d tensors, data position %s vs %s", len(ca.Tensors), len(cb.Tensors), ca.Header.DataPosition, cb.Header.DataPosition)
+	if len(ca.Tensors) != len(cb.Tensors) || ca.Header.OptimizerStep != cb.Header.OptimizerStep || !bytes.Equal(ca.Header.DataPosition, cb.Header.DataPosition) {
+		t.Fatalf("step 3: %d vs %d tensors, optimizer step %d vs %d, data position %s vs %s", len(ca.Tensors), len(cb.Tensors),
+			ca.Header.OptimizerStep, cb.Header.OptimizerStep, ca.Header.DataPosition, cb.Header.DataPosition)
 	}
 	for i, x := range ca.Tensors {
 		if y := cb.Tensors[i]; x.Name != y.Name || !slices.Equal(x.Data, y.Data) {
 			t.Errorf("step 3 tensor %s: the resumed run's differs from the straight run's", x.Name)
 		}
 	}
-	metrics, _ := os.ReadFile(filepath.Join(a, "metrics.jsonl"))
-	if lines := strings.Split(strings.TrimSpace(string(metrics)), "\n"); len(lines) != 3 ||
-		strings.Contains(lines[0], `"ref_reset"`) || !strings.Contains(lines[1], `"ref_reset":true`) || strings.Contains(lines[2], `"ref_reset"`) {
-		t.Errorf("metrics.jsonl: want ref_reset at step 2 only:\n%s", metrics)
-	}
+	return a, b
 }

@@ -163,23 +163,29 @@ func plotKeys(groups []*RunGroup) []struct{ Key, Title string } {
 			keys = append(keys, m)
 			continue
 		}
-		var tasks []string
-		for _, g := range groups {
-			for _, r := range g.Runs {
-				for k := range r.Series {
-					if task, ok := strings.CutPrefix(k, prefix); ok && !slices.Contains(tasks, task) {
-						tasks = append(tasks, task)
-					}
-				}
-			}
-		}
-		sort.Strings(tasks)
-		for _, task := range tasks {
+		for _, task := range seriesTasks(groups, prefix) {
 			keys = append(keys, struct{ Key, Title string }{prefix + task, m.Title + ", " + task})
 			perTask = perTask || strings.HasPrefix(prefix, "val_pass1")
 		}
 	}
 	return keys
+}
+
+// seriesTasks returns, sorted, the tasks of the per-task series
+// "PREFIXtask" that some run of groups logged.
+func seriesTasks(groups []*RunGroup, prefix string) []string {
+	var tasks []string
+	for _, g := range groups {
+		for _, r := range g.Runs {
+			for k := range r.Series {
+				if task, ok := strings.CutPrefix(k, prefix); ok && !slices.Contains(tasks, task) {
+					tasks = append(tasks, task)
+				}
+			}
+		}
+	}
+	sort.Strings(tasks)
+	return tasks
 }
 
 // plotFileName is key as a file name: "val_pass1_by_task/add:1" ->

@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"tinyr1/rl/eval"
@@ -166,18 +165,7 @@ func trendMarkdown(b *strings.Builder, groups []*RunGroup) {
 			keys = append(keys, k)
 			continue
 		}
-		var tasks []string
-		for _, g := range groups {
-			for _, r := range g.Runs {
-				for s := range r.Series {
-					if t, ok := strings.CutPrefix(s, prefix); ok && !slices.Contains(tasks, t) {
-						tasks = append(tasks, t)
-					}
-				}
-			}
-		}
-		slices.Sort(tasks)
-		for _, t := range tasks {
+		for _, t := range seriesTasks(groups, prefix) {
 			keys = append(keys, prefix+t)
 		}
 	}

@@ -414,21 +414,10 @@ func TestGRPOImprovesReward(t *testing.T) {
 // rewards; bernoulli with p = 1 gives every completion the correctness term.
 func TestRewardControlsInRollout(t *testing.T) {
 	rollout := func(reward string, p float64) ([]group, *RolloutMetrics, objective.RewardConfig) {
-		cfg := DefaultTrainConfig()
-		cfg.Tasks = "add:1"
-		cfg.Prompts, cfg.Group, cfg.MaxNew = 16, 4, 32
-		cfg.Workers = 1
+		cfg := rolloutConfig("add:1")
 		cfg.Reward, cfg.RandomP = reward, p
-		tr, err := NewGRPO(cfg, "testdata/tiny-add1.ckpt", "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tr.Close()
-		gs, err := tr.rolloutGroups(0, cfg.Prompts)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return gs, tr.rolloutMetrics(gs), cfg.RewardConfig()
+		gs, m, _ := rolloutOnce(t, cfg)
+		return gs, m, cfg.RewardConfig()
 	}
 	real, mReal, rc := rollout(objective.RewardVerifier, DefaultRandomP)
 	shuf, mShuf, _ := rollout(objective.RewardShuffle, DefaultRandomP)
@@ -663,20 +652,7 @@ func TestResumeKeepsGraphWidth(t *testing.T) {
 // think block's length (tokens between the first <think> and the first
 // </think> after it, over the completions that have both: eval's rule).
 func TestRolloutLengthMetrics(t *testing.T) {
-	cfg := DefaultTrainConfig()
-	cfg.Tasks = "add:1,add:2"
-	cfg.Prompts, cfg.Group, cfg.MaxNew = 16, 4, 32
-	cfg.Workers = 1
-	tr, err := NewGRPO(cfg, "testdata/tiny-add1.ckpt", "test")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Close()
-	gs, err := tr.rolloutGroups(0, cfg.Prompts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := tr.rolloutMetrics(gs)
+	gs, m, tok := rolloutOnce(t, rolloutConfig("add:1,add:2"))
 	var right, wrong []float64
 	byTask, think := map[string][]float64{}, map[string][]float64{}
 	for _, g := range gs {
@@ -689,13 +665,13 @@ func TestRolloutLengthMetrics(t *testing.T) {
 				wrong = append(wrong, l)
 			}
 			byTask[key] = append(byTask[key], l)
-			text, _, err := tr.Tok.DecodeCompletion(g.comps[s])
+			text, _, err := tok.DecodeCompletion(g.comps[s])
 			if err != nil {
 				continue
 			}
 			if _, body, ok := strings.Cut(text, data.TagThinkOpen); ok {
 				if i := strings.Index(body, data.TagThinkClose); i >= 0 {
-					ids, err := tr.Tok.Encode(body[:i])
+					ids, err := tok.Encode(body[:i])
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -729,4 +705,30 @@ func TestRolloutLengthMetrics(t *testing.T) {
 		t.Errorf("tasks: think %v, length %v: want %d and %d", m.ThinkLenByTask, m.CompletionLenTask, len(think), len(byTask))
 	}
 	t.Logf("correct %.1f (%d), other %.1f (%d), think %v", mean(right), len(right), mean(wrong), len(wrong), m.ThinkLenByTask)
+}
+
+// rolloutConfig is a GRPO config of 16 prompts x 4 completions of tasks
+// from the tiny add:1 fixture, on one worker.
+func rolloutConfig(tasks string) Config {
+	cfg := DefaultTrainConfig()
+	cfg.Tasks = tasks
+	cfg.Prompts, cfg.Group, cfg.MaxNew = 16, 4, 32
+	cfg.Workers = 1
+	return cfg
+}
+
+// rolloutOnce samples and scores the first step's groups of cfg from the
+// tiny add:1 fixture and returns them with their metrics and the tokenizer.
+func rolloutOnce(t *testing.T, cfg Config) ([]group, *RolloutMetrics, *data.Tokenizer) {
+	t.Helper()
+	tr, err := NewGRPO(cfg, "testdata/tiny-add1.ckpt", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	gs, err := tr.rolloutGroups(0, cfg.Prompts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return gs, tr.rolloutMetrics(gs), tr.Tok
 }
