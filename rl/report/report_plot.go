@@ -65,12 +65,13 @@ type PlotInfo struct {
 
 // SeriesInfo describes one curve of a plot.
 type SeriesInfo struct {
-	Label    string     `json:"label"`    // the group's name, with the seed count when more than one
-	Runs     int        `json:"runs"`     // runs averaged
-	Points   int        `json:"points"`   // steps drawn
-	Band     bool       `json:"band"`     // a min-max band is drawn around the mean
-	Smoothed bool       `json:"smoothed"` // an EMA line is drawn over the faint raw one
-	Color    color.RGBA `json:"-"`        // line colour
+	Label    string      `json:"label"`    // the group's name, with the seed count when more than one
+	Runs     int         `json:"runs"`     // runs averaged
+	Points   int         `json:"points"`   // steps drawn
+	Band     bool        `json:"band"`     // a min-max band is drawn around the mean
+	Smoothed bool        `json:"smoothed"` // an EMA line is drawn over the faint raw one
+	Color    color.RGBA  `json:"-"`        // line colour
+	Dashes   []vg.Length `json:"-"`        // line dashes: none in the palette's first pass, then dashed, then dotted
 }
 
 // ReportResult lists what Report wrote.
@@ -79,6 +80,19 @@ type ReportResult struct {
 	Summary string     `json:"summary"`  // the markdown file
 	EvalCSV string     `json:"eval_csv"` // the final evaluation tables, one cell a line
 	Groups  []string   `json:"groups"`   // group names, in plot order
+}
+
+// lineDashes is the dash pattern of group i's line: solid while the
+// palette lasts, then dashed, then dotted, so that groups that share a
+// colour stay apart.
+func lineDashes(i int) []vg.Length {
+	switch i / len(Palette) % 3 {
+	case 1:
+		return []vg.Length{vg.Points(6), vg.Points(3)}
+	case 2:
+		return []vg.Length{vg.Points(1.5), vg.Points(2)}
+	}
+	return nil
 }
 
 // Palette is the line colours, one per group in order (Okabe and Ito's
@@ -305,8 +319,8 @@ func metricPlot(groups []*RunGroup, key, title string) (*plot.Plot, *PlotInfo, e
 				offsets = append(offsets, r.Offset)
 			}
 		}
-		col := Palette[i%len(Palette)]
-		si := SeriesInfo{Label: g.Name, Runs: s.Runs, Points: len(s.Steps), Color: col}
+		col, dashes := Palette[i%len(Palette)], lineDashes(i)
+		si := SeriesInfo{Label: g.Name, Runs: s.Runs, Points: len(s.Steps), Color: col, Dashes: dashes}
 		if s.Runs > 1 && len(s.Steps) > 1 {
 			// The band first, so that the mean line is drawn over it.
 			ring := make(plotter.XYs, 0, 2*len(s.Steps))
@@ -345,7 +359,7 @@ func metricPlot(groups []*RunGroup, key, title string) (*plot.Plot, *PlotInfo, e
 			if err != nil {
 				return nil, nil, fmt.Errorf("rl: report: %s: %w", key, err)
 			}
-			l.Color, l.Width = col, vg.Points(1.5)
+			l.Color, l.Width, l.Dashes = col, vg.Points(1.5), dashes
 			p.Add(l)
 			thumb = l
 		default:
@@ -363,7 +377,7 @@ func metricPlot(groups []*RunGroup, key, title string) (*plot.Plot, *PlotInfo, e
 			if err != nil {
 				return nil, nil, fmt.Errorf("rl: report: %s: %w", key, err)
 			}
-			l.Color, l.Width = col, vg.Points(1.8)
+			l.Color, l.Width, l.Dashes = col, vg.Points(1.8), dashes
 			p.Add(raw, l)
 			thumb = l
 			si.Smoothed = true

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"slices"
 	"strings"
 	"testing"
 
@@ -516,5 +517,20 @@ func TestTrendTables(t *testing.T) {
 	trendMarkdown(&b, []*RunGroup{{Name: "sft", Runs: []*RunMetrics{sft}}})
 	if b.Len() != 0 {
 		t.Errorf("no trend metric logged: wrote %q, want nothing", b.String())
+	}
+}
+
+// TestLineDashes: groups that share a palette colour (i and i+len(Palette))
+// get different dash patterns; the palette's first pass is solid.
+func TestLineDashes(t *testing.T) {
+	n := len(Palette)
+	for i := range n {
+		if d := lineDashes(i); d != nil {
+			t.Errorf("group %d: dashes %v, want a solid line", i, d)
+		}
+	}
+	a, b := lineDashes(n), lineDashes(2*n)
+	if len(a) == 0 || len(b) == 0 || slices.Equal(a, b) {
+		t.Errorf("groups %d and %d: dashes %v and %v: want two different non-solid patterns", n, 2*n, a, b)
 	}
 }
