@@ -28,7 +28,7 @@ func TestParseExample(t *testing.T) {
 	for _, tc := range []struct {
 		path string
 		arms int
-	}{{"../../examples/experiment.json", 10}, {"testdata/experiment-ed1.json", 5}} {
+	}{{"../../examples/experiment.json", 9}, {"testdata/experiment-ed1.json", 5}} {
 		e, err := Load(tc.path)
 		if err != nil {
 			t.Fatal(err)
