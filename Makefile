@@ -59,9 +59,10 @@ crosscheck: build
 # dataset of add, sort, countdown and kk, then from it + extra SFT
 # (compute-matched), + iterated rejection sampling (compute-matched), + GRPO,
 # + GRPO with the random-reward controls (rewards shuffled inside each group;
-# Bernoulli(0.5) correctness), + Dr. GRPO, + clip-higher; three seeds each,
-# evaluated (test, pass@k to 64, levels 4-5); writes runs/experiment/RESULTS.md. Rerunning skips finished runs and resumes
-# interrupted ones. SWEEPFLAGS: e.g. --jobs 2 (default: cores / workers).
+# Bernoulli(0.5) correctness), + Dr. GRPO, + GRPO with two passes (mu 2),
+# + clip-higher at mu 2; three seeds each, evaluated (test, pass@k to 64,
+# levels 4-5); writes runs/experiment/RESULTS.md. Rerunning skips finished
+# runs and resumes interrupted ones. SWEEPFLAGS: e.g. --jobs 2 (default: cores / workers).
 EXPERIMENT ?= examples/experiment.json
 SWEEPFLAGS ?=
 experiment: build
