@@ -172,12 +172,16 @@ func trendMarkdown(b *strings.Builder, groups []*RunGroup) {
 	header := false
 	for _, k := range keys {
 		var rows []string
+		fewest := 0 // the fewest points of a run with the key
 		for _, g := range groups {
 			var first, last, diff []float64
 			for _, r := range g.Runs {
 				s := r.Series[k]
 				if len(s) == 0 {
 					continue
+				}
+				if fewest == 0 || len(s) < fewest {
+					fewest = len(s)
 				}
 				w := min(TrendWindow, len(s))
 				f, l := windowMean(s[:w]), windowMean(s[len(s)-w:])
@@ -195,6 +199,9 @@ func trendMarkdown(b *strings.Builder, groups []*RunGroup) {
 			header = true
 		}
 		fmt.Fprintf(b, "\n**%s**\n\n| group | first %d steps | last %d steps | change |\n|---|---|---|---|\n%s\n", k, TrendWindow, TrendWindow, strings.Join(rows, "\n"))
+		if fewest < 2*TrendWindow {
+			fmt.Fprintf(b, "\nA run logged only %d points of %s: its windows are min(%d, points) long, and overlap below %d points.\n", fewest, k, TrendWindow, 2*TrendWindow)
+		}
 	}
 }
 

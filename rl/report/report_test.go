@@ -505,10 +505,14 @@ func TestTrendTables(t *testing.T) {
 		"## Trends over training",
 		"**entropy**\n\n| group | first 10 steps | last 10 steps | change |\n|---|---|---|---|\n| grpo | 1.5 ± 0.5 (n=2) | 2.5 ± 0.5 (n=2) | +1 ± 1 (n=2) |\n",
 		"**think_len_by_task/kk:1**\n\n| group | first 10 steps | last 10 steps | change |\n|---|---|---|---|\n| grpo | 1.5 | 1.5 | +0 |\n",
+		"\nA run logged only 4 points of think_len_by_task/kk:1: its windows are min(10, points) long, and overlap below 20 points.\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("trend tables:\n%s\nwant %q", got, want)
 		}
+	}
+	if strings.Contains(got, "logged only 20") || strings.Contains(got, "logged only 25") {
+		t.Errorf("trend tables:\n%s\nwant no overlap note for entropy, whose runs logged 20 and 25 points", got)
 	}
 	if strings.Contains(got, "| sft |") || strings.Contains(got, "completion_len_wrong") {
 		t.Errorf("trend tables:\n%s\nwant no sft row and no table of a key nobody logged", got)
