@@ -177,3 +177,38 @@ func TestGRPOMaskTruncated(t *testing.T) {
 		}
 	}
 }
+
+// TestGRPOGraphLength: the GRPO graph is as long as the step's longest
+// sequence (rounded up to grpoLengthStep), not the longest prompt and
+// completion possible, and it only grows.
+func TestGRPOGraphLength(t *testing.T) {
+	tr, err := NewGRPO(fixtureGRPO(), "testdata/tiny-add1.ckpt", "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	longest := 0
+	tr.advHook = func(seqs [][]int, _ []int, _ []float64) {
+		for _, s := range seqs {
+			longest = max(longest, len(s)-1)
+		}
+	}
+	if err := tr.Train(); err != nil {
+		t.Fatal(err)
+	}
+	want := (longest + grpoLengthStep - 1) / grpoLengthStep * grpoLengthStep
+	if tr.graphT != want {
+		t.Fatalf("graph length %d after a step whose longest sequence put %d tokens through it: want %d", tr.graphT, longest, want)
+	}
+	if bound := tr.promptBound() + tr.Cfg.MaxNew; want >= bound {
+		t.Fatalf("the fixture's longest sequence (%d tokens) reaches the bound %d: the test cannot tell them apart", longest, bound)
+	}
+	for _, c := range []struct{ maxSeq, want int }{
+		{1 + want - 3, want},                  // shorter: the graph stays
+		{1 + want + 1, want + grpoLengthStep}, // longer: it grows by a step
+	} {
+		if got := tr.grpoLength(c.maxSeq); got != c.want {
+			t.Fatalf("grpoLength(%d) with a graph of %d: %d, want %d", c.maxSeq, want, got, c.want)
+		}
+	}
+}
