@@ -46,3 +46,53 @@ func TestLossVariantFlagsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainLogKL: at beta 0 (the default) train logs no kl, its reference
+// scoring nothing; --log-kl logs it, with the flag recorded in config.json;
+// --log-kl with beta > 0, where kl is logged anyway, is refused with exit
+// status 2 and one line, creating nothing.
+func TestTrainLogKL(t *testing.T) {
+	dir := t.TempDir()
+	small := []string{"--init", evalFixture, "--steps", "2", "--tasks", "add:1", "--prompts", "2", "--group", "2", "--max-new", "8",
+		"--eval-every", "0", "--workers", "1", "--quiet"}
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		kl    bool
+	}{
+		{"default", nil, false},
+		{"log-kl", []string{"--log-kl"}, true},
+		{"beta", []string{"--beta", "0.04"}, true},
+	} {
+		out := filepath.Join(dir, tc.name)
+		if code, _, stderr := runApp(t, append(append([]string{"train", "--out", out}, small...), tc.flags...)...); code != 0 {
+			t.Fatalf("train %q: exit %d: %s", tc.flags, code, stderr)
+		}
+		lines := strings.Split(strings.TrimSpace(readText(t, filepath.Join(out, "metrics.jsonl"))), "\n")
+		for i, line := range lines {
+			if has := strings.Contains(line, `"kl":`); has != tc.kl {
+				t.Errorf("train %q: metrics line %d has kl: %v, want %v:\n%s", tc.flags, i+1, has, tc.kl, line)
+			}
+		}
+		if cfg := readConfigJSON(t, filepath.Join(out, "config.json")); cfg["log_kl"] != (tc.name == "log-kl") {
+			t.Errorf("train %q: config.json log_kl = %v, want %v", tc.flags, cfg["log_kl"], tc.name == "log-kl")
+		}
+	}
+	out := filepath.Join(dir, "refused")
+	code, _, stderr := runApp(t, append(append([]string{"train", "--out", out}, small...), "--log-kl", "--beta", "0.04")...)
+	if want := "log_kl = true: want beta 0 to use it"; code != 2 || strings.Count(strings.TrimSpace(stderr), "\n") != 0 || !strings.Contains(stderr, want) {
+		t.Errorf("train --log-kl --beta 0.04: exit %d, stderr %q: want exit 2 and one line with %q", code, stderr, want)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("train --log-kl --beta 0.04: a refused run created %s", out)
+	}
+}
+
+func readText(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -538,3 +538,62 @@ func TestLineDashes(t *testing.T) {
 		t.Errorf("groups %d and %d: dashes %v and %v: want two different non-solid patterns", n, 2*n, a, b)
 	}
 }
+
+// TestReportRunWithoutKL: a GRPO run at beta 0 logs no kl (its reference
+// scores nothing). Its row of the final-values table shows "–" under kl,
+// beside a run that logged kl, and the kl plot draws only that run; a
+// report of runs without kl has no kl plot at all.
+func TestReportRunWithoutKL(t *testing.T) {
+	dir := t.TempDir()
+	line := func(kl bool) func(int) map[string]any {
+		return func(s int) map[string]any {
+			m := map[string]any{"reward_mean": 0.5, "loss": 0.1}
+			if kl {
+				m["kl"] = 0.001 * float64(s)
+			}
+			return m
+		}
+	}
+	beta0 := writeRun(t, dir, "beta0", `{"kind": "train"}`, 5, line(false))
+	beta04 := writeRun(t, dir, "beta04", `{"kind": "train"}`, 5, line(true))
+	report := func(runs ...string) (*ReportResult, string) {
+		cfg := DefaultReportConfig()
+		cfg.Runs, cfg.Out, cfg.Formats = runs, t.TempDir(), []string{"svg"}
+		res, err := Report(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, err := os.ReadFile(res.Summary)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, string(md)
+	}
+	klPlot := func(res *ReportResult) *PlotInfo {
+		for i := range res.Plots {
+			if res.Plots[i].Metric == "kl" {
+				return &res.Plots[i]
+			}
+		}
+		return nil
+	}
+	res, md := report(beta0, beta04)
+	_, final, _ := strings.Cut(md, "## Final training values\n")
+	for name, want := range map[string]string{"beta0": "–", "beta04": "0.005"} {
+		i := strings.Index(final, "\n| "+name+" | ")
+		if i < 0 {
+			t.Fatalf("final training values have no row %s:\n%s", name, md)
+		}
+		row, _, _ := strings.Cut(final[i+1:], "\n")
+		// | group | reward_mean | accuracy | val_pass1 | best val_pass1 | kl | ...
+		if cells := strings.Split(row, " | "); len(cells) < 6 || cells[5] != want {
+			t.Errorf("row %q: kl cell %q, want %q", row, cells[5], want)
+		}
+	}
+	if p := klPlot(res); p == nil || len(p.Series) != 1 || p.Series[0].Label != "beta04" {
+		t.Errorf("kl plot %+v: want one series, beta04's", p)
+	}
+	if res, _ := report(beta0); klPlot(res) != nil {
+		t.Error("a report of a run without kl has a kl plot: want none")
+	}
+}

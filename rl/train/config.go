@@ -74,8 +74,12 @@ type Config struct {
 	EpsLow        float64 `json:"eps_low" usage:"lower clip range of the ratio" topic:"GRPO objective" for:"grpo"`
 	EpsHigh       float64 `json:"eps_high" usage:"upper clip range of the ratio (DAPO clip-higher: 0.28)" topic:"GRPO objective" for:"grpo"`
 	DualClip      float64 `json:"dual_clip" usage:"dual-clip constant c for negative advantages; 0 is off" topic:"GRPO objective" for:"grpo"`
-	Beta          float64 `json:"beta" usage:"weight of the KL penalty to the frozen reference; 0 is off" topic:"GRPO objective" for:"grpo"`
+	Beta          float64 `json:"beta" usage:"weight of the KL penalty to the frozen reference; 0 is off (and the reference scores nothing, so kl is not logged: see log_kl)" topic:"GRPO objective" for:"grpo"`
 	KL            string  `json:"kl" usage:"KL estimator of KL(pi||ref), d = logp - ref: k1 (d; its coefficient is constant, zero gradient in expectation: with beta > 0 only noise), k2 (d^2/2; its gradient is that of KL(pi||ref)), k3 (exp(-d)+d-1; its gradient estimates the forward KL(ref||pi)) or k3_k2grad (k3's value, k2's gradient: verl's k3+); d is clamped to [-20, 20] before exp and k3 to at most 10, as verl" topic:"GRPO objective" for:"grpo"`
+	// LogKL keeps the kl diagnostic at beta 0. omitempty: at its default
+	// the config's JSON, hence RunID and every existing run id, is what it
+	// was before the field (TestRunIDUnchangedByLogKL).
+	LogKL         bool    `json:"log_kl,omitempty" usage:"at beta 0, score the reference anyway to log kl (costs a reference pass per step); with beta > 0 kl is always logged and log_kl is refused" topic:"GRPO objective" for:"grpo"`
 	EntropyCoef   float64 `json:"entropy_coef" usage:"weight of the entropy bonus (the loss subtracts it times the policy's aggregated entropy); 0 is off" topic:"GRPO objective" for:"grpo"`
 	Mu            int     `json:"mu" usage:"policy-update passes per rollout batch" topic:"GRPO objective" for:"grpo"`
 	Dynamic       bool    `json:"dynamic" usage:"dynamic sampling: drop zero-variance groups and refill (DAPO); with advantage passk also the groups whose advantages are all 0 (every k-subset holds the best reward)" topic:"GRPO objective" for:"grpo"`
@@ -306,6 +310,9 @@ func (c Config) Validate() error {
 	case c.RandomP != DefaultRandomP && c.Reward != objective.RewardBernoulli:
 		bad("random_p", c.RandomP, fmt.Sprintf("reward bernoulli to use it (reward = %s)", c.Reward))
 	}
+	if c.LogKL && c.Beta != 0 {
+		bad("log_kl", c.LogKL, fmt.Sprintf("beta 0 to use it (with beta = %v the reference is scored for the KL term and kl is logged anyway)", c.Beta))
+	}
 	if c.EvalEvery < 0 {
 		bad("eval_every", c.EvalEvery, "a value >= 0 (0 is off)")
 	}
@@ -374,6 +381,11 @@ func (c Config) ValidateFor(m Mode) error {
 	}
 	return err
 }
+
+// ScoresReference reports whether a GRPO step scores its completions under
+// the frozen reference: for the KL term (beta > 0), or at beta 0 only to
+// log kl (log_kl). Without it the reference's engine is never built.
+func (c Config) ScoresReference() bool { return c.Beta > 0 || c.LogKL }
 
 // LossConfig returns the GRPO loss settings.
 func (c Config) LossConfig() objective.LossConfig {

@@ -136,6 +136,9 @@ func TestValidateEstimatorAndReset(t *testing.T) {
 		{func(c *Config) { c.RatioLevel, c.EpsHigh = "sequence", 0.28 }, "eps_high = 0.28: want ratio_level token to use it"},
 		{func(c *Config) { c.ISCap = 3 }, "is_cap = 3: want is_correction tis or mis to use it"},
 		{func(c *Config) { c.ISCorrection, c.ISCap = "mis", 3 }, ""},
+		// log_kl asks for a reference pass that beta > 0 makes anyway.
+		{func(c *Config) { c.LogKL = true }, ""},
+		{func(c *Config) { c.LogKL, c.Beta = true, 0.04 }, "log_kl = true: want beta 0 to use it (with beta = 0.04 the reference is scored"},
 	} {
 		c := DefaultTrainConfig()
 		tc.edit(&c)
@@ -174,5 +177,23 @@ func TestValidateForMode(t *testing.T) {
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("%v: ValidateFor = %v, want %q", tc.mode, err, tc.want)
 		}
+	}
+}
+
+// TestRunIDUnchangedByLogKL pins the run id of the default GRPO config
+// (kind "train", no initial checkpoint hash) to its value at 4f40ac6, the
+// commit before log_kl: RunID hashes the JSON of the whole Config, and
+// sweeps skip and resume jobs by run id, so a field that changed the JSON
+// at its default would orphan every existing run. log_kl is omitempty: off,
+// it is absent from the JSON; on, it is a different run. A deliberate change
+// of the defaults changes this id: update it then, saying so.
+func TestRunIDUnchangedByLogKL(t *testing.T) {
+	cfg := DefaultTrainConfig()
+	if got, want := RunID("train", cfg, ""), "train-5cbcd0fee662"; got != want {
+		t.Errorf("RunID of the default GRPO config = %s, want %s (its value at 4f40ac6: every existing run id would change)", got, want)
+	}
+	cfg.LogKL = true
+	if RunID("train", cfg, "") == "train-5cbcd0fee662" {
+		t.Error("RunID with log_kl on equals the default's: want a different run")
 	}
 }

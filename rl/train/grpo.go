@@ -29,7 +29,8 @@ func (t *Trainer) grpoStep() (*Metrics, error) {
 		m.SkippedNoSignal, m.TimeStep = true, &tRollout // the step's cost is its rollouts
 		return m, nil
 	}
-	b := newBatch(gs, cfg.Group, cfg.MaxNew)
+	ref := cfg.ScoresReference()
+	b := newBatch(gs, cfg.Group, cfg.MaxNew, ref)
 
 	// Advantages, one per completion.
 	objective.Advantages(b.Adv, b.rewards, b.lossLens(cfg.MaskTruncated), cfg.Group, cfg.AdvantageConfig())
@@ -38,12 +39,17 @@ func (t *Trainer) grpoStep() (*Metrics, error) {
 	}
 
 	// Reference log-probs (KL) from the frozen reference (the initial policy,
-	// or the policy at the last reference reset), then the old ones.
-	start = time.Now()
-	if err := t.scoreInto(b.RefLogP, t.ensureEngine(&t.frozen, t.Ref, t.policy.B), b); err != nil {
-		return nil, err
+	// or the policy at the last reference reset), then the old ones. At beta
+	// 0 the KL term is 0 times the KL, so the reference is scored (and its
+	// engine built) only when log_kl asks for the figure, as TRL skips it.
+	var tReference float64
+	if ref {
+		start = time.Now()
+		if err := t.scoreInto(b.RefLogP, t.ensureEngine(&t.frozen, t.Ref, t.policy.B), b); err != nil {
+			return nil, err
+		}
+		tReference = time.Since(start).Seconds()
 	}
-	tReference := time.Since(start).Seconds()
 	start = time.Now()
 	if err := t.oldLogProbs(b, gs); err != nil {
 		return nil, err
@@ -86,7 +92,7 @@ func (t *Trainer) grpoStep() (*Metrics, error) {
 	tUpdate := time.Since(start).Seconds()
 
 	// Metrics.
-	t.grpoMetrics(m, b, u, ent != nil, tRollout, tReference, tUpdate)
+	t.grpoMetrics(m, b, u, ent != nil, ref, tRollout, tReference, tUpdate)
 	return m, nil
 }
 
@@ -99,21 +105,27 @@ type passes struct {
 }
 
 // grpoMetrics writes the update's metrics of a GRPO step into m; times are
-// in seconds.
-func (t *Trainer) grpoMetrics(m *Metrics, b *batch, u passes, entropy bool, tRollout, tReference, tUpdate float64) {
+// in seconds. ref says whether the reference scored the completions: without
+// it kl is absent and the reference's time and tokens are 0.
+func (t *Trainer) grpoMetrics(m *Metrics, b *batch, u passes, entropy, ref bool, tRollout, tReference, tUpdate float64) {
 	tokens, mu := sum(b.Len), t.Cfg.Mu
 	tStep := tRollout + tReference + tUpdate
 	m.TimeStep = &tStep
-	m.PolicyMetrics = &PolicyMetrics{TimeReference: tReference, TokensReference: tokens, TokensUpdate: tokens * mu,
-		KL: u.stats.KLMean(), RatioMean: u.stats.RatioMean(), ClipLow: u.stats.ClipLowFrac(), ClipHigh: u.stats.ClipHighFrac(),
+	m.PolicyMetrics = &PolicyMetrics{TimeReference: tReference, TokensUpdate: tokens * mu,
+		RatioMean: u.stats.RatioMean(), ClipLow: u.stats.ClipLowFrac(), ClipHigh: u.stats.ClipHighFrac(),
 		DualClip: u.stats.DualClipFrac(), GraphEngineDiff: u.graphDiff}
+	if ref {
+		kl := u.stats.KLMean()
+		m.KL, m.TokensReference = &kl, tokens
+	}
 	if entropy {
 		m.LossEntropy = &u.entLoss
 	}
 	variantMetrics(m.PolicyMetrics, u.stats, t.Cfg.LossConfig())
-	// Tokens processed: sampled, scored by the reference, scored as old
-	// (and current for each further pass), and through the graph mu times.
-	processed := m.TokensRollout + tokens*(1+2*mu)
+	// Tokens processed: sampled, scored by the reference (if it was), scored
+	// as old (and current for each further pass), and through the graph mu
+	// times.
+	processed := m.TokensRollout + m.TokensReference + tokens*2*mu
 	if t.samplerLogProbs() { // old log-probs came from the sampler
 		processed -= tokens
 	}
@@ -147,15 +159,20 @@ type batch struct {
 	maxSeq  int       // the longest sequence
 }
 
-// newBatch lays out the completions of gs. LogP starts as OldLogP.
-func newBatch(gs []group, G, Tc int) *batch {
+// newBatch lays out the completions of gs. LogP starts as OldLogP; RefLogP
+// is allocated only with ref (the reference scores the batch), else nil:
+// the objective's "no KL".
+func newBatch(gs []group, G, Tc int, ref bool) *batch {
 	N := len(gs) * G
 	b := &batch{
 		Batch: objective.Batch{T: Tc, Len: make([]int, N), Truncated: make([]bool, N), Adv: make([]float64, N),
-			OldLogP: make([]float32, N*Tc), RefLogP: make([]float32, N*Tc)},
+			OldLogP: make([]float32, N*Tc)},
 		seqs: make([][]int, N), plen: make([]int, N), rewards: make([]float64, N),
 	}
 	b.LogP = b.OldLogP
+	if ref {
+		b.RefLogP = make([]float32, N*Tc)
+	}
 	for i, g := range gs {
 		copy(b.rewards[i*G:], g.rewards)
 		for s := range G {

@@ -93,10 +93,10 @@ type SupervisedMetrics struct {
 
 // PolicyMetrics describes GRPO's clipped objective over the batch.
 type PolicyMetrics struct {
-	TimeReference   float64  `json:"time_reference"`            // seconds scoring the completions under the reference
-	TokensReference int      `json:"tokens_reference"`          // completion tokens scored
+	TimeReference   float64  `json:"time_reference"`            // seconds scoring the completions under the reference; 0 when it scored none (beta 0 without log_kl)
+	TokensReference int      `json:"tokens_reference"`          // completion tokens scored; 0 when none were
 	TokensUpdate    int      `json:"tokens_update"`             // completion tokens through the graph, mu times
-	KL              float64  `json:"kl"`                        // mean KL estimate to the reference per token
+	KL              *float64 `json:"kl,omitempty"`              // mean KL estimate to the reference per token; nil when the reference scored nothing (beta 0 without log_kl)
 	RatioMean       float64  `json:"ratio_mean"`                // mean ratio rho_t
 	ClipLow         float64  `json:"clip_low"`                  // fraction of tokens clipped below
 	ClipHigh        float64  `json:"clip_high"`                 // ... above

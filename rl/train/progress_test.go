@@ -49,8 +49,9 @@ func TestProgressETA(t *testing.T) {
 }
 
 func TestStepMetrics(t *testing.T) {
+	kl := 0.1
 	m := &Metrics{RolloutMetrics: &RolloutMetrics{RewardMean: 0.5, Accuracy: 0.25},
-		UpdateMetrics: &UpdateMetrics{Loss: 2.99558, TokensPerS: 72020}, PolicyMetrics: &PolicyMetrics{KL: 0.1}}
+		UpdateMetrics: &UpdateMetrics{Loss: 2.99558, TokensPerS: 72020}, PolicyMetrics: &PolicyMetrics{KL: &kl}}
 	if got, want := stepMetrics(m, 0.25), "  loss 2.996  reward_mean 0.5  accuracy 0.25  val_pass1 0.25  72.0k tok/s"; got != want {
 		t.Errorf("got %q: want %q", got, want)
 	}

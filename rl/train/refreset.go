@@ -26,7 +26,8 @@ func (t *Trainer) resetDue() bool {
 // resetReference makes the reference a copy of the current policy (and,
 // with ref_reset_optimizer, resets AdamW) and records the step. The frozen
 // engine reads t.Ref in place (Engine.prepare at each call), so it scores
-// (GRPO) or samples (RFT) with the new weights.
+// (GRPO) or samples (RFT) with the new weights; a GRPO run at beta 0
+// without log_kl has no such engine, and the copy serves its checkpoints.
 func (t *Trainer) resetReference() {
 	copy(t.Ref.Data, t.Params.Data)
 	t.RefStep = t.Step

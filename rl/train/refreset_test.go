@@ -58,7 +58,10 @@ func TestRefResetCopiesThePolicy(t *testing.T) {
 			if want := opt && due; zero != want {
 				t.Errorf("opt %v step %d: optimizer at zero (moments and step %d): %v, want %v", opt, m.Step, tr.Opt.Step, zero, want)
 			}
-			kl[m.Step] = m.KL
+			if m.KL == nil {
+				t.Fatalf("opt %v step %d: no kl logged at beta %v", opt, m.Step, cfg.Beta)
+			}
+			kl[m.Step] = *m.KL
 		}
 		step := 0
 		tr.coefHook = func(b objective.Batch, _ []float32) {

@@ -60,7 +60,7 @@ type Trainer struct {
 	// minGraphT is the graph width a resumed run starts from (dataPosition.GraphT).
 	minGraphT int
 	policy    engine // the policy's rollout engine (GRPO rollouts and log-probs, validation)
-	frozen    engine // the reference's (GRPO) or the sampler's (RFT)
+	frozen    engine // the reference's (GRPO; built only when Cfg.ScoresReference) or the sampler's (RFT)
 	roll      *model.Rollout
 	start     time.Time
 	startStep int // t.Step when Train began: a resumed run's rate counts from here
