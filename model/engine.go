@@ -46,9 +46,9 @@ type Engine struct {
 
 	mats  []layerMats // per block, the matmul weights as the kernels read them
 	head  mat         // (D, V) output projection: wte^T (refreshed at each call) when tied, else Head
-	kc    [][]float32 // per layer (maxBatch, D, ldk) keys, transposed: column pos of row (slot, c)
-	vc    [][]float32 // per layer (maxBatch, maxLen, D) values
-	ldk   int         // pad16(maxLen): positions per key row
+	kc    [][]float32 // per layer (maxBatch, nblk, D, kvBlock) keys in blocks of positions, transposed (kvAt)
+	vc    [][]float32 // per layer (maxBatch, Heads, maxLen, hd) values, each head's contiguous (kvAt)
+	nblk  int         // key blocks per slot: ceil(maxLen / kvBlock)
 	kbuf  []float32   // (workers, 4*maxOut) matmul kernel scratch
 	kstep int         // floats of kbuf per worker
 
@@ -175,9 +175,9 @@ func NewEngine(p *Params, maxBatch, maxLen, workers int) *Engine {
 	e.kbuf = make([]float32, workers*e.kstep)
 	e.kc = make([][]float32, L)
 	e.vc = make([][]float32, L)
-	e.ldk = pad16(maxLen)
+	e.nblk = (maxLen + kvBlock - 1) / kvBlock
 	for l := range L {
-		e.kc[l] = make([]float32, maxBatch*D*e.ldk)
+		e.kc[l] = make([]float32, maxBatch*e.nblk*D*kvBlock)
 		e.vc[l] = make([]float32, maxBatch*maxLen*D)
 	}
 	if workers > 1 {

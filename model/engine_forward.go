@@ -29,31 +29,56 @@ func linArgsFor(dst, x []float32, m *mat, b []float32, n int, epi epilogue) linA
 	return linArgs{dst: dst, x: x, w: m.w, b: b, n: n, in: m.in, out: m.out, ldw: m.ld, epi: epi}
 }
 
+// kvBlock is how many positions a block of the key cache holds. Keys are
+// stored transposed, so that a head's scores are a matrix-vector product
+// over contiguous positions (kern1), and in blocks of kvBlock positions, so
+// that a head's keys for a block are hd rows of kvBlock floats in one
+// contiguous run: with rows of maxLen positions, one head's keys for the
+// first 48 positions were 32 pieces of 192 bytes, 1 KiB apart. Values are
+// stored by head, a head's values for every position in one run.
+const kvBlock = 64
+
+// kvAt returns where the keys of slot at position pos start in a layer's
+// key cache (dimension c at kAt + c*kvBlock), and where its values for
+// head h start in the value cache (hd floats).
+func (e *Engine) kvAt(slot, pos, h int) (kAt, vAt int) {
+	D, H := e.cfg.Dim, e.cfg.Heads
+	hd := D / H
+	kAt = (slot*e.nblk+pos/kvBlock)*D*kvBlock + pos%kvBlock
+	vAt = ((slot*H+h)*e.maxLen + pos) * hd
+	return kAt, vAt
+}
+
 // storeKV copies the k and v parts of columns [j0, j1) of qkv rows [r0, r1)
-// into block l's cache at each row's slot and position. Keys are stored
-// transposed, so that a head's scores are a matrix-vector product over
-// contiguous positions.
+// into block l's cache at each row's slot and position (kvBlock, kvAt).
 func (e *Engine) storeKV(l, r0, r1, j0, j1 int) {
-	D, ldk := e.cfg.Dim, e.ldk
+	D := e.cfg.Dim
+	hd := D / e.cfg.Heads
+	kc, vc := e.kc[l], e.vc[l]
 	for r := r0; r < r1; r++ {
 		slot, pos := e.rowSlot[r], e.rowPos[r]
-		at := (slot*e.maxLen + pos) * D
 		row := e.qkv[r*3*D : (r+1)*3*D]
 		if a, b := max(j0, D), min(j1, 2*D); a < b {
-			kt := e.kc[l][slot*D*ldk:]
+			kAt, _ := e.kvAt(slot, pos, 0)
+			kt := kc[kAt:]
 			for j := a; j < b; j++ {
-				kt[(j-D)*ldk+pos] = row[j]
+				kt[(j-D)*kvBlock] = row[j]
 			}
 		}
-		if a, b := max(j0, 2*D), min(j1, 3*D); a < b {
-			copy(e.vc[l][at+a-2*D:at+b-2*D], row[a:b])
+		for a := max(j0, 2*D); a < min(j1, 3*D); {
+			h := (a - 2*D) / hd
+			b := min(j1, 2*D+(h+1)*hd) // the end of head h's part, or of the range
+			_, vAt := e.kvAt(slot, pos, h)
+			off := (a - 2*D) % hd
+			copy(vc[vAt+off:vAt+off+b-a], row[a:b])
+			a = b
 		}
 	}
 }
 
 // attend computes causal multi-head attention for row r of block l from
 // the cache: att[r] = concat_h softmax(q_h K_h^T / sqrt(hd)) V_h over
-// positions 0..pos. s is scratch of length maxLen.
+// positions 0..pos. s is scratch of length maxLen rounded up to 16.
 func (e *Engine) attend(l, r int, s []float32) {
 	e.attendHeads(l, r, 0, e.cfg.Heads, s)
 }
@@ -63,22 +88,25 @@ func (e *Engine) attendHeads(l, r, h0, h1 int, s []float32) {
 	D, H := e.cfg.Dim, e.cfg.Heads
 	hd := D / H
 	scale := float32(1 / math.Sqrt(float64(hd)))
-	pos, ldk := e.rowPos[r], e.ldk
-	base := e.rowSlot[r] * e.maxLen * D
-	Kt := e.kc[l][e.rowSlot[r]*D*ldk : (e.rowSlot[r]+1)*D*ldk] // (D, ldk)
-	V := e.vc[l][base : base+(pos+1)*D]                        // (pos+1, D)
+	slot, pos := e.rowSlot[r], e.rowPos[r]
+	ldb := D * kvBlock // floats from one key block to the next
+	Kt := e.kc[l][slot*e.nblk*ldb : (slot+1)*e.nblk*ldb]
 	q := e.qkv[r*3*D : r*3*D+D]
 	out := e.att[r*D : (r+1)*D]
 	s = s[:pos+1]
 	for h := h0; h < h1; h++ {
 		c0 := h * hd
+		_, vAt := e.kvAt(slot, 0, h)
+		V := e.vc[l][vAt : vAt+(pos+1)*hd] // (pos+1, hd)
 		if useAVX && hd%8 == 0 {
-			attendHeadAVX(out[c0:c0+hd], s, q[c0:c0+hd], Kt[c0*ldk:], V[c0:], ldk, D, hd, scale)
+			attendHeadAVX(out[c0:c0+hd], s, q[c0:c0+hd], Kt[c0*kvBlock:], V, ldb, hd, scale)
 			continue
 		}
 		clear(s)
 		for c, a := range q[c0 : c0+hd] { // s = q_h K_h^T, one key dimension at a time
-			axpy(s, a, Kt[(c0+c)*ldk:])
+			for j0 := 0; j0 < len(s); j0 += kvBlock {
+				axpy(s[j0:min(len(s), j0+kvBlock)], a, Kt[j0/kvBlock*ldb+(c0+c)*kvBlock:])
+			}
 		}
 		mx := float32(math.Inf(-1))
 		for j := range s {
@@ -94,7 +122,7 @@ func (e *Engine) attendHeads(l, r, h0, h1 int, s []float32) {
 		oh := out[c0 : c0+hd]
 		clear(oh)
 		for j, a := range s {
-			axpy(oh, a, V[j*D+c0:j*D+c0+hd])
+			axpy(oh, a, V[j*hd:(j+1)*hd])
 		}
 		inv := 1 / sum
 		for c := range oh {

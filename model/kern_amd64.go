@@ -95,15 +95,21 @@ func linearAVX(a *linArgs, r0, r1, j0, j1 int, scratch []float32) {
 }
 
 // attendHeadAVX is one head of Engine.attend with the assembly kernels:
-// scores from the transposed keys Kt (hd rows of ldk positions) with kern1,
-// softmax with expVec, the mix of values V (positions ldv apart) with
-// attnMix. s has room for len(s) rounded up to 16; hd % 8 == 0.
-func attendHeadAVX(out, s, q, Kt, V []float32, ldk, ldv, hd int, scale float32) {
+// scores from the transposed keys Kt (blocks of hd rows of kvBlock
+// positions, ldb floats apart) with kern1, softmax with expVec, the mix of
+// values V (positions hd floats apart) with attnMix. s has room for len(s)
+// rounded up to 16; hd % 8 == 0. kern1 gives each score the same FMA chain
+// over the key dimensions whatever the layout.
+func attendHeadAVX(out, s, q, Kt, V []float32, ldb, hd int, scale float32) {
 	n := len(s)
 	n16 := (n + 15) &^ 15
 	s16 := s[:n16]
-	_, _ = Kt[(hd-1)*ldk+n16-1], V[(n-1)*ldv+hd-1]
-	kern1(&s16[0], &q[0], &Kt[0], ldk, hd, n16)
+	nb := (n16 + kvBlock - 1) / kvBlock
+	last := n16 - (nb-1)*kvBlock // columns of the last block
+	_, _ = Kt[(nb-1)*ldb+(hd-1)*kvBlock+last-1], V[(n-1)*hd+hd-1]
+	for b := range nb {
+		kern1(&s16[b*kvBlock], &q[0], &Kt[b*ldb], kvBlock, hd, min(kvBlock, n16-b*kvBlock))
+	}
 	// Scores are finite, so a plain compare gives the builtin max's
 	// result without its NaN and signed-zero branches (measured 3% of a
 	// batch-1 decode step).
@@ -132,7 +138,7 @@ func attendHeadAVX(out, s, q, Kt, V []float32, ldk, ldv, hd int, scale float32) 
 	for ; j < n; j++ {
 		sum += s[j]
 	}
-	attnMix(&out[0], &s[0], &V[0], ldv, hd, n)
+	attnMix(&out[0], &s[0], &V[0], hd, hd, n)
 	inv := 1 / sum
 	for c := range out[:hd] {
 		out[c] *= inv

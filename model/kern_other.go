@@ -8,7 +8,7 @@ func linearAVX(a *linArgs, r0, r1, j0, j1 int, scratch []float32) {
 	panic("model: linearAVX: not built for this platform")
 }
 
-func attendHeadAVX(out, s, q, Kt, V []float32, ldk, ldv, hd int, scale float32) {
+func attendHeadAVX(out, s, q, Kt, V []float32, ldb, hd int, scale float32) {
 	panic("model: attendHeadAVX: not built for this platform")
 }
 
