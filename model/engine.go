@@ -104,7 +104,7 @@ type Engine struct {
 	splitM splitMat       // the matmul of opSplitLinear
 	hw     []float32      // (workers, splitMaxRows, D) each worker's LayerNorm output
 
-	sync engineSync // worker hand-off (engine_sync.go)
+	sync team // worker hand-off (engine_sync.go)
 }
 
 type opKind uint8
@@ -182,7 +182,7 @@ func NewEngine(p *Params, maxBatch, maxLen, workers int) *Engine {
 	}
 	if workers > 1 {
 		e.newSplit()
-		e.startHelpers()
+		e.sync.start(workers, e.work)
 	}
 	return e
 }
@@ -198,10 +198,7 @@ func (e *Engine) parallel(op opKind, n, align int) {
 		e.run(0, 0, n)
 		return
 	}
-	g := e.publish()
-	e.work(0)
-	e.stealShares(g)
-	e.awaitHelpers()
+	e.sync.run()
 }
 
 // work runs worker w's share of the current op.

@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-// The engine's worker hand-off. A batch-1 decode step has 17 barriers (four
+// The worker hand-off of the engine and of the training graph's pool
+// (graph_pool.go), a team. A batch-1 decode step has 17 barriers (four
 // matmuls per block and the head), each a few microseconds of work per
 // worker, so a hand-off through channels (a goroutine wake-up, often a
 // futex, per barrier) cost more than the split saved: 2 workers decoded
@@ -34,15 +35,19 @@ const spinWait = time.Millisecond
 // yieldEvery is how often a spinning waiter yields its P (see spinning).
 const yieldEvery = 20 * time.Microsecond
 
-// engineSync is the state shared by the caller (worker 0) and the helpers.
-type engineSync struct {
-	gen     atomic.Uint32 // bumped by the caller to publish e.op and its arguments
+// team is the state shared by the caller (worker 0) and the helpers: the
+// caller sets up an op, then run calls work(w) for every worker w, on its
+// helper or, for a share no helper has claimed yet, on the caller.
+type team struct {
+	gen     atomic.Uint32 // bumped by the caller to publish an op and its arguments
 	_       [60]byte      // keep pending on another cache line than gen
 	pending atomic.Int32  // helpers still running the current op
 	_       [60]byte
-	spin    bool     // waiters spin before parking (false when GOMAXPROCS < workers)
-	helpers []parker // (workers-1) where helper w sleeps, at w-1
-	caller  parker   // where the caller sleeps until pending is 0
+	spin    bool        // waiters spin before parking (false when GOMAXPROCS < workers)
+	helpers []parker    // (workers-1) where helper w sleeps, at w-1
+	caller  parker      // where the caller sleeps until pending is 0
+	work    func(w int) // worker w's share of the published op
+	quit    bool        // the published op is the last: helpers return
 }
 
 // parker is where one goroutine sleeps. The sleeper sets asleep, checks
@@ -121,40 +126,46 @@ func (s *spinning) more(allowed bool) bool {
 	return now.Sub(s.start) < spinWait
 }
 
-// publish starts the op set in e.op (and its arguments) on every helper
-// and returns its generation.
-func (e *Engine) publish() uint32 {
-	s := &e.sync
-	s.pending.Store(int32(e.workers - 1))
-	g := s.gen.Add(1)
-	for i := range s.helpers {
-		s.helpers[i].wake()
+// run runs the op the caller has set up: work(w) for every worker, and
+// waits for all of them.
+func (t *team) run() {
+	g := t.publish()
+	t.work(0)
+	t.steal(g)
+	t.await()
+}
+
+// publish starts the op the caller has set up on every helper and returns
+// its generation.
+func (t *team) publish() uint32 {
+	t.pending.Store(int32(len(t.helpers)))
+	g := t.gen.Add(1)
+	for i := range t.helpers {
+		t.helpers[i].wake()
 	}
 	return g
 }
 
-// stealShares runs on the caller the share of every helper that has not
-// claimed op generation g yet.
-func (e *Engine) stealShares(g uint32) {
-	s := &e.sync
-	for i := range s.helpers {
-		if s.helpers[i].claimFor(g) {
-			e.work(i + 1)
-			s.pending.Add(-1)
+// steal runs on the caller the share of every helper that has not claimed
+// op generation g yet.
+func (t *team) steal(g uint32) {
+	for i := range t.helpers {
+		if t.helpers[i].claimFor(g) {
+			t.work(i + 1)
+			t.pending.Add(-1)
 		}
 	}
 }
 
-// awaitHelpers returns when every helper has finished the published op.
-func (e *Engine) awaitHelpers() {
-	s := &e.sync
-	for sp := (spinning{}); s.pending.Load() != 0; {
-		if sp.more(s.spin) {
+// await returns when every helper has finished the published op.
+func (t *team) await() {
+	for sp := (spinning{}); t.pending.Load() != 0; {
+		if sp.more(t.spin) {
 			continue
 		}
-		p := &s.caller
+		p := &t.caller
 		p.asleep.Store(true)
-		if s.pending.Load() == 0 {
+		if t.pending.Load() == 0 {
 			if !p.asleep.CompareAndSwap(true, false) {
 				p.g.wait() // a helper is sending: take its token
 			}
@@ -171,61 +182,68 @@ func (e *Engine) awaitHelpers() {
 
 // awaitOp returns the generation of the next op after seen, waiting for
 // the caller to publish it.
-func (e *Engine) awaitOp(w int, seen uint32) uint32 {
-	s := &e.sync
+func (t *team) awaitOp(w int, seen uint32) uint32 {
 	for sp := (spinning{}); ; {
-		if g := s.gen.Load(); g != seen {
+		if g := t.gen.Load(); g != seen {
 			return g
 		}
-		if !sp.more(s.spin) {
+		if !sp.more(t.spin) {
 			break
 		}
 	}
-	p := &s.helpers[w-1]
+	p := &t.helpers[w-1]
 	p.asleep.Store(true)
-	if g := s.gen.Load(); g != seen {
+	if g := t.gen.Load(); g != seen {
 		if !p.asleep.CompareAndSwap(true, false) {
 			p.g.wait() // the caller is sending: take its token
 		}
 		return g
 	}
 	p.g.wait()
-	return s.gen.Load()
+	return t.gen.Load()
 }
 
 // loop is helper w's goroutine: run w's share of each op published, until
-// Close publishes opQuit.
-func (e *Engine) loop(w int) {
-	s := &e.sync
+// stop publishes the last.
+func (t *team) loop(w int) {
 	var seen uint32
 	for {
-		seen = e.awaitOp(w, seen)
-		if !s.helpers[w-1].claimFor(seen) {
+		seen = t.awaitOp(w, seen)
+		if !t.helpers[w-1].claimFor(seen) {
 			continue // the caller ran this share
 		}
-		if e.op == opQuit {
-			s.helpers[w-1].g.close()
+		if t.quit {
+			t.helpers[w-1].g.close()
 			return
 		}
-		e.work(w)
-		if s.pending.Add(-1) == 0 {
-			s.caller.wake()
+		t.work(w)
+		if t.pending.Add(-1) == 0 {
+			t.caller.wake()
 		}
 	}
 }
 
-// startHelpers starts the workers-1 helper goroutines.
-func (e *Engine) startHelpers() {
-	s := &e.sync
-	s.spin = runtime.GOMAXPROCS(0) >= e.workers
-	s.helpers = make([]parker, e.workers-1)
-	for i := range s.helpers {
-		s.helpers[i] = newParker()
+// start starts the workers-1 helper goroutines of a team that runs work.
+func (t *team) start(workers int, work func(w int)) {
+	t.work = work
+	t.spin = runtime.GOMAXPROCS(0) >= workers
+	t.helpers = make([]parker, workers-1)
+	for i := range t.helpers {
+		t.helpers[i] = newParker()
 	}
-	s.caller = newParker()
-	for w := 1; w < e.workers; w++ {
-		go e.loop(w)
+	t.caller = newParker()
+	for w := 1; w < workers; w++ {
+		go t.loop(w)
 	}
+}
+
+// stop makes the helpers return. The team must not run after.
+func (t *team) stop() {
+	t.quit = true
+	t.publish()
+	// Each helper closes its own pipe when it quits; no helper sends to
+	// the caller's after the last op returned (the quit op sends nothing).
+	t.caller.g.close()
 }
 
 // Close stops the worker goroutines. The engine must not be used after.
@@ -234,8 +252,5 @@ func (e *Engine) Close() {
 		return
 	}
 	e.op = opQuit
-	e.publish()
-	// Each helper closes its own pipe when it quits; no helper sends to
-	// the caller's after the last op returned (the quit op sends nothing).
-	e.sync.caller.g.close()
+	e.sync.stop()
 }

@@ -771,7 +771,7 @@ func TestEngineStaleCallerWake(t *testing.T) {
 	e.sync.caller = newParker()
 	e.sync.pending.Store(1) // a helper still runs this op
 	done := make(chan struct{})
-	go func() { e.awaitHelpers(); close(done) }()
+	go func() { e.sync.await(); close(done) }()
 	for !e.sync.caller.asleep.Load() { // spin false: it parks at once
 		time.Sleep(10 * time.Microsecond)
 	}

@@ -114,10 +114,16 @@ func (op *matMulOp) Do(in ...G.Value) (G.Value, error) {
 	return tensor.New(tensor.WithShape(op.m, op.n), tensor.WithBacking(c)), nil
 }
 
-// into is Do for the executor (graph_exec.go); the BLAS call allocates
-// nothing with FastBLAS (sgemm.go).
-func (op *matMulOp) into(_ *workPool, out []float32, in [][]float32) error {
-	op.gemm32(out, in[0], in[1])
+// into is Do for the executor (graph_exec.go). With FastBLAS it runs this
+// package's Sgemm on the executor's pool (sgemmPool: the same bits,
+// allocation-free); with another BLAS it calls it as Do does.
+func (op *matMulOp) into(pool *workPool, out []float32, in [][]float32) error {
+	if _, ok := G.WhichBLAS().(FastBLAS); !ok {
+		op.gemm32(out, in[0], in[1])
+		return nil
+	}
+	lda, ldb := op.lds()
+	sgemmPool(pool, op.tA, op.tB, op.m, op.n, op.k, 1, in[0], lda, in[1], ldb, 0, out, op.n)
 	return nil
 }
 

@@ -5,7 +5,11 @@ import "sync"
 // workPool runs a function on a fixed set of goroutines, so that the
 // training graph's ops split their work without starting goroutines or
 // building closures on every step (graph_exec.go). The goroutines start on
-// first use and stop at close.
+// first use and stop at close. They hand off through a team (the engine's
+// spin-then-park hand-off, engine_sync.go), which takes no runtime sudog:
+// on channels, a step on 2 workers allocated one now and then (gate.go).
+// The graph's matrix products run on the same pool (sgemmPool), so that
+// one set of helpers, spinning between ops, serves the whole step.
 //
 // A nil *workPool is valid: it starts goroutines for each call, as the ops
 // do when gorgonia's tape machine runs them.
@@ -13,12 +17,13 @@ import "sync"
 // One pool serves one caller at a time (the executor runs its ops one after
 // another); the function handed to run must not call run on the same pool.
 type workPool struct {
-	n    int             // goroutines, the caller included
-	wake []chan struct{} // (n-1) buffered 1
-	done chan struct{}   // buffered n-1
-	once sync.Once
+	n       int  // goroutines, the caller included
+	t       team // the hand-off, started on first use
+	started bool
+	share   func(w int) // p.runShare, made once
 
-	fn func(w int) // the function being run, set before the wake-ups
+	fn     func(w int) // the function being run, set before the hand-off
+	active int         // workers of the running call: shares w >= active do nothing
 
 	// blocks: the row blocks of the running parallelBlocks call
 	blockFn      func(blk, lo, hi int)
@@ -30,41 +35,30 @@ type workPool struct {
 func newWorkPool(n int) *workPool {
 	p := &workPool{n: max(1, n)}
 	p.blockRun = p.runBlocks
+	p.share = p.runShare
 	return p
 }
 
-func (p *workPool) start() {
-	p.wake = make([]chan struct{}, p.n-1)
-	p.done = make(chan struct{}, p.n-1)
-	for w := 1; w < p.n; w++ {
-		p.wake[w-1] = make(chan struct{}, 1)
-		go p.loop(w, p.wake[w-1])
-	}
-}
-
-func (p *workPool) loop(w int, wake <-chan struct{}) {
-	for range wake {
+func (p *workPool) runShare(w int) {
+	if w < p.active {
 		p.fn(w)
-		p.done <- struct{}{}
 	}
 }
 
 // close stops the goroutines; the pool must not be used after it.
 func (p *workPool) close() {
-	if p == nil {
+	if p == nil || !p.started {
 		return
 	}
-	p.once.Do(func() {}) // a pool never started has nothing to stop
-	for _, c := range p.wake {
-		close(c)
-	}
-	p.wake = nil
+	p.t.stop()
+	p.started = false
 }
 
 // run calls fn(w) for w = 0 .. workers-1 (at most the pool's size), w = 0
-// on the calling goroutine, and waits for all of them. fn should be a func
-// value made once (a method value kept in the op), not a closure built per
-// call, or the call allocates.
+// on the calling goroutine, and waits for all of them. A share whose
+// helper has not woken yet runs on the caller (team.steal). fn should be a
+// func value made once (a method value kept in the op), not a closure
+// built per call, or the call allocates.
 func (p *workPool) run(workers int, fn func(w int)) {
 	if p == nil {
 		runWorkers(workers, fn)
@@ -75,15 +69,12 @@ func (p *workPool) run(workers int, fn func(w int)) {
 		fn(0)
 		return
 	}
-	p.once.Do(p.start)
-	p.fn = fn
-	for w := 1; w < workers; w++ {
-		p.wake[w-1] <- struct{}{}
+	if !p.started {
+		p.t.start(p.n, p.share)
+		p.started = true
 	}
-	fn(0)
-	for w := 1; w < workers; w++ {
-		<-p.done
-	}
+	p.fn, p.active = fn, workers
+	p.t.run()
 	p.fn = nil
 }
 

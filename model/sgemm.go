@@ -125,6 +125,7 @@ type sgemmScratch struct {
 type sgemmCall struct {
 	args  sgemmArgs
 	tasks [sgemmMaxWorkers]sgemmTask
+	run   func(w int) // cl.runTask, made once (sgemmPool hands it to a pool)
 }
 
 var (
@@ -196,6 +197,50 @@ func sgemmWorkers(workers int, tA, tB bool, m, n, k int, alpha float32, a []floa
 		return
 	}
 	cl := sgemmGetCall()
+	workers = cl.split(workers, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if workers > 1 {
+		sgemmStartOnce.Do(sgemmStart)
+	}
+	for w := 1; w < workers; w++ {
+		sgemmQueue <- &cl.tasks[w]
+	}
+	cl.runTask(0)
+	for w := 1; w < workers; w++ {
+		<-cl.tasks[w].done
+	}
+	sgemmPutCall(cl)
+}
+
+// sgemmPool is Sgemm on the workers of pool (the training graph's, whose
+// helpers already spin between its ops: see workPool), not on Sgemm's own
+// helpers, up to sgemmMaxWorkers of them. The bits are Sgemm's. A nil pool
+// means Sgemm.
+func sgemmPool(pool *workPool, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if pool == nil {
+		Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	sgemmCheck(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if alpha == 0 || k == 0 {
+		sgemmScaleC(c, m, n, ldc, beta)
+		return
+	}
+	workers := 1
+	if 2*m*n*k >= sgemmParallelFlops {
+		workers = pool.size(sgemmMaxWorkers)
+	}
+	cl := sgemmGetCall()
+	workers = cl.split(workers, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	pool.run(workers, cl.run)
+	sgemmPutCall(cl)
+}
+
+// split sets up the call's operands and its tasks for up to workers
+// workers, and returns how many it uses.
+func (cl *sgemmCall) split(workers int, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) int {
 	cl.args = sgemmArgs{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
 	mr, nr := sgemmKern.mr, sgemmKern.nr
@@ -209,9 +254,6 @@ func sgemmWorkers(workers int, tA, tB bool, m, n, k int, alpha float32, a []floa
 		span, unit = m, mr
 	}
 	workers = min(workers, (span+unit-1)/unit)
-	if workers > 1 {
-		sgemmStartOnce.Do(sgemmStart)
-	}
 	per := ((span+workers-1)/workers + unit - 1) / unit * unit
 	for w := range workers {
 		t := &cl.tasks[w]
@@ -222,15 +264,18 @@ func sgemmWorkers(workers int, tA, tB bool, m, n, k int, alpha float32, a []floa
 		} else {
 			t.i0, t.i1, t.j0, t.j1 = 0, m, lo, hi
 		}
-		if w > 0 {
-			sgemmQueue <- t
-		}
 	}
-	t0 := &cl.tasks[0]
-	t0.s.run(t0.args, t0.i0, t0.i1, t0.j0, t0.j1)
-	for w := 1; w < workers; w++ {
-		<-cl.tasks[w].done
-	}
+	return workers
+}
+
+// runTask runs task w of the call.
+func (cl *sgemmCall) runTask(w int) {
+	t := &cl.tasks[w]
+	t.s.run(t.args, t.i0, t.i1, t.j0, t.j1)
+}
+
+// sgemmPutCall gives a call back to sgemmCalls.
+func sgemmPutCall(cl *sgemmCall) {
 	for w := range cl.tasks {
 		cl.tasks[w].args = nil
 	}
@@ -251,6 +296,7 @@ func sgemmGetCall() *sgemmCall {
 	}
 	sgemmCalls.Unlock()
 	cl := new(sgemmCall)
+	cl.run = cl.runTask
 	for i := range cl.tasks {
 		cl.tasks[i].done = make(chan struct{}, 1)
 	}
