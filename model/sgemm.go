@@ -104,6 +104,10 @@ type sgemmArgs struct {
 	a, b, c     []float32
 	lda, ldb    int
 	ldc         int
+	// bInPlace: read full column panels of an untransposed B in place
+	// whatever the number of rows (the engine's decode steps, whose B is
+	// a weight matrix packed anew on every step otherwise).
+	bInPlace bool
 }
 
 // sgemmTask is one worker's share: rows [i0, i1) and columns [j0, j1) of C.
@@ -364,7 +368,7 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 	nc := max(nr, sgemmL2Floats*2/k/nr*nr)
 	mc := max(mr, sgemmL2Floats/k/mr*mr)
 	s.tile = sgemmGrow(s.tile, mr*nr)
-	packAllB := p.tB || i1-i0 >= sgemmPackBMinRows
+	packAllB := p.tB || i1-i0 >= sgemmPackBMinRows && !p.bInPlace
 	// A transposed is packed: read in place its tile's rows sit lda floats
 	// apart in k, which with lda a multiple of 512 falls in a few L1 sets.
 	// Except with few column panels to reuse the packing (attention's
