@@ -216,9 +216,7 @@ func (e *Engine) run(w, lo, hi int) {
 	case opLN:
 		a := &e.ln
 		D := e.cfg.Dim
-		for r := lo; r < hi; r++ {
-			layerNorm(a.dst[r*D:(r+1)*D], a.src[r*D:(r+1)*D], a.g, a.b)
-		}
+		layerNormRows(a.dst, a.src, a.g, a.b, nil, D, lo, hi)
 	case opLinear, opQKV:
 		j0, j1 := lo*16, min(hi*16, e.lin.out)
 		if e.useGemm(e.lin.n) {

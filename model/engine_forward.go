@@ -189,9 +189,7 @@ func (e *Engine) forwardRows(w, r0, r1 int) {
 	a := &e.wlin[w]
 	for l := range e.p.Blocks {
 		b := &e.p.Blocks[l]
-		for r := r0; r < r1; r++ {
-			layerNorm(e.h[r*D:(r+1)*D], e.x[r*D:(r+1)*D], b.LN1G.Data, b.LN1B.Data)
-		}
+		layerNormRows(e.h, e.x, b.LN1G.Data, b.LN1B.Data, nil, D, r0, r1)
 		m := &e.mats[l]
 		*a = linArgsFor(e.qkv, e.h, &m.qkv, b.BQKV.Data, e.n, epiSet)
 		e.linearRows(w, a, r0, r1, 3*D)
@@ -201,17 +199,13 @@ func (e *Engine) forwardRows(w, r0, r1 int) {
 		}
 		*a = linArgsFor(e.x, e.att, &m.o, b.BO.Data, e.n, epiAdd)
 		e.linearRows(w, a, r0, r1, D)
-		for r := r0; r < r1; r++ {
-			layerNorm(e.h[r*D:(r+1)*D], e.x[r*D:(r+1)*D], b.LN2G.Data, b.LN2B.Data)
-		}
+		layerNormRows(e.h, e.x, b.LN2G.Data, b.LN2B.Data, nil, D, r0, r1)
 		*a = linArgsFor(e.mlp, e.h, &m.w1, b.B1.Data, e.n, epiGELU)
 		e.linearRows(w, a, r0, r1, M)
 		*a = linArgsFor(e.x, e.mlp, &m.w2, b.B2.Data, e.n, epiAdd)
 		e.linearRows(w, a, r0, r1, D)
 	}
-	for r := r0; r < r1; r++ {
-		layerNorm(e.h[r*D:(r+1)*D], e.x[r*D:(r+1)*D], e.p.LNFG.Data, e.p.LNFB.Data)
-	}
+	layerNormRows(e.h, e.x, e.p.LNFG.Data, e.p.LNFB.Data, nil, D, r0, r1)
 	*a = linArgsFor(e.logits, e.h, &e.head, nil, e.n, epiSet)
 	e.linearRows(w, a, r0, r1, V)
 }

@@ -232,8 +232,5 @@ func (e *Engine) forwardSplit() {
 
 // layerNormRows writes dst[r] = LN(src[r]) for rows [0, n).
 func (e *Engine) layerNormRows(dst, src, g, b []float32, n int) {
-	D := e.cfg.Dim
-	for r := range n {
-		layerNorm(dst[r*D:(r+1)*D], src[r*D:(r+1)*D], g, b)
-	}
+	layerNormRows(dst, src, g, b, nil, e.cfg.Dim, 0, n)
 }

@@ -764,3 +764,31 @@ func testLayerNormRowsMatchRef[F float32 | float64](t *testing.T) {
 		}
 	}
 }
+
+// TestLayerNormRowsMatchesLayerNorm: layerNormRows, which the engine runs
+// on its rows, gives each row the bits of the one-row layerNorm, whether
+// the row falls in a group of four or in the tail.
+func TestLayerNormRowsMatchesLayerNorm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	const C = 40
+	g, b := make([]float32, C), make([]float32, C)
+	for c := range C {
+		g[c], b[c] = float32(1+0.3*rng.NormFloat64()), float32(0.2*rng.NormFloat64())
+	}
+	for _, n := range []int{1, 3, 4, 7, 9} {
+		x := make([]float32, n*C)
+		for i := range x {
+			x[i] = float32(2 + 3*rng.NormFloat64())
+		}
+		got, want := make([]float32, n*C), make([]float32, n*C)
+		layerNormRows(got, x, g, b, nil, C, 0, n)
+		for r := range n {
+			layerNorm(want[r*C:(r+1)*C], x[r*C:(r+1)*C], g, b)
+		}
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%d rows: element %d (row %d): layerNormRows %v, layerNorm %v", n, i, i/C, got[i], want[i])
+			}
+		}
+	}
+}

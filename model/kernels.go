@@ -41,7 +41,9 @@ func gelu(u float32) float32 {
 }
 
 // layerNorm writes (x - mean) / sqrt(var + eps) * g + b to dst, with the
-// biased variance. dst and x have length D.
+// biased variance. dst and x have length D. layerNormRows (fused_ops.go)
+// gives every row these bits, four rows at a time (their chains of
+// additions overlap), and the engine uses it for its rows.
 func layerNorm(dst, x, g, b []float32) {
 	n := len(x)
 	dst, g, b = dst[:n], g[:n], b[:n]
