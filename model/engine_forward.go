@@ -76,9 +76,16 @@ func (e *Engine) storeKV(l, r0, r1, j0, j1 int) {
 	}
 }
 
+// scoreScratch is worker w's attention scratch: two rows of maxLen
+// rounded up to 16, for the two heads attendHeadPairAVX takes at once.
+func (e *Engine) scoreScratch(w int) []float32 {
+	n := 2 * pad16(e.maxLen)
+	return e.scores[w*n : (w+1)*n]
+}
+
 // attend computes causal multi-head attention for row r of block l from
 // the cache: att[r] = concat_h softmax(q_h K_h^T / sqrt(hd)) V_h over
-// positions 0..pos. s is scratch of length maxLen rounded up to 16.
+// positions 0..pos. s is a worker's scoreScratch.
 func (e *Engine) attend(l, r int, s []float32) {
 	e.attendHeads(l, r, 0, e.cfg.Heads, s)
 }
@@ -93,15 +100,28 @@ func (e *Engine) attendHeads(l, r, h0, h1 int, s []float32) {
 	Kt := e.kc[l][slot*e.nblk*ldb : (slot+1)*e.nblk*ldb]
 	q := e.qkv[r*3*D : r*3*D+D]
 	out := e.att[r*D : (r+1)*D]
+	s2 := s[pad16(e.maxLen):][:pos+1]
 	s = s[:pos+1]
+	vOf := func(h int) []float32 {
+		_, vAt := e.kvAt(slot, 0, h)
+		return e.vc[l][vAt : vAt+(pos+1)*hd] // (pos+1, hd)
+	}
+	if useAVX && hd%8 == 0 {
+		h := h0
+		for ; h+1 < h1 && hd%32 == 0; h += 2 { // two heads' mixes at once (attnMix2)
+			c0, c1 := h*hd, (h+1)*hd
+			attendHeadPairAVX(out[c0:c0+hd], out[c1:c1+hd], s, s2, q[c0:c0+hd], q[c1:c1+hd],
+				Kt[c0*kvBlock:], Kt[c1*kvBlock:], vOf(h), vOf(h+1), ldb, hd, scale)
+		}
+		for ; h < h1; h++ {
+			c0 := h * hd
+			attendHeadAVX(out[c0:c0+hd], s, q[c0:c0+hd], Kt[c0*kvBlock:], vOf(h), ldb, hd, scale)
+		}
+		return
+	}
 	for h := h0; h < h1; h++ {
 		c0 := h * hd
-		_, vAt := e.kvAt(slot, 0, h)
-		V := e.vc[l][vAt : vAt+(pos+1)*hd] // (pos+1, hd)
-		if useAVX && hd%8 == 0 {
-			attendHeadAVX(out[c0:c0+hd], s, q[c0:c0+hd], Kt[c0*kvBlock:], V, ldb, hd, scale)
-			continue
-		}
+		V := vOf(h)
 		clear(s)
 		for c, a := range q[c0 : c0+hd] { // s = q_h K_h^T, one key dimension at a time
 			for j0 := 0; j0 < len(s); j0 += kvBlock {
@@ -185,7 +205,7 @@ func (e *Engine) forwardChunk() {
 func (e *Engine) forwardRows(w, r0, r1 int) {
 	D, M, V := e.cfg.Dim, e.cfg.MLP, e.cfg.Vocab
 	e.embed(r0, r1)
-	s := e.scores[w*pad16(e.maxLen) : (w+1)*pad16(e.maxLen)]
+	s := e.scoreScratch(w)
 	a := &e.wlin[w]
 	for l := range e.p.Blocks {
 		b := &e.p.Blocks[l]

@@ -175,7 +175,7 @@ func (e *Engine) splitAttend(w int) {
 	e.linearPanel(w, &a, &sl.v)
 	e.storeKV(l, 0, n, sl.k.j0, sl.k.j1)
 	e.storeKV(l, 0, n, sl.v.j0, sl.v.j1)
-	s := e.scores[w*pad16(e.maxLen) : (w+1)*pad16(e.maxLen)]
+	s := e.scoreScratch(w)
 	for r := range n {
 		e.attendHeads(l, r, sl.h0, sl.h1, s)
 	}

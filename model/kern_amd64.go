@@ -22,6 +22,9 @@ func kern1(c *float32, x *float32, w *float32, ldw int, in int, ncols int)
 func attnMix(out *float32, s *float32, v *float32, ldv int, hd int, n int)
 
 //go:noescape
+func attnMix2(out0, s0, v0, out1, s1, v1 *float32, ldv int, hd int, n int)
+
+//go:noescape
 func expArr(x *float32, n int, c *[12]float32)
 
 // expConsts are expArr's constants: clamp range, log2 e, ln 2 split in a
@@ -95,18 +98,51 @@ func linearAVX(a *linArgs, r0, r1, j0, j1 int, scratch []float32) {
 }
 
 // attendHeadAVX is one head of Engine.attend with the assembly kernels:
-// scores from the transposed keys Kt (blocks of hd rows of kvBlock
-// positions, ldb floats apart) with kern1, softmax with expVec, the mix of
-// values V (positions hd floats apart) with attnMix. s has room for len(s)
-// rounded up to 16; hd % 8 == 0. kern1 gives each score the same FMA chain
-// over the key dimensions whatever the layout.
+// scores and softmax (attnScores), then the mix of values V (positions hd
+// floats apart) with attnMix. s has room for len(s) rounded up to 16;
+// hd % 8 == 0.
 func attendHeadAVX(out, s, q, Kt, V []float32, ldb, hd int, scale float32) {
+	n := len(s)
+	sum := attnScores(s, q, Kt, ldb, hd, scale)
+	_ = V[(n-1)*hd+hd-1]
+	attnMix(&out[0], &s[0], &V[0], hd, hd, n)
+	inv := 1 / sum
+	for c := range out[:hd] {
+		out[c] *= inv
+	}
+}
+
+// attendHeadPairAVX is attendHeadAVX for two heads of one row: the same
+// scores and softmax for each, then both mixes in one attnMix2, whose eight
+// FMA chains (attnMix's four per head) overlap; each output gets
+// attendHeadAVX's bits. hd % 32 == 0.
+func attendHeadPairAVX(out0, out1, s0, s1, q0, q1, Kt0, Kt1, V0, V1 []float32, ldb, hd int, scale float32) {
+	n := len(s0)
+	sum0 := attnScores(s0, q0, Kt0, ldb, hd, scale)
+	sum1 := attnScores(s1[:n], q1, Kt1, ldb, hd, scale)
+	_, _, _, _ = V0[(n-1)*hd+hd-1], V1[(n-1)*hd+hd-1], out0[hd-1], out1[hd-1]
+	attnMix2(&out0[0], &s0[0], &V0[0], &out1[0], &s1[0], &V1[0], hd, hd, n)
+	inv0, inv1 := 1/sum0, 1/sum1
+	for c := range out0[:hd] {
+		out0[c] *= inv0
+	}
+	for c := range out1[:hd] {
+		out1[c] *= inv1
+	}
+}
+
+// attnScores writes the softmax weights of one head into s (unnormalised:
+// exp(score - max)) and returns their sum: scores from the transposed keys
+// Kt (blocks of hd rows of kvBlock positions, ldb floats apart) with kern1,
+// which gives each score the same FMA chain over the key dimensions
+// whatever the layout, then expVec.
+func attnScores(s, q, Kt []float32, ldb, hd int, scale float32) float32 {
 	n := len(s)
 	n16 := (n + 15) &^ 15
 	s16 := s[:n16]
 	nb := (n16 + kvBlock - 1) / kvBlock
 	last := n16 - (nb-1)*kvBlock // columns of the last block
-	_, _ = Kt[(nb-1)*ldb+(hd-1)*kvBlock+last-1], V[(n-1)*hd+hd-1]
+	_ = Kt[(nb-1)*ldb+(hd-1)*kvBlock+last-1]
 	for b := range nb {
 		kern1(&s16[b*kvBlock], &q[0], &Kt[b*ldb], kvBlock, hd, min(kvBlock, n16-b*kvBlock))
 	}
@@ -138,11 +174,7 @@ func attendHeadAVX(out, s, q, Kt, V []float32, ldb, hd int, scale float32) {
 	for ; j < n; j++ {
 		sum += s[j]
 	}
-	attnMix(&out[0], &s[0], &V[0], hd, hd, n)
-	inv := 1 / sum
-	for c := range out[:hd] {
-		out[c] *= inv
-	}
+	return sum
 }
 
 // epilogueRowAVX is epilogueRow with GELU vectorised: bias, then geluArr

@@ -81,6 +81,7 @@ done4:
 	RET
 
 // func kern1(c *float32, x *float32, w *float32, ldw int, in int, ncols int)
+// 64 columns at a time (eight FMA chains), then 32 (four), then 16 (two).
 TEXT ·kern1(SB), NOSPLIT, $0-48
 	MOVQ c+0(FP), DI
 	MOVQ x+8(FP), SI
@@ -93,7 +94,7 @@ TEXT ·kern1(SB), NOSPLIT, $0-48
 
 col64:
 	CMPQ BX, $64
-	JL   col16
+	JL   col32
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -132,6 +133,36 @@ k64:
 	ADDQ    $256, DX
 	SUBQ    $64, BX
 	JMP     col64
+
+col32:
+	CMPQ BX, $32
+	JL   col16
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ DX, R14
+	XORQ AX, AX
+
+k32:
+	VBROADCASTSS (SI)(AX*1), Y8
+	VFMADD231PS  (R14), Y8, Y0
+	VFMADD231PS  32(R14), Y8, Y1
+	VFMADD231PS  64(R14), Y8, Y2
+	VFMADD231PS  96(R14), Y8, Y3
+	ADDQ         R10, R14
+	ADDQ         $4, AX
+	CMPQ         AX, CX
+	JL           k32
+
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ    $128, DI
+	ADDQ    $128, DX
+	SUBQ    $32, BX
+	JMP     col32
 
 col16:
 	CMPQ BX, $16
@@ -364,5 +395,73 @@ acc1:
 	JMP    acc1
 
 bdone:
+	VZEROUPPER
+	RET
+
+// func attnMix2(out0, s0, v0, out1, s1, v1 *float32, ldv int, hd int, n int)
+// attnMix of two heads at once (hd % 32 == 0): out0 from s0 and v0, out1
+// from s1 and v1, each column's FMA chain over j in order as attnMix's, the
+// two heads' eight chains interleaved.
+TEXT ·attnMix2(SB), NOSPLIT, $0-72
+	MOVQ out0+0(FP), DI
+	MOVQ s0+8(FP), SI
+	MOVQ v0+16(FP), DX
+	MOVQ out1+24(FP), R11
+	MOVQ s1+32(FP), R12
+	MOVQ v1+40(FP), R13
+	MOVQ ldv+48(FP), R8
+	MOVQ hd+56(FP), CX
+	MOVQ n+64(FP), BX
+	SHLQ $2, R8
+	SHLQ $2, BX
+
+m2c32:
+	CMPQ   CX, $32
+	JL     m2done
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   DX, R9
+	MOVQ   R13, R10
+	XORQ   AX, AX
+
+m2j32:
+	VBROADCASTSS (SI)(AX*1), Y8
+	VBROADCASTSS (R12)(AX*1), Y9
+	VFMADD231PS  (R9), Y8, Y0
+	VFMADD231PS  32(R9), Y8, Y1
+	VFMADD231PS  64(R9), Y8, Y2
+	VFMADD231PS  96(R9), Y8, Y3
+	VFMADD231PS  (R10), Y9, Y4
+	VFMADD231PS  32(R10), Y9, Y5
+	VFMADD231PS  64(R10), Y9, Y6
+	VFMADD231PS  96(R10), Y9, Y7
+	ADDQ         R8, R9
+	ADDQ         R8, R10
+	ADDQ         $4, AX
+	CMPQ         AX, BX
+	JL           m2j32
+
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	VMOVUPS Y4, (R11)
+	VMOVUPS Y5, 32(R11)
+	VMOVUPS Y6, 64(R11)
+	VMOVUPS Y7, 96(R11)
+	ADDQ    $128, DI
+	ADDQ    $128, R11
+	ADDQ    $128, DX
+	ADDQ    $128, R13
+	SUBQ    $32, CX
+	JMP     m2c32
+
+m2done:
 	VZEROUPPER
 	RET

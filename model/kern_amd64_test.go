@@ -100,3 +100,40 @@ func TestEpilogueBiasAsm(t *testing.T) {
 		}
 	}
 }
+
+// TestAttendHeadPairBits: two heads through attendHeadPairAVX (attnMix2)
+// give the bits of each through attendHeadAVX, for positions that fill
+// part of a key block, one, and more.
+func TestAttendHeadPairBits(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX2")
+	}
+	const hd, D = 32, 64
+	ldb := D * kvBlock
+	rng := rand.New(rand.NewPCG(71, 72))
+	fill := func(n int) []float32 {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		return x
+	}
+	for _, n := range []int{1, 15, 16, 33, 64, 65, 100} {
+		nb := (n + kvBlock - 1) / kvBlock
+		Kt := fill(nb * ldb) // two heads' keys: head 1 at hd*kvBlock
+		V0, V1, q := fill(n*hd), fill(n*hd), fill(D)
+		scale := float32(0.17)
+		want0, want1 := make([]float32, hd), make([]float32, hd)
+		s := make([]float32, pad16(n))
+		attendHeadAVX(want0, s[:n], q[:hd], Kt, V0, ldb, hd, scale)
+		attendHeadAVX(want1, s[:n], q[hd:], Kt[hd*kvBlock:], V1, ldb, hd, scale)
+		got0, got1 := make([]float32, hd), make([]float32, hd)
+		s0, s1 := make([]float32, pad16(n)), make([]float32, pad16(n))
+		attendHeadPairAVX(got0, got1, s0[:n], s1, q[:hd], q[hd:], Kt, Kt[hd*kvBlock:], V0, V1, ldb, hd, scale)
+		for c := range hd {
+			if math.Float32bits(got0[c]) != math.Float32bits(want0[c]) || math.Float32bits(got1[c]) != math.Float32bits(want1[c]) {
+				t.Fatalf("n=%d, column %d: pair %v %v, one head at a time %v %v", n, c, got0[c], got1[c], want0[c], want1[c])
+			}
+		}
+	}
+}

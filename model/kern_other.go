@@ -12,6 +12,10 @@ func attendHeadAVX(out, s, q, Kt, V []float32, ldb, hd int, scale float32) {
 	panic("model: attendHeadAVX: not built for this platform")
 }
 
+func attendHeadPairAVX(out0, out1, s0, s1, q0, q1, Kt0, Kt1, V0, V1 []float32, ldb, hd int, scale float32) {
+	panic("model: attendHeadPairAVX: not built for this platform")
+}
+
 func expVec(x []float32) { panic("model: expVec: not built for this platform") }
 
 func epilogueRowAVX(dst, c, b []float32, j0, j1 int, epi epilogue) {
