@@ -66,6 +66,11 @@ const (
 	sgemmPackOnceFloats = 4 << 20
 )
 
+// sgemmPackAsm lets sgemmPackA copy a transposed A's full panels with the
+// assembly loops (sgemmPackTAsm); tests and benchmarks turn it off to
+// compare with the Go loops, which pack the same values.
+var sgemmPackAsm = true
+
 // sgemmPackAll makes run pack every panel of A; otherwise the kernel reads
 // A in place and only a short last panel is packed (zero-padded).
 var sgemmPackAll = false
@@ -481,6 +486,9 @@ func sgemmPackA(dst []float32, p *sgemmArgs, i, rows, mr int) {
 		// Full panels of the two kernels' heights move through a
 		// fixed-size temporary, which compiles to a few vector moves;
 		// a direct copy calls memmove for every 24 or 32 bytes.
+		if rows == mr && sgemmPackTAsm(dst, p.a[i:], lda, k, mr) {
+			return
+		}
 		switch {
 		case rows == 8 && mr == 8:
 			for q := range k {

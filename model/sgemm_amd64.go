@@ -16,6 +16,29 @@ func sgemmKernel8x32(k int, a *float32, rsa, csa int, b *float32, ldb int, c *fl
 //go:noescape
 func sgemmKernel6x16(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, loadC bool)
 
+//go:noescape
+func sgemmPackT6(dst, src *float32, lda, k int)
+
+//go:noescape
+func sgemmPackT8(dst, src *float32, lda, k int)
+
+// sgemmPackTAsm copies k rows of mr floats (6 or 8), lda floats apart in
+// src, one after another into dst, with the assembly loops: a full panel
+// of a transposed A (sgemmPackA). It reports false when it did nothing
+// (sgemmPackAsm off, or another mr).
+func sgemmPackTAsm(dst, src []float32, lda, k, mr int) bool {
+	if !sgemmPackAsm || k == 0 || (mr != 6 && mr != 8) {
+		return false
+	}
+	_, _ = dst[k*mr-1], src[(k-1)*lda+mr-1]
+	if mr == 6 {
+		sgemmPackT6(&dst[0], &src[0], lda, k)
+	} else {
+		sgemmPackT8(&dst[0], &src[0], lda, k)
+	}
+	return true
+}
+
 // sgemmAVX512 and sgemmAVX2 check the operands' extent, then run the
 // assembly kernel on them.
 func sgemmAVX512(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool) {

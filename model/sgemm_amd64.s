@@ -345,3 +345,49 @@ nobeta256:
 	ADDQ R9, DI
 	VZEROUPPER
 	RET
+
+// func sgemmPackT6(dst, src *float32, lda, k int)
+TEXT ·sgemmPackT6(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ k+24(FP), CX
+	SHLQ $2, R8
+	TESTQ CX, CX
+	JEQ  packT6done
+
+packT6loop:
+	MOVUPS (SI), X0
+	MOVQ   16(SI), X1
+	MOVUPS X0, (DI)
+	MOVQ   X1, 16(DI)
+	ADDQ   R8, SI
+	ADDQ   $24, DI
+	DECQ   CX
+	JNE    packT6loop
+
+packT6done:
+	RET
+
+// func sgemmPackT8(dst, src *float32, lda, k int)
+TEXT ·sgemmPackT8(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ k+24(FP), CX
+	SHLQ $2, R8
+	TESTQ CX, CX
+	JEQ  packT8done
+
+packT8loop:
+	MOVUPS (SI), X0
+	MOVUPS 16(SI), X1
+	MOVUPS X0, (DI)
+	MOVUPS X1, 16(DI)
+	ADDQ   R8, SI
+	ADDQ   $32, DI
+	DECQ   CX
+	JNE    packT8loop
+
+packT8done:
+	RET

@@ -136,3 +136,42 @@ func sgemmProcessCPU() float64 {
 	syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clockProcessCPUTimeID, uintptr(unsafe.Pointer(&ts)), 0)
 	return float64(ts.Sec) + float64(ts.Nsec)*1e-9
 }
+
+// BenchmarkSgemmPackAsm times one worker's Sgemm on the weight gradients'
+// shapes (A transposed, k = tokens) with a transposed A's panels packed by
+// the assembly loops and by the Go loops (the same values,
+// TestSgemmPackAsm), alternately call by call, and reports the median
+// GFLOP/s of each and their ratio.
+func BenchmarkSgemmPackAsm(b *testing.B) {
+	shapes := []sgemmCase{
+		{tA: true, m: 128, n: 384, k: 2048}, // small preset, 2048 tokens
+		{tA: true, m: 128, n: 512, k: 2048},
+		{tA: true, m: 512, n: 128, k: 2048},
+		{tA: true, m: 128, n: 128, k: 2048},
+		{tA: true, m: 256, n: 768, k: 2048}, // medium
+		{tA: true, m: 1024, n: 256, k: 2048},
+		{tA: true, m: 128, n: 384, k: 1152}, // a GRPO pass, 16 x 72 tokens
+	}
+	defer func(v bool) { sgemmPackAsm = v }(sgemmPackAsm)
+	for _, tc := range shapes {
+		tc.alpha = 1
+		rng := rand.New(rand.NewPCG(1, 2))
+		a, lda, bb, ldb, c, ldc := tc.operands(rng)
+		flops := 2 * float64(tc.m) * float64(tc.n) * float64(tc.k)
+		b.Run(tc.String(), func(b *testing.B) {
+			var t [2][]float64
+			for b.Loop() {
+				for i, on := range []bool{false, true} {
+					sgemmPackAsm = on
+					w0 := time.Now()
+					sgemmWorkers(1, tc.tA, tc.tB, tc.m, tc.n, tc.k, 1, a, lda, bb, ldb, 0, c, ldc)
+					t[i] = append(t[i], time.Since(w0).Seconds())
+				}
+			}
+			goPack, asmPack := flops/sgemmMedian(t[0])/1e9, flops/sgemmMedian(t[1])/1e9
+			b.ReportMetric(goPack, "go-GFLOP/s")
+			b.ReportMetric(asmPack, "asm-GFLOP/s")
+			b.ReportMetric(asmPack/goPack, "x-go")
+		})
+	}
+}

@@ -359,3 +359,45 @@ func TestSgemmTransposedAInPlaceSameBits(t *testing.T) {
 		})
 	}
 }
+
+// TestSgemmPackAsm: a transposed A's full panels copied by the assembly
+// loops (sgemmPackTAsm) hold what the Go loops write, for panels of 6 and
+// 8 rows, and a weight-gradient-shaped Sgemm gives the same bits either
+// way, for every kernel.
+func TestSgemmPackAsm(t *testing.T) {
+	defer func(v bool) { sgemmPackAsm = v }(sgemmPackAsm)
+	rng := rand.New(rand.NewPCG(91, 92))
+	for _, mr := range []int{6, 8} {
+		tc := sgemmCase{tA: true, m: 3*mr + 2, n: 5, k: 37, alpha: 1, padA: 3}
+		a, lda, b, ldb, _, _ := tc.operands(rng)
+		p := &sgemmArgs{tA: true, m: tc.m, n: tc.n, k: tc.k, a: a, lda: lda, b: b, ldb: ldb}
+		var got [2][]float32
+		for i, on := range []bool{false, true} {
+			sgemmPackAsm = on
+			got[i] = make([]float32, mr*tc.k)
+			sgemmPackA(got[i], p, mr+1, mr, mr)
+		}
+		for i := range got[0] {
+			if got[0][i] != got[1][i] || got[0][i] != a[(i/mr)*lda+mr+1+i%mr] {
+				t.Fatalf("mr=%d: packed[%d]: assembly %v, Go %v, want a[%d, %d] = %v", mr, i, got[1][i], got[0][i], i/mr, mr+1+i%mr, a[(i/mr)*lda+mr+1+i%mr])
+			}
+		}
+	}
+	for _, kern := range sgemmKernels {
+		restore := sgemmUseKernel(kern)
+		tc := sgemmCase{tA: true, m: 131, n: 200, k: 300, alpha: 0.5, padA: 1, padC: 2}
+		a, lda, b, ldb, c, ldc := tc.operands(rng)
+		var res [2][]float32
+		for i, on := range []bool{false, true} {
+			sgemmPackAsm = on
+			res[i] = append([]float32(nil), c...)
+			sgemmWorkers(2, tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, res[i], ldc)
+		}
+		for i := range res[0] {
+			if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+				t.Fatalf("%s: C[%d]: Go packing %v, assembly %v", kern.name, i, res[0][i], res[1][i])
+			}
+		}
+		restore()
+	}
+}
