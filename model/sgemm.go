@@ -66,9 +66,10 @@ const (
 	sgemmPackOnceFloats = 4 << 20
 )
 
-// sgemmPackAsm lets sgemmPackA copy a transposed A's full panels with the
-// assembly loops (sgemmPackTAsm); tests and benchmarks turn it off to
-// compare with the Go loops, which pack the same values.
+// sgemmPackAsm lets sgemmPackA and sgemmPackB copy a transposed A's and
+// an untransposed B's full panels with the assembly loops
+// (sgemmPackRowsAsm); tests and benchmarks turn it off to compare with
+// the Go loops, which pack the same values.
 var sgemmPackAsm = true
 
 // sgemmPackAll makes run pack every panel of A; otherwise the kernel reads
@@ -486,7 +487,7 @@ func sgemmPackA(dst []float32, p *sgemmArgs, i, rows, mr int) {
 		// Full panels of the two kernels' heights move through a
 		// fixed-size temporary, which compiles to a few vector moves;
 		// a direct copy calls memmove for every 24 or 32 bytes.
-		if rows == mr && sgemmPackTAsm(dst, p.a[i:], lda, k, mr) {
+		if rows == mr && sgemmPackRowsAsm(dst, p.a[i:], lda, k, mr) {
 			return
 		}
 		switch {
@@ -525,6 +526,9 @@ func sgemmPackB(dst []float32, p *sgemmArgs, j, cols, nr int) {
 		clear(dst[:k*nr])
 	}
 	if !p.tB { // op(B)[q, j] = b[q*ldb + j]
+		if cols == nr && sgemmPackRowsAsm(dst, p.b[j:], ldb, k, nr) {
+			return
+		}
 		switch { // full panels through a temporary, as in sgemmPackA
 		case cols == 16 && nr == 16:
 			for q := range k {

@@ -22,20 +22,36 @@ func sgemmPackT6(dst, src *float32, lda, k int)
 //go:noescape
 func sgemmPackT8(dst, src *float32, lda, k int)
 
-// sgemmPackTAsm copies k rows of mr floats (6 or 8), lda floats apart in
-// src, one after another into dst, with the assembly loops: a full panel
-// of a transposed A (sgemmPackA). It reports false when it did nothing
-// (sgemmPackAsm off, or another mr).
-func sgemmPackTAsm(dst, src []float32, lda, k, mr int) bool {
-	if !sgemmPackAsm || k == 0 || (mr != 6 && mr != 8) {
+//go:noescape
+func sgemmPackT16(dst, src *float32, lda, k int)
+
+//go:noescape
+func sgemmPackT32(dst, src *float32, lda, k int)
+
+// sgemmPackRowsAsm copies k rows of w floats (6, 8, 16 or 32), ld floats
+// apart in src, one after another into dst, with the assembly loops: a
+// full panel of a transposed A (sgemmPackA) or of an untransposed B
+// (sgemmPackB). It reports false when it did nothing (sgemmPackAsm off,
+// or another width).
+func sgemmPackRowsAsm(dst, src []float32, ld, k, w int) bool {
+	if !sgemmPackAsm || k == 0 {
 		return false
 	}
-	_, _ = dst[k*mr-1], src[(k-1)*lda+mr-1]
-	if mr == 6 {
-		sgemmPackT6(&dst[0], &src[0], lda, k)
-	} else {
-		sgemmPackT8(&dst[0], &src[0], lda, k)
+	var f func(dst, src *float32, ld, k int)
+	switch w {
+	case 6:
+		f = sgemmPackT6
+	case 8:
+		f = sgemmPackT8
+	case 16:
+		f = sgemmPackT16
+	case 32:
+		f = sgemmPackT32
+	default:
+		return false
 	}
+	_, _ = dst[k*w-1], src[(k-1)*ld+w-1]
+	f(&dst[0], &src[0], ld, k)
 	return true
 }
 

@@ -380,9 +380,9 @@ TEXT ·sgemmPackT8(SB), NOSPLIT, $0-32
 	JEQ  packT8done
 
 packT8loop:
-	MOVUPS (SI), X0
+	MOVUPS 0(SI), X0
 	MOVUPS 16(SI), X1
-	MOVUPS X0, (DI)
+	MOVUPS X0, 0(DI)
 	MOVUPS X1, 16(DI)
 	ADDQ   R8, SI
 	ADDQ   $32, DI
@@ -390,4 +390,66 @@ packT8loop:
 	JNE    packT8loop
 
 packT8done:
+	RET
+
+// func sgemmPackT16(dst, src *float32, lda, k int)
+TEXT ·sgemmPackT16(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ k+24(FP), CX
+	SHLQ $2, R8
+	TESTQ CX, CX
+	JEQ  packT16done
+
+packT16loop:
+	MOVUPS 0(SI), X0
+	MOVUPS 16(SI), X1
+	MOVUPS 32(SI), X2
+	MOVUPS 48(SI), X3
+	MOVUPS X0, 0(DI)
+	MOVUPS X1, 16(DI)
+	MOVUPS X2, 32(DI)
+	MOVUPS X3, 48(DI)
+	ADDQ   R8, SI
+	ADDQ   $64, DI
+	DECQ   CX
+	JNE    packT16loop
+
+packT16done:
+	RET
+
+// func sgemmPackT32(dst, src *float32, lda, k int)
+TEXT ·sgemmPackT32(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ lda+16(FP), R8
+	MOVQ k+24(FP), CX
+	SHLQ $2, R8
+	TESTQ CX, CX
+	JEQ  packT32done
+
+packT32loop:
+	MOVUPS 0(SI), X0
+	MOVUPS 16(SI), X1
+	MOVUPS 32(SI), X2
+	MOVUPS 48(SI), X3
+	MOVUPS 64(SI), X4
+	MOVUPS 80(SI), X5
+	MOVUPS 96(SI), X6
+	MOVUPS 112(SI), X7
+	MOVUPS X0, 0(DI)
+	MOVUPS X1, 16(DI)
+	MOVUPS X2, 32(DI)
+	MOVUPS X3, 48(DI)
+	MOVUPS X4, 64(DI)
+	MOVUPS X5, 80(DI)
+	MOVUPS X6, 96(DI)
+	MOVUPS X7, 112(DI)
+	ADDQ   R8, SI
+	ADDQ   $128, DI
+	DECQ   CX
+	JNE    packT32loop
+
+packT32done:
 	RET

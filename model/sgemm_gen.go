@@ -131,10 +131,11 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-73
 	}
 	p("\tVZEROUPPER\n\tRET")
 
-	// Packing of a transposed A (sgemmPackTAsm): k rows of 6 or 8 floats,
-	// lda floats apart, copied one after another. The same moves in Go
-	// (with their bounds checks) ran at half the speed.
-	for _, w := range []int{6, 8} {
+	// Packing (sgemmPackRowsAsm): k rows of 6 or 8 floats of a transposed
+	// A, or of 16 or 32 floats of an untransposed B, ld floats apart,
+	// copied one after another. The same moves in Go (with their bounds
+	// checks) ran at half the speed.
+	for _, w := range []int{6, 8, 16, 32} {
 		p(`
 // func sgemmPackT%d(dst, src *float32, lda, k int)
 TEXT ·sgemmPackT%d(SB), NOSPLIT, $0-32
@@ -150,7 +151,12 @@ packT%dloop:`, w, w, w, w)
 		if w == 6 {
 			p("\tMOVUPS (SI), X0\n\tMOVQ   16(SI), X1\n\tMOVUPS X0, (DI)\n\tMOVQ   X1, 16(DI)")
 		} else {
-			p("\tMOVUPS (SI), X0\n\tMOVUPS 16(SI), X1\n\tMOVUPS X0, (DI)\n\tMOVUPS X1, 16(DI)")
+			for v := 0; v < w/4; v++ {
+				p("\tMOVUPS %d(SI), X%d", 16*v, v)
+			}
+			for v := 0; v < w/4; v++ {
+				p("\tMOVUPS X%d, %d(DI)", v, 16*v)
+			}
 		}
 		p("\tADDQ   R8, SI\n\tADDQ   $%d, DI\n\tDECQ   CX\n\tJNE    packT%dloop\n\npackT%ddone:\n\tRET", 4*w, w, w)
 	}

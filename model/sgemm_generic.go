@@ -5,5 +5,6 @@ package model
 // Other architectures, and amd64 with -tags purego, use the portable Go
 // micro-kernel that sgemmKern starts as (sgemm.go).
 
-// sgemmPackTAsm has no assembly here: sgemmPackA packs in Go.
-func sgemmPackTAsm(dst, src []float32, lda, k, mr int) bool { return false }
+// sgemmPackRowsAsm has no assembly here: sgemmPackA and sgemmPackB pack
+// in Go.
+func sgemmPackRowsAsm(dst, src []float32, ld, k, w int) bool { return false }

@@ -360,10 +360,10 @@ func TestSgemmTransposedAInPlaceSameBits(t *testing.T) {
 	}
 }
 
-// TestSgemmPackAsm: a transposed A's full panels copied by the assembly
-// loops (sgemmPackTAsm) hold what the Go loops write, for panels of 6 and
-// 8 rows, and a weight-gradient-shaped Sgemm gives the same bits either
-// way, for every kernel.
+// TestSgemmPackAsm: a transposed A's and an untransposed B's full panels
+// copied by the assembly loops (sgemmPackRowsAsm) hold what the Go loops
+// write, for panels of 6 and 8 rows and of 16 and 32 columns, and Sgemm
+// gives the same bits either way, for every kernel.
 func TestSgemmPackAsm(t *testing.T) {
 	defer func(v bool) { sgemmPackAsm = v }(sgemmPackAsm)
 	rng := rand.New(rand.NewPCG(91, 92))
@@ -383,21 +383,41 @@ func TestSgemmPackAsm(t *testing.T) {
 			}
 		}
 	}
-	for _, kern := range sgemmKernels {
-		restore := sgemmUseKernel(kern)
-		tc := sgemmCase{tA: true, m: 131, n: 200, k: 300, alpha: 0.5, padA: 1, padC: 2}
-		a, lda, b, ldb, c, ldc := tc.operands(rng)
-		var res [2][]float32
+	for _, nr := range []int{16, 32} {
+		tc := sgemmCase{m: 5, n: 3*nr + 2, k: 37, alpha: 1, padB: 3}
+		a, lda, b, ldb, _, _ := tc.operands(rng)
+		p := &sgemmArgs{m: tc.m, n: tc.n, k: tc.k, a: a, lda: lda, b: b, ldb: ldb}
+		var got [2][]float32
 		for i, on := range []bool{false, true} {
 			sgemmPackAsm = on
-			res[i] = append([]float32(nil), c...)
-			sgemmWorkers(2, tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, res[i], ldc)
+			got[i] = make([]float32, nr*tc.k)
+			sgemmPackB(got[i], p, nr+1, nr, nr)
 		}
-		for i := range res[0] {
-			if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
-				t.Fatalf("%s: C[%d]: Go packing %v, assembly %v", kern.name, i, res[0][i], res[1][i])
+		for i := range got[0] {
+			if got[0][i] != got[1][i] || got[0][i] != b[(i/nr)*ldb+nr+1+i%nr] {
+				t.Fatalf("nr=%d: packed[%d]: assembly %v, Go %v, want b[%d, %d] = %v", nr, i, got[1][i], got[0][i], i/nr, nr+1+i%nr, b[(i/nr)*ldb+nr+1+i%nr])
 			}
 		}
-		restore()
+	}
+	for _, kern := range sgemmKernels {
+		for _, tc := range []sgemmCase{
+			{tA: true, m: 131, n: 200, k: 300, alpha: 0.5, padA: 1, padC: 2},
+			{m: 131, n: 200, k: 300, alpha: 0.5, padB: 1, padC: 2},
+		} {
+			restore := sgemmUseKernel(kern)
+			a, lda, b, ldb, c, ldc := tc.operands(rng)
+			var res [2][]float32
+			for i, on := range []bool{false, true} {
+				sgemmPackAsm = on
+				res[i] = append([]float32(nil), c...)
+				sgemmWorkers(2, tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, res[i], ldc)
+			}
+			for i := range res[0] {
+				if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+					t.Fatalf("%s %v: C[%d]: Go packing %v, assembly %v", kern.name, tc, i, res[0][i], res[1][i])
+				}
+			}
+			restore()
+		}
 	}
 }
