@@ -57,7 +57,7 @@ type team struct {
 // sleeper that is blocked or about to block. A wake-up can be spurious: the
 // waker may have made the condition true for an earlier op and been
 // descheduled before its wake, so a woken sleeper checks its condition
-// again (awaitHelpers; a helper's claimFor fails on an op it has seen).
+// again (await; a helper's claimFor fails on an op it has seen).
 // The gate (gate.go), unlike a channel, takes no runtime sudog, so that
 // parking allocates nothing.
 type parker struct {

@@ -763,7 +763,7 @@ func TestEngineHelpersPark(t *testing.T) {
 // TestEngineStaleCallerWake: a wake-up meant for an earlier op (its last
 // helper descheduled between bringing pending to 0 and waking the caller)
 // that reaches the caller parked for the next op, with a helper still
-// running, must not end the wait: awaitHelpers returns only at pending 0.
+// running, must not end the wait: team.await returns only at pending 0.
 // (Found in review; with 3 workers it could hang Generate.)
 func TestEngineStaleCallerWake(t *testing.T) {
 	e := &Engine{workers: 3}
@@ -778,7 +778,7 @@ func TestEngineStaleCallerWake(t *testing.T) {
 	e.sync.caller.wake() // the stale wake-up
 	select {
 	case <-done:
-		t.Fatalf("awaitHelpers returned on a stale wake-up with pending = %d", e.sync.pending.Load())
+		t.Fatalf("await returned on a stale wake-up with pending = %d", e.sync.pending.Load())
 	case <-time.After(50 * time.Millisecond):
 	}
 	for !e.sync.caller.asleep.Load() { // parked again
@@ -790,7 +790,7 @@ func TestEngineStaleCallerWake(t *testing.T) {
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("awaitHelpers did not return after the last helper finished")
+		t.Fatal("await did not return after the last helper finished")
 	}
 }
 
