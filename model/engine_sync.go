@@ -14,8 +14,9 @@ import (
 // slower than 1. Here the caller publishes an op by bumping a generation
 // counter and the helpers, spinning on it, start within a cache-line
 // transfer; the caller spins in turn on a count of helpers still running.
-// A waiter that has spun for spinWait without news parks on a channel
-// instead (and is woken through it), so an idle engine does not hold a core.
+// A waiter that has spun for spinWait without news parks on its gate
+// (gate.go) instead and is woken through it, so an idle engine (or graph)
+// does not hold a core.
 //
 // A helper claims its share of an op before running it, and the caller,
 // done with its own share, runs every share not yet claimed: a helper
@@ -57,7 +58,7 @@ type team struct {
 // sleeper that is blocked or about to block. A wake-up can be spurious: the
 // waker may have made the condition true for an earlier op and been
 // descheduled before its wake, so a woken sleeper checks its condition
-// again (awaitHelpers; a helper's claimFor fails on an op it has seen).
+// again (await; a helper's claimFor fails on an op it has seen).
 // The gate (gate.go), unlike a channel, takes no runtime sudog, so that
 // parking allocates nothing.
 type parker struct {
@@ -95,7 +96,7 @@ func (p *parker) wake() {
 // spinning tracks a spin of at most spinWait, reading the clock every 256
 // turns. Every yieldEvery of spinning it yields the processor
 // (runtime.Gosched) once: the goroutine it waits for may be queued behind
-// it on the same P (a goroutine woken from its channel is queued on the
+// it on the same P (a goroutine woken from a park can be queued on the
 // waker's P), and a spin that held on to the P would wait for its own time
 // slice to end. (Yielding at every few turns instead moved the workers
 // between Ps, and so between cores and their caches.)

@@ -24,12 +24,13 @@ import (
 // network poller, which takes no sudog; post writes to the pipe with a raw
 // write, which takes no lock, and only when the waiter sleeps.
 //
-// Waking through the poller is slow (a P must poll it), so a gate suits
-// the engine, whose waiters spin first and park only when idle
-// (engine_sync.go). The training graph's pool and Sgemm's helpers hand off
-// every few hundred microseconds and keep channels: on gates, a train step
-// on 2 workers took as long as on 1 (TestGraphStepAllocs logs the sudogs
-// their waits can take).
+// Waking through the poller is slow (a P must poll it), so a gate suits a
+// team (engine_sync.go: the engine's workers and the training graph's
+// pool), whose waiters spin first and park only when idle: when the
+// graph's pool and Sgemm's helpers slept on gates at every hand-off,
+// without spinning first, a train step on 2 workers took as long as on 1.
+// Sgemm's own helpers, which the training step no longer uses (sgemmPool),
+// keep a channel.
 type gate struct {
 	n   atomic.Int32 // tokens posted and not taken; -1 while the waiter sleeps
 	r   *os.File     // read end, non-blocking (the poller parks the waiter)

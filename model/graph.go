@@ -149,7 +149,7 @@ func NewGraph(p *Params, B, T int, opts GraphOptions) (*Graph, error) {
 
 // Close stops the graph's worker goroutines; the graph must not run after
 // it. A graph that is never closed keeps them, parked, until the program
-// ends.
+// ends, and with them a pipe (two file descriptors) per worker (gate.go).
 func (g *Graph) Close() {
 	g.closed = true
 	g.pool.close()

@@ -144,8 +144,8 @@ func checkSameGraphOutputs(t *testing.T, what string, want, got *Graph, grads bo
 // TestGraphStepAllocs: once warm, a training step on the executor (Step,
 // then AdamW) allocates nothing, on one worker and on two (on as many Ps,
 // counted by testing.AllocsPerRun and by mallocsOnTwoPsSplit, which on 2
-// Ps leaves out the runtime's sudogs of channel waits), and so does a
-// forward-only pass.
+// Ps also counts the runtime's sudogs of channel waits: none either), and
+// so does a forward-only pass.
 func TestGraphStepAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are meaningless under the race detector")

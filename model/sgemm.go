@@ -151,9 +151,9 @@ var (
 	}
 	// sgemmQueue holds the tasks handed to the helpers. A helper blocked on
 	// it (and a caller blocked on a task's done) holds a runtime sudog,
-	// which now and then allocates on 2 Ps (TestGraphStepAllocs); the
-	// pipe-backed gate that avoided it made every hand-off wait for the
-	// network poller, and a train step on 2 workers took as long as on 1.
+	// which now and then allocates on 2 Ps; the training graph's products,
+	// which must not (TestGraphStepAllocs), run on its pool's team instead
+	// (sgemmPool).
 	sgemmQueue     chan *sgemmTask
 	sgemmStartOnce sync.Once
 )
