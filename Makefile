@@ -24,7 +24,8 @@ lint:
 # The main job on built-in defaults: warm start (SFT) of the small preset on a
 # fixed set of 128 worked solutions per task, GRPO from it on fresh prompts of
 # the levels the warm start half solves, both evaluated side by side on the
-# test split, and plots. It is the experiment's seed-1 warm start and GRPO arm.
+# test split, and plots. It is the experiment's seed-1 warm start and GRPO arm (the
+# GRPO bits of its first edition only up to 2d0dddf, which changed how GRPO packs).
 # Everything goes under $(DEMO); rerunning starts it afresh (--force).
 DEMO ?= runs/demo
 DEMO_SFT ?= --sft-data 128 --steps 1000
