@@ -181,12 +181,7 @@ func sgemmSerial(s *sgemmScratch, tA, tB bool, m, n, k int, alpha float32, a []f
 		Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	sgemmCheck(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if alpha == 0 || k == 0 {
-		sgemmScaleC(c, m, n, ldc, beta)
+	if sgemmTrivial(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
 	args := sgemmArgs{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta,
@@ -198,12 +193,7 @@ func sgemmSerial(s *sgemmScratch, tA, tB bool, m, n, k int, alpha float32, a []f
 // [1, sgemmMaxWorkers]); tests use it to check that the result does not
 // depend on it.
 func sgemmWorkers(workers int, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemmCheck(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if alpha == 0 || k == 0 {
-		sgemmScaleC(c, m, n, ldc, beta)
+	if sgemmTrivial(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
 	cl := sgemmGetCall()
@@ -230,12 +220,7 @@ func sgemmPool(pool *workPool, tA, tB bool, m, n, k int, alpha float32, a []floa
 		Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	sgemmCheck(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	if alpha == 0 || k == 0 {
-		sgemmScaleC(c, m, n, ldc, beta)
+	if sgemmTrivial(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
 		return
 	}
 	workers := 1
@@ -311,6 +296,21 @@ func sgemmGetCall() *sgemmCall {
 		cl.tasks[i].done = make(chan struct{}, 1)
 	}
 	return cl
+}
+
+// sgemmTrivial checks the operands (sgemmCheck) and does what needs no
+// product: nothing for an empty C, C = beta*C when alpha or k is zero. It
+// reports whether that was the whole call.
+func sgemmTrivial(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) bool {
+	sgemmCheck(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return true
+	}
+	if alpha == 0 || k == 0 {
+		sgemmScaleC(c, m, n, ldc, beta)
+		return true
+	}
+	return false
 }
 
 // sgemmCheck panics unless the operands hold the shapes they claim.

@@ -223,16 +223,7 @@ func TestSummarySampledPass1Once(t *testing.T) {
 		check.Rows[i].K = append([]eval.KStats{{K: 1, PassAtK: check.Rows[i].Sampled.Pass1}}, check.Rows[i].K...)
 	}
 	run := writeEvalRun(t, dir, "a", "grpo", 1, 10, map[string][]EvalCheck{"test.json": {check}})
-	cfg := DefaultReportConfig()
-	cfg.Runs, cfg.Out, cfg.Formats = []string{run}, t.TempDir(), []string{"svg"}
-	res, err := Report(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	md, err := os.ReadFile(res.Summary)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, md := reportSummary(t, run)
 	for title, want := range map[string]int{"**sampled pass@1**": 1, "**pass@1**": 0, "**pass@4**": 1, "**maj@1**": 1} {
 		if got := strings.Count(string(md), title+"\n"); got != want {
 			t.Errorf("%s appears %d times: want %d", title, got, want)

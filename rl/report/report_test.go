@@ -556,19 +556,7 @@ func TestReportRunWithoutKL(t *testing.T) {
 	}
 	beta0 := writeRun(t, dir, "beta0", `{"kind": "train"}`, 5, line(false))
 	beta04 := writeRun(t, dir, "beta04", `{"kind": "train"}`, 5, line(true))
-	report := func(runs ...string) (*ReportResult, string) {
-		cfg := DefaultReportConfig()
-		cfg.Runs, cfg.Out, cfg.Formats = runs, t.TempDir(), []string{"svg"}
-		res, err := Report(cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		md, err := os.ReadFile(res.Summary)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res, string(md)
-	}
+	report := func(runs ...string) (*ReportResult, string) { return reportSummary(t, runs...) }
 	klPlot := func(res *ReportResult) *PlotInfo {
 		for i := range res.Plots {
 			if res.Plots[i].Metric == "kl" {
@@ -596,4 +584,21 @@ func TestReportRunWithoutKL(t *testing.T) {
 	if res, _ := report(beta0); klPlot(res) != nil {
 		t.Error("a report of a run without kl has a kl plot: want none")
 	}
+}
+
+// reportSummary reports runs as SVG into a temporary folder and returns
+// the result and its summary.md.
+func reportSummary(t *testing.T, runs ...string) (*ReportResult, string) {
+	t.Helper()
+	cfg := DefaultReportConfig()
+	cfg.Runs, cfg.Out, cfg.Formats = runs, t.TempDir(), []string{"svg"}
+	res, err := Report(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, err := os.ReadFile(res.Summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, string(md)
 }

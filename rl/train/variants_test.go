@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"tinyr1/checkpoints"
 	"tinyr1/rl/objective"
 )
 
@@ -265,16 +264,8 @@ func TestGRPOVariantsDeterministicAndResumable(t *testing.T) {
 // concatenated (the header holds the config, which differs between runs).
 func latestModel(t *testing.T, dir string) []float32 {
 	t.Helper()
-	p, err := checkpoints.OpenRun(dir).Latest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ck, err := checkpoints.Load(p)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var w []float32
-	for _, x := range ck.Tensors {
+	for _, x := range latestTensors(t, dir) {
 		if strings.HasPrefix(x.Name, "model.") {
 			w = append(w, x.Data...)
 		}
