@@ -34,3 +34,19 @@ func TestBudgets(t *testing.T) {
 		}
 	}
 }
+
+// TestRunsNote: the header names each part whose run count differs once,
+// though the GRPO step of a preset runs once per core budget.
+func TestRunsNote(t *testing.T) {
+	grpo := map[string]Stat{"grpo_step": {}}
+	rep := &Report{Results: []*Result{
+		{Impl: "tinyr1", Preset: "small", Runs: 3}, {Impl: "pytorch", Preset: "small", Runs: 3},
+		{Impl: "tinyr1", Preset: "medium", Runs: 3},
+		{Impl: "tinyr1", Preset: "small", Runs: 3, Metrics: grpo},
+		{Impl: "tinyr1", Preset: "medium", Runs: 2, Threads: 1, Metrics: grpo},
+		{Impl: "tinyr1", Preset: "medium", Runs: 2, Threads: 2, Metrics: grpo},
+	}}
+	if got, want := runsNote(rep), "3 (GRPO medium: 2)"; got != want {
+		t.Errorf("runsNote = %q, want %q", got, want)
+	}
+}

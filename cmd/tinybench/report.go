@@ -530,7 +530,10 @@ func runsNote(rep *Report) string {
 			if _, ok := r.Metrics["grpo_step"]; ok {
 				part = "GRPO"
 			}
-			odd = append(odd, fmt.Sprintf("%s %s: %d", part, r.Preset, r.Runs))
+			// The GRPO step runs once per budget: name each part once.
+			if note := fmt.Sprintf("%s %s: %d", part, r.Preset, r.Runs); !slices.Contains(odd, note) {
+				odd = append(odd, note)
+			}
 		}
 	}
 	if len(odd) == 0 {
