@@ -167,6 +167,13 @@ func benchKernels(preset string, threads, runs int) (*Result, error) {
 	r.add("train_allocs", "allocs", []float64{allocs})
 	r.add("train_alloc_mb", "MB", []float64{bytes / 1e6})
 	r.add("peak_rss", "MiB", []float64{peakRSS()})
+
+	// The ceiling, last so that it does not disturb the parts above.
+	if s, name := measureFMAPeak(runs); s != nil {
+		r.add("fma_peak", "GFLOP/s", s)
+		r.FMA = name
+	}
+	r.add("sgemm_l1", "GFLOP/s", measureSgemmL1(runs))
 	return r, nil
 }
 
