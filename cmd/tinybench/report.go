@@ -182,6 +182,7 @@ func runHarness(c config) error {
 	var md bytes.Buffer
 	for _, cores := range budgets {
 		writeTable(&md, rep, cores)
+		writeWorkRates(&md, rep, cores)
 	}
 	writeConfigs(&md, rep)
 	os.Stdout.Write(md.Bytes())
