@@ -69,7 +69,7 @@ func runPart(w io.Writer, c config) error {
 }
 
 // benchKernels times rollouts, scoring and a training step of a random
-// model of the preset.
+// model of the preset, then measures the ceiling of one core (ceiling.go).
 func benchKernels(preset string, threads, runs int) (*Result, error) {
 	cfg, err := modelConfig(preset)
 	if err != nil {
