@@ -23,6 +23,17 @@ import (
 // the core can do, and the conservative one for a claim that a target is
 // beyond it.
 
+// measureCeiling adds the two ceilings to a kernels part's result:
+// fma_peak (with the loop's name in r.FMA) where an FMA loop runs, and
+// sgemm_l1, runs samples each.
+func measureCeiling(r *Result, runs int) {
+	if s, name := measureFMAPeak(runs); s != nil {
+		r.add("fma_peak", "GFLOP/s", s)
+		r.FMA = name
+	}
+	r.add("sgemm_l1", "GFLOP/s", measureSgemmL1(runs))
+}
+
 // fmaLoop is one register-only FMA loop.
 type fmaLoop struct {
 	name  string                         // instruction set and registers, "AVX2 ymm"

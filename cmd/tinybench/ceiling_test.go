@@ -39,11 +39,12 @@ func TestMeasureCeilings(t *testing.T) {
 	plausible := func(s []float64) bool {
 		return len(s) == 2 && slices.Min(s) > 0 && slices.Max(s) < 1e4
 	}
-	s, name := measureFMAPeak(2)
-	if len(fmaLoops()) > 0 && (!plausible(s) || name == "") {
-		t.Errorf("measureFMAPeak = %v GFLOP/s, %q: want 2 samples in (0, 1e4) and a loop name", s, name)
+	r := newResult("tinyr1", "small", 1, 2)
+	measureCeiling(r, 2)
+	if s := r.Metrics["fma_peak"]; len(fmaLoops()) > 0 && (!plausible(s.Samples) || s.Unit != "GFLOP/s" || r.FMA == "") {
+		t.Errorf("fma_peak = %v %s from loop %q: want 2 samples in (0, 1e4) GFLOP/s and a loop name", s.Samples, s.Unit, r.FMA)
 	}
-	if g := measureSgemmL1(2); !plausible(g) {
-		t.Errorf("measureSgemmL1 = %v GFLOP/s, want 2 samples in (0, 1e4)", g)
+	if s := r.Metrics["sgemm_l1"]; !plausible(s.Samples) || s.Unit != "GFLOP/s" {
+		t.Errorf("sgemm_l1 = %v %s, want 2 samples in (0, 1e4) GFLOP/s", s.Samples, s.Unit)
 	}
 }

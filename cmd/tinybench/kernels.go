@@ -59,6 +59,11 @@ func runPart(w io.Writer, c config) error {
 	switch c.part {
 	case "kernels":
 		r, err = benchKernels(c.preset, c.Threads, c.runsFor(c.preset))
+		if err == nil {
+			// Last, once the engines and the graph (whose helpers spin
+			// between ops) are closed.
+			measureCeiling(r, c.runsFor(c.preset))
+		}
 	case "grpo":
 		r, err = benchGRPO(c.preset, c.Threads, c.grpoRunsFor(c.preset))
 	}
@@ -69,7 +74,7 @@ func runPart(w io.Writer, c config) error {
 }
 
 // benchKernels times rollouts, scoring and a training step of a random
-// model of the preset, then measures the ceiling of one core (ceiling.go).
+// model of the preset.
 func benchKernels(preset string, threads, runs int) (*Result, error) {
 	cfg, err := modelConfig(preset)
 	if err != nil {
@@ -167,13 +172,6 @@ func benchKernels(preset string, threads, runs int) (*Result, error) {
 	r.add("train_allocs", "allocs", []float64{allocs})
 	r.add("train_alloc_mb", "MB", []float64{bytes / 1e6})
 	r.add("peak_rss", "MiB", []float64{peakRSS()})
-
-	// The ceiling, last so that it does not disturb the parts above.
-	if s, name := measureFMAPeak(runs); s != nil {
-		r.add("fma_peak", "GFLOP/s", s)
-		r.FMA = name
-	}
-	r.add("sgemm_l1", "GFLOP/s", measureSgemmL1(runs))
 	return r, nil
 }
 
