@@ -54,8 +54,8 @@ const ceilingSample = 80 * time.Millisecond
 
 // measureFMAPeak times each FMA loop the CPU runs, runs samples of about
 // ceilingSample after a calibration, and returns the GFLOP/s samples of
-// the fastest loop (by its best sample) and its name; nil where no loop is built
-// (fma_other.go).
+// the fastest loop (by its best sample) and its name; nil where no loop
+// is built (fma_other.go).
 func measureFMAPeak(runs int) ([]float64, string) {
 	var best []float64
 	var name string

@@ -347,7 +347,7 @@ func best(rep *Report, impl, preset, key string, cores int) (Stat, *Result, bool
 		}
 		better := from == nil
 		switch s.Unit {
-		case "tok/s":
+		case "tok/s", "GFLOP/s":
 			better = better || s.Median > out.Median
 		case "allocs", "MB":
 			better = better || s.Median > out.Median
