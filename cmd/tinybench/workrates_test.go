@@ -62,6 +62,11 @@ func TestWriteWorkRates(t *testing.T) {
 		}
 	}
 
+	// best, like the table, takes the highest GFLOP/s median.
+	if s, _, _ := best(rep, "tinyr1", "small", "fma_peak", 2); s.Median != 98 {
+		t.Errorf("best fma_peak median on 2 cores = %g, want 98", s.Median)
+	}
+
 	// Without PyTorch: tinyr1's rates and the ceiling, no targets.
 	rep.Results = rep.Results[:2]
 	var alone bytes.Buffer
