@@ -59,6 +59,11 @@ func runPart(w io.Writer, c config) error {
 	switch c.part {
 	case "kernels":
 		r, err = benchKernels(c.preset, c.Threads, c.runsFor(c.preset))
+		if err == nil {
+			// Last, once the engines and the graph (whose helpers spin
+			// between ops) are closed.
+			measureCeiling(r, c.runsFor(c.preset))
+		}
 	case "grpo":
 		r, err = benchGRPO(c.preset, c.Threads, c.grpoRunsFor(c.preset))
 	}

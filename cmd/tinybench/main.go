@@ -8,9 +8,12 @@
 // (--cores, default 1 and 2) every part runs pinned to that many cores, in
 // every thread configuration that fits (tinyr1: workers; PyTorch: torch
 // threads x OpenBLAS threads), and one table compares the best of each
-// side. A PyTorch on the reference BLAS is refused (blas.go). Every figure
-// is the median of --runs timed runs after a warm-up, all measured in one
-// run of the harness.
+// side. After each table a work-rates table turns rollout, scoring and the
+// training step into model GFLOP/s (flops.go) and sets each target ratio
+// of issue #13 against the FMA peak measured in the same run (ceiling.go,
+// workrates.go). A PyTorch on the reference BLAS is refused (blas.go).
+// Every figure is the median of --runs timed runs after a warm-up (the
+// ceiling: the best sample), all measured in one run of the harness.
 //
 // Each part runs in its own process (this binary re-executed with --part,
 // or the Python script) so that its peak RSS is its own.

@@ -21,7 +21,7 @@ import (
 type Stat struct {
 	Median  float64   `json:"median"`
 	Samples []float64 `json:"samples"`
-	Unit    string    `json:"unit"` // "tok/s" (higher is better), "ms", "s", "MiB", "MB", "allocs" (lower is better), "tokens"
+	Unit    string    `json:"unit"` // "tok/s", "GFLOP/s" (higher is better), "ms", "s", "MiB", "MB", "allocs" (lower is better), "tokens"
 }
 
 // Result is what one part (one process) measured.
@@ -42,6 +42,9 @@ type Result struct {
 	Config string `json:"config,omitempty"`
 	// PyTorch only: the BLAS its process loaded and its thread counts.
 	BLAS *blasReport `json:"blas,omitempty"`
+	// tinyr1 kernels only: the FMA loop behind fma_peak, "AVX2 ymm" or
+	// "AVX-512 zmm" (ceiling.go); "" where none runs.
+	FMA string `json:"fma,omitempty"`
 }
 
 func newResult(impl, preset string, threads, runs int) *Result {
@@ -179,6 +182,7 @@ func runHarness(c config) error {
 	var md bytes.Buffer
 	for _, cores := range budgets {
 		writeTable(&md, rep, cores)
+		writeWorkRates(&md, rep, cores)
 	}
 	writeConfigs(&md, rep)
 	os.Stdout.Write(md.Bytes())
@@ -343,7 +347,7 @@ func best(rep *Report, impl, preset, key string, cores int) (Stat, *Result, bool
 		}
 		better := from == nil
 		switch s.Unit {
-		case "tok/s":
+		case "tok/s", "GFLOP/s":
 			better = better || s.Median > out.Median
 		case "allocs", "MB":
 			better = better || s.Median > out.Median
