@@ -123,30 +123,50 @@ func (o *AdamW) Update(params, grads []float32, lr float64) (gradNorm float64) {
 	b1, b2 := o.Cfg.Beta1, o.Cfg.Beta2
 	bc1 := 1 - math.Pow(b1, float64(o.Step))
 	bc2 := 1 - math.Pow(b2, float64(o.Step))
-	var (
-		gs    = float32(scale)
-		fb1   = float32(b1)
-		fb2   = float32(b2)
-		ib1   = float32(1 - b1)
-		ib2   = float32(1 - b2)
-		step  = float32(lr / bc1)           // lr * m_hat = step * m
-		rbc2  = float32(1 / math.Sqrt(bc2)) // sqrt(v_hat) = sqrt(v) * rbc2
-		eps   = float32(o.Cfg.Eps)
-		decay = float32(1 - lr*o.Cfg.WeightDecay) // decoupled: p *= 1 - lr*wd
-	)
+	c := [9]float32{
+		float32(scale),                    // gs
+		float32(b1),                       // fb1
+		float32(1 - b1),                   // ib1
+		float32(b2),                       // fb2
+		float32(1 - b2),                   // ib2
+		float32(1 - lr*o.Cfg.WeightDecay), // decay: decoupled, p *= 1 - lr*wd
+		float32(lr / bc1),                 // step: lr * m_hat = step * m
+		float32(1 / math.Sqrt(bc2)),       // rbc2: sqrt(v_hat) = sqrt(v) * rbc2
+		float32(o.Cfg.Eps),                // eps
+	}
 	for _, s := range o.spans {
 		p, g, m, v := params[s.lo:s.hi], grads[s.lo:s.hi], o.M[s.lo:s.hi], o.V[s.lo:s.hi]
 		m, v, g = m[:len(p)], v[:len(p)], g[:len(p)]
-		for i := range p {
-			gi := g[i] * gs
-			m[i] = fb1*m[i] + ib1*gi
-			v[i] = fb2*v[i] + ib2*gi*gi
-			if s.decay {
-				p[i] *= decay
-			}
-			p[i] -= step * m[i] / (float32(math.Sqrt(float64(v[i])))*rbc2 + eps)
-			g[i] = 0
+		i := 0
+		if useAVX && adamwAsm {
+			i = adamwVecAVX(p, g, m, v, &c, s.decay)
 		}
+		adamwGo(p[i:], g[i:], m[i:], v[i:], &c, s.decay)
 	}
 	return gradNorm
+}
+
+// adamwAsm lets Update run its step 8 elements at a time with adamwArr
+// where the CPU has AVX2 (useAVX): the same operations in the same order,
+// so the same bits (TestAdamWVecMatchesGo). A knob for the benchmark that
+// measures it.
+var adamwAsm = true
+
+// adamwGo is one AdamW step on p, g, m, v (the same length) with the
+// constants c of Update (gs, fb1, ib1, fb2, ib2, decay, step, rbc2, eps),
+// one element at a time. It zeroes g.
+func adamwGo(p, g, m, v []float32, c *[9]float32, decay bool) {
+	gs, fb1, ib1, fb2, ib2 := c[0], c[1], c[2], c[3], c[4]
+	dec, step, rbc2, eps := c[5], c[6], c[7], c[8]
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	for i := range p {
+		gi := g[i] * gs
+		m[i] = fb1*m[i] + ib1*gi
+		v[i] = fb2*v[i] + ib2*gi*gi
+		if decay {
+			p[i] *= dec
+		}
+		p[i] -= step * m[i] / (float32(math.Sqrt(float64(v[i])))*rbc2 + eps)
+		g[i] = 0
+	}
 }

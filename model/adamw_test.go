@@ -2,6 +2,8 @@ package model
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -211,6 +213,58 @@ func TestSchedule(t *testing.T) {
 	} {
 		if err := bad.Validate(); err == nil {
 			t.Errorf("Validate(%+v) = nil, want an error", bad)
+		}
+	}
+}
+
+// TestAdamWVecMatchesGo: adamwArr (8 lanes) gives adamwGo's bits on every
+// element, with and without decay, on lengths that leave a Go tail, and on
+// values that exercise the rounding: moments from 0 to large, tiny and
+// subnormal gradients, a clipping scale below 1.
+func TestAdamWVecMatchesGo(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX2 on this CPU or build")
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{8, 13, 64, 1001} {
+		for _, decay := range []bool{false, true} {
+			for step := 1; step <= 3; step++ {
+				lr, b1, b2 := 3e-4*float64(step), 0.9, 0.95
+				c := [9]float32{0.73, float32(b1), float32(1 - b1), float32(b2), float32(1 - b2),
+					float32(1 - lr*0.1), float32(lr / (1 - math.Pow(b1, float64(step)))),
+					float32(1 / math.Sqrt(1-math.Pow(b2, float64(step)))), 1e-8}
+				var p, g, m, v [2][]float32
+				p[0], g[0], m[0], v[0] = make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+				for i := range n {
+					p[0][i] = float32(rng.NormFloat64())
+					g[0][i] = float32(rng.NormFloat64() * math.Pow(10, float64(rng.IntN(12)-8)))
+					m[0][i] = float32(rng.NormFloat64() * 1e-3)
+					v[0][i] = float32(rng.ExpFloat64() * math.Pow(10, float64(rng.IntN(10)-9)))
+					switch i % 7 {
+					case 0:
+						v[0][i] = 0
+					case 1:
+						g[0][i] = 1e-40 // subnormal
+					case 2:
+						m[0][i], g[0][i] = 0, 0
+					}
+				}
+				p[1], g[1], m[1], v[1] = slices.Clone(p[0]), slices.Clone(g[0]), slices.Clone(m[0]), slices.Clone(v[0])
+				adamwGo(p[0], g[0], m[0], v[0], &c, decay)
+				i := adamwVecAVX(p[1], g[1], m[1], v[1], &c, decay)
+				if i != n&^7 {
+					t.Fatalf("n=%d: adamwVecAVX did %d elements, want %d", n, i, n&^7)
+				}
+				adamwGo(p[1][i:], g[1][i:], m[1][i:], v[1][i:], &c, decay)
+				for j := range n {
+					for _, x := range [][2]float32{{p[0][j], p[1][j]}, {m[0][j], m[1][j]}, {v[0][j], v[1][j]}, {g[0][j], g[1][j]}} {
+						if math.Float32bits(x[0]) != math.Float32bits(x[1]) {
+							t.Fatalf("n=%d decay=%v step %d element %d: Go gives p,m,v,g %v %v %v %v, adamwArr %v %v %v %v",
+								n, decay, step, j, p[0][j], m[0][j], v[0][j], g[0][j], p[1][j], m[1][j], v[1][j], g[1][j])
+						}
+					}
+				}
+			}
 		}
 	}
 }

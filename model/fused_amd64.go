@@ -46,3 +46,18 @@ func geluGradArr(du, x, v, dy *float32, n int, c *[12]float32, gc *[5]float32)
 // expressions of biasGELUGradRowsGo32 round them: 0.044715 and
 // -2 sqrt(2/pi) of the exp argument, 2, sqrt(2/pi) and 3 * 0.044715.
 var geluGradConsts = [5]float32{0.044715, -2 * 0.7978845608028654, 2, geluC, 3 * geluK}
+
+// adamwVecAVX runs AdamW.Update's step on the first len(p) &^ 7 elements
+// with adamwArr (c as there) and returns how many it did.
+func adamwVecAVX(p, g, m, v []float32, c *[9]float32, decay bool) int {
+	n := len(p) &^ 7
+	if n == 0 {
+		return 0
+	}
+	g, m, v = g[:n], m[:n], v[:n]
+	adamwArr(&p[0], &g[0], &m[0], &v[0], n, c, decay)
+	return n
+}
+
+//go:noescape
+func adamwArr(pr, gr, mo, ve *float32, n int, c *[9]float32, decay bool)

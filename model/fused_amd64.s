@@ -50,3 +50,68 @@ ggloop:
 ggdone:
 	VZEROUPPER
 	RET
+
+// func adamwArr(pr, gr, mo, ve *float32, n int, c *[9]float32, decay bool)
+// One AdamW step on n elements, n % 8 == 0, with c = gs, fb1, ib1, fb2,
+// ib2, decay, step, rbc2, eps (AdamW.Update) on p = pr, g = gr, m = mo,
+// v = ve: gi = g*gs; m = fb1*m +
+// ib1*gi; v = fb2*v + (ib2*gi)*gi; if decay, p *= decay; p -= (step*m) /
+// (sqrt(v)*rbc2 + eps); g = 0. Update's Go loop's operations in its order,
+// one rounding each (VSQRTPS rounds as its float64 sqrt then float32
+// does), so the same bits.
+TEXT ·adamwArr(SB), NOSPLIT, $0-49
+	MOVQ         pr+0(FP), DI
+	MOVQ         gr+8(FP), SI
+	MOVQ         mo+16(FP), R8
+	MOVQ         ve+24(FP), R9
+	MOVQ         n+32(FP), CX
+	MOVQ         c+40(FP), AX
+	MOVBLZX      decay+48(FP), DX
+	VBROADCASTSS 0(AX), Y8
+	VBROADCASTSS 4(AX), Y9
+	VBROADCASTSS 8(AX), Y10
+	VBROADCASTSS 12(AX), Y11
+	VBROADCASTSS 16(AX), Y12
+	VBROADCASTSS 20(AX), Y13
+	VBROADCASTSS 24(AX), Y14
+	VBROADCASTSS 28(AX), Y15
+	VBROADCASTSS 32(AX), Y5
+	VXORPS       Y7, Y7, Y7
+	TESTQ        CX, CX
+	JZ           adone
+
+aloop:
+	VMULPS       (SI), Y8, Y0
+	VMULPS       (R8), Y9, Y1
+	VMULPS       Y0, Y10, Y2
+	VADDPS       Y2, Y1, Y1
+	VMOVUPS      Y1, (R8)
+	VMULPS       Y0, Y12, Y2
+	VMULPS       Y0, Y2, Y2
+	VMULPS       (R9), Y11, Y3
+	VADDPS       Y2, Y3, Y3
+	VMOVUPS      Y3, (R9)
+	VMOVUPS      (DI), Y4
+	TESTL        DX, DX
+	JZ           anodecay
+	VMULPS       Y13, Y4, Y4
+
+anodecay:
+	VMULPS       Y1, Y14, Y1
+	VSQRTPS      Y3, Y3
+	VMULPS       Y15, Y3, Y3
+	VADDPS       Y5, Y3, Y3
+	VDIVPS       Y3, Y1, Y1
+	VSUBPS       Y1, Y4, Y4
+	VMOVUPS      Y4, (DI)
+	VMOVUPS      Y7, (SI)
+	ADDQ         $32, DI
+	ADDQ         $32, SI
+	ADDQ         $32, R8
+	ADDQ         $32, R9
+	SUBQ         $8, CX
+	JNZ          aloop
+
+adone:
+	VZEROUPPER
+	RET

@@ -12,3 +12,7 @@ func geluVecAVX(x []float32) { panic("model: geluVecAVX: not built for this plat
 func geluGradVecAVX(du, x, v, dy []float32) {
 	panic("model: geluGradVecAVX: not built for this platform")
 }
+
+func adamwVecAVX(p, g, m, v []float32, c *[9]float32, decay bool) int {
+	panic("model: adamwVecAVX: not built for this platform")
+}

@@ -94,3 +94,35 @@ func BenchmarkAdamWUpdate(b *testing.B) {
 		o.Update(p.Data, grads, 1e-4)
 	}
 }
+
+// BenchmarkAdamWAsm times Update on each preset's arena with its step 8
+// elements at a time (adamwArr) and one at a time (adamwGo), alternately
+// call by call, and reports the median ms of each and their ratio.
+func BenchmarkAdamWAsm(b *testing.B) {
+	defer func(v bool) { adamwAsm = v }(adamwAsm)
+	for _, preset := range []string{"small", "medium"} {
+		cfg, _ := Preset(preset, 103)
+		p := NewParams(cfg)
+		p.Init(1)
+		o, err := NewAdamW(p, DefaultAdamWConfig())
+		if err != nil {
+			b.Fatal(err)
+		}
+		grads := make([]float32, len(p.Data))
+		b.Run(preset, func(b *testing.B) {
+			var t [2][]float64
+			for b.Loop() {
+				for i, on := range []bool{false, true} {
+					adamwAsm = on
+					grads[0] = 1
+					w0 := time.Now()
+					o.Update(p.Data, grads, 1e-4)
+					t[i] = append(t[i], time.Since(w0).Seconds())
+				}
+			}
+			b.ReportMetric(sgemmMedian(t[0])*1e3, "go-ms")
+			b.ReportMetric(sgemmMedian(t[1])*1e3, "asm-ms")
+			b.ReportMetric(sgemmMedian(t[1])/sgemmMedian(t[0]), "x-go")
+		})
+	}
+}

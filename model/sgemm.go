@@ -50,9 +50,6 @@ const (
 	// over workers: below it the hand-off (a few microseconds) costs more
 	// than it saves.
 	sgemmParallelFlops = 1 << 21
-	// sgemmL2Floats bounds the packed A block (mc x k) and half the packed
-	// B block (k x nc), in floats, so that both stay in L2 (2 MiB a core).
-	sgemmL2Floats = 128 << 10
 	// sgemmPackBMinRows: with fewer rows than this, full-width column
 	// panels of an untransposed B are read in place instead of packed
 	// (packing costs more than the few tiles that reuse it).
@@ -65,6 +62,16 @@ const (
 	// once per block (16 MiB).
 	sgemmPackOnceFloats = 4 << 20
 )
+
+// sgemmL2Floats bounds the packed A block (mc x k) and half the packed
+// B block (k x nc), in floats: 128 KiB, a quarter of the smallest L2 this
+// runs on (512 KiB a core on the AMD EPYC), so that the A block, the B
+// panel in use and the C tiles stay in L2 together. (At 512 KiB, sized for
+// a 2 MiB L2, the A block alone filled the EPYC's L2; the 32Ki-float
+// block measured +2-3% on the model's products and x0.985-0.99 on a train
+// step, alternated in one process.) The blocking does not change the bits:
+// every element's k loop runs whole, in order.
+var sgemmL2Floats = 32 << 10
 
 // sgemmPackAsm lets sgemmPackA and sgemmPackB copy a transposed A's and
 // an untransposed B's full panels with the assembly loops

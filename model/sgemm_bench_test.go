@@ -175,3 +175,45 @@ func BenchmarkSgemmPackAsm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSgemmL2Block times one worker's Sgemm on the train step's
+// products with the A block sized for a 2 MiB L2 (128Ki floats, the old
+// sgemmL2Floats) and for a 512 KiB one (32Ki, 48Ki, 64Ki), alternately
+// call by call, and reports each one's median GFLOP/s.
+func BenchmarkSgemmL2Block(b *testing.B) {
+	shapes := []sgemmCase{
+		{m: 2048, n: 384, k: 128},
+		{m: 2048, n: 512, k: 128},
+		{m: 2048, n: 128, k: 512},
+		{tA: true, m: 128, n: 384, k: 2048},
+		{tA: true, m: 512, n: 128, k: 2048},
+		{tB: true, m: 2048, n: 128, k: 384},
+		{tB: true, m: 2048, n: 512, k: 128},
+		{m: 2048, n: 768, k: 256},
+		{m: 2048, n: 256, k: 1024},
+		{tA: true, m: 256, n: 768, k: 2048},
+		{tB: true, m: 2048, n: 256, k: 1024},
+	}
+	vals := []int{128 << 10, 32 << 10, 48 << 10, 64 << 10}
+	defer func(v int) { sgemmL2Floats = v }(sgemmL2Floats)
+	for _, tc := range shapes {
+		tc.alpha = 1
+		rng := rand.New(rand.NewPCG(1, 2))
+		a, lda, bb, ldb, c, ldc := tc.operands(rng)
+		flops := 2 * float64(tc.m) * float64(tc.n) * float64(tc.k)
+		b.Run(tc.String(), func(b *testing.B) {
+			t := make([][]float64, len(vals))
+			for b.Loop() {
+				for i, v := range vals {
+					sgemmL2Floats = v
+					w0 := time.Now()
+					sgemmWorkers(1, tc.tA, tc.tB, tc.m, tc.n, tc.k, 1, a, lda, bb, ldb, 0, c, ldc)
+					t[i] = append(t[i], time.Since(w0).Seconds())
+				}
+			}
+			for i, v := range vals {
+				b.ReportMetric(flops/sgemmMedian(t[i])/1e9, fmt.Sprintf("GF-%dK", v>>10))
+			}
+		})
+	}
+}
