@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"time"
 )
 
 // Rollout benchmarks at the preset sizes, vocabulary 64 (about the size of
@@ -122,6 +123,43 @@ func BenchmarkRollout(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(batch*maxNew*b.N)/b.Elapsed().Seconds(), "tok/s")
+			})
+		}
+	}
+}
+
+// BenchmarkRolloutPrefetch times Generate (16-token prompts, 64 new
+// tokens) with and without Sgemm's prefetch of the next in-place weight
+// panel (sgemmPrefetch), alternately call by call on one worker, and
+// reports the ratio of the medians (below 1: the prefetch is faster).
+func BenchmarkRolloutPrefetch(b *testing.B) {
+	defer func(v bool) { sgemmPrefetch = v }(sgemmPrefetch)
+	for _, preset := range []string{"small", "medium"} {
+		for _, batch := range []int{16, 64} {
+			b.Run(fmt.Sprintf("%s/B%d", preset, batch), func(b *testing.B) {
+				cfg, _ := Preset(preset, 103)
+				p := NewParams(cfg)
+				p.Init(1)
+				e := NewEngine(p, batch, cfg.Context, 1)
+				defer e.Close()
+				rng := rand.New(rand.NewPCG(1, 2))
+				prompts := engRandSeqs(rng, batch, 16, 16, cfg.Vocab)
+				seeds := make([]uint64, batch)
+				for i := range seeds {
+					seeds[i] = SeedFor(1, 0, i, 0)
+				}
+				sc := SampleConfig{Temperature: 1, TopP: 1, MaxNew: 64, EOS: -1}
+				ro := NewRollout(batch, 64)
+				var t [2][]float64
+				for b.Loop() {
+					for i, on := range []bool{false, true} {
+						sgemmPrefetch = on
+						w0 := time.Now()
+						e.Generate(ro, prompts, seeds, sc)
+						t[i] = append(t[i], time.Since(w0).Seconds())
+					}
+				}
+				b.ReportMetric(sgemmMedian(t[1])/sgemmMedian(t[0]), "x-pf")
 			})
 		}
 	}

@@ -73,6 +73,10 @@ const (
 // every element's k loop runs whole, in order.
 var sgemmL2Floats = 32 << 10
 
+// sgemmPrefetch lets Sgemm prefetch the next in-place B panel (a knob for
+// the benchmark that measures it).
+var sgemmPrefetch = true
+
 // sgemmPackAsm lets sgemmPackA and sgemmPackB copy a transposed A's and
 // an untransposed B's full panels with the assembly loops
 // (sgemmPackRowsAsm); tests and benchmarks turn it off to compare with
@@ -94,7 +98,7 @@ var sgemmPackOnce = true
 type sgemmMicro struct {
 	mr, nr int
 	name   string
-	fn     func(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool)
+	fn     func(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool, pf *float32)
 }
 
 // sgemmKern is the micro-kernel Sgemm uses, chosen once at start-up:
@@ -439,6 +443,14 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 				if !packAllB && cols == nr {
 					bp, ldbp = p.b[j:], p.ldb
 				}
+				// Weights read in place (the engine's decode steps): the
+				// first A panel's call also pulls the next B panel toward
+				// L2, a row a step, so that its first call does not wait
+				// on L3 (sgemmPrefetch).
+				var pf *float32
+				if sgemmPrefetch && !packAllB && cols == nr && jp+1 < npan && ncur-(jp+1)*nr >= nr {
+					pf = &p.b[j+nr]
+				}
 				for ip := range mpan {
 					i := ic + ip*mr
 					rows := min(mr, mcur-ip*mr)
@@ -453,10 +465,11 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 						ap, rsa, csa = p.a[i*p.lda:], p.lda, 1
 					}
 					if rows == mr && cols == nr {
-						kern.fn(k, ap, rsa, csa, bp, ldbp, p.c[i*p.ldc+j:], p.ldc, p.alpha, p.beta, loadC)
+						kern.fn(k, ap, rsa, csa, bp, ldbp, p.c[i*p.ldc+j:], p.ldc, p.alpha, p.beta, loadC, pf)
+						pf = nil
 						continue
 					}
-					kern.fn(k, ap, rsa, csa, bp, ldbp, s.tile, nr, 1, 0, false)
+					kern.fn(k, ap, rsa, csa, bp, ldbp, s.tile, nr, 1, 0, false, nil)
 					sgemmEdge(p.c[i*p.ldc+j:], p.ldc, s.tile, nr, rows, cols, p.alpha, p.beta)
 				}
 			}
@@ -577,7 +590,7 @@ func sgemmPackB(dst []float32, p *sgemmArgs, j, cols, nr int) {
 
 // sgemmKernelGo is the portable 4x4 micro-kernel: each product is rounded
 // before it is added (float32(x*y) stops fusing), unlike the FMA kernels.
-func sgemmKernelGo(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool) {
+func sgemmKernelGo(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool, _ *float32) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
 	var c20, c21, c22, c23, c30, c31, c32, c33 float32
 	_ = b[(k-1)*ldb+3]

@@ -16,6 +16,13 @@ func sgemmKernel8x32(k int, a *float32, rsa, csa int, b *float32, ldb int, c *fl
 //go:noescape
 func sgemmKernel6x16(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, loadC bool)
 
+// sgemmKernel6x16pf is sgemmKernel6x16 that also prefetches pf, pf + ldb,
+// ... (k rows, one a step of k) into L2: the next B panel, when B is read
+// in place. The arithmetic is sgemmKernel6x16's.
+//
+//go:noescape
+func sgemmKernel6x16pf(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, loadC bool, pf *float32)
+
 //go:noescape
 func sgemmPackT6(dst, src *float32, lda, k int)
 
@@ -57,13 +64,17 @@ func sgemmPackRowsAsm(dst, src []float32, ld, k, w int) bool {
 
 // sgemmAVX512 and sgemmAVX2 check the operands' extent, then run the
 // assembly kernel on them.
-func sgemmAVX512(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool) {
+func sgemmAVX512(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool, _ *float32) {
 	_, _, _ = a[7*rsa+(k-1)*csa], b[(k-1)*ldb+31], c[7*ldc+31]
 	sgemmKernel8x32(k, &a[0], rsa, csa, &b[0], ldb, &c[0], ldc, alpha, beta, loadC)
 }
 
-func sgemmAVX2(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool) {
+func sgemmAVX2(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool, pf *float32) {
 	_, _, _ = a[5*rsa+(k-1)*csa], b[(k-1)*ldb+15], c[5*ldc+15]
+	if pf != nil {
+		sgemmKernel6x16pf(k, &a[0], rsa, csa, &b[0], ldb, &c[0], ldc, alpha, beta, loadC, pf)
+		return
+	}
 	sgemmKernel6x16(k, &a[0], rsa, csa, &b[0], ldb, &c[0], ldc, alpha, beta, loadC)
 }
 

@@ -65,3 +65,39 @@ func TestKern1Widths(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmKernelPrefetchBits: the AVX2 kernel that prefetches the next B
+// panel (sgemmKernel6x16pf, the engine's decode steps with the weights in
+// place) gives the plain kernel's bits, with beta 0 and with beta, on
+// lengths of k through every case of the loop.
+func TestSgemmKernelPrefetchBits(t *testing.T) {
+	if !cpuHas.avx2FMA {
+		t.Skip("no AVX2 and FMA")
+	}
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, k := range []int{1, 2, 7, 64, 300} {
+		const ldb, ldc = 48, 20
+		a := make([]float32, 6*k)
+		b := make([]float32, k*ldb)
+		for i := range a {
+			a[i] = float32(rng.NormFloat64())
+		}
+		for i := range b {
+			b[i] = float32(rng.NormFloat64())
+		}
+		for _, beta := range []float32{0, 0.5} {
+			c0 := make([]float32, 6*ldc)
+			for i := range c0 {
+				c0[i] = float32(rng.NormFloat64())
+			}
+			c1 := append([]float32(nil), c0...)
+			sgemmAVX2(k, a, 1, 6, b, ldb, c0, ldc, 1.5, beta, beta != 0, nil)
+			sgemmAVX2(k, a, 1, 6, b, ldb, c1, ldc, 1.5, beta, beta != 0, &b[16])
+			for i := range c0 {
+				if math.Float32bits(c0[i]) != math.Float32bits(c1[i]) {
+					t.Fatalf("k=%d beta=%g: element %d: plain kernel %v, prefetching kernel %v", k, beta, i, c0[i], c1[i])
+				}
+			}
+		}
+	}
+}

@@ -84,10 +84,16 @@ TEXT ·sgemmKernel8x32(SB), NOSPLIT, $0-73
 	}
 	p("\tVZEROUPPER\n\tRET")
 
-	// AVX2 6x16
-	p(`
-// func sgemmKernel6x16(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, loadC bool)
-TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-73
+	// AVX2 6x16, and the same kernel that also prefetches a row of another
+	// B panel (pf, ldb floats apart) into L2 at each step of k.
+	for _, pf := range []bool{false, true} {
+		name, sfx, sig, frame := "sgemmKernel6x16", "", "", 73
+		if pf {
+			name, sfx, sig, frame = "sgemmKernel6x16pf", "pf", ", pf *float32", 88
+		}
+		p(`
+// func %s(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, loadC bool%s)
+TEXT ·%s(SB), NOSPLIT, $0-%d
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), AX
 	MOVQ rsa+16(FP), R10
@@ -102,34 +108,45 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-73
 	SHLQ $2, R9
 	LEAQ (AX)(R10*1), R11
 	LEAQ (AX)(R10*2), R12
-	LEAQ (R11)(R10*2), R13`)
-	for i := 0; i < 12; i++ {
-		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
+	LEAQ (R11)(R10*2), R13`, name, sig, name, frame)
+		if pf {
+			p("\tMOVQ pf+80(FP), SI")
+		}
+		for i := 0; i < 12; i++ {
+			p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
+		}
+		p("\tTESTQ CX, CX\n\tJEQ   store256%s\n\nloop256%s:", sfx, sfx)
+		p("\tVMOVUPS (BX), Y12\n\tVMOVUPS 32(BX), Y13")
+		if pf {
+			p("\tPREFETCHT1 (SI)")
+		}
+		for r := 0; r < 6; r++ {
+			y := 14 + r%2
+			p("\tVBROADCASTSS %s, Y%d", sgemmRow(r), y)
+			p("\tVFMADD231PS Y12, Y%d, Y%d", y, 2*r)
+			p("\tVFMADD231PS Y13, Y%d, Y%d", y, 2*r+1)
+		}
+		p("\tADDQ R14, AX\n\tADDQ R14, R11\n\tADDQ R14, R12\n\tADDQ R14, R13\n\tADDQ R8, BX")
+		if pf {
+			p("\tADDQ R8, SI")
+		}
+		p("\tDECQ CX\n\tJNE  loop256%s\n\nstore256%s:", sfx, sfx)
+		p("\tVBROADCASTSS alpha+64(FP), Y14")
+		for i := 0; i < 12; i++ {
+			p("\tVMULPS Y14, Y%d, Y%d", i, i)
+		}
+		p("\tVBROADCASTSS beta+68(FP), Y15\n\tMOVBLZX loadC+72(FP), DX\n\tTESTL DX, DX\n\tJEQ   nobeta256%s", sfx)
+		for r := 0; r < 6; r++ {
+			p("\tVMULPS (DI), Y15, Y12\n\tVMULPS 32(DI), Y15, Y13")
+			p("\tVADDPS Y12, Y%d, Y%d\n\tVADDPS Y13, Y%d, Y%d", 2*r, 2*r, 2*r+1, 2*r+1)
+			p("\tVMOVUPS Y%d, (DI)\n\tVMOVUPS Y%d, 32(DI)\n\tADDQ R9, DI", 2*r, 2*r+1)
+		}
+		p("\tVZEROUPPER\n\tRET\n\nnobeta256%s:", sfx)
+		for r := 0; r < 6; r++ {
+			p("\tVMOVUPS Y%d, (DI)\n\tVMOVUPS Y%d, 32(DI)\n\tADDQ R9, DI", 2*r, 2*r+1)
+		}
+		p("\tVZEROUPPER\n\tRET")
 	}
-	p("\tTESTQ CX, CX\n\tJEQ   store256\n\nloop256:")
-	p("\tVMOVUPS (BX), Y12\n\tVMOVUPS 32(BX), Y13")
-	for r := 0; r < 6; r++ {
-		y := 14 + r%2
-		p("\tVBROADCASTSS %s, Y%d", sgemmRow(r), y)
-		p("\tVFMADD231PS Y12, Y%d, Y%d", y, 2*r)
-		p("\tVFMADD231PS Y13, Y%d, Y%d", y, 2*r+1)
-	}
-	p("\tADDQ R14, AX\n\tADDQ R14, R11\n\tADDQ R14, R12\n\tADDQ R14, R13\n\tADDQ R8, BX\n\tDECQ CX\n\tJNE  loop256\n\nstore256:")
-	p("\tVBROADCASTSS alpha+64(FP), Y14")
-	for i := 0; i < 12; i++ {
-		p("\tVMULPS Y14, Y%d, Y%d", i, i)
-	}
-	p("\tVBROADCASTSS beta+68(FP), Y15\n\tMOVBLZX loadC+72(FP), DX\n\tTESTL DX, DX\n\tJEQ   nobeta256")
-	for r := 0; r < 6; r++ {
-		p("\tVMULPS (DI), Y15, Y12\n\tVMULPS 32(DI), Y15, Y13")
-		p("\tVADDPS Y12, Y%d, Y%d\n\tVADDPS Y13, Y%d, Y%d", 2*r, 2*r, 2*r+1, 2*r+1)
-		p("\tVMOVUPS Y%d, (DI)\n\tVMOVUPS Y%d, 32(DI)\n\tADDQ R9, DI", 2*r, 2*r+1)
-	}
-	p("\tVZEROUPPER\n\tRET\n\nnobeta256:")
-	for r := 0; r < 6; r++ {
-		p("\tVMOVUPS Y%d, (DI)\n\tVMOVUPS Y%d, 32(DI)\n\tADDQ R9, DI", 2*r, 2*r+1)
-	}
-	p("\tVZEROUPPER\n\tRET")
 
 	// Packing (sgemmPackRowsAsm): k rows of 6 or 8 floats of a transposed
 	// A, or of 16 or 32 floats of an untransposed B, ld floats apart,
