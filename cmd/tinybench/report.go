@@ -87,7 +87,8 @@ type Report struct {
 // budget, which they fit), and PyTorch with torch.set_num_threads t and
 // OPENBLAS_NUM_THREADS o for every t, o up to the budget, at least one of
 // them equal to it. A budget's table compares the best of each side over
-// every configuration measured within it.
+// every configuration measured within it. With --rounds the kernels parts
+// repeat, round by round (kernelPlan), the sides alternating.
 func runHarness(c config) error {
 	start := time.Now()
 	budgets, err := c.budgets()
@@ -133,37 +134,38 @@ func runHarness(c config) error {
 	if rep.TorchNote != "" && c.Torch {
 		fmt.Fprintf(os.Stderr, "%s\ntinybench: so no PyTorch column\n", rep.TorchNote)
 	}
-	for _, preset := range splitList(c.Presets) {
-		runs := c.runsFor(preset)
-		prev := 0
-		for _, cores := range budgets {
-			for w := prev + 1; w <= cores; w++ {
-				progress("tinyr1 %s, %d worker(s) on %d core(s): rollouts, scoring, training step (%d runs)", preset, w, cores, runs)
-				r, err := child(self, cores, "--part", "kernels", "--preset", preset, "--threads", fmt.Sprint(w),
-					"--runs", fmt.Sprint(c.Runs), "--runs-medium", fmt.Sprint(c.RunsMedium))
-				if err != nil {
-					return err
-				}
-				r.Cores, r.Config = cores, workersLabel(w)
-				rep.Results = append(rep.Results, r)
-			}
-			for _, tc := range torchConfigs(prev, cores) {
-				if !c.Torch || c.TorchJSON != "" || rep.TorchNote != "" {
-					break
-				}
-				progress("pytorch %s, torch %d x OpenBLAS %d threads on %d core(s): rollouts, scoring, training step (%d runs)",
-					preset, tc[0], tc[1], cores, runs)
-				t, err := runTorch(c, preset, runs, cores, tc[0], tc[1])
-				if err != nil {
-					rep.TorchNote = err.Error()
-					fmt.Fprintf(os.Stderr, "%v\ntinybench: so no PyTorch column\n", err)
-					torch = nil
-					break
-				}
-				torch = append(torch, t)
-			}
-			prev = cores
+	torchOn := c.Torch && c.TorchJSON == "" && rep.TorchNote == ""
+	for _, st := range kernelPlan(splitList(c.Presets), budgets, c.Rounds, torchOn) {
+		runs, round := c.runsFor(st.Preset), ""
+		if c.Rounds > 1 {
+			round = fmt.Sprintf("round %d of %d, ", st.Round+1, c.Rounds)
 		}
+		if st.Impl == "tinyr1" {
+			w := st.Threads[0]
+			progress("%stinyr1 %s, %d worker(s) on %d core(s): rollouts, scoring, training step (%d runs)", round, st.Preset, w, st.Cores, runs)
+			r, err := child(self, st.Cores, "--part", "kernels", "--preset", st.Preset, "--threads", fmt.Sprint(w),
+				"--runs", fmt.Sprint(c.Runs), "--runs-medium", fmt.Sprint(c.RunsMedium))
+			if err != nil {
+				return err
+			}
+			r.Cores, r.Config, r.Round = st.Cores, workersLabel(w), st.Round
+			rep.Results = append(rep.Results, r)
+			continue
+		}
+		if rep.TorchNote != "" { // an earlier PyTorch part failed
+			continue
+		}
+		progress("%spytorch %s, torch %d x OpenBLAS %d threads on %d core(s): rollouts, scoring, training step (%d runs)",
+			round, st.Preset, st.Threads[0], st.Threads[1], st.Cores, runs)
+		t, err := runTorch(c, st.Preset, runs, st.Cores, st.Threads[0], st.Threads[1])
+		if err != nil {
+			rep.TorchNote = err.Error()
+			fmt.Fprintf(os.Stderr, "%v\ntinybench: so no PyTorch column\n", err)
+			torch = nil
+			continue
+		}
+		t.Round = st.Round
+		torch = append(torch, t)
 	}
 	for _, preset := range splitList(c.GRPOPresets) {
 		for _, cores := range budgets {

@@ -10,6 +10,56 @@ import "slices"
 // the median of the per-round ratios with its range: one run of the
 // harness shows how stable each ratio is.
 
+// kernelStep is one kernels part of the harness: one side in one thread
+// configuration, pinned to a budget of cores, in one round.
+type kernelStep struct {
+	Round   int    // 0-based
+	Preset  string // model preset
+	Cores   int    // the budget it runs pinned to
+	Impl    string // "tinyr1" or "pytorch"
+	Threads [2]int // tinyr1: workers, 0; PyTorch: torch threads, OpenBLAS threads
+}
+
+// sidesOrder is the order of the sides in a round (0-based): tinyr1 first
+// in odd rounds (the 1st, 3rd, ...), PyTorch first in even ones, so that
+// a drift of the machine's load favours neither side.
+func sidesOrder(round int) [2]string {
+	if round%2 == 1 {
+		return [2]string{"pytorch", "tinyr1"}
+	}
+	return [2]string{"tinyr1", "pytorch"}
+}
+
+// kernelPlan is the kernels parts in the order they run. Each round runs
+// every preset and budget; within a budget each side runs the
+// configurations new to it (tinyr1: as many workers as cores, fewer having
+// run on a smaller budget; PyTorch: torchConfigs), the sides in the
+// round's order. Without torch, tinyr1's parts only.
+func kernelPlan(presets []string, budgets []int, rounds int, torch bool) []kernelStep {
+	var out []kernelStep
+	for round := range rounds {
+		for _, preset := range presets {
+			prev := 0
+			for _, cores := range budgets {
+				for _, impl := range sidesOrder(round) {
+					switch {
+					case impl == "tinyr1":
+						for w := prev + 1; w <= cores; w++ {
+							out = append(out, kernelStep{round, preset, cores, impl, [2]int{w, 0}})
+						}
+					case torch:
+						for _, tc := range torchConfigs(prev, cores) {
+							out = append(out, kernelStep{round, preset, cores, impl, tc})
+						}
+					}
+				}
+				prev = cores
+			}
+		}
+	}
+	return out
+}
+
 // reportRounds is the number of rounds of a report: 1 for files written
 // before rounds, whose results carry none.
 func reportRounds(rep *Report) int {

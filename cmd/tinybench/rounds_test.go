@@ -8,6 +8,44 @@ import (
 	"testing"
 )
 
+// TestKernelPlan: round by round, every preset and budget; within a
+// budget the configurations new to it, tinyr1's first in odd rounds
+// (1st, 3rd) and PyTorch's first in even ones (2nd).
+func TestKernelPlan(t *testing.T) {
+	str := func(plan []kernelStep) []string {
+		var out []string
+		for _, s := range plan {
+			out = append(out, fmt.Sprintf("r%d %s %dc %s %d,%d", s.Round, s.Preset, s.Cores, s.Impl, s.Threads[0], s.Threads[1]))
+		}
+		return out
+	}
+	round := func(r int, tinyFirst bool) []string {
+		p := fmt.Sprintf("r%d small ", r)
+		one := []string{p + "1c tinyr1 1,0", p + "1c pytorch 1,1"}
+		two := []string{p + "2c tinyr1 2,0", p + "2c pytorch 1,2", p + "2c pytorch 2,1", p + "2c pytorch 2,2"}
+		if !tinyFirst {
+			one = []string{one[1], one[0]}
+			two = append(two[1:], two[0])
+		}
+		return append(one, two...)
+	}
+	want := slices.Concat(round(0, true), round(1, false), round(2, true))
+	if got := str(kernelPlan([]string{"small"}, []int{1, 2}, 3, true)); !slices.Equal(got, want) {
+		t.Errorf("kernelPlan, 3 rounds =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Presets within a round, and without PyTorch tinyr1's parts only.
+	want = []string{"r0 small 1c tinyr1 1,0", "r0 medium 1c tinyr1 1,0", "r1 small 1c tinyr1 1,0", "r1 medium 1c tinyr1 1,0"}
+	if got := str(kernelPlan([]string{"small", "medium"}, []int{1}, 2, false)); !slices.Equal(got, want) {
+		t.Errorf("kernelPlan without PyTorch = %q, want %q", got, want)
+	}
+	// One round is the harness before rounds.
+	want = round(0, true)
+	if got := str(kernelPlan([]string{"small"}, []int{1, 2}, 1, true)); !slices.Equal(got, want) {
+		t.Errorf("kernelPlan, 1 round = %q, want %q", got, want)
+	}
+}
+
 // roundsReport is a report of 3 rounds on a 2-core budget whose best
 // configurations differ between rounds. Rollout at batch 64 (tok/s):
 // tinyr1's bests 1200 (2 workers), 1500 (1 worker), 1560 (2 workers),
