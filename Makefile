@@ -80,15 +80,18 @@ slurm-test:
 # python3-torch with OpenBLAS, installed here when missing; never a dependency of
 # tinyr1 itself). python3-torch alone brings the reference BLAS (libblas3), on
 # which the harness refuses to print a PyTorch column. One table per core budget
-# (default 1 and 2 cores, every part pinned with taskset): make bench
-# BENCHFLAGS='--cores 1'. Kernel microbenchmarks: go test -bench.
+# (default 1 and 2 cores, every part pinned with taskset), the kernels parts in 3
+# rounds, the sides' order alternating, so each ratio shows its range (about 6.5
+# minutes; bench/README.md): make bench BENCHFLAGS='--cores 1' (BENCHFLAGS come
+# last and win: BENCHFLAGS='--rounds 1' for one round). Kernel microbenchmarks:
+# go test -bench.
 BENCH_DEBS := python3-torch libopenblas0-pthread
 bench: build
 	@/usr/bin/python3 -c 'import torch, ctypes.util, sys; sys.exit(not ctypes.util.find_library("openblas"))' 2>/dev/null || \
 	  (command -v apt-get >/dev/null && (apt-get install -y -qq $(BENCH_DEBS) || \
 	    (apt-get update -qq && apt-get install -y -qq $(BENCH_DEBS)))) || \
 	  echo "PyTorch with OpenBLAS unavailable: the torch column is skipped"
-	$(GO) run ./cmd/tinybench --torch --out runs/bench $(BENCHFLAGS)
+	$(GO) run ./cmd/tinybench --torch --out runs/bench --rounds 3 $(BENCHFLAGS)
 
 clean:
 	rm -rf bin

@@ -13,7 +13,11 @@
 // of issue #13 against the FMA peak measured in the same run (ceiling.go,
 // workrates.go). A PyTorch on the reference BLAS is refused (blas.go).
 // Every figure is the median of --runs timed runs after a warm-up (the
-// ceiling: the best sample), all measured in one run of the harness.
+// ceiling: the best sample), all measured in one run of the harness. With
+// --rounds n (make bench: 3) the kernels parts of both sides run n times,
+// the sides' order alternating, and the tables give each side's median
+// over rounds of its best in each round, and each ratio as the median of
+// the per-round ratios with their range (rounds.go).
 //
 // Each part runs in its own process (this binary re-executed with --part,
 // or the Python script) so that its peak RSS is its own.
@@ -41,6 +45,7 @@ type config struct {
 	RunsMedium  int    // timed runs per figure for the medium preset; 0 means Runs
 	GRPORuns    int    // timed GRPO steps per preset (after one warm-up step)
 	GRPORunsMed int    // timed GRPO steps for the medium preset; 0 means GRPORuns
+	Rounds      int    // rounds of the kernels parts, the sides' order alternating (GRPO runs once)
 	Presets     string // model presets, comma-separated
 	GRPOPresets string // presets whose GRPO step is timed, comma-separated; "" for none
 	Torch       bool   // also run the PyTorch twin
@@ -62,6 +67,7 @@ func main() {
 	flag.IntVar(&c.Runs, "runs", 3, "timed runs per figure, after one warm-up; the median is reported")
 	flag.IntVar(&c.RunsMedium, "runs-medium", 0, "timed runs per figure for the medium preset; 0 means --runs")
 	flag.IntVar(&c.GRPORuns, "grpo-runs", 3, "timed GRPO steps per preset, after one warm-up step")
+	flag.IntVar(&c.Rounds, "rounds", 1, "rounds of the kernels parts of both sides, tinyr1 first in odd rounds and PyTorch first in even ones; each figure is the median over rounds of each round's best configuration (GRPO runs once)")
 	flag.IntVar(&c.GRPORunsMed, "grpo-runs-medium", 2, "timed GRPO steps for the medium preset (about 40 s each on 1 thread); 0 means --grpo-runs")
 	flag.StringVar(&c.Presets, "presets", "small,medium", "model presets, comma-separated")
 	flag.StringVar(&c.GRPOPresets, "grpo-presets", "small,medium", "presets whose GRPO step is timed; empty for none")
@@ -101,6 +107,9 @@ func (c config) validate() error {
 	if c.Runs < 1 || c.GRPORuns < 1 || c.RunsMedium < 0 || c.GRPORunsMed < 0 {
 		return fmt.Errorf("tinybench: --runs %d, --grpo-runs %d, --runs-medium %d, --grpo-runs-medium %d: want >= 1 (the medium ones >= 0)",
 			c.Runs, c.GRPORuns, c.RunsMedium, c.GRPORunsMed)
+	}
+	if c.Rounds < 1 || c.Rounds > 20 {
+		return fmt.Errorf("tinybench: --rounds %d: want 1 to 20", c.Rounds)
 	}
 	for _, p := range append(splitList(c.Presets), splitList(c.GRPOPresets)...) {
 		if _, err := modelConfig(p); err != nil {

@@ -50,3 +50,30 @@ func TestRunsNote(t *testing.T) {
 		t.Errorf("runsNote = %q, want %q", got, want)
 	}
 }
+
+// TestValidateRounds: --rounds takes 1 to 20 and names a bad value.
+func TestValidateRounds(t *testing.T) {
+	for _, tc := range []struct {
+		rounds  int
+		wantErr string
+	}{
+		{1, ""},
+		{3, ""},
+		{20, ""},
+		{0, "tinybench: --rounds 0: want 1 to 20"},
+		{21, "tinybench: --rounds 21: want 1 to 20"},
+		{-2, "tinybench: --rounds -2: want 1 to 20"},
+	} {
+		c := config{Cores: "1", Threads: 1, Runs: 3, GRPORuns: 3, Presets: "small", Rounds: tc.rounds}
+		err := c.validate()
+		if tc.wantErr == "" {
+			if err != nil {
+				t.Errorf("--rounds %d: %v, want no error", tc.rounds, err)
+			}
+			continue
+		}
+		if err == nil || err.Error() != tc.wantErr {
+			t.Errorf("--rounds %d: error %v, want %q", tc.rounds, err, tc.wantErr)
+		}
+	}
+}

@@ -40,6 +40,9 @@ type Result struct {
 	// "torch 1 x OpenBLAS 2".
 	Cores  int    `json:"cores,omitempty"`
 	Config string `json:"config,omitempty"`
+	// Set by the harness: the round of a kernels part, 0-based (--rounds;
+	// rounds.go). The GRPO parts and files written before rounds have 0.
+	Round int `json:"round,omitempty"`
 	// PyTorch only: the BLAS its process loaded and its thread counts.
 	BLAS *blasReport `json:"blas,omitempty"`
 	// tinyr1 kernels only: the FMA loop behind fma_peak, "AVX2 ymm" or
@@ -84,7 +87,8 @@ type Report struct {
 // budget, which they fit), and PyTorch with torch.set_num_threads t and
 // OPENBLAS_NUM_THREADS o for every t, o up to the budget, at least one of
 // them equal to it. A budget's table compares the best of each side over
-// every configuration measured within it.
+// every configuration measured within it. With --rounds the kernels parts
+// repeat, round by round (kernelPlan), the sides alternating.
 func runHarness(c config) error {
 	start := time.Now()
 	budgets, err := c.budgets()
@@ -130,37 +134,38 @@ func runHarness(c config) error {
 	if rep.TorchNote != "" && c.Torch {
 		fmt.Fprintf(os.Stderr, "%s\ntinybench: so no PyTorch column\n", rep.TorchNote)
 	}
-	for _, preset := range splitList(c.Presets) {
-		runs := c.runsFor(preset)
-		prev := 0
-		for _, cores := range budgets {
-			for w := prev + 1; w <= cores; w++ {
-				progress("tinyr1 %s, %d worker(s) on %d core(s): rollouts, scoring, training step (%d runs)", preset, w, cores, runs)
-				r, err := child(self, cores, "--part", "kernels", "--preset", preset, "--threads", fmt.Sprint(w),
-					"--runs", fmt.Sprint(c.Runs), "--runs-medium", fmt.Sprint(c.RunsMedium))
-				if err != nil {
-					return err
-				}
-				r.Cores, r.Config = cores, workersLabel(w)
-				rep.Results = append(rep.Results, r)
-			}
-			for _, tc := range torchConfigs(prev, cores) {
-				if !c.Torch || c.TorchJSON != "" || rep.TorchNote != "" {
-					break
-				}
-				progress("pytorch %s, torch %d x OpenBLAS %d threads on %d core(s): rollouts, scoring, training step (%d runs)",
-					preset, tc[0], tc[1], cores, runs)
-				t, err := runTorch(c, preset, runs, cores, tc[0], tc[1])
-				if err != nil {
-					rep.TorchNote = err.Error()
-					fmt.Fprintf(os.Stderr, "%v\ntinybench: so no PyTorch column\n", err)
-					torch = nil
-					break
-				}
-				torch = append(torch, t)
-			}
-			prev = cores
+	torchOn := c.Torch && c.TorchJSON == "" && rep.TorchNote == ""
+	for _, st := range kernelPlan(splitList(c.Presets), budgets, c.Rounds, torchOn) {
+		runs, round := c.runsFor(st.Preset), ""
+		if c.Rounds > 1 {
+			round = fmt.Sprintf("round %d of %d, ", st.Round+1, c.Rounds)
 		}
+		if st.Impl == "tinyr1" {
+			w := st.Threads[0]
+			progress("%stinyr1 %s, %d worker(s) on %d core(s): rollouts, scoring, training step (%d runs)", round, st.Preset, w, st.Cores, runs)
+			r, err := child(self, st.Cores, "--part", "kernels", "--preset", st.Preset, "--threads", fmt.Sprint(w),
+				"--runs", fmt.Sprint(c.Runs), "--runs-medium", fmt.Sprint(c.RunsMedium))
+			if err != nil {
+				return err
+			}
+			r.Cores, r.Config, r.Round = st.Cores, workersLabel(w), st.Round
+			rep.Results = append(rep.Results, r)
+			continue
+		}
+		if rep.TorchNote != "" { // an earlier PyTorch part failed
+			continue
+		}
+		progress("%spytorch %s, torch %d x OpenBLAS %d threads on %d core(s): rollouts, scoring, training step (%d runs)",
+			round, st.Preset, st.Threads[0], st.Threads[1], st.Cores, runs)
+		t, err := runTorch(c, st.Preset, runs, st.Cores, st.Threads[0], st.Threads[1])
+		if err != nil {
+			rep.TorchNote = err.Error()
+			fmt.Fprintf(os.Stderr, "%v\ntinybench: so no PyTorch column\n", err)
+			torch = nil
+			continue
+		}
+		t.Round = st.Round
+		torch = append(torch, t)
 	}
 	for _, preset := range splitList(c.GRPOPresets) {
 		for _, cores := range budgets {
@@ -334,15 +339,15 @@ var rows = []struct{ key, label string }{
 }
 
 // best is the best figure of one implementation for a metric and preset
-// over the configurations measured within a budget of cores: the highest
-// tok/s, the lowest time or memory; for allocation counts the worst, so
-// that a zero holds for every configuration.
-func best(rep *Report, impl, preset, key string, cores int) (Stat, *Result, bool) {
+// over the configurations measured within a budget of cores in one round
+// (0-based): the highest tok/s, the lowest time or memory; for allocation
+// counts the worst, so that a zero holds for every configuration.
+func best(rep *Report, impl, preset, key string, cores, round int) (Stat, *Result, bool) {
 	var out Stat
 	var from *Result
 	for _, r := range rep.Results {
 		s, ok := r.Metrics[key]
-		if r.Impl != impl || r.Preset != preset || r.Cores > cores || !ok {
+		if r.Impl != impl || r.Preset != preset || r.Cores > cores || r.Round != round || !ok {
 			continue
 		}
 		better := from == nil
@@ -377,62 +382,72 @@ func followKey(key string) string {
 
 // writeTable writes the markdown table of a core budget: one row per
 // metric and preset, the best configuration of tinyr1 against the best of
-// PyTorch, each named, ratio > 1 when tinyr1 is better.
+// PyTorch, each named, ratio > 1 when tinyr1 is better. With rounds, each
+// figure is the median over rounds of each round's best, the ratio the
+// median of the per-round ratios, and a last column their range
+// (pickBest, roundRatios).
 func writeTable(w io.Writer, rep *Report, cores int) {
-	presets := reportPresets(rep)
-	fmt.Fprintf(w, "tinyr1 vs PyTorch on CPU, %d-core budget (each part pinned with taskset -c 0-%d), %s, %s; best configuration of each side; medians of %s timed runs after a warm-up.\n",
-		cores, cores-1, rep.CPU, rep.Date, runsNote(rep))
+	presets, rounds := reportPresets(rep), reportRounds(rep)
+	each := "best configuration of each side"
+	if rounds > 1 {
+		each = fmt.Sprintf("best configuration of each side in each of %d rounds of the kernels parts, the sides' order alternating (tinyr1 first in odd rounds, PyTorch in even ones), and the median over rounds (GRPO: one round)", rounds)
+	}
+	fmt.Fprintf(w, "tinyr1 vs PyTorch on CPU, %d-core budget (each part pinned with taskset -c 0-%d), %s, %s; %s; medians of %s timed runs after a warm-up.\n",
+		cores, cores-1, rep.CPU, rep.Date, each, runsNote(rep))
 	fmt.Fprintf(w, "Load average (1/5/15 min) before %s, after %s; harness wall time %.0f s (all budgets).\n",
 		fmtLoad(rep.LoadBefore), fmtLoad(rep.LoadAfter), rep.Seconds)
 	if rep.TorchNote != "" {
 		fmt.Fprintf(w, "No PyTorch column: %s.\n", strings.TrimPrefix(rep.TorchNote, "tinybench: "))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| metric | preset | tinyr1 | tinyr1 config | PyTorch | PyTorch config | ratio (>1: tinyr1 faster/smaller) |")
-	fmt.Fprintln(w, "|---|---|---:|---|---:|---|---:|")
+	head, rule := "| metric | preset | tinyr1 | tinyr1 config | PyTorch | PyTorch config | ratio (>1: tinyr1 faster/smaller) |", "|---|---|---:|---|---:|---|---:|"
+	if rounds > 1 {
+		head, rule = head+" ratio min-max over rounds |", rule+"---:|"
+	}
+	fmt.Fprintln(w, head)
+	fmt.Fprintln(w, rule)
 	for _, row := range rows {
 		for _, p := range presets {
-			a, ra, okA := best(rep, "tinyr1", p, row.key, cores)
-			if follow := followKey(row.key); follow != "" && okA {
-				// A breakdown row shows the configuration of its total.
-				if _, rt, ok := best(rep, "tinyr1", p, follow, cores); ok {
-					a, ra = rt.Metrics[row.key], rt
-				}
-			}
-			b, rb, okB := best(rep, "pytorch", p, row.key, cores)
+			a, okA := pickBest(rep, "tinyr1", p, row.key, cores)
+			b, okB := pickBest(rep, "pytorch", p, row.key, cores)
 			if !okA && !okB {
 				continue
 			}
-			cell := func(s Stat, r *Result, ok bool) (string, string) {
+			cell := func(f pick, ok bool) (string, string) {
 				if !ok {
 					return "-", "-"
 				}
-				return fmtNum(s.Median), r.Config
+				return fmtNum(f.Median), f.Config
 			}
-			va, ca := cell(a, ra, okA)
-			vb, cb := cell(b, rb, okB)
-			ratio := "-"
-			if okA && okB && a.Median > 0 && b.Median > 0 {
-				switch a.Unit {
-				case "tok/s":
-					ratio = fmt.Sprintf("%.2f", a.Median/b.Median)
-				case "tokens":
-				default: // times and memory: lower is better
-					ratio = fmt.Sprintf("%.2f", b.Median/a.Median)
-				}
+			va, ca := cell(a, okA)
+			vb, cb := cell(b, okB)
+			ratio, span := "-", "-"
+			if rs := roundRatios(a, b); okA && okB && len(rs) > 0 {
+				ratio = fmt.Sprintf("%.2f", median(rs))
+				span = fmt.Sprintf("%.2f-%.2f", slices.Min(rs), slices.Max(rs))
 			}
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", row.label, p, va, ca, vb, cb, ratio)
+			line := fmt.Sprintf("| %s | %s | %s | %s | %s | %s | %s |", row.label, p, va, ca, vb, cb, ratio)
+			if rounds > 1 {
+				line += " " + span + " |"
+			}
+			fmt.Fprintln(w, line)
 		}
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "ratio = tinyr1/PyTorch for tok/s, PyTorch/tinyr1 for times and RSS; allocation rows show the worst tinyr1 configuration.")
+	command := "go run ./cmd/tinybench --torch --out runs/bench"
+	if rounds > 1 {
+		fmt.Fprintln(w, "Rounds: each side's figure is the median over rounds of its best configuration in each round (allocation rows: the worst over rounds), its config the one best in most rounds; the ratio is the median of the per-round ratios (each from the two sides' bests of one round), min-max their range.")
+		command += fmt.Sprintf(" --rounds %d", rounds)
+	}
 	fmt.Fprintln(w, "Each part runs in its own process; peak RSS is that process's VmHWM (PyTorch: ru_maxrss, including the Python interpreter and libtorch).")
-	fmt.Fprintln(w, "Command: make bench  (go run ./cmd/tinybench --torch --out runs/bench)")
+	fmt.Fprintf(w, "Command: make bench  (%s)\n", command)
 	fmt.Fprintln(w)
 }
 
 // writeConfigs writes every configuration's median of every metric, one
-// column per configuration, so that the choice of the best can be checked.
+// column per configuration, so that the choice of the best can be checked;
+// with rounds, the median over rounds of the configuration's medians.
 func writeConfigs(w io.Writer, rep *Report) {
 	// One column per configuration (implementation, configuration, cores),
 	// in the order measured; the GRPO parts are in the budget tables.
@@ -450,17 +465,25 @@ func writeConfigs(w io.Writer, rep *Report) {
 	if len(cols) == 0 {
 		return
 	}
-	find := func(c column, preset, key string) (Stat, bool) {
+	find := func(c column, preset, key string) (float64, bool) {
+		var rounds []float64
 		for _, r := range rep.Results {
 			if r.Impl == c.impl && r.Config == c.config && r.Cores == c.cores && r.Preset == preset {
 				if s, ok := r.Metrics[key]; ok {
-					return s, true
+					rounds = append(rounds, s.Median)
 				}
 			}
 		}
-		return Stat{}, false
+		if len(rounds) == 0 {
+			return 0, false
+		}
+		return median(rounds), true
 	}
-	fmt.Fprintln(w, "Every configuration measured (PyTorch BLAS: "+torchBLASNote(rep)+"):")
+	over := ""
+	if rounds := reportRounds(rep); rounds > 1 {
+		over = fmt.Sprintf(", the median over %d rounds of each figure (GRPO: one round)", rounds)
+	}
+	fmt.Fprintln(w, "Every configuration measured"+over+" (PyTorch BLAS: "+torchBLASNote(rep)+"):")
 	fmt.Fprintln(w)
 	head, rule := "| metric | preset |", "|---|---|"
 	for _, c := range cols {
@@ -473,12 +496,12 @@ func writeConfigs(w io.Writer, rep *Report) {
 		for _, p := range reportPresets(rep) {
 			line, any := fmt.Sprintf("| %s | %s |", row.label, p), false
 			for _, c := range cols {
-				s, ok := find(c, p, row.key)
+				v, ok := find(c, p, row.key)
 				if !ok {
 					line += " - |"
 					continue
 				}
-				line += " " + fmtNum(s.Median) + " |"
+				line += " " + fmtNum(v) + " |"
 				any = true
 			}
 			if any {

@@ -60,7 +60,8 @@ func ceiling(rep *Report, key string, cores int) (float64, string) {
 
 // writeWorkRates writes a budget's work-rates table: for rollout at batch
 // 64, scoring and the training step of each preset, the model GFLOP/s of
-// each side's best configuration, the rate tinyr1 would need to meet #13's
+// each side's best configuration (with rounds, the median over rounds
+// of each round's best: pickBest), the rate tinyr1 would need to meet #13's
 // target ratio against PyTorch, and both as a share of the budget's FMA
 // peak (its cores times the per-core peak measured in this run). Then the
 // ceiling figures and every target whose need is above the peak. Without
@@ -76,7 +77,11 @@ func writeWorkRates(w io.Writer, rep *Report, cores int) {
 		}
 		return fmt.Sprintf("%.0f%%", 100*v/peak)
 	}
-	fmt.Fprintf(w, "Work rates, %d-core budget: model GFLOP/s of the best configuration of each side (matrix products only, counted from the shapes: bench/README.md).\n\n", cores)
+	each := "the best configuration of each side"
+	if rounds := reportRounds(rep); rounds > 1 {
+		each = fmt.Sprintf("each side's figure in the budget's table, the median over %d rounds of each round's best configuration", rounds)
+	}
+	fmt.Fprintf(w, "Work rates, %d-core budget: model GFLOP/s of %s (matrix products only, counted from the shapes: bench/README.md).\n\n", cores, each)
 	if torch {
 		fmt.Fprintln(w, "| work | preset | GFLOP a run | tinyr1 GFLOP/s | tinyr1 % of peak | PyTorch GFLOP/s | target (#13) | tinyr1 would need GFLOP/s | need % of peak |")
 		fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
@@ -91,15 +96,15 @@ func writeWorkRates(w io.Writer, rep *Report, cores int) {
 			if err != nil {
 				continue
 			}
-			a, _, okA := best(rep, "tinyr1", p, row.key, cores)
-			b, _, okB := best(rep, "pytorch", p, row.key, cores)
+			a, okA := pickBest(rep, "tinyr1", p, row.key, cores)
+			b, okB := pickBest(rep, "pytorch", p, row.key, cores)
 			if !okA && !okB {
 				continue
 			}
 			flops := row.flops(cfg, p)
 			va, pa := "-", "-"
 			if okA {
-				rate := workRate(a, flops, row.tokens)
+				rate := workRate(a.Stat, flops, row.tokens)
 				va, pa = fmtNum(rate), pct(rate)
 			}
 			if !torch {
@@ -108,7 +113,7 @@ func writeWorkRates(w io.Writer, rep *Report, cores int) {
 			}
 			vb, need, pn := "-", "-", "-"
 			if okB {
-				rate := workRate(b, flops, row.tokens)
+				rate := workRate(b.Stat, flops, row.tokens)
 				vb, need, pn = fmtNum(rate), fmtNum(row.target*rate), pct(row.target*rate)
 				if peak > 0 && row.target*rate > peak {
 					beyond = append(beyond, fmt.Sprintf("%s, %s preset (%gx PyTorch): it would need %s GFLOP/s, above the %s GFLOP/s the cores can issue",

@@ -63,7 +63,7 @@ func TestWriteWorkRates(t *testing.T) {
 	}
 
 	// best, like the table, takes the highest GFLOP/s median.
-	if s, _, _ := best(rep, "tinyr1", "small", "fma_peak", 2); s.Median != 98 {
+	if s, _, _ := best(rep, "tinyr1", "small", "fma_peak", 2, 0); s.Median != 98 {
 		t.Errorf("best fma_peak median on 2 cores = %g, want 98", s.Median)
 	}
 
