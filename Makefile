@@ -81,10 +81,10 @@ slurm-test:
 # tinyr1 itself). python3-torch alone brings the reference BLAS (libblas3), on
 # which the harness refuses to print a PyTorch column. One table per core budget
 # (default 1 and 2 cores, every part pinned with taskset), the kernels parts in 3
-# rounds, the sides' order alternating, so each ratio shows its range (about 6.5
-# minutes; bench/README.md): make bench BENCHFLAGS='--cores 1' (BENCHFLAGS come
-# last and win: BENCHFLAGS='--rounds 1' for one round). Kernel microbenchmarks:
-# go test -bench.
+# rounds, the sides' order alternating, so each ratio shows its range (about 8
+# minutes: 463 s at 820e29f; bench/README.md): make bench BENCHFLAGS='--cores 1'
+# (BENCHFLAGS come last and win: BENCHFLAGS='--rounds 1' for one round). Kernel
+# microbenchmarks: go test -bench.
 BENCH_DEBS := python3-torch libopenblas0-pthread
 bench: build
 	@/usr/bin/python3 -c 'import torch, ctypes.util, sys; sys.exit(not ctypes.util.find_library("openblas"))' 2>/dev/null || \

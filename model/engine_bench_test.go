@@ -155,7 +155,9 @@ func BenchmarkRolloutPrefetch(b *testing.B) {
 					for i, on := range []bool{false, true} {
 						sgemmPrefetch = on
 						w0 := time.Now()
-						e.Generate(ro, prompts, seeds, sc)
+						if err := e.Generate(ro, prompts, seeds, sc); err != nil {
+							b.Fatal(err)
+						}
 						t[i] = append(t[i], time.Since(w0).Seconds())
 					}
 				}

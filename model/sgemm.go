@@ -94,7 +94,10 @@ var sgemmPackOnce = true
 
 // sgemmMicro is a micro-kernel: it computes one mr x nr tile of C from mr
 // rows of op(A) (element (i, p) at a[i*rsa+p*csa]) and k rows of B
-// (b[p*ldb+j]); see sgemm_amd64.s for the exact arithmetic.
+// (b[p*ldb+j]); see sgemm_amd64.s for the exact arithmetic. pf, when not
+// nil, is the next B panel, ldb floats a row like b: the AVX2 kernel
+// prefetches a row of it a step of k, the others ignore it; either way
+// the arithmetic is the same.
 type sgemmMicro struct {
 	mr, nr int
 	name   string
@@ -443,10 +446,10 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 				if !packAllB && cols == nr {
 					bp, ldbp = p.b[j:], p.ldb
 				}
-				// Weights read in place (the engine's decode steps): the
-				// first A panel's call also pulls the next B panel toward
-				// L2, a row a step, so that its first call does not wait
-				// on L3 (sgemmPrefetch).
+				// B read in place (the engine's decode steps, or under
+				// sgemmPackBMinRows rows): the first A panel's call also
+				// pulls the next B panel toward L2, a row a step, so that
+				// its first call does not wait on L3 (sgemmPrefetch).
 				var pf *float32
 				if sgemmPrefetch && !packAllB && cols == nr && jp+1 < npan && ncur-(jp+1)*nr >= nr {
 					pf = &p.b[j+nr]

@@ -63,7 +63,8 @@ func sgemmPackRowsAsm(dst, src []float32, ld, k, w int) bool {
 }
 
 // sgemmAVX512 and sgemmAVX2 check the operands' extent, then run the
-// assembly kernel on them.
+// assembly kernel on them (sgemmAVX2 the prefetching one when pf is set;
+// the AVX-512 kernel has none).
 func sgemmAVX512(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool, _ *float32) {
 	_, _, _ = a[7*rsa+(k-1)*csa], b[(k-1)*ldb+31], c[7*ldc+31]
 	sgemmKernel8x32(k, &a[0], rsa, csa, &b[0], ldb, &c[0], ldc, alpha, beta, loadC)

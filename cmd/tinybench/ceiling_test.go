@@ -7,8 +7,9 @@ import (
 	"tinyr1/model"
 )
 
-// TestFMALoops: each FMA loop this CPU runs does n iterations on all 12
-// accumulators (12*n*x*x, exact here), and stops at once for n = 0.
+// TestFMALoops: each FMA loop this CPU runs does n iterations of 12 FMAs
+// (12*n*x*x, exact here), and stops at once for n = 0. (That the 12 are
+// independent, fma_amd64.s's point, shows only in the rate.)
 // Where model's Sgemm runs an assembly kernel (amd64 with AVX2 and FMA, no
 // purego) at least the AVX2 loop must be there.
 func TestFMALoops(t *testing.T) {

@@ -7,7 +7,9 @@
 // VFMADD231PS, acc[i] = x*x + acc[i], into 12 accumulators: enough to keep
 // two FMA pipes of latency 4-5 cycles busy, with no loads or stores. The
 // result, the sum of lane 0 of the 12 accumulators (12*n*x*x while exact),
-// lets a test check that the loop ran n iterations on every accumulator.
+// lets a test check that the loop ran 12 FMAs an iteration for n
+// iterations; not that they went to 12 different accumulators (two into
+// one give the same sum and only a slower loop).
 
 // func fmaLoopAVX2(n int, x float32) float32
 TEXT ·fmaLoopAVX2(SB), NOSPLIT, $0-20

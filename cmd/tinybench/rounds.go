@@ -123,8 +123,9 @@ func pickBest(rep *Report, impl, preset, key string, cores int) (pick, bool) {
 }
 
 // roundRatios is the ratio of tinyr1's figure a to PyTorch's b in each
-// round where both have one, above 1 when tinyr1 is better: a/b for tok/s,
-// b/a for times and memory; none for token counts or a figure of 0.
+// round where both have one, above 1 when tinyr1 is better: a/b for rates
+// (tok/s, GFLOP/s, as in best), b/a for times and memory; none for token
+// counts or a figure of 0.
 func roundRatios(a, b pick) []float64 {
 	var out []float64
 	for i, round := range a.rounds {
@@ -137,7 +138,7 @@ func roundRatios(a, b pick) []float64 {
 			continue
 		}
 		switch a.Unit {
-		case "tok/s":
+		case "tok/s", "GFLOP/s":
 			out = append(out, x/y)
 		case "tokens":
 		default: // times and memory: lower is better

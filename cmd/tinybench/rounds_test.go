@@ -159,15 +159,18 @@ func TestMedian(t *testing.T) {
 }
 
 // TestRoundRatios: rounds pair by number, a round one side lacks is left
-// out, and the ratio is above 1 when tinyr1 is better in either unit.
+// out, and the ratio is above 1 when tinyr1 is better, for a time and for
+// a rate (tok/s, GFLOP/s).
 func TestRoundRatios(t *testing.T) {
 	a := pick{Stat: Stat{Unit: "ms", Samples: []float64{100, 200, 50}}, rounds: []int{0, 1, 2}}
 	b := pick{Stat: Stat{Unit: "ms", Samples: []float64{150, 100}}, rounds: []int{0, 2}}
 	if got, want := roundRatios(a, b), []float64{1.5, 2}; !slices.Equal(got, want) {
 		t.Errorf("roundRatios, ms = %v, want %v", got, want)
 	}
-	a.Unit, b.Unit = "tok/s", "tok/s"
-	if got, want := roundRatios(a, b), []float64{100.0 / 150, 0.5}; !slices.Equal(got, want) {
-		t.Errorf("roundRatios, tok/s = %v, want %v", got, want)
+	for _, unit := range []string{"tok/s", "GFLOP/s"} {
+		a.Unit, b.Unit = unit, unit
+		if got, want := roundRatios(a, b), []float64{100.0 / 150, 0.5}; !slices.Equal(got, want) {
+			t.Errorf("roundRatios, %s = %v, want %v", unit, got, want)
+		}
 	}
 }
