@@ -1,7 +1,9 @@
 package model
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -123,6 +125,66 @@ func BenchmarkAdamWAsm(b *testing.B) {
 			b.ReportMetric(sgemmMedian(t[0])*1e3, "go-ms")
 			b.ReportMetric(sgemmMedian(t[1])*1e3, "asm-ms")
 			b.ReportMetric(sgemmMedian(t[1])/sgemmMedian(t[0]), "x-go")
+		})
+	}
+}
+
+// BenchmarkTrainStepByOp runs the executor's ops of a training step one by
+// one and reports the mean ms a step of each kind of op (MatMul,
+// CausalAttention, FusedLayerNorm, ...), summed over its instances: where
+// a step's time goes. AdamW and the gradients' accumulation into Grads are
+// not ops of the graph and are not in it.
+func BenchmarkTrainStepByOp(b *testing.B) {
+	for _, bc := range []struct {
+		preset string
+		B, T   int
+	}{{"small", 32, 64}, {"medium", 16, 128}} {
+		b.Run(bc.preset, func(b *testing.B) {
+			cfg, err := Preset(bc.preset, 103)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p := NewParams(cfg)
+			p.Init(1)
+			g, err := NewGraph(p, bc.B, bc.T, GraphOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer g.Close()
+			rng := rand.New(rand.NewPCG(1, 2))
+			for i := range g.Tokens {
+				g.Tokens[i] = 1 + rng.IntN(cfg.Vocab-1)
+				g.Targets[i] = 1 + rng.IntN(cfg.Vocab-1)
+				g.Weights[i] = -1 / float32(len(g.Targets))
+			}
+			if err := g.Step(); err != nil {
+				b.Fatal(err)
+			}
+			x := g.train.exec
+			names := make([]string, len(x.steps))
+			for i, s := range x.steps {
+				names[i] = fmt.Sprint(s.node.Op())
+				if j := strings.IndexAny(names[i], "{("); j > 0 {
+					names[i] = names[i][:j]
+				}
+			}
+			sec := map[string]float64{}
+			for b.Loop() {
+				for i := range x.steps {
+					s := &x.steps[i]
+					t0 := time.Now()
+					if err := s.op.into(x.pool, s.out, s.in); err != nil {
+						b.Fatal(err)
+					}
+					sec[names[i]] += time.Since(t0).Seconds()
+				}
+			}
+			total := 0.0
+			for name, v := range sec {
+				b.ReportMetric(v/float64(b.N)*1e3, "ms-"+strings.ReplaceAll(name, " ", ""))
+				total += v
+			}
+			b.ReportMetric(total/float64(b.N)*1e3, "ms-ops")
 		})
 	}
 }
