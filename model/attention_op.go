@@ -524,6 +524,21 @@ func attentionForwardSgemm(y, qkv []float32, B, T, H, hd int, pos []int, kept, s
 // rest of row.
 func attentionSoftmaxRow(row []float32, lo, i int) {
 	seg := row[lo : i+1]
+	if useAVX && softmaxAsm {
+		softmaxRowAVX(seg)
+	} else {
+		attentionSoftmaxRowGo(seg)
+	}
+	clear(row[:lo])
+	clear(row[i+1:])
+}
+
+// softmaxAsm lets attentionSoftmaxRow run softmaxRowAVX where the CPU has
+// AVX2 (a knob for the benchmark that measures it).
+var softmaxAsm = true
+
+// attentionSoftmaxRowGo replaces seg by its softmax, one element at a time.
+func attentionSoftmaxRowGo(seg []float32) {
 	mx := float32(math.Inf(-1))
 	for _, s := range seg {
 		mx = max(mx, s)
@@ -540,8 +555,6 @@ func attentionSoftmaxRow(row []float32, lo, i int) {
 	for j := range seg {
 		seg[j] *= inv
 	}
-	clear(row[:lo])
-	clear(row[i+1:])
 }
 
 // attentionBackwardSgemm is attentionBackward for float32 on Sgemm; it

@@ -2,6 +2,8 @@
 
 package model
 
+import "math"
+
 // Vector forms of the training graph's fused float32 row kernels
 // (fused_ops.go), in Go assembly (fused_amd64.s) or through the engine's
 // (kern_amd64.s). Each does the scalar kernel's operations in the same
@@ -61,3 +63,46 @@ func adamwVecAVX(p, g, m, v []float32, c *[9]float32, decay bool) int {
 
 //go:noescape
 func adamwArr(pr, gr, mo, ve *float32, n int, c *[9]float32, decay bool)
+
+//go:noescape
+func maxArr(x *float32, n int) float32
+
+//go:noescape
+func subScalarArr(x *float32, n int, s float32)
+
+//go:noescape
+func mulScalarArr(x *float32, n int, s float32)
+
+// softmaxRowAVX is attentionSoftmaxRowGo on seg with the max, the
+// subtraction and the scaling 8 lanes at a time (maxArr, subScalarArr,
+// mulScalarArr) and the rest in Go; the sum stays one chain in order. The
+// same bits (TestSoftmaxRowAVXMatchesGo).
+func softmaxRowAVX(seg []float32) {
+	n := len(seg)
+	n8 := n &^ 7
+	mx := float32(math.Inf(-1))
+	if n8 > 0 {
+		mx = maxArr(&seg[0], n8)
+	}
+	for _, s := range seg[n8:] {
+		mx = max(mx, s)
+	}
+	if n8 > 0 {
+		subScalarArr(&seg[0], n8, mx)
+	}
+	for j := n8; j < n; j++ {
+		seg[j] -= mx
+	}
+	expInPlace(seg)
+	var sum float32
+	for _, e := range seg {
+		sum += e
+	}
+	inv := 1 / sum
+	if n8 > 0 {
+		mulScalarArr(&seg[0], n8, inv)
+	}
+	for j := n8; j < n; j++ {
+		seg[j] *= inv
+	}
+}

@@ -115,3 +115,73 @@ anodecay:
 adone:
 	VZEROUPPER
 	RET
+
+// func maxArr(x *float32, n int) float32
+// The largest of x[0:n], n % 8 == 0, n >= 8, by VMAXPS: exact, so any
+// order gives the same value for finite x (a zero's sign may differ from a
+// scalar loop's, which subtracting it and exp cannot tell apart).
+TEXT ·maxArr(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VMOVUPS      (SI), Y0
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+	JZ           mreduce
+
+mloop:
+	VMAXPS       (SI), Y0, Y0
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+	JNZ          mloop
+
+mreduce:
+	VEXTRACTF128 $1, Y0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0x4E, X0, X1
+	VMAXPS       X1, X0, X0
+	VPERMILPS    $0xB1, X0, X1
+	VMAXPS       X1, X0, X0
+	VZEROUPPER
+	MOVSS        X0, ret+16(FP)
+	RET
+
+// func subScalarArr(x *float32, n int, s float32)
+// x[i] -= s for i < n, n % 8 == 0: one rounding each, as the Go loop.
+TEXT ·subScalarArr(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+	TESTQ        CX, CX
+	JZ           sdone
+
+sloop:
+	VMOVUPS      (SI), Y0
+	VSUBPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (SI)
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+	JNZ          sloop
+
+sdone:
+	VZEROUPPER
+	RET
+
+// func mulScalarArr(x *float32, n int, s float32)
+// x[i] *= s for i < n, n % 8 == 0: one rounding each, as the Go loop.
+TEXT ·mulScalarArr(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSS s+16(FP), Y1
+	TESTQ        CX, CX
+	JZ           udone
+
+uloop:
+	VMULPS       (SI), Y1, Y0
+	VMOVUPS      Y0, (SI)
+	ADDQ         $32, SI
+	SUBQ         $8, CX
+	JNZ          uloop
+
+udone:
+	VZEROUPPER
+	RET

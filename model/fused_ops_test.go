@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -788,6 +789,44 @@ func TestLayerNormRowsMatchesLayerNorm(t *testing.T) {
 		for i := range got {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("%d rows: element %d (row %d): layerNormRows %v, layerNorm %v", n, i, i/C, got[i], want[i])
+			}
+		}
+	}
+}
+
+// TestSoftmaxRowAVXMatchesGo: the attention softmax with its max,
+// subtraction and scaling 8 lanes at a time gives the Go loop's bits on
+// every length from 1 to 70 (so every tail), on scores with zeros of both
+// signs, ties at the maximum and a wide range.
+func TestSoftmaxRowAVXMatchesGo(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX2 on this CPU or build")
+	}
+	rng := rand.New(rand.NewPCG(11, 12))
+	for n := 1; n <= 70; n++ {
+		for trial := range 4 {
+			a := make([]float32, n)
+			for j := range a {
+				a[j] = float32(rng.NormFloat64() * math.Pow(10, float64(trial-1)))
+				switch rng.IntN(8) {
+				case 0:
+					a[j] = 0
+				case 1:
+					a[j] = float32(math.Copysign(0, -1))
+				}
+			}
+			if trial == 3 { // the maximum several times
+				for j := 0; j < n; j += 3 {
+					a[j] = 5
+				}
+			}
+			b := slices.Clone(a)
+			attentionSoftmaxRowGo(a)
+			softmaxRowAVX(b)
+			for j := range a {
+				if math.Float32bits(a[j]) != math.Float32bits(b[j]) {
+					t.Fatalf("n=%d trial %d element %d: Go %v, AVX %v", n, trial, j, a[j], b[j])
+				}
 			}
 		}
 	}

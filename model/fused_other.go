@@ -16,3 +16,5 @@ func geluGradVecAVX(du, x, v, dy []float32) {
 func adamwVecAVX(p, g, m, v []float32, c *[9]float32, decay bool) int {
 	panic("model: adamwVecAVX: not built for this platform")
 }
+
+func softmaxRowAVX(seg []float32) { panic("model: softmaxRowAVX: not built for this platform") }

@@ -188,3 +188,70 @@ func BenchmarkTrainStepByOp(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTrainStepKnobs times a training step (with AdamW) with each
+// vector kernel that has a knob on and off, alternately step by step, and
+// reports the median ms of each and their ratio (below 1: the kernel is
+// faster): AdamW's update (adamwAsm) and the attention softmax
+// (softmaxAsm). Both give the same bits either way.
+func BenchmarkTrainStepKnobs(b *testing.B) {
+	for _, knob := range []struct {
+		name string
+		v    *bool
+	}{{"adamw", &adamwAsm}, {"softmax", &softmaxAsm}} {
+		for _, bc := range []struct {
+			preset string
+			B, T   int
+		}{{"small", 32, 64}, {"medium", 16, 128}} {
+			b.Run(knob.name+"/"+bc.preset, func(b *testing.B) {
+				defer func(v bool) { *knob.v = v }(*knob.v)
+				benchStepAlternate(b, bc.preset, bc.B, bc.T, func(on bool) { *knob.v = on })
+			})
+		}
+	}
+}
+
+// benchStepAlternate runs training steps of a preset alternately with
+// set(false) and set(true) and reports the median ms of each and their
+// ratio.
+func benchStepAlternate(b *testing.B, preset string, B, T int, set func(on bool)) {
+	cfg, err := Preset(preset, 103)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := NewParams(cfg)
+	p.Init(1)
+	g, err := NewGraph(p, B, T, GraphOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer g.Close()
+	o, err := NewAdamW(p, DefaultAdamWConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range g.Tokens {
+		g.Tokens[i] = 1 + rng.IntN(cfg.Vocab-1)
+		g.Targets[i] = 1 + rng.IntN(cfg.Vocab-1)
+		g.Weights[i] = -1 / float32(len(g.Targets))
+	}
+	if err := g.Step(); err != nil { // the executor's scratch grows on the first step
+		b.Fatal(err)
+	}
+	var t [2][]float64
+	for b.Loop() {
+		for i, on := range []bool{false, true} {
+			set(on)
+			w0 := time.Now()
+			if err := g.Step(); err != nil {
+				b.Fatal(err)
+			}
+			o.Update(p.Data, g.Grads(), 1e-4)
+			t[i] = append(t[i], time.Since(w0).Seconds())
+		}
+	}
+	b.ReportMetric(sgemmMedian(t[0])*1e3, "off-ms")
+	b.ReportMetric(sgemmMedian(t[1])*1e3, "on-ms")
+	b.ReportMetric(sgemmMedian(t[1])/sgemmMedian(t[0]), "x-on")
+}
