@@ -32,18 +32,21 @@ func BenchmarkTrainStepTape(b *testing.B) {
 	b.Run("small/B32xT64", func(b *testing.B) { benchTrainStep(b, "small", 32, 64, true) })
 }
 
-func benchTrainStep(b *testing.B, preset string, B, T int, tape bool) {
+// benchGraph builds a preset's model (vocabulary 103, seed 1), a graph of
+// B x T on random tokens and targets under the mean cross-entropy (closed
+// when the benchmark ends) and an AdamW for it.
+func benchGraph(b *testing.B, preset string, B, T int, opts GraphOptions) (*Params, *Graph, *AdamW) {
 	cfg, err := Preset(preset, 103)
 	if err != nil {
 		b.Fatal(err)
 	}
 	p := NewParams(cfg)
 	p.Init(1)
-	g, err := NewGraph(p, B, T, GraphOptions{tape: tape})
+	g, err := NewGraph(p, B, T, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer g.Close()
+	b.Cleanup(func() { g.Close() })
 	o, err := NewAdamW(p, DefaultAdamWConfig())
 	if err != nil {
 		b.Fatal(err)
@@ -56,6 +59,11 @@ func benchTrainStep(b *testing.B, preset string, B, T int, tape bool) {
 		g.Targets[i] = 1 + rng.IntN(cfg.Vocab-1)
 		g.Weights[i] = -1 / float32(len(g.Targets))
 	}
+	return p, g, o
+}
+
+func benchTrainStep(b *testing.B, preset string, B, T int, tape bool) {
+	p, g, o := benchGraph(b, preset, B, T, GraphOptions{tape: tape})
 	// One step first: the executor's scratch (attention, column sums,
 	// Sgemm's packing) grows on it, so allocs/op is the steady state.
 	if err := g.Step(); err != nil {
@@ -140,23 +148,7 @@ func BenchmarkTrainStepByOp(b *testing.B) {
 		B, T   int
 	}{{"small", 32, 64}, {"medium", 16, 128}} {
 		b.Run(bc.preset, func(b *testing.B) {
-			cfg, err := Preset(bc.preset, 103)
-			if err != nil {
-				b.Fatal(err)
-			}
-			p := NewParams(cfg)
-			p.Init(1)
-			g, err := NewGraph(p, bc.B, bc.T, GraphOptions{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer g.Close()
-			rng := rand.New(rand.NewPCG(1, 2))
-			for i := range g.Tokens {
-				g.Tokens[i] = 1 + rng.IntN(cfg.Vocab-1)
-				g.Targets[i] = 1 + rng.IntN(cfg.Vocab-1)
-				g.Weights[i] = -1 / float32(len(g.Targets))
-			}
+			_, g, _ := benchGraph(b, bc.preset, bc.B, bc.T, GraphOptions{})
 			if err := g.Step(); err != nil {
 				b.Fatal(err)
 			}
@@ -215,27 +207,7 @@ func BenchmarkTrainStepKnobs(b *testing.B) {
 // set(false) and set(true) and reports the median ms of each and their
 // ratio.
 func benchStepAlternate(b *testing.B, preset string, B, T int, set func(on bool)) {
-	cfg, err := Preset(preset, 103)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := NewParams(cfg)
-	p.Init(1)
-	g, err := NewGraph(p, B, T, GraphOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer g.Close()
-	o, err := NewAdamW(p, DefaultAdamWConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range g.Tokens {
-		g.Tokens[i] = 1 + rng.IntN(cfg.Vocab-1)
-		g.Targets[i] = 1 + rng.IntN(cfg.Vocab-1)
-		g.Weights[i] = -1 / float32(len(g.Targets))
-	}
+	p, g, o := benchGraph(b, preset, B, T, GraphOptions{})
 	if err := g.Step(); err != nil { // the executor's scratch grows on the first step
 		b.Fatal(err)
 	}

@@ -181,19 +181,17 @@ func BenchmarkSgemmPackAsm(b *testing.B) {
 // sgemmL2Floats) and for a 512 KiB one (32Ki, 48Ki, 64Ki), alternately
 // call by call, and reports each one's median GFLOP/s.
 func BenchmarkSgemmL2Block(b *testing.B) {
-	shapes := []sgemmCase{
-		{m: 2048, n: 384, k: 128},
-		{m: 2048, n: 512, k: 128},
-		{m: 2048, n: 128, k: 512},
-		{tA: true, m: 128, n: 384, k: 2048},
-		{tA: true, m: 512, n: 128, k: 2048},
-		{tB: true, m: 2048, n: 128, k: 384},
-		{tB: true, m: 2048, n: 512, k: 128},
-		{m: 2048, n: 768, k: 256},
-		{m: 2048, n: 256, k: 1024},
-		{tA: true, m: 256, n: 768, k: 2048},
-		{tB: true, m: 2048, n: 256, k: 1024},
+	var shapes []sgemmCase // the small preset's at 2048 tokens, then the medium's
+	for _, tc := range sgemmBenchShapes {
+		if tc.m*tc.k >= 2048*128 {
+			shapes = append(shapes, tc)
+		}
 	}
+	shapes = append(shapes,
+		sgemmCase{m: 2048, n: 768, k: 256},
+		sgemmCase{m: 2048, n: 256, k: 1024},
+		sgemmCase{tA: true, m: 256, n: 768, k: 2048},
+		sgemmCase{tB: true, m: 2048, n: 256, k: 1024})
 	vals := []int{128 << 10, 32 << 10, 48 << 10, 64 << 10}
 	defer func(v int) { sgemmL2Floats = v }(sgemmL2Floats)
 	for _, tc := range shapes {
