@@ -88,14 +88,7 @@ func benchTrainStep(b *testing.B, preset string, B, T int, tape bool) {
 
 // BenchmarkAdamWUpdate times the optimizer alone on the small preset.
 func BenchmarkAdamWUpdate(b *testing.B) {
-	cfg, _ := Preset("small", 103)
-	p := NewParams(cfg)
-	p.Init(1)
-	o, err := NewAdamW(p, DefaultAdamWConfig())
-	if err != nil {
-		b.Fatal(err)
-	}
-	grads := make([]float32, len(p.Data))
+	p, o, grads := benchOptimizer(b, "small")
 	b.ReportAllocs()
 	b.SetBytes(int64(16 * len(p.Data))) // read p, g, m, v; write p, g, m, v
 	b.ResetTimer()
@@ -105,20 +98,29 @@ func BenchmarkAdamWUpdate(b *testing.B) {
 	}
 }
 
+// benchOptimizer is a preset's model (vocabulary 103, seed 1), an AdamW
+// for it and a zero gradient.
+func benchOptimizer(b *testing.B, preset string) (*Params, *AdamW, []float32) {
+	cfg, err := Preset(preset, 103)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := NewParams(cfg)
+	p.Init(1)
+	o, err := NewAdamW(p, DefaultAdamWConfig())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return p, o, make([]float32, len(p.Data))
+}
+
 // BenchmarkAdamWAsm times Update on each preset's arena with its step 8
 // elements at a time (adamwArr) and one at a time (adamwGo), alternately
 // call by call, and reports the median ms of each and their ratio.
 func BenchmarkAdamWAsm(b *testing.B) {
 	defer func(v bool) { adamwAsm = v }(adamwAsm)
 	for _, preset := range []string{"small", "medium"} {
-		cfg, _ := Preset(preset, 103)
-		p := NewParams(cfg)
-		p.Init(1)
-		o, err := NewAdamW(p, DefaultAdamWConfig())
-		if err != nil {
-			b.Fatal(err)
-		}
-		grads := make([]float32, len(p.Data))
+		p, o, grads := benchOptimizer(b, preset)
 		b.Run(preset, func(b *testing.B) {
 			var t [2][]float64
 			for b.Loop() {
