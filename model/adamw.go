@@ -159,14 +159,17 @@ func adamwGo(p, g, m, v []float32, c *[9]float32, decay bool) {
 	gs, fb1, ib1, fb2, ib2 := c[0], c[1], c[2], c[3], c[4]
 	dec, step, rbc2, eps := c[5], c[6], c[7], c[8]
 	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	// The conversions round each product on its own, so that no build
+	// (GOAMD64=v3 lets the compiler fuse a*b + c) turns a product and a
+	// sum into one FMA: the bits are adamwArr's on every build.
 	for i := range p {
 		gi := g[i] * gs
-		m[i] = fb1*m[i] + ib1*gi
-		v[i] = fb2*v[i] + ib2*gi*gi
+		m[i] = float32(fb1*m[i]) + float32(ib1*gi)
+		v[i] = float32(fb2*v[i]) + float32(float32(ib2*gi)*gi)
 		if decay {
 			p[i] *= dec
 		}
-		p[i] -= step * m[i] / (float32(math.Sqrt(float64(v[i])))*rbc2 + eps)
+		p[i] -= step * m[i] / (float32(float32(math.Sqrt(float64(v[i])))*rbc2) + eps)
 		g[i] = 0
 	}
 }
