@@ -128,41 +128,51 @@ func BenchmarkRollout(b *testing.B) {
 	}
 }
 
-// BenchmarkRolloutPrefetch times Generate (16-token prompts, 64 new
-// tokens) with and without Sgemm's prefetch of the next in-place weight
-// panel (sgemmPrefetch), alternately call by call on one worker, and
-// reports the ratio of the medians (below 1: the prefetch is faster).
-func BenchmarkRolloutPrefetch(b *testing.B) {
-	defer func(v bool) { sgemmPrefetch = v }(sgemmPrefetch)
-	for _, preset := range []string{"small", "medium"} {
-		for _, batch := range []int{16, 64} {
-			b.Run(fmt.Sprintf("%s/B%d", preset, batch), func(b *testing.B) {
-				cfg, _ := Preset(preset, 103)
-				p := NewParams(cfg)
-				p.Init(1)
-				e := NewEngine(p, batch, cfg.Context, 1)
-				defer e.Close()
-				rng := rand.New(rand.NewPCG(1, 2))
-				prompts := engRandSeqs(rng, batch, 16, 16, cfg.Vocab)
-				seeds := make([]uint64, batch)
-				for i := range seeds {
-					seeds[i] = SeedFor(1, 0, i, 0)
-				}
-				sc := SampleConfig{Temperature: 1, TopP: 1, MaxNew: 64, EOS: -1}
-				ro := NewRollout(batch, 64)
-				var t [2][]float64
-				for b.Loop() {
-					for i, on := range []bool{false, true} {
-						sgemmPrefetch = on
-						w0 := time.Now()
-						if err := e.Generate(ro, prompts, seeds, sc); err != nil {
-							b.Fatal(err)
-						}
-						t[i] = append(t[i], time.Since(w0).Seconds())
+// BenchmarkRolloutKnobs times Generate (16-token prompts, 64 new tokens)
+// with each knob of the decode path off and on, alternately call by call
+// on one worker, and reports the ratio of the medians (below 1: on is
+// faster): Sgemm's prefetch of the next in-place weight panel
+// (sgemmPrefetch) and the attention scores' scaling and shift 8 lanes at a
+// time (softmaxAsm). Both give the same bits either way.
+func BenchmarkRolloutKnobs(b *testing.B) {
+	for _, knob := range []struct {
+		name string
+		v    *bool
+	}{{"prefetch", &sgemmPrefetch}, {"softmax", &softmaxAsm}} {
+		for _, preset := range []string{"small", "medium"} {
+			for _, batch := range []int{16, 64} {
+				b.Run(fmt.Sprintf("%s/%s/B%d", knob.name, preset, batch), func(b *testing.B) {
+					defer func(v bool) { *knob.v = v }(*knob.v)
+					cfg, err := Preset(preset, 103)
+					if err != nil {
+						b.Fatal(err)
 					}
-				}
-				b.ReportMetric(sgemmMedian(t[1])/sgemmMedian(t[0]), "x-pf")
-			})
+					p := NewParams(cfg)
+					p.Init(1)
+					e := NewEngine(p, batch, cfg.Context, 1)
+					defer e.Close()
+					rng := rand.New(rand.NewPCG(1, 2))
+					prompts := engRandSeqs(rng, batch, 16, 16, cfg.Vocab)
+					seeds := make([]uint64, batch)
+					for i := range seeds {
+						seeds[i] = SeedFor(1, 0, i, 0)
+					}
+					sc := SampleConfig{Temperature: 1, TopP: 1, MaxNew: 64, EOS: -1}
+					ro := NewRollout(batch, 64)
+					var t [2][]float64
+					for b.Loop() {
+						for i, on := range []bool{false, true} {
+							*knob.v = on
+							w0 := time.Now()
+							if err := e.Generate(ro, prompts, seeds, sc); err != nil {
+								b.Fatal(err)
+							}
+							t[i] = append(t[i], time.Since(w0).Seconds())
+						}
+					}
+					b.ReportMetric(sgemmMedian(t[1])/sgemmMedian(t[0]), "x-on")
+				})
+			}
 		}
 	}
 }

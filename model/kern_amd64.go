@@ -106,10 +106,7 @@ func attendHeadAVX(out, s, q, Kt, V []float32, ldb, hd int, scale float32) {
 	sum := attnScores(s, q, Kt, ldb, hd, scale)
 	_ = V[(n-1)*hd+hd-1]
 	attnMix(&out[0], &s[0], &V[0], hd, hd, n)
-	inv := 1 / sum
-	for c := range out[:hd] {
-		out[c] *= inv
-	}
+	mulScalarArr(&out[0], hd, 1/sum)
 }
 
 // attendHeadPairAVX is attendHeadAVX for two heads of one row: the same
@@ -122,13 +119,8 @@ func attendHeadPairAVX(out0, out1, s0, s1, q0, q1, Kt0, Kt1, V0, V1 []float32, l
 	sum1 := attnScores(s1[:n], q1, Kt1, ldb, hd, scale)
 	_, _, _, _ = V0[(n-1)*hd+hd-1], V1[(n-1)*hd+hd-1], out0[hd-1], out1[hd-1]
 	attnMix2(&out0[0], &s0[0], &V0[0], &out1[0], &s1[0], &V1[0], hd, hd, n)
-	inv0, inv1 := 1/sum0, 1/sum1
-	for c := range out0[:hd] {
-		out0[c] *= inv0
-	}
-	for c := range out1[:hd] {
-		out1[c] *= inv1
-	}
+	mulScalarArr(&out0[0], hd, 1/sum0)
+	mulScalarArr(&out1[0], hd, 1/sum1)
 }
 
 // attnScores writes the softmax weights of one head into s (unnormalised:
@@ -146,19 +138,10 @@ func attnScores(s, q, Kt []float32, ldb, hd int, scale float32) float32 {
 	for b := range nb {
 		kern1(&s16[b*kvBlock], &q[0], &Kt[b*ldb], kvBlock, hd, min(kvBlock, n16-b*kvBlock))
 	}
-	// Scores are finite, so a plain compare gives the builtin max's
-	// result without its NaN and signed-zero branches (measured 3% of a
-	// batch-1 decode step).
-	mx := float32(math.Inf(-1))
-	for j, v := range s {
-		v *= scale
-		s[j] = v
-		if v > mx {
-			mx = v
-		}
-	}
-	for j := range s {
-		s[j] -= mx
+	if softmaxAsm {
+		scaleShiftVec(s, scale)
+	} else {
+		scaleShiftGo(s, scale)
 	}
 	clear(s16[n:]) // the pad is exp'd and ignored
 	expVec(s16)
@@ -175,6 +158,52 @@ func attnScores(s, q, Kt []float32, ldb, hd int, scale float32) float32 {
 		sum += s[j]
 	}
 	return sum
+}
+
+// scaleShiftGo sets s[j] = s[j]*scale - m, m the largest s[j]*scale: the
+// scores' scaling and shift before their exp, one element at a time.
+// Scores are finite, so a plain compare gives the builtin max's result
+// without its NaN and signed-zero branches (measured 3% of a batch-1
+// decode step).
+func scaleShiftGo(s []float32, scale float32) {
+	mx := float32(math.Inf(-1))
+	for j, v := range s {
+		v *= scale
+		s[j] = v
+		if v > mx {
+			mx = v
+		}
+	}
+	for j := range s {
+		s[j] -= mx
+	}
+}
+
+// scaleShiftVec is scaleShiftGo with the first len(s) &^ 7 elements 8 lanes
+// at a time (mulScalarArr, maxArr, subScalarArr, as the training graph's
+// softmax): the same bits after exp, since the max is exact and only a
+// zero's sign can differ (TestScaleShiftVecMatchesGo).
+func scaleShiftVec(s []float32, scale float32) {
+	n := len(s)
+	n8 := n &^ 7
+	mx := float32(math.Inf(-1))
+	if n8 > 0 {
+		mulScalarArr(&s[0], n8, scale)
+		mx = maxArr(&s[0], n8)
+	}
+	for j := n8; j < n; j++ {
+		v := s[j] * scale
+		s[j] = v
+		if v > mx {
+			mx = v
+		}
+	}
+	if n8 > 0 {
+		subScalarArr(&s[0], n8, mx)
+	}
+	for j := n8; j < n; j++ {
+		s[j] -= mx
+	}
 }
 
 // epilogueRowAVX is epilogueRow with GELU vectorised: bias, then geluArr

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -133,6 +134,50 @@ func TestAttendHeadPairBits(t *testing.T) {
 		for c := range hd {
 			if math.Float32bits(got0[c]) != math.Float32bits(want0[c]) || math.Float32bits(got1[c]) != math.Float32bits(want1[c]) {
 				t.Fatalf("n=%d, column %d: pair %v %v, one head at a time %v %v", n, c, got0[c], got1[c], want0[c], want1[c])
+			}
+		}
+	}
+}
+
+// TestScaleShiftVecMatchesGo: the decode attention's scaling and shift 8
+// lanes at a time give the Go loop's values (equal, a zero's sign aside)
+// and, after the exp, its bits, on every length from 1 to 70 (every tail),
+// with zeros of both signs and ties at the maximum.
+func TestScaleShiftVecMatchesGo(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX2 on this CPU")
+	}
+	rng := rand.New(rand.NewPCG(13, 14))
+	for n := 1; n <= 70; n++ {
+		for trial := range 3 {
+			a := make([]float32, (n+15)&^15)
+			for j := range n {
+				a[j] = float32(rng.NormFloat64() * math.Pow(10, float64(trial)))
+				switch rng.IntN(6) {
+				case 0:
+					a[j] = 0
+				case 1:
+					a[j] = float32(math.Copysign(0, -1))
+				case 2:
+					a[j] = 3 // ties at the maximum, when no other score is larger
+				}
+			}
+			b := slices.Clone(a)
+			scaleShiftGo(a[:n], 0.17677669)
+			scaleShiftVec(b[:n], 0.17677669)
+			for j := range n {
+				if a[j] != b[j] {
+					t.Fatalf("n=%d trial %d element %d: Go %v, vector %v", n, trial, j, a[j], b[j])
+				}
+			}
+			clear(a[n:])
+			clear(b[n:])
+			expVec(a)
+			expVec(b)
+			for j := range n {
+				if math.Float32bits(a[j]) != math.Float32bits(b[j]) {
+					t.Fatalf("n=%d trial %d element %d after exp: Go %v, vector %v", n, trial, j, a[j], b[j])
+				}
 			}
 		}
 	}
