@@ -41,24 +41,13 @@ func gelu(u float32) float32 {
 }
 
 // layerNorm writes (x - mean) / sqrt(var + eps) * g + b to dst, with the
-// biased variance. dst and x have length D. layerNormRows (fused_ops.go)
-// gives every row these bits, four rows at a time (their chains of
-// additions overlap), and the engine uses it for its rows.
+// biased variance (layerNormStats). dst and x have length D. layerNormRows
+// (fused_ops.go) gives every row these bits, four rows at a time (their
+// chains of additions overlap), and the engine uses it for its rows.
 func layerNorm(dst, x, g, b []float32) {
 	n := len(x)
 	dst, g, b = dst[:n], g[:n], b[:n]
-	var mean float32
-	for _, v := range x {
-		mean += v
-	}
-	mean /= float32(n)
-	var vr float32
-	for _, v := range x {
-		d := v - mean
-		vr += d * d
-	}
-	vr /= float32(n)
-	inv := float32(1 / math.Sqrt(float64(vr)+refLayerNormEps))
+	mean, inv := layerNormStats(x)
 	for c, v := range x {
 		dst[c] = (v-mean)*inv*g[c] + b[c]
 	}

@@ -68,7 +68,7 @@ func TestTrainLogKL(t *testing.T) {
 		if code, _, stderr := runApp(t, append(append([]string{"train", "--out", out}, small...), tc.flags...)...); code != 0 {
 			t.Fatalf("train %q: exit %d: %s", tc.flags, code, stderr)
 		}
-		lines := strings.Split(strings.TrimSpace(readText(t, filepath.Join(out, "metrics.jsonl"))), "\n")
+		lines := strings.Split(strings.TrimSpace(string(readOrFail(t, filepath.Join(out, "metrics.jsonl")))), "\n")
 		for i, line := range lines {
 			if has := strings.Contains(line, `"kl":`); has != tc.kl {
 				t.Errorf("train %q: metrics line %d has kl: %v, want %v:\n%s", tc.flags, i+1, has, tc.kl, line)
@@ -86,13 +86,4 @@ func TestTrainLogKL(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("train --log-kl --beta 0.04: a refused run created %s", out)
 	}
-}
-
-func readText(t *testing.T, path string) string {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }

@@ -204,7 +204,8 @@ func TestGRPOGraphLength(t *testing.T) {
 		t.Fatalf("the fixture's longest sequence (%d tokens) reaches the bound %d: the test cannot tell them apart", longest, bound)
 	}
 	for _, c := range []struct{ maxSeq, want int }{
-		{1 + want - 3, want},                  // shorter: the graph stays
+		{1 + want - 3, want},                  // shorter within a step: the graph stays
+		{1 + want - grpoLengthStep - 1, want}, // shorter by more than a step: it stays too
 		{1 + want + 1, want + grpoLengthStep}, // longer: it grows by a step
 	} {
 		if got := tr.grpoLength(c.maxSeq); got != c.want {
