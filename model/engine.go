@@ -121,7 +121,7 @@ const (
 	opPack                      // workers: pack each worker's split panels
 	opSplitAttn                 // workers: LN1, then QKV and attention of each worker's heads
 	opSplitLinear               // workers: each worker's columns of matmul splitM, after its LayerNorm
-	opQuit                      // helpers return (Close)
+	opQuit                      // the engine is closed (Close); its helpers return on the team's stop
 )
 
 type lnArgs struct {
