@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -418,6 +419,37 @@ func TestSgemmPackAsm(t *testing.T) {
 				}
 			}
 			restore()
+		}
+	}
+}
+
+// TestSgemmBInPlaceBits: reading B's full panels in place (the engine's
+// decode steps, sgemmArgs.bInPlace, with the next panel prefetched) gives
+// the packed path's bits, on decode shapes with full and short panels and
+// row counts that leave short A panels.
+func TestSgemmBInPlaceBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	for _, tc := range []sgemmCase{
+		{m: 64, n: 384, k: 128}, {m: 33, n: 100, k: 256}, {m: 128, n: 1024, k: 256}, {m: 8, n: 256, k: 1024},
+	} {
+		tc.alpha = 1
+		a, lda, b, ldb, c, ldc := tc.operands(rng)
+		var want, got []float32
+		for _, inPlace := range []bool{false, true} {
+			clear(c)
+			p := sgemmArgs{m: tc.m, n: tc.n, k: tc.k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, bInPlace: inPlace}
+			var s sgemmScratch
+			s.run(&p, 0, tc.m, 0, tc.n)
+			if inPlace {
+				got = slices.Clone(c)
+			} else {
+				want = slices.Clone(c)
+			}
+		}
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%v: element %d: in place %v, packed %v", tc, i, got[i], want[i])
+			}
 		}
 	}
 }
