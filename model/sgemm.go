@@ -128,7 +128,33 @@ type sgemmArgs struct {
 	// whatever the number of rows (the engine's decode steps, whose B is
 	// a weight matrix packed anew on every step otherwise).
 	bInPlace bool
+	// tri: a causal structure that lets run skip work (sgemmTri).
+	tri sgemmTri
 }
+
+// sgemmTri names a lower-triangular structure of a square product that
+// Sgemm can exploit (causal attention's products; sgemmSerialTri). Each
+// skips only products whose A factor is an exact zero, or outputs the
+// caller never reads, so the outputs it is asked for keep their bits:
+// an accumulator starts at +0 and is never -0 (round to nearest gives
+// +0 for x + (-x) and for +0 + -0), so adding a product of an exact zero
+// and a finite value leaves it unchanged, at the start of its k chain or
+// at the end. (A zero times an Inf or NaN would have made a NaN; the
+// skip drops it. Such an input has already poisoned the step.)
+type sgemmTri uint8
+
+const (
+	triNone sgemmTri = iota
+	// triCols: only C[i][j] with j <= i is wanted; tiles wholly above
+	// the diagonal are not computed (and not written).
+	triCols
+	// triKEnd: op(A)[i][q] == 0 for q > i; a row panel's k chain stops
+	// after its last row's index.
+	triKEnd
+	// triKStart: op(A)[i][q] == 0 for q < i; a row panel's k chain starts
+	// at its first row's index.
+	triKStart
+)
 
 // sgemmTask is one worker's share: rows [i0, i1) and columns [j0, j1) of C.
 type sgemmTask struct {
@@ -202,6 +228,27 @@ func sgemmSerial(s *sgemmScratch, tA, tB bool, m, n, k int, alpha float32, a []f
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
 	s.run(&args, 0, m, 0, n)
 }
+
+// sgemmSerialTri is sgemmSerial on a product with the structure tri
+// (sgemmTri), which it skips where that cannot change the wanted
+// outputs' bits. With s nil, or sgemmTriSkip off, it computes the whole
+// product (the same bits).
+func sgemmSerialTri(s *sgemmScratch, tri sgemmTri, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if s == nil || !sgemmTriSkip {
+		sgemmSerial(s, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	if sgemmTrivial(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+		return
+	}
+	args := sgemmArgs{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, tri: tri}
+	s.run(&args, 0, m, 0, n)
+}
+
+// sgemmTriSkip lets sgemmSerialTri skip the zero or unwanted parts of a
+// causal product (a knob for the benchmark that measures it).
+var sgemmTriSkip = true
 
 // sgemmWorkers is Sgemm with the number of workers given (clamped to
 // [1, sgemmMaxWorkers]); tests use it to check that the result does not
@@ -467,12 +514,28 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 					default:
 						ap, rsa, csa = p.a[i*p.lda:], p.lda, 1
 					}
+					kt, bt := k, bp
+					switch p.tri {
+					case triCols:
+						if j > i+rows-1 { // wholly above the diagonal
+							continue
+						}
+					case triKEnd:
+						kt = min(k, i+rows)
+					case triKStart:
+						if i >= k { // every product is zero: C = beta*C
+							clear(s.tile)
+							sgemmEdge(p.c[i*p.ldc+j:], p.ldc, s.tile, nr, rows, cols, p.alpha, p.beta)
+							continue
+						}
+						kt, ap, bt = k-i, ap[i*csa:], bp[i*ldbp:]
+					}
 					if rows == mr && cols == nr {
-						kern.fn(k, ap, rsa, csa, bp, ldbp, p.c[i*p.ldc+j:], p.ldc, p.alpha, p.beta, loadC, pf)
+						kern.fn(kt, ap, rsa, csa, bt, ldbp, p.c[i*p.ldc+j:], p.ldc, p.alpha, p.beta, loadC, pf)
 						pf = nil
 						continue
 					}
-					kern.fn(k, ap, rsa, csa, bp, ldbp, s.tile, nr, 1, 0, false, nil)
+					kern.fn(kt, ap, rsa, csa, bt, ldbp, s.tile, nr, 1, 0, false, nil)
 					sgemmEdge(p.c[i*p.ldc+j:], p.ldc, s.tile, nr, rows, cols, p.alpha, p.beta)
 				}
 			}

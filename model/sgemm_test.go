@@ -453,3 +453,70 @@ func TestSgemmBInPlaceBits(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmTriSameBits: a product run with a causal structure
+// (sgemmSerialTri) gives bitwise the full product's wanted outputs, for
+// each structure, on square and taller shapes, with A packed and read in
+// place, alpha != 1 and beta 0 or 1, and B holding negative zeros.
+func TestSgemmTriSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	defer func(v bool) { sgemmPackAll = v }(sgemmPackAll)
+	for _, tri := range []sgemmTri{triCols, triKEnd, triKStart} {
+		for _, tA := range []bool{false, true} {
+			for _, sz := range []struct{ T, n int }{{1, 16}, {5, 4}, {6, 16}, {7, 32}, {17, 16}, {40, 33}, {64, 32}, {64, 64}, {100, 20}} {
+				for _, packAll := range []bool{false, true} {
+					for _, beta := range []float32{0, 1} {
+						m, n, k := sz.T, sz.n, sz.T
+						if tri == triCols {
+							n = sz.T // square C, as S = Q K^T
+							k = sz.n
+						}
+						if tri == triKStart && !packAll {
+							m = sz.T + 7 // rows past k: their products are all zero
+						}
+						name := fmt.Sprintf("tri=%d,tA=%v,%dx%dx%d,packAll=%v,beta=%g", tri, tA, m, n, k, packAll, beta)
+						tc := sgemmCase{tA: tA, m: m, n: n, k: k, alpha: 0.75, beta: beta, padA: 2, padC: 1}
+						a, lda, b, ldb, c, ldc := tc.operands(rng)
+						at := func(i, q int) *float32 { // &op(A)[i][q]
+							if tA {
+								return &a[q*lda+i]
+							}
+							return &a[i*lda+q]
+						}
+						for i := range m { // the structure's exact zeros
+							for q := range k {
+								if tri == triKEnd && q > i || tri == triKStart && q < i {
+									*at(i, q) = 0
+								}
+							}
+						}
+						for i := 0; i < len(b); i += 5 {
+							b[i] = float32(math.Copysign(0, -1))
+						}
+						var res [2][]float32
+						for i := range res {
+							sgemmPackAll = packAll
+							res[i] = append([]float32(nil), c...)
+							var s sgemmScratch
+							if i == 0 {
+								sgemmSerial(&s, tA, false, m, n, k, tc.alpha, a, lda, b, ldb, beta, res[i], ldc)
+							} else {
+								sgemmSerialTri(&s, tri, tA, false, m, n, k, tc.alpha, a, lda, b, ldb, beta, res[i], ldc)
+							}
+						}
+						for i := range m {
+							for j := range n {
+								if tri == triCols && j > i {
+									continue
+								}
+								if g, w := res[1][i*ldc+j], res[0][i*ldc+j]; math.Float32bits(g) != math.Float32bits(w) {
+									t.Fatalf("%s: C[%d][%d] = %v skipping, %v whole", name, i, j, g, w)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
