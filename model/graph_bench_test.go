@@ -193,7 +193,7 @@ func BenchmarkTrainStepKnobs(b *testing.B) {
 	for _, knob := range []struct {
 		name string
 		v    *bool
-	}{{"adamw", &adamwAsm}, {"softmax", &softmaxAsm}, {"causal", &sgemmTriSkip}} {
+	}{{"adamw", &adamwAsm}, {"softmax", &softmaxAsm}, {"causal", &sgemmTriSkip}, {"kblock", &sgemmKBlock}} {
 		for _, bc := range []struct {
 			preset string
 			B, T   int

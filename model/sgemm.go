@@ -102,12 +102,15 @@ type sgemmMicro struct {
 	mr, nr int
 	name   string
 	fn     func(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool, pf *float32)
+	// chain, if not nil, is fn with alpha 1, beta 0 that continues each
+	// element's chain from c's value when cont (runKBlocked).
+	chain func(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, cont bool)
 }
 
 // sgemmKern is the micro-kernel Sgemm uses, chosen once at start-up:
 // AVX-512 8x32 or AVX2+FMA 6x16 on amd64 (sgemm_amd64.go), else the
 // portable 4x4 Go kernel.
-var sgemmKern = sgemmMicro{4, 4, "go", sgemmKernelGo}
+var sgemmKern = sgemmMicro{4, 4, "go", sgemmKernelGo, nil}
 
 // sgemmKernels lists the kernels this CPU can run, best last; tests run
 // each.
@@ -169,6 +172,7 @@ type sgemmScratch struct {
 	packA []float32 // (mc/mr, k, mr)
 	packB []float32 // (nc/nr, k, nr)
 	tile  []float32 // (mr, nr) for edge tiles
+	edge  []float32 // (npan+mpan, mr, nr): runKBlocked's edge tiles' accumulators
 }
 
 // sgemmCall is what a call takes from sgemmCalls: a task per worker.
@@ -430,6 +434,10 @@ func sgemmGrow(buf []float32, n int) []float32 {
 // blocks of mc (packed A in L2), then NR-wide B panels (L1) by MR-high A
 // panels.
 func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
+	if sgemmKBlock && sgemmKern.chain != nil && p.k >= 2*sgemmKC && p.alpha == 1 && p.beta == 0 && p.tri == triNone {
+		s.runKBlocked(p, i0, i1, j0, j1)
+		return
+	}
 	kern := sgemmKern
 	mr, nr, k := kern.mr, kern.nr, p.k
 	nc := max(nr, sgemmL2Floats*2/k/nr*nr)
@@ -537,6 +545,113 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 					}
 					kern.fn(kt, ap, rsa, csa, bt, ldbp, s.tile, nr, 1, 0, false, nil)
 					sgemmEdge(p.c[i*p.ldc+j:], p.ldc, s.tile, nr, rows, cols, p.alpha, p.beta)
+				}
+			}
+		}
+	}
+}
+
+// sgemmKC is the k block of runKBlocked: a packed B panel's block
+// (sgemmKC x 16 floats, 16 KiB on AVX2) stays in a 32 KiB L1 while the
+// A panels of a row block pass it, and a row block's A (mc x sgemmKC)
+// stays in L2.
+const sgemmKC = 256
+
+// sgemmKBlock lets run split chains of at least 2*sgemmKC products into
+// k blocks (runKBlocked; a knob for the benchmark that measures it).
+var sgemmKBlock = true
+
+// runKBlocked is run for a long k (the weight gradients' k = tokens, the
+// MLP's k = hidden width) with alpha 1 and beta 0, in BLIS's full loop
+// order: k is cut into blocks of sgemmKC, and each tile's accumulators go
+// through C between blocks (the kernel's chain variant stores them raw
+// and the next block starts from them). A float32 accumulator survives the
+// store and load exactly, so every element is still one FMA chain over
+// p = 0..k-1 in order, from zero: the bits of run's single pass. Without
+// the blocks a 6-row A panel and a 16-column B panel of k = 2048 (48 and
+// 128 KiB) came from L2 and L3 at each call, and row blocks were 12 rows.
+// Edge tiles keep their accumulators in s.edge until the last block.
+func (s *sgemmScratch) runKBlocked(p *sgemmArgs, i0, i1, j0, j1 int) {
+	kern := sgemmKern
+	mr, nr, k, kc := kern.mr, kern.nr, p.k, sgemmKC
+	nc := max(nr, sgemmL2Floats*2/kc/nr*nr)
+	mc := max(mr, sgemmL2Floats/kc/mr*mr)
+	packAllB := p.tB || i1-i0 >= sgemmPackBMinRows && !p.bInPlace
+	packA := sgemmPackAll || p.tA && ((j1-j0+nr-1)/nr > sgemmTAInPlacePanels || p.lda%512 == 0)
+	packOnce := false
+	if mpan := (i1 - i0 + mr - 1) / mr; packA && mpan*mr*k <= sgemmPackOnceFloats {
+		packOnce = true
+		s.packA = sgemmGrow(s.packA, mpan*mr*k)
+		for ip := range mpan {
+			sgemmPackA(s.packA[ip*mr*k:(ip+1)*mr*k], p, i0+ip*mr, min(mr, i1-i0-ip*mr), mr)
+		}
+	}
+	for jc := j0; jc < j1; jc += nc {
+		ncur := min(nc, j1-jc)
+		npan := (ncur + nr - 1) / nr
+		s.packB = sgemmGrow(s.packB, npan*nr*k)
+		for jp := range npan {
+			if cols := min(nr, ncur-jp*nr); packAllB || cols < nr {
+				sgemmPackB(s.packB[jp*nr*k:(jp+1)*nr*k], p, jc+jp*nr, cols, nr)
+			}
+		}
+		for ic := i0; ic < i1; ic += mc {
+			mcur := min(mc, i1-ic)
+			mpan := (mcur + mr - 1) / mr
+			apan := 0 // the block's first panel in s.packA
+			switch {
+			case packOnce:
+				apan = (ic - i0) / mr
+			case packA:
+				s.packA = sgemmGrow(s.packA, mpan*mr*k)
+				for ip := range mpan {
+					sgemmPackA(s.packA[ip*mr*k:(ip+1)*mr*k], p, ic+ip*mr, min(mr, mcur-ip*mr), mr)
+				}
+			default:
+				if rows := mcur % mr; rows != 0 { // the last panel is short: pack it
+					s.packA = sgemmGrow(s.packA, mr*k)
+					sgemmPackA(s.packA, p, ic+mcur-rows, rows, mr)
+				}
+			}
+			s.edge = sgemmGrow(s.edge, (npan+mpan)*mr*nr)
+			for pc := 0; pc < k; pc += kc {
+				kcur, cont, last := min(kc, k-pc), pc > 0, pc+kc >= k
+				for jp := range npan {
+					j := jc + jp*nr
+					cols := min(nr, ncur-jp*nr)
+					bp, ldbp := s.packB[jp*nr*k:(jp+1)*nr*k], nr
+					if !packAllB && cols == nr {
+						bp, ldbp = p.b[j:], p.ldb
+					}
+					bp = bp[pc*ldbp:]
+					for ip := range mpan {
+						i := ic + ip*mr
+						rows := min(mr, mcur-ip*mr)
+						ap, rsa, csa := s.packA, 1, mr
+						switch {
+						case packA:
+							ap = s.packA[(apan+ip)*mr*k : (apan+ip+1)*mr*k]
+						case rows < mr: // packed above
+						case p.tA: // op(A)[i, q] = a[q*lda + i]
+							ap, rsa, csa = p.a[i:], 1, p.lda
+						default:
+							ap, rsa, csa = p.a[i*p.lda:], p.lda, 1
+						}
+						ap = ap[pc*csa:]
+						if rows == mr && cols == nr {
+							kern.chain(kcur, ap, rsa, csa, bp, ldbp, p.c[i*p.ldc+j:], p.ldc, cont)
+							continue
+						}
+						slot := jp // a short row panel (the last): one per column panel
+						if rows == mr {
+							slot = npan + ip // a short column panel (the last)
+						}
+						e := s.edge[slot*mr*nr:][:mr*nr]
+						kern.chain(kcur, ap, rsa, csa, bp, ldbp, e, nr, cont)
+						if last {
+							sgemmEdge(p.c[i*p.ldc+j:], p.ldc, e, nr, rows, cols, 1, 0)
+						}
+					}
 				}
 			}
 		}

@@ -520,3 +520,59 @@ func TestSgemmTriSameBits(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmKBlockedSameBits: products with a long k, cut into k blocks
+// whose chains go through C (runKBlocked), give bitwise run's single-pass
+// results: transposes, ragged edges, k not a multiple of the block, A and
+// B packed or in place, 1 and 2 workers, and the engine's in-place B.
+func TestSgemmKBlockedSameBits(t *testing.T) {
+	if sgemmKern.chain == nil {
+		t.Skipf("the %s kernel has no chain variant: runKBlocked is not used", sgemmKern.name)
+	}
+	defer func(kb, pa bool) { sgemmKBlock, sgemmPackAll = kb, pa }(sgemmKBlock, sgemmPackAll)
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, tc := range []sgemmCase{
+		{tA: true, m: 128, n: 384, k: 2048, alpha: 1},         // small preset, d WQKV
+		{tA: true, m: 131, n: 100, k: 700, alpha: 1, padA: 3}, // ragged rows, columns and k
+		{m: 70, n: 40, k: 1030, alpha: 1, padB: 1},            // few rows
+		{m: 300, n: 129, k: 512, alpha: 1, padC: 2},           // the MLP's second product
+		{tB: true, m: 45, n: 77, k: 600, alpha: 1},            // B transposed
+		{tA: true, tB: true, m: 20, n: 20, k: 513, alpha: 1},  // both
+	} {
+		for _, packAll := range []bool{false, true} {
+			for _, workers := range []int{1, 2} {
+				name := fmt.Sprintf("%v/packAll=%v/workers=%d", tc, packAll, workers)
+				a, lda, b, ldb, c, ldc := tc.operands(rng)
+				var res [2][]float32
+				for i, on := range []bool{false, true} {
+					sgemmKBlock, sgemmPackAll = on, packAll
+					res[i] = append([]float32(nil), c...)
+					sgemmWorkers(workers, tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, 0, res[i], ldc)
+				}
+				for i := range res[0] {
+					if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+						t.Fatalf("%s: C[%d] = %v in k blocks, %v in one pass", name, i, res[1][i], res[0][i])
+					}
+				}
+			}
+		}
+		if tc.tA || tc.tB {
+			continue
+		}
+		// The engine's decode: B read in place whatever the rows.
+		a, lda, b, ldb, c, ldc := tc.operands(rng)
+		var res [2][]float32
+		for i, on := range []bool{false, true} {
+			sgemmKBlock = on
+			res[i] = append([]float32(nil), c...)
+			args := sgemmArgs{m: tc.m, n: tc.n, k: tc.k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb, c: res[i], ldc: ldc, bInPlace: true}
+			var s sgemmScratch
+			s.run(&args, 0, tc.m, 0, tc.n)
+		}
+		for i := range res[0] {
+			if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+				t.Fatalf("%v, B in place: C[%d] = %v in k blocks, %v in one pass", tc, i, res[1][i], res[0][i])
+			}
+		}
+	}
+}
