@@ -434,7 +434,7 @@ func sgemmGrow(buf []float32, n int) []float32 {
 // blocks of mc (packed A in L2), then NR-wide B panels (L1) by MR-high A
 // panels.
 func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
-	if sgemmKBlock && sgemmKern.chain != nil && p.k >= 2*sgemmKC && p.alpha == 1 && p.beta == 0 && p.tri == triNone {
+	if sgemmKBlock && sgemmKern.chain != nil && p.k >= 2*sgemmKC && p.alpha == 1 && p.beta == 0 && p.tri == triNone && !p.bInPlace {
 		s.runKBlocked(p, i0, i1, j0, j1)
 		return
 	}
@@ -570,7 +570,10 @@ var sgemmKBlock = true
 // p = 0..k-1 in order, from zero: the bits of run's single pass. Without
 // the blocks a 6-row A panel and a 16-column B panel of k = 2048 (48 and
 // 128 KiB) came from L2 and L3 at each call, and row blocks were 12 rows.
-// Edge tiles keep their accumulators in s.edge until the last block.
+// Edge tiles keep their accumulators in s.edge until the last block. The
+// engine's decode steps (bInPlace) keep run: they read each weight panel
+// once, prefetching the next, and a first measurement under load showed
+// no gain there.
 func (s *sgemmScratch) runKBlocked(p *sgemmArgs, i0, i1, j0, j1 int) {
 	kern := sgemmKern
 	mr, nr, k, kc := kern.mr, kern.nr, p.k, sgemmKC

@@ -559,7 +559,8 @@ func TestSgemmKBlockedSameBits(t *testing.T) {
 		if tc.tA || tc.tB {
 			continue
 		}
-		// The engine's decode: B read in place whatever the rows.
+		// The engine's decode: B read in place whatever the rows (run's
+		// single pass whatever the knob; checked all the same).
 		a, lda, b, ldb, c, ldc := tc.operands(rng)
 		var res [2][]float32
 		for i, on := range []bool{false, true} {
