@@ -446,3 +446,55 @@ func TestAttentionKeptProbs(t *testing.T) {
 		}
 	}
 }
+
+// TestAttentionTriSkipSameBits: the float32 attention forward and backward
+// give the same bits with the causal skips (sgemmTriSkip) as with the
+// full T x T products, packed rows or not, probabilities kept or not.
+func TestAttentionTriSkipSameBits(t *testing.T) {
+	defer func(v bool) { sgemmTriSkip = v }(sgemmTriSkip)
+	rng := rand.New(rand.NewPCG(43, 44))
+	for _, sh := range []struct{ B, T, H, hd int }{{2, 9, 2, 4}, {2, 20, 2, 16}, {1, 64, 4, 32}, {1, 71, 1, 8}} {
+		B, T, H, hd := sh.B, sh.T, sh.H, sh.hd
+		N, D := B*T, H*hd
+		packed := make([]int, N)
+		for i := range packed {
+			packed[i] = i % T % 7
+		}
+		qkv := make([]float32, N*3*D)
+		dy := make([]float32, N*D)
+		for i := range qkv {
+			qkv[i] = float32(rng.NormFloat64())
+		}
+		for i := range dy {
+			dy[i] = float32(rng.NormFloat64())
+		}
+		for _, pos := range [][]int{nil, packed} {
+			for _, keep := range []bool{false, true} {
+				type result struct{ y, dqkv, kept []float32 }
+				var res [2]result
+				for i, skip := range []bool{false, true} {
+					sgemmTriSkip = skip
+					r := result{y: make([]float32, N*D), dqkv: make([]float32, N*3*D)}
+					if keep {
+						r.kept = make([]float32, B*H*T*T)
+					}
+					scr := make([]float32, 2*T*T)
+					var sg sgemmScratch
+					attentionForwardSgemm(r.y, qkv, B, T, H, hd, pos, r.kept, scr, &sg, 0, 1)
+					attentionBackwardSgemm(r.dqkv, qkv, dy, B, T, H, hd, pos, r.kept, scr, &sg, 0, 1)
+					res[i] = r
+				}
+				for _, c := range []struct {
+					name      string
+					got, want []float32
+				}{{"y", res[1].y, res[0].y}, {"dqkv", res[1].dqkv, res[0].dqkv}, {"kept", res[1].kept, res[0].kept}} {
+					for i := range c.want {
+						if math.Float32bits(c.got[i]) != math.Float32bits(c.want[i]) {
+							t.Fatalf("%+v packed=%v kept=%v: %s[%d] = %v with the skips, %v without", sh, pos != nil, keep, c.name, i, c.got[i], c.want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}

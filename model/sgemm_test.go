@@ -453,3 +453,127 @@ func TestSgemmBInPlaceBits(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmTriSameBits: a product run with a causal structure
+// (sgemmSerialTri) gives bitwise the full product's wanted outputs, for
+// each structure, on square and taller shapes, with A packed and read in
+// place, alpha != 1 and beta 0 or 1, and B holding negative zeros.
+func TestSgemmTriSameBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	defer func(v bool) { sgemmPackAll = v }(sgemmPackAll)
+	for _, tri := range []sgemmTri{triCols, triKEnd, triKStart} {
+		for _, tA := range []bool{false, true} {
+			for _, sz := range []struct{ T, n int }{{1, 16}, {5, 4}, {6, 16}, {7, 32}, {17, 16}, {40, 33}, {64, 32}, {64, 64}, {100, 20}} {
+				for _, packAll := range []bool{false, true} {
+					for _, beta := range []float32{0, 1} {
+						m, n, k := sz.T, sz.n, sz.T
+						if tri == triCols {
+							n = sz.T // square C, as S = Q K^T
+							k = sz.n
+						}
+						if tri == triKStart && !packAll {
+							m = sz.T + 7 // rows past k: their products are all zero
+						}
+						name := fmt.Sprintf("tri=%d,tA=%v,%dx%dx%d,packAll=%v,beta=%g", tri, tA, m, n, k, packAll, beta)
+						tc := sgemmCase{tA: tA, m: m, n: n, k: k, alpha: 0.75, beta: beta, padA: 2, padC: 1}
+						a, lda, b, ldb, c, ldc := tc.operands(rng)
+						at := func(i, q int) *float32 { // &op(A)[i][q]
+							if tA {
+								return &a[q*lda+i]
+							}
+							return &a[i*lda+q]
+						}
+						for i := range m { // the structure's exact zeros
+							for q := range k {
+								if tri == triKEnd && q > i || tri == triKStart && q < i {
+									*at(i, q) = 0
+								}
+							}
+						}
+						for i := 0; i < len(b); i += 5 {
+							b[i] = float32(math.Copysign(0, -1))
+						}
+						var res [2][]float32
+						for i := range res {
+							sgemmPackAll = packAll
+							res[i] = append([]float32(nil), c...)
+							var s sgemmScratch
+							if i == 0 {
+								sgemmSerial(&s, tA, false, m, n, k, tc.alpha, a, lda, b, ldb, beta, res[i], ldc)
+							} else {
+								sgemmSerialTri(&s, tri, tA, false, m, n, k, tc.alpha, a, lda, b, ldb, beta, res[i], ldc)
+							}
+						}
+						for i := range m {
+							for j := range n {
+								if tri == triCols && j > i {
+									continue
+								}
+								if g, w := res[1][i*ldc+j], res[0][i*ldc+j]; math.Float32bits(g) != math.Float32bits(w) {
+									t.Fatalf("%s: C[%d][%d] = %v skipping, %v whole", name, i, j, g, w)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestSgemmKBlockedSameBits: products with a long k, cut into k blocks
+// whose chains go through C (runKBlocked), give bitwise run's single-pass
+// results: transposes, ragged edges, k not a multiple of the block, A and
+// B packed or in place, 1 and 2 workers, and the engine's in-place B.
+func TestSgemmKBlockedSameBits(t *testing.T) {
+	if sgemmKern.chain == nil {
+		t.Skipf("the %s kernel has no chain variant: runKBlocked is not used", sgemmKern.name)
+	}
+	defer func(kb, pa bool) { sgemmKBlock, sgemmPackAll = kb, pa }(sgemmKBlock, sgemmPackAll)
+	rng := rand.New(rand.NewPCG(45, 46))
+	for _, tc := range []sgemmCase{
+		{tA: true, m: 128, n: 384, k: 2048, alpha: 1},         // small preset, d WQKV
+		{tA: true, m: 131, n: 100, k: 700, alpha: 1, padA: 3}, // ragged rows, columns and k
+		{m: 70, n: 40, k: 1030, alpha: 1, padB: 1},            // few rows
+		{m: 300, n: 129, k: 512, alpha: 1, padC: 2},           // the MLP's second product
+		{tB: true, m: 45, n: 77, k: 600, alpha: 1},            // B transposed
+		{tA: true, tB: true, m: 20, n: 20, k: 513, alpha: 1},  // both
+	} {
+		for _, packAll := range []bool{false, true} {
+			for _, workers := range []int{1, 2} {
+				name := fmt.Sprintf("%v/packAll=%v/workers=%d", tc, packAll, workers)
+				a, lda, b, ldb, c, ldc := tc.operands(rng)
+				var res [2][]float32
+				for i, on := range []bool{false, true} {
+					sgemmKBlock, sgemmPackAll = on, packAll
+					res[i] = append([]float32(nil), c...)
+					sgemmWorkers(workers, tc.tA, tc.tB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, 0, res[i], ldc)
+				}
+				for i := range res[0] {
+					if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+						t.Fatalf("%s: C[%d] = %v in k blocks, %v in one pass", name, i, res[1][i], res[0][i])
+					}
+				}
+			}
+		}
+		if tc.tA || tc.tB {
+			continue
+		}
+		// The engine's decode: B read in place whatever the rows (run's
+		// single pass whatever the knob; checked all the same).
+		a, lda, b, ldb, c, ldc := tc.operands(rng)
+		var res [2][]float32
+		for i, on := range []bool{false, true} {
+			sgemmKBlock = on
+			res[i] = append([]float32(nil), c...)
+			args := sgemmArgs{m: tc.m, n: tc.n, k: tc.k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb, c: res[i], ldc: ldc, bInPlace: true}
+			var s sgemmScratch
+			s.run(&args, 0, tc.m, 0, tc.n)
+		}
+		for i := range res[0] {
+			if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+				t.Fatalf("%v, B in place: C[%d] = %v in k blocks, %v in one pass", tc, i, res[1][i], res[0][i])
+			}
+		}
+	}
+}
