@@ -94,6 +94,22 @@ func layerNormGradVecAVX(dx, x, gain, dy []float32, mean, rstd, sg, sgx float32)
 //go:noescape
 func layerNormGradArr(dx, x, gain, dy *float32, n int, c *[4]float32)
 
+// layerNormGainGradVecAVX runs layerNormGainGradRowGo on the first
+// len(dgain) &^ 7 elements with layerNormGainGradArr and returns how many
+// it did.
+func layerNormGainGradVecAVX(dgain, x, dy []float32, mean, rstd float32) int {
+	n := len(dgain) &^ 7
+	if n == 0 {
+		return 0
+	}
+	x, dy = x[:n], dy[:n]
+	layerNormGainGradArr(&dgain[0], &x[0], &dy[0], n, mean, rstd)
+	return n
+}
+
+//go:noescape
+func layerNormGainGradArr(dgain, x, dy *float32, n int, mean, rstd float32)
+
 //go:noescape
 func maxArr(x *float32, n int) float32
 

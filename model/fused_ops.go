@@ -495,10 +495,11 @@ func layerNormRows[F float32 | float64](y, x, gain, bias, st []F, C, lo, hi int)
 }
 
 // layerNormAsm lets LayerNorm's element-wise passes on float32 rows
-// (layerNormRow, layerNormGradRow) run 8 lanes at a time with layerNormArr
-// and layerNormGradArr where the CPU has AVX2 (useAVX): the same operations
-// in the same order, so the same bits (TestLayerNormVecMatchesGo). A knob
-// for the benchmarks that measure it.
+// (layerNormRow, layerNormGradRow, layerNormGainGradRow) run 8 lanes at a
+// time with layerNormArr, layerNormGradArr and layerNormGainGradArr where
+// the CPU has AVX2 (useAVX): the same operations in the same order, so the
+// same bits (TestLayerNormVecMatchesGo). A knob for the benchmarks that
+// measure it.
 var layerNormAsm = true
 
 // layerNormRow writes yr = (xr - mean) * rstd * gain + bias: a float32 row
@@ -601,9 +602,32 @@ func layerNormGainGradRows[F float32 | float64](dgain, x, dy, st []F, C, lo, hi 
 	for r := lo; r < hi; r++ {
 		xr, dyr := x[r*C:][:C], dy[r*C:][:C]
 		mean, rstd := rowStats(st, xr, r)
-		for c, v := range xr {
-			dgain[c] += (v - mean) * rstd * dyr[c]
+		layerNormGainGradRow(dgain, xr, dyr, mean, rstd)
+	}
+}
+
+// layerNormGainGradRow adds one row's xhat * dy to dgain: a float32 row 8
+// lanes at a time where useAVX && layerNormAsm (layerNormGainGradArr), the
+// rest in layerNormGainGradRowGo. Each column still adds the rows in order.
+func layerNormGainGradRow[F float32 | float64](dgain, xr, dyr []F, mean, rstd F) {
+	n := 0
+	if useAVX && layerNormAsm {
+		if d, ok := any(dgain).([]float32); ok {
+			n = layerNormGainGradVecAVX(d, any(xr).([]float32), any(dyr).([]float32), float32(mean), float32(rstd))
 		}
+	}
+	layerNormGainGradRowGo(dgain[n:], xr[n:], dyr[n:], mean, rstd)
+}
+
+// layerNormGainGradRowGo adds ((x - mean) * rstd) * dy to dgain one
+// element at a time, the reference of layerNormGainGradArr. The conversion
+// keeps a GOAMD64=v3 build from fusing the last product and the sum into
+// one FMA (a no-op on the default build).
+func layerNormGainGradRowGo[F float32 | float64](dgain, xr, dyr []F, mean, rstd F) {
+	n := len(xr)
+	dgain, dyr = dgain[:n], dyr[:n]
+	for c, v := range xr {
+		dgain[c] += F((v - mean) * rstd * dyr[c])
 	}
 }
 

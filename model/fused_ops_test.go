@@ -833,12 +833,12 @@ func TestSoftmaxRowAVXMatchesGo(t *testing.T) {
 }
 
 // TestLayerNormVecMatchesGo: LayerNorm's element-wise passes on float32
-// rows, 8 lanes at a time (layerNormRow and layerNormGradRow through
-// layerNormArr and layerNormGradArr), give the Go loops' bits on every
-// length from 1 to 70 and on model widths (so every tail), at offsets 0 to
-// 3 into their slices, on values with zeros of both signs, subnormals,
-// infinities, NaN and products that overflow; and they write nothing past
-// the row.
+// rows, 8 lanes at a time (layerNormRow, layerNormGradRow and
+// layerNormGainGradRow through layerNormArr, layerNormGradArr and
+// layerNormGainGradArr), give the Go loops' bits on every length from 1 to
+// 70 and on model widths (so every tail), at offsets 0 to 3 into their
+// slices, on values with zeros of both signs, subnormals, infinities, NaN
+// and products that overflow; and they write nothing past the row.
 func TestLayerNormVecMatchesGo(t *testing.T) {
 	if !useAVX {
 		t.Skip("no AVX2 on this CPU or build")
@@ -893,6 +893,14 @@ func TestLayerNormVecMatchesGo(t *testing.T) {
 				if k := layerNormGradVecAVX(got[off:off+n], x, gain, dy, mean, rstd, sg, sgx); k != n&^7 {
 					t.Fatalf("n=%d: layerNormGradVecAVX did %d elements, want %d", n, k, n&^7)
 				}
+				copy(got[off:off+n], bias) // dgain accumulates onto the values it holds
+				copy(want[off:off+n], bias)
+				layerNormGainGradRow(got[off:off+n], x, dy, mean, rstd)
+				layerNormGainGradRowGo(want[off:off+n], x, dy, mean, rstd)
+				same("layerNormGainGradRow", n, off, got, want)
+				if k := layerNormGainGradVecAVX(got[off:off+n], x, dy, mean, rstd); k != n&^7 {
+					t.Fatalf("n=%d: layerNormGainGradVecAVX did %d elements, want %d", n, k, n&^7)
+				}
 			}
 		}
 	}
@@ -900,10 +908,11 @@ func TestLayerNormVecMatchesGo(t *testing.T) {
 
 // TestLayerNormVecSpecialsMatchGo: the vector passes give the Go loops'
 // bits, NaN payloads and signs included, on every combination of special
-// values in x, gain and bias or dy and on row statistics that are NaN or
-// infinite: where both operands of an operation are NaN (NaNs of both
-// signs and two payloads in the data, the negative default NaN that Inf -
-// Inf or 0 * Inf makes), the result is the first operand's, so this holds
+// values in x, gain and bias or dy (x, dgain and dy for the gain's
+// gradient) and on row statistics that are NaN or infinite: where both
+// operands of an operation are NaN (NaNs of both signs and two payloads in
+// the data, the negative default NaN that Inf - Inf or 0 * Inf makes), the
+// result is the first operand's, so this holds
 // each operation's operand order to the compiled Go loop's. (Go does not
 // specify NaN payloads: a compiler that orders the operands otherwise would
 // fail only the NaN cases here, and no training result reads a payload.)
@@ -936,6 +945,16 @@ func TestLayerNormVecSpecialsMatchGo(t *testing.T) {
 		for i := range want {
 			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 				t.Fatalf("layerNormGradRow stats %v, x %v gain %v dy %v: %#x, Go loop %#x",
+					st, x[i], gain[i], other[i], math.Float32bits(got[i]), math.Float32bits(want[i]))
+			}
+		}
+		copy(got, gain)
+		copy(want, gain)
+		layerNormGainGradRow(got, x, other, mean, rstd)
+		layerNormGainGradRowGo(want, x, other, mean, rstd)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("layerNormGainGradRow stats %v, x %v dgain %v dy %v: %#x, Go loop %#x",
 					st, x[i], gain[i], other[i], math.Float32bits(got[i]), math.Float32bits(want[i]))
 			}
 		}

@@ -26,3 +26,7 @@ func layerNormVecAVX(y, x, gain, bias []float32, mean, rstd float32) int {
 func layerNormGradVecAVX(dx, x, gain, dy []float32, mean, rstd, sg, sgx float32) int {
 	panic("model: layerNormGradVecAVX: not built for this platform")
 }
+
+func layerNormGainGradVecAVX(dgain, x, dy []float32, mean, rstd float32) int {
+	panic("model: layerNormGainGradVecAVX: not built for this platform")
+}
