@@ -132,13 +132,14 @@ func BenchmarkRollout(b *testing.B) {
 // with each knob of the decode path off and on, alternately call by call
 // on one worker, and reports the ratio of the medians (below 1: on is
 // faster): Sgemm's prefetch of the next in-place weight panel
-// (sgemmPrefetch) and the attention scores' scaling and shift 8 lanes at a
-// time (softmaxAsm). Both give the same bits either way.
+// (sgemmPrefetch), the attention scores' scaling and shift 8 lanes at a
+// time (softmaxAsm) and LayerNorm's element-wise pass 8 lanes at a time
+// (layerNormAsm). Each gives the same bits either way.
 func BenchmarkRolloutKnobs(b *testing.B) {
 	for _, knob := range []struct {
 		name string
 		v    *bool
-	}{{"prefetch", &sgemmPrefetch}, {"softmax", &softmaxAsm}, {"kblock", &sgemmKBlock}} {
+	}{{"prefetch", &sgemmPrefetch}, {"softmax", &softmaxAsm}, {"kblock", &sgemmKBlock}, {"layernorm", &layerNormAsm}} {
 		for _, preset := range []string{"small", "medium"} {
 			for _, batch := range []int{16, 64} {
 				b.Run(fmt.Sprintf("%s/%s/B%d", knob.name, preset, batch), func(b *testing.B) {

@@ -64,6 +64,52 @@ func adamwVecAVX(p, g, m, v []float32, c *[9]float32, decay bool) int {
 //go:noescape
 func adamwArr(pr, gr, mo, ve *float32, n int, c *[9]float32, decay bool)
 
+// layerNormVecAVX runs layerNormRowGo on the first len(y) &^ 7 elements
+// with layerNormArr and returns how many it did.
+func layerNormVecAVX(y, x, gain, bias []float32, mean, rstd float32) int {
+	n := len(y) &^ 7
+	if n == 0 {
+		return 0
+	}
+	x, gain, bias = x[:n], gain[:n], bias[:n]
+	layerNormArr(&y[0], &x[0], &gain[0], &bias[0], n, mean, rstd)
+	return n
+}
+
+//go:noescape
+func layerNormArr(y, x, gain, bias *float32, n int, mean, rstd float32)
+
+// layerNormGradVecAVX runs layerNormGradRowGo on the first len(dx) &^ 7
+// elements with layerNormGradArr and returns how many it did.
+func layerNormGradVecAVX(dx, x, gain, dy []float32, mean, rstd, sg, sgx float32) int {
+	n := len(dx) &^ 7
+	if n == 0 {
+		return 0
+	}
+	x, gain, dy = x[:n], gain[:n], dy[:n]
+	layerNormGradArr(&dx[0], &x[0], &gain[0], &dy[0], n, &[4]float32{mean, rstd, sg, sgx})
+	return n
+}
+
+//go:noescape
+func layerNormGradArr(dx, x, gain, dy *float32, n int, c *[4]float32)
+
+// layerNormGainGradVecAVX runs layerNormGainGradRowGo on the first
+// len(dgain) &^ 7 elements with layerNormGainGradArr and returns how many
+// it did.
+func layerNormGainGradVecAVX(dgain, x, dy []float32, mean, rstd float32) int {
+	n := len(dgain) &^ 7
+	if n == 0 {
+		return 0
+	}
+	x, dy = x[:n], dy[:n]
+	layerNormGainGradArr(&dgain[0], &x[0], &dy[0], n, mean, rstd)
+	return n
+}
+
+//go:noescape
+func layerNormGainGradArr(dgain, x, dy *float32, n int, mean, rstd float32)
+
 //go:noescape
 func maxArr(x *float32, n int) float32
 

@@ -185,3 +185,112 @@ uloop:
 udone:
 	VZEROUPPER
 	RET
+
+// func layerNormArr(y, x, gain, bias *float32, n int, mean, rstd float32)
+// y[i] = ((x[i] - mean) * rstd) * gain[i] + bias[i] for i < n, n % 8 == 0:
+// layerNormRowGo's operations in its order, one rounding each (no FMA),
+// so the same bits; each with the first operand the compiled Go loop gives
+// it (here its left one), which decides a NaN's payload when both are NaN.
+TEXT ·layerNormArr(SB), NOSPLIT, $0-48
+	MOVQ         y+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         gain+16(FP), R8
+	MOVQ         bias+24(FP), R9
+	MOVQ         n+32(FP), CX
+	VBROADCASTSS mean+40(FP), Y1
+	VBROADCASTSS rstd+44(FP), Y2
+	TESTQ        CX, CX
+	JZ           lndone
+
+lnloop:
+	VMOVUPS      (SI), Y0
+	VSUBPS       Y1, Y0, Y0
+	VMULPS       Y2, Y0, Y0
+	VMULPS       (R8), Y0, Y0
+	VADDPS       (R9), Y0, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, R8
+	ADDQ         $32, R9
+	ADDQ         $32, DI
+	SUBQ         $8, CX
+	JNZ          lnloop
+
+lndone:
+	VZEROUPPER
+	RET
+
+// func layerNormGradArr(dx, x, gain, dy *float32, n int, c *[4]float32)
+// With c = mean, rstd, sg, sgx: dx[i] = rstd * ((dy[i]*gain[i] - sg) -
+// ((x[i] - mean) * rstd) * sgx) for i < n, n % 8 == 0: layerNormGradRowGo's
+// operations in its order, one rounding each (no FMA), so the same bits;
+// each with the first operand the compiled Go loop gives it (its left one,
+// but rstd * (...) multiplies the difference by rstd), which decides a
+// NaN's payload when both are NaN (TestLayerNormVecSpecialsMatchGo).
+TEXT ·layerNormGradArr(SB), NOSPLIT, $0-48
+	MOVQ         dx+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         gain+16(FP), R8
+	MOVQ         dy+24(FP), R9
+	MOVQ         n+32(FP), CX
+	MOVQ         c+40(FP), AX
+	VBROADCASTSS 0(AX), Y4
+	VBROADCASTSS 4(AX), Y5
+	VBROADCASTSS 8(AX), Y6
+	VBROADCASTSS 12(AX), Y7
+	TESTQ        CX, CX
+	JZ           lgdone
+
+lgloop:
+	VMOVUPS      (R9), Y0
+	VMULPS       (R8), Y0, Y0
+	VSUBPS       Y6, Y0, Y0
+	VMOVUPS      (SI), Y1
+	VSUBPS       Y4, Y1, Y1
+	VMULPS       Y5, Y1, Y1
+	VMULPS       Y7, Y1, Y1
+	VSUBPS       Y1, Y0, Y0
+	VMULPS       Y5, Y0, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, R8
+	ADDQ         $32, R9
+	ADDQ         $32, DI
+	SUBQ         $8, CX
+	JNZ          lgloop
+
+lgdone:
+	VZEROUPPER
+	RET
+
+// func layerNormGainGradArr(dgain, x, dy *float32, n int, mean, rstd float32)
+// dgain[i] = ((x[i] - mean) * rstd) * dy[i] + dgain[i] for i < n,
+// n % 8 == 0: layerNormGainGradRowGo's operations in its order, one
+// rounding each (no FMA), so the same bits; each with the first operand
+// the compiled Go loop gives it (the product before dgain in the sum).
+TEXT ·layerNormGainGradArr(SB), NOSPLIT, $0-40
+	MOVQ         dgain+0(FP), DI
+	MOVQ         x+8(FP), SI
+	MOVQ         dy+16(FP), R8
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS mean+32(FP), Y1
+	VBROADCASTSS rstd+36(FP), Y2
+	TESTQ        CX, CX
+	JZ           lggdone
+
+lggloop:
+	VMOVUPS      (SI), Y0
+	VSUBPS       Y1, Y0, Y0
+	VMULPS       Y2, Y0, Y0
+	VMULPS       (R8), Y0, Y0
+	VADDPS       (DI), Y0, Y0
+	VMOVUPS      Y0, (DI)
+	ADDQ         $32, SI
+	ADDQ         $32, R8
+	ADDQ         $32, DI
+	SUBQ         $8, CX
+	JNZ          lggloop
+
+lggdone:
+	VZEROUPPER
+	RET

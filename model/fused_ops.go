@@ -490,9 +490,40 @@ func layerNormRows[F float32 | float64](y, x, gain, bias, st []F, C, lo, hi int)
 		if st != nil {
 			st[2*r], st[2*r+1] = mean, rstd
 		}
-		for c, v := range xr {
-			yr[c] = (v-mean)*rstd*gain[c] + bias[c]
+		layerNormRow(yr, xr, gain, bias, mean, rstd)
+	}
+}
+
+// layerNormAsm lets LayerNorm's element-wise passes on float32 rows
+// (layerNormRow, layerNormGradRow, layerNormGainGradRow) run 8 lanes at a
+// time with layerNormArr, layerNormGradArr and layerNormGainGradArr where
+// the CPU has AVX2 (useAVX): the same operations in the same order, so the
+// same bits (TestLayerNormVecMatchesGo). A knob for the benchmarks that
+// measure it.
+var layerNormAsm = true
+
+// layerNormRow writes yr = (xr - mean) * rstd * gain + bias: a float32 row
+// 8 lanes at a time where useAVX && layerNormAsm, the rest (the tail, or
+// all of it) in layerNormRowGo.
+func layerNormRow[F float32 | float64](yr, xr, gain, bias []F, mean, rstd F) {
+	n := 0
+	if useAVX && layerNormAsm {
+		if y, ok := any(yr).([]float32); ok {
+			n = layerNormVecAVX(y, any(xr).([]float32), any(gain).([]float32), any(bias).([]float32), float32(mean), float32(rstd))
 		}
+	}
+	layerNormRowGo(yr[n:], xr[n:], gain[n:], bias[n:], mean, rstd)
+}
+
+// layerNormRowGo is layerNormRow one element at a time, the reference of
+// layerNormArr: ((x - mean) * rstd) * gain, then + bias, each operation
+// rounded on its own. The conversion keeps a GOAMD64=v3 build from fusing
+// the last product and the sum into one FMA (a no-op on the default build).
+func layerNormRowGo[F float32 | float64](yr, xr, gain, bias []F, mean, rstd F) {
+	n := len(xr)
+	yr, gain, bias = yr[:n], gain[:n], bias[:n]
+	for c, v := range xr {
+		yr[c] = F((v-mean)*rstd*gain[c]) + bias[c]
 	}
 }
 
@@ -535,11 +566,32 @@ func layerNormGradRows[F float32 | float64](dx, x, gain, dy, st []F, C, lo, hi i
 // sgx = sum g xhat (layerNormGradRows).
 func layerNormGradRow[F float32 | float64](dxr, xr, gain, dyr []F, mean, rstd, sg, sgx F) {
 	C := len(xr)
-	dxr, gain, dyr = dxr[:C], gain[:C], dyr[:C]
 	sg /= F(C)
 	sgx /= F(C)
+	n := 0
+	if useAVX && layerNormAsm {
+		if d, ok := any(dxr).([]float32); ok {
+			n = layerNormGradVecAVX(d, any(xr).([]float32), any(gain).([]float32), any(dyr).([]float32),
+				float32(mean), float32(rstd), float32(sg), float32(sgx))
+		}
+	}
+	layerNormGradRowGo(dxr[n:C], xr[n:], gain[n:C], dyr[n:C], mean, rstd, sg, sgx)
+}
+
+// layerNormGradRowGo writes dxr = rstd * (dy*gain - sg - (x-mean)*rstd*sgx)
+// one element at a time, sg and sgx already divided by the row's length;
+// the reference of layerNormGradArr. Go evaluates it, one rounding per
+// operation, as
+//
+//	a = dy * gain; b = a - sg; t = x - mean; t = t * rstd; t = t * sgx; b = b - t; dx = rstd * b
+//
+// and the conversions keep a GOAMD64=v3 build from fusing a product into
+// the subtraction that follows it (no-ops on the default build).
+func layerNormGradRowGo[F float32 | float64](dxr, xr, gain, dyr []F, mean, rstd, sg, sgx F) {
+	n := len(xr)
+	dxr, gain, dyr = dxr[:n], gain[:n], dyr[:n]
 	for c, v := range xr {
-		dxr[c] = rstd * (dyr[c]*gain[c] - sg - (v-mean)*rstd*sgx)
+		dxr[c] = rstd * (F(dyr[c]*gain[c]) - sg - F((v-mean)*rstd*sgx))
 	}
 }
 
@@ -550,9 +602,32 @@ func layerNormGainGradRows[F float32 | float64](dgain, x, dy, st []F, C, lo, hi 
 	for r := lo; r < hi; r++ {
 		xr, dyr := x[r*C:][:C], dy[r*C:][:C]
 		mean, rstd := rowStats(st, xr, r)
-		for c, v := range xr {
-			dgain[c] += (v - mean) * rstd * dyr[c]
+		layerNormGainGradRow(dgain, xr, dyr, mean, rstd)
+	}
+}
+
+// layerNormGainGradRow adds one row's xhat * dy to dgain: a float32 row 8
+// lanes at a time where useAVX && layerNormAsm (layerNormGainGradArr), the
+// rest in layerNormGainGradRowGo. Each column still adds the rows in order.
+func layerNormGainGradRow[F float32 | float64](dgain, xr, dyr []F, mean, rstd F) {
+	n := 0
+	if useAVX && layerNormAsm {
+		if d, ok := any(dgain).([]float32); ok {
+			n = layerNormGainGradVecAVX(d, any(xr).([]float32), any(dyr).([]float32), float32(mean), float32(rstd))
 		}
+	}
+	layerNormGainGradRowGo(dgain[n:], xr[n:], dyr[n:], mean, rstd)
+}
+
+// layerNormGainGradRowGo adds ((x - mean) * rstd) * dy to dgain one
+// element at a time, the reference of layerNormGainGradArr. The conversion
+// keeps a GOAMD64=v3 build from fusing the last product and the sum into
+// one FMA (a no-op on the default build).
+func layerNormGainGradRowGo[F float32 | float64](dgain, xr, dyr []F, mean, rstd F) {
+	n := len(xr)
+	dgain, dyr = dgain[:n], dyr[:n]
+	for c, v := range xr {
+		dgain[c] += F((v - mean) * rstd * dyr[c])
 	}
 }
 

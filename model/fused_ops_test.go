@@ -831,3 +831,132 @@ func TestSoftmaxRowAVXMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestLayerNormVecMatchesGo: LayerNorm's element-wise passes on float32
+// rows, 8 lanes at a time (layerNormRow, layerNormGradRow and
+// layerNormGainGradRow through layerNormArr, layerNormGradArr and
+// layerNormGainGradArr), give the Go loops' bits on every length from 1 to
+// 70 and on model widths (so every tail), at offsets 0 to 3 into their
+// slices, on values with zeros of both signs, subnormals, infinities, NaN
+// and products that overflow; and they write nothing past the row.
+func TestLayerNormVecMatchesGo(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX2 on this CPU or build")
+	}
+	rng := rand.New(rand.NewPCG(63, 64))
+	special := []float32{0, float32(math.Copysign(0, -1)), 1e-40, -1e-40, float32(math.Inf(1)),
+		float32(math.Inf(-1)), float32(math.NaN()), 3e38, -3e38}
+	rnd := func(n int, scale float64) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(scale * rng.NormFloat64())
+			if rng.IntN(10) == 0 {
+				v[i] = special[rng.IntN(len(special))]
+			}
+		}
+		return v
+	}
+	const guard, sentinel = 9, float32(-12345)
+	same := func(name string, n, off int, got, want []float32) {
+		t.Helper()
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("%s n=%d offset %d: [%d] = %v, Go loop %v: want bitwise equal", name, n, off, i-off, got[i], want[i])
+			}
+		}
+	}
+	lengths := []int{128, 133, 256, 512}
+	for n := 1; n <= 70; n++ {
+		lengths = append(lengths, n)
+	}
+	for _, n := range lengths {
+		for off := range 4 {
+			for _, scale := range []float64{1e-3, 1.5, 1e3} {
+				x, gain, bias, dy := rnd(off+n, scale), rnd(off+n, 1), rnd(off+n, 1), rnd(off+n, 1)
+				x, gain, bias, dy = x[off:], gain[off:], bias[off:], dy[off:]
+				mean, rstd := float32(scale*rng.NormFloat64()), float32(math.Exp(3*rng.NormFloat64()))
+				sg, sgx := float32(rng.NormFloat64()*float64(n)), float32(rng.NormFloat64()*float64(n))
+				got := make([]float32, off+n+guard)
+				for i := range got {
+					got[i] = sentinel
+				}
+				want := slices.Clone(got)
+				layerNormRow(got[off:off+n], x, gain, bias, mean, rstd)
+				layerNormRowGo(want[off:off+n], x, gain, bias, mean, rstd)
+				same("layerNormRow", n, off, got, want)
+				if k := layerNormVecAVX(got[off:off+n], x, gain, bias, mean, rstd); k != n&^7 {
+					t.Fatalf("n=%d: layerNormVecAVX did %d elements, want %d", n, k, n&^7)
+				}
+				layerNormGradRow(got[off:off+n], x, gain, dy, mean, rstd, sg, sgx)
+				layerNormGradRowGo(want[off:off+n], x, gain, dy, mean, rstd, sg/float32(n), sgx/float32(n))
+				same("layerNormGradRow", n, off, got, want)
+				if k := layerNormGradVecAVX(got[off:off+n], x, gain, dy, mean, rstd, sg, sgx); k != n&^7 {
+					t.Fatalf("n=%d: layerNormGradVecAVX did %d elements, want %d", n, k, n&^7)
+				}
+				copy(got[off:off+n], bias) // dgain accumulates onto the values it holds
+				copy(want[off:off+n], bias)
+				layerNormGainGradRow(got[off:off+n], x, dy, mean, rstd)
+				layerNormGainGradRowGo(want[off:off+n], x, dy, mean, rstd)
+				same("layerNormGainGradRow", n, off, got, want)
+				if k := layerNormGainGradVecAVX(got[off:off+n], x, dy, mean, rstd); k != n&^7 {
+					t.Fatalf("n=%d: layerNormGainGradVecAVX did %d elements, want %d", n, k, n&^7)
+				}
+			}
+		}
+	}
+}
+
+// TestLayerNormVecSpecialsMatchGo: the vector passes give the Go loops'
+// bits, NaN payloads and signs included, on every combination of special
+// values in x, gain and bias or dy (x, dgain and dy for the gain's
+// gradient) and on row statistics that are NaN or infinite: where both
+// operands of an operation are NaN (NaNs of both signs and two payloads in
+// the data, the negative default NaN that Inf - Inf or 0 * Inf makes), the
+// result is the first operand's, so this holds
+// each operation's operand order to the compiled Go loop's. (Go does not
+// specify NaN payloads: a compiler that orders the operands otherwise would
+// fail only the NaN cases here, and no training result reads a payload.)
+func TestLayerNormVecSpecialsMatchGo(t *testing.T) {
+	if !useAVX {
+		t.Skip("no AVX2 on this CPU or build")
+	}
+	inf, nan := float32(math.Inf(1)), math.Float32frombits(0x7fc0abcd)
+	vals := []float32{1.25, 0, float32(math.Copysign(0, -1)), 1e-40, inf, -inf, 3e38, -3e38,
+		nan, math.Float32frombits(0xffc00000), math.Float32frombits(0x7fc00000)}
+	m := len(vals)
+	n := m * m * m
+	x, gain, other := make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := range n {
+		x[i], gain[i], other[i] = vals[i%m], vals[i/m%m], vals[i/(m*m)]
+	}
+	for _, st := range [][4]float32{{0.5, 2, 0.25, -3}, {inf, 0, nan, inf}, {0, inf, -inf, 0}, {nan, 1, 0, nan}, {inf, nan, nan, nan}, {inf, 1, 0, nan}, {-inf, -nan, 1, -nan}} {
+		mean, rstd, sg, sgx := st[0], st[1], st[2], st[3]
+		got, want := make([]float32, n), make([]float32, n)
+		layerNormRow(got, x, gain, other, mean, rstd)
+		layerNormRowGo(want, x, gain, other, mean, rstd)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("layerNormRow stats %v, x %v gain %v bias %v: %#x, Go loop %#x",
+					st, x[i], gain[i], other[i], math.Float32bits(got[i]), math.Float32bits(want[i]))
+			}
+		}
+		layerNormGradRow(got, x, gain, other, mean, rstd, sg*float32(n), sgx*float32(n))
+		layerNormGradRowGo(want, x, gain, other, mean, rstd, sg, sgx)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("layerNormGradRow stats %v, x %v gain %v dy %v: %#x, Go loop %#x",
+					st, x[i], gain[i], other[i], math.Float32bits(got[i]), math.Float32bits(want[i]))
+			}
+		}
+		copy(got, gain)
+		copy(want, gain)
+		layerNormGainGradRow(got, x, other, mean, rstd)
+		layerNormGainGradRowGo(want, x, other, mean, rstd)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("layerNormGainGradRow stats %v, x %v dgain %v dy %v: %#x, Go loop %#x",
+					st, x[i], gain[i], other[i], math.Float32bits(got[i]), math.Float32bits(want[i]))
+			}
+		}
+	}
+}

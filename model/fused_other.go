@@ -18,3 +18,15 @@ func adamwVecAVX(p, g, m, v []float32, c *[9]float32, decay bool) int {
 }
 
 func softmaxRowAVX(seg []float32) { panic("model: softmaxRowAVX: not built for this platform") }
+
+func layerNormVecAVX(y, x, gain, bias []float32, mean, rstd float32) int {
+	panic("model: layerNormVecAVX: not built for this platform")
+}
+
+func layerNormGradVecAVX(dx, x, gain, dy []float32, mean, rstd, sg, sgx float32) int {
+	panic("model: layerNormGradVecAVX: not built for this platform")
+}
+
+func layerNormGainGradVecAVX(dgain, x, dy []float32, mean, rstd float32) int {
+	panic("model: layerNormGainGradVecAVX: not built for this platform")
+}

@@ -186,14 +186,15 @@ func BenchmarkTrainStepByOp(b *testing.B) {
 // BenchmarkTrainStepKnobs times a training step (with AdamW) with each
 // vector kernel that has a knob on and off, alternately step by step, and
 // reports the median ms of each and their ratio (below 1: the kernel is
-// faster): AdamW's update (adamwAsm), the attention softmax (softmaxAsm)
-// and attention's causal skips (sgemmTriSkip). Each gives the same bits
-// either way.
+// faster): AdamW's update (adamwAsm), the attention softmax
+// (softmaxAsm), attention's causal skips (sgemmTriSkip), Sgemm's k
+// blocks (sgemmKBlock) and LayerNorm's element-wise passes, forward and
+// backward (layerNormAsm). Each gives the same bits either way.
 func BenchmarkTrainStepKnobs(b *testing.B) {
 	for _, knob := range []struct {
 		name string
 		v    *bool
-	}{{"adamw", &adamwAsm}, {"softmax", &softmaxAsm}, {"causal", &sgemmTriSkip}, {"kblock", &sgemmKBlock}} {
+	}{{"adamw", &adamwAsm}, {"softmax", &softmaxAsm}, {"causal", &sgemmTriSkip}, {"kblock", &sgemmKBlock}, {"layernorm", &layerNormAsm}} {
 		for _, bc := range []struct {
 			preset string
 			B, T   int

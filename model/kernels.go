@@ -43,14 +43,13 @@ func gelu(u float32) float32 {
 // layerNorm writes (x - mean) / sqrt(var + eps) * g + b to dst, with the
 // biased variance (layerNormStats). dst and x have length D. layerNormRows
 // (fused_ops.go) gives every row these bits, four rows at a time (their
-// chains of additions overlap), and the engine uses it for its rows.
+// chains of additions overlap), and the engine uses it for its rows. Both
+// write the row through layerNormRow (8 lanes at a time with AVX2).
 func layerNorm(dst, x, g, b []float32) {
 	n := len(x)
 	dst, g, b = dst[:n], g[:n], b[:n]
 	mean, inv := layerNormStats(x)
-	for c, v := range x {
-		dst[c] = (v-mean)*inv*g[c] + b[c]
-	}
+	layerNormRow(dst, x, g, b, mean, inv)
 }
 
 // axpy does y += a*x.
