@@ -139,7 +139,7 @@ func BenchmarkRolloutKnobs(b *testing.B) {
 	for _, knob := range []struct {
 		name string
 		v    *bool
-	}{{"prefetch", &sgemmPrefetch}, {"softmax", &softmaxAsm}, {"kblock", &sgemmKBlock}, {"layernorm", &layerNormAsm}} {
+	}{{"prefetch", &sgemmPrefetch}, {"softmax", &softmaxAsm}, {"layernorm", &layerNormAsm}} {
 		for _, preset := range []string{"small", "medium"} {
 			for _, batch := range []int{16, 64} {
 				b.Run(fmt.Sprintf("%s/%s/B%d", knob.name, preset, batch), func(b *testing.B) {
