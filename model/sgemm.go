@@ -1,6 +1,7 @@
 package model
 
 import (
+	"math"
 	"runtime"
 	"sync"
 )
@@ -138,12 +139,14 @@ type sgemmArgs struct {
 // sgemmTri names a lower-triangular structure of a square product that
 // Sgemm can exploit (causal attention's products; sgemmSerialTri). Each
 // skips only products whose A factor is an exact zero, or outputs the
-// caller never reads, so the outputs it is asked for keep their bits:
-// an accumulator starts at +0 and is never -0 (round to nearest gives
-// +0 for x + (-x) and for +0 + -0), so adding a product of an exact zero
-// and a finite value leaves it unchanged, at the start of its k chain or
-// at the end. (A zero times an Inf or NaN would have made a NaN; the
-// skip drops it. Such an input has already poisoned the step.)
+// caller never reads, and sgemmSerialTri keeps the wanted outputs' bits:
+//   - A zero product at the start of a chain leaves its accumulator at +0
+//     (+0 + -0 is +0 in round to nearest), so triKStart is exact.
+//   - At the end of a chain it leaves the accumulator unchanged unless
+//     that is -0 (an FMA whose exact result underflows rounds to a signed
+//     zero): -0 + +0 is +0. So triKEnd's -0 outputs are recomputed.
+//   - A zero times an Inf or NaN is a NaN: sgemmSerialTri skips only when
+//     B is finite.
 type sgemmTri uint8
 
 const (
@@ -235,10 +238,11 @@ func sgemmSerial(s *sgemmScratch, tA, tB bool, m, n, k int, alpha float32, a []f
 
 // sgemmSerialTri is sgemmSerial on a product with the structure tri
 // (sgemmTri), which it skips where that cannot change the wanted
-// outputs' bits. With s nil, or sgemmTriSkip off, it computes the whole
-// product (the same bits).
+// outputs' bits: it computes the whole product when s is nil,
+// sgemmTriSkip is off, beta is not 0, or (triKEnd, triKStart) B holds an
+// Inf or NaN, and again when a triKEnd output is -0.
 func sgemmSerialTri(s *sgemmScratch, tri sgemmTri, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if s == nil || !sgemmTriSkip {
+	if s == nil || !sgemmTriSkip || beta != 0 || tri != triCols && !sgemmFinite(tB, k, n, b, ldb) {
 		sgemmSerial(s, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
@@ -248,6 +252,38 @@ func sgemmSerialTri(s *sgemmScratch, tri sgemmTri, tA, tB bool, m, n, k int, alp
 	args := sgemmArgs{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, tri: tri}
 	s.run(&args, 0, m, 0, n)
+	if tri == triKEnd && sgemmHasNegZero(c, m, n, ldc) {
+		args.tri = triNone
+		s.run(&args, 0, m, 0, n)
+	}
+}
+
+// sgemmFinite reports whether op(B) (k x n) holds no Inf or NaN.
+func sgemmFinite(tB bool, k, n int, b []float32, ldb int) bool {
+	rows, cols := k, n
+	if tB {
+		rows, cols = n, k
+	}
+	for r := range rows {
+		for _, v := range b[r*ldb : r*ldb+cols] {
+			if v-v != 0 { // Inf - Inf and NaN - NaN are NaN
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sgemmHasNegZero reports whether C (m x n) holds a -0.
+func sgemmHasNegZero(c []float32, m, n, ldc int) bool {
+	for i := range m {
+		for _, v := range c[i*ldc : i*ldc+n] {
+			if v == 0 && math.Signbit(float64(v)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // sgemmTriSkip lets sgemmSerialTri skip the zero or unwanted parts of a

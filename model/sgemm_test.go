@@ -577,3 +577,73 @@ func TestSgemmKBlockedSameBits(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmTriSpecials: the two cases where a skipped zero product would
+// change a wanted output: a chain that underflows to -0 before trailing
+// zero products (triKEnd), and an Inf in a row of B that only zeros of A
+// meet (triKEnd, triKStart). sgemmSerialTri must give the whole product's
+// bits in both.
+func TestSgemmTriSpecials(t *testing.T) {
+	const T, n = 20, 16
+	for _, tri := range []sgemmTri{triKEnd, triKStart} {
+		for _, special := range []string{"negative zero", "inf"} {
+			if tri == triKStart && special == "negative zero" {
+				continue // leading zeros meet an accumulator at +0: nothing to test
+			}
+			a, b := make([]float32, T*T), make([]float32, T*n)
+			for i := range T {
+				for q := range T {
+					if tri == triKEnd && q <= i || tri == triKStart && q >= i {
+						a[i*T+q] = float32(i+q+1) / 16
+					}
+				}
+			}
+			for i := range b {
+				b[i] = 1
+			}
+			switch special {
+			case "negative zero":
+				// In column 0 each row's one nonzero product underflows:
+				// -1e-30 * 1e-30 rounds to -0, and the zero products after
+				// it (0 * 1e-30) are +0, so the whole product gives +0. A
+				// panel's last row has no zero product left before its k
+				// ends: skipping gave -0 there.
+				for i := range T {
+					for q := range i {
+						a[i*T+q] = 0
+					}
+					a[i*T+i] = -1e-30
+					b[i*n] = 1e-30
+				}
+			case "inf":
+				if tri == triKEnd {
+					b[(T-1)*n+3] = float32(math.Inf(1)) // only row T-1 of A meets row T-1 of B
+				} else {
+					b[0*n+3] = float32(math.Inf(1)) // only row 0 of op(A) meets row 0 of B
+				}
+			}
+			var res [2][]float32
+			for i, skip := range []bool{false, true} {
+				func() {
+					defer func(v bool) { sgemmTriSkip = v }(sgemmTriSkip)
+					sgemmTriSkip = skip
+					res[i] = make([]float32, T*n)
+					var s sgemmScratch
+					sgemmSerialTri(&s, tri, false, false, T, n, T, 1, a, T, b, n, 0, res[i], n)
+				}()
+			}
+			for i := range res[0] {
+				if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+					t.Fatalf("tri=%d, %s: C[%d] = %v skipping, %v whole", tri, special, i, res[1][i], res[0][i])
+				}
+			}
+			if special == "negative zero" {
+				for i := range T - 1 { // the last row has no zero product after its own
+					if math.Float32bits(res[0][i*n]) != 0 {
+						t.Fatalf("the whole product's C[%d][0] = %v: want +0 (the case is not built)", i, res[0][i*n])
+					}
+				}
+			}
+		}
+	}
+}
