@@ -186,13 +186,14 @@ func BenchmarkTrainStepByOp(b *testing.B) {
 // BenchmarkTrainStepKnobs times a training step (with AdamW) with each
 // vector kernel that has a knob on and off, alternately step by step, and
 // reports the median ms of each and their ratio (below 1: the kernel is
-// faster): AdamW's update (adamwAsm) and the attention softmax
-// (softmaxAsm). Both give the same bits either way.
+// faster): AdamW's update (adamwAsm), the attention softmax
+// (softmaxAsm) and the loss's float64 exps (exp64Asm). Each gives the same
+// bits either way.
 func BenchmarkTrainStepKnobs(b *testing.B) {
 	for _, knob := range []struct {
 		name string
 		v    *bool
-	}{{"adamw", &adamwAsm}, {"softmax", &softmaxAsm}} {
+	}{{"adamw", &adamwAsm}, {"softmax", &softmaxAsm}, {"exp64", &exp64Asm}} {
 		for _, bc := range []struct {
 			preset string
 			B, T   int
