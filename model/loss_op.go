@@ -316,20 +316,40 @@ func (op *lossGradOp) String() string        { return fmt.Sprintf("TokenLossGrad
 
 // --- kernels ---
 
+// lossExpChunk is how many of a row's exps the kernels below compute at a
+// time (expF64, 4 lanes at a time), into a lossScratch that each block's
+// call keeps on its stack: a row of any width needs no heap scratch, and
+// the sums over the exps run in the row's order, as one exp at a time did.
+const lossExpChunk = 256
+
+// lossScratch is a block's scratch for lossRowStats and lossBackward: a
+// chunk of a row's exp arguments (or z) and their exps.
+type lossScratch struct {
+	x, ex [lossExpChunk]float64
+}
+
 // lossRowStats returns the log-sum-exp of z = row/temp and, if withH, the
-// entropy H = lse - sum_v p_v z_v of softmax(z), in float64.
-func lossRowStats[F float32 | float64](row []F, temp float64, withH bool) (lse, h float64) {
+// entropy H = lse - sum_v p_v z_v of softmax(z), in float64. scr is
+// scratch.
+func lossRowStats[F float32 | float64](row []F, temp float64, withH bool, scr *lossScratch) (lse, h float64) {
 	mx := math.Inf(-1)
 	for _, l := range row {
 		mx = math.Max(mx, float64(l)/temp)
 	}
 	var sum, sz float64
-	for _, l := range row {
-		z := float64(l) / temp
-		ex := math.Exp(z - mx)
-		sum += ex
-		if withH {
-			sz += ex * z
+	for c := 0; c < len(row); c += lossExpChunk {
+		chunk := row[c:min(c+lossExpChunk, len(row))]
+		z, ex := scr.x[:len(chunk)], scr.ex[:len(chunk)]
+		for v, l := range chunk {
+			z[v] = float64(l) / temp
+			ex[v] = z[v] - mx
+		}
+		expF64(ex, ex)
+		for v, e := range ex {
+			sum += e
+			if withH {
+				sz += e * z[v]
+			}
 		}
 	}
 	lse = mx + math.Log(sum)
@@ -344,13 +364,14 @@ func lossRowStats[F float32 | float64](row []F, temp float64, withH bool) (lse, 
 // not nil the row's log-sum-exp and entropy to kept[2t], kept[2t+1]. e may
 // be empty (all zero). It allocates nothing.
 func lossForward[F float32 | float64](rowLoss []float64, logp, ent []float32, kept []float64, logits []F, targets []int, w, e []float32, V int, temp float64, lo, hi int) {
+	var scr lossScratch
 	for t := lo; t < hi; t++ {
 		row := logits[t*V:][:V]
 		var et float64
 		if len(e) != 0 {
 			et = float64(e[t])
 		}
-		lse, h := lossRowStats(row, temp, ent != nil || et != 0)
+		lse, h := lossRowStats(row, temp, ent != nil || et != 0, &scr)
 		if kept != nil {
 			kept[2*t], kept[2*t+1] = lse, h
 		}
@@ -369,6 +390,7 @@ func lossForward[F float32 | float64](rowLoss []float64, logp, ent []float32, ke
 // allocates nothing.
 func lossBackward[F float32 | float64](dz, logits []F, targets []int, w, e []float32, kept []float64, V int, temp, up float64, lo, hi int) {
 	scale := up / temp
+	var scr lossScratch
 	for t := lo; t < hi; t++ {
 		row, drow := logits[t*V:][:V], dz[t*V:][:V]
 		wt := float64(w[t])
@@ -384,20 +406,27 @@ func lossBackward[F float32 | float64](dz, logits []F, targets []int, w, e []flo
 		if kept != nil { // h was computed forward wherever et != 0
 			lse, h = kept[2*t], kept[2*t+1]
 		} else {
-			lse, h = lossRowStats(row, temp, et != 0)
+			lse, h = lossRowStats(row, temp, et != 0, &scr)
 		}
 		tgt := targets[t]
-		for v, l := range row {
-			lp := float64(l)/temp - lse
-			p := math.Exp(lp)
-			d := -wt * p
-			if v == tgt {
-				d += wt
+		for c := 0; c < V; c += lossExpChunk {
+			chunk := row[c:min(c+lossExpChunk, V)]
+			lps, ps := scr.x[:len(chunk)], scr.ex[:len(chunk)]
+			for v, l := range chunk {
+				lps[v] = float64(l)/temp - lse
 			}
-			if et != 0 {
-				d -= et * p * (lp + h)
+			expF64(ps, lps)
+			for v, p := range ps {
+				lp := lps[v]
+				d := -wt * p
+				if c+v == tgt {
+					d += wt
+				}
+				if et != 0 {
+					d -= et * p * (lp + h)
+				}
+				drow[c+v] = F(d * scale)
 			}
-			drow[v] = F(d * scale)
 		}
 	}
 }

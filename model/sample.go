@@ -162,8 +162,10 @@ func softmaxStats(p []float64, z []float32, T float64) (argmax int, sum float64)
 	}
 	m := float64(mx)
 	for i, v := range z {
-		e := math.Exp((float64(v) - m) / T)
-		p[i] = e
+		p[i] = (float64(v) - m) / T
+	}
+	expF64(p, p)
+	for _, e := range p {
 		sum += e
 	}
 	return argmax, sum

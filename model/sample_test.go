@@ -220,3 +220,47 @@ func BenchmarkSampleToken(b *testing.B) {
 		})
 	}
 }
+
+// TestSoftmaxStatsOneExp: softmaxStats (behind Generate's sampling and
+// Score's logProbOf) gives bitwise what one math.Exp per logit gave, with
+// the vector exp on and off, for widths not multiples of 4 and logits whose
+// exps underflow (groups that fall back to math.Exp).
+func TestSoftmaxStatsOneExp(t *testing.T) {
+	defer func(v bool) { exp64Asm = v }(exp64Asm)
+	rng := rand.New(rand.NewPCG(5, 64))
+	for _, V := range []int{1, 5, 103, 1001} {
+		for _, spread := range []float64{3, 800} {
+			for _, T := range []float64{1, 0.3} {
+				z := make([]float32, V)
+				for i := range z {
+					z[i] = float32(spread * rng.NormFloat64())
+				}
+				am := 0
+				for i, v := range z {
+					if v > z[am] {
+						am = i
+					}
+				}
+				want := make([]float64, V)
+				var wantSum float64
+				for i, v := range z {
+					want[i] = math.Exp((float64(v) - float64(z[am])) / T)
+					wantSum += want[i]
+				}
+				for _, on := range []bool{true, false} {
+					exp64Asm = on
+					p := make([]float64, V+3)
+					gotAm, sum := softmaxStats(p, z, T)
+					if gotAm != am || math.Float64bits(sum) != math.Float64bits(wantSum) {
+						t.Fatalf("V=%d spread %g T=%g asm %v: argmax %d sum %v, one exp at a time %d %v", V, spread, T, on, gotAm, sum, am, wantSum)
+					}
+					for i := range want {
+						if math.Float64bits(p[i]) != math.Float64bits(want[i]) {
+							t.Fatalf("V=%d spread %g T=%g asm %v: p[%d] = %v, one exp at a time %v", V, spread, T, on, i, p[i], want[i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
