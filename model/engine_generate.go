@@ -119,6 +119,7 @@ func (e *Engine) decodeStep() bool {
 	}
 	e.n, e.nsel = n, n
 	if n >= e.rowMode {
+		e.prepackGemm(n)
 		e.parallel(opDecode, n, 4)
 	} else {
 		e.forwardChunk()
