@@ -174,7 +174,9 @@ func (e *Engine) forwardChunk() {
 		return
 	}
 	n, D, M := e.n, e.cfg.Dim, e.cfg.MLP
-	e.prepackGemm(n)
+	if n > gemmInPlaceRows { // Sgemm would pack the weights for each matmul
+		e.prepackGemm(n)
+	}
 	e.embed(0, n)
 	for l := range e.p.Blocks {
 		b := &e.p.Blocks[l]

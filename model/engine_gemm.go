@@ -68,13 +68,19 @@ func (e *Engine) linAlign(n int) int {
 const gemmInPlaceRows = 128
 
 // enginePrepack lets the engine keep its weights packed as Sgemm's B
-// panels (gpk) and hand them to every Sgemm call, packing them once per
-// Generate or Score call, before the first matmul that goes through Sgemm,
-// instead of once per matmul of a chunk (Score's and the prefill's, about
-// 5% of Score on 1 core) or reading them strided in place (decode steps).
-// Off, the engine packs or reads in place as Sgemm does for any B (a knob
-// for the benchmarks that measure it, and for the tests that hold the two
-// to the same bits: the kernel reads the same values either way).
+// panels (gpk) and hand them to every Sgemm call once they are packed,
+// instead of packing them for every matmul of a chunk (Score's and the
+// prefill's, about 5% of Score on 1 core) or reading them strided in place
+// (decode steps). They are packed at most once per Generate or Score call
+// (prepackGemm), where that pays: before the first chunk of more than
+// gemmInPlaceRows rows, which would pack them anyway, or the first batched
+// decode step through Sgemm, which comes back at every token. A shorter
+// chunk before that (a small prefill) reads them in place as before: one
+// pass over the weights, where packing costs two more (at batch 1 that
+// would be a few percent of Generate). Off, the engine packs or reads in
+// place as Sgemm does for any B (a knob for the benchmarks that measure
+// it, and for the tests that hold the two to the same bits: the kernel
+// reads the same values either way).
 //
 // Memory: a second copy of every matmul weight, each matrix's columns
 // rounded up to nr: in * ceil(out/nr) * nr floats a matrix, 0.80M floats
@@ -123,7 +129,8 @@ func (e *Engine) gemmMat(i int) *mat {
 // prepackGemm packs the weights into gpk, split by panels over the
 // workers, if a matmul over n rows goes through Sgemm and they are not
 // packed since the call's prepare (which runs after each weight update
-// the engine can see: at the start of every Generate and Score).
+// the engine can see: at the start of every Generate and Score). Its
+// callers decide where it pays (enginePrepack).
 func (e *Engine) prepackGemm(n int) {
 	if e.gpacked || !enginePrepack || !e.useGemm(n) || e.gpk == nil || sgemmKern.nr != e.gpackNR {
 		return

@@ -126,7 +126,8 @@ func engRandF32(rng *rand.Rand, n int) []float32 {
 // TestEnginePrepackBitwise: Score and Generate with the weights packed once
 // per call (enginePrepack) give the bits of packing them per matmul or
 // reading them in place, with every Sgemm kernel of this CPU (nr 4, 16, 32),
-// 1 to 3 workers, prefill and scoring chunks of many and few rows and
+// 1 to 3 workers, scoring chunks of many and few rows, a prefill that packs
+// them and one that reads them in place before the decode steps pack them,
 // decode steps split in rows; and they follow an in-place weight update
 // between calls, as the optimizer makes: after it, each engine gives a
 // fresh engine's bits.
@@ -157,7 +158,11 @@ func TestEnginePrepackBitwise(t *testing.T) {
 					}
 					return e
 				}
-				call := func(e *Engine, prepack bool) ([][]float32, *Rollout) {
+				// call runs Score, Generate of all prompts (a prefill of
+				// more than gemmInPlaceRows rows) and of the first 8 (at
+				// most 112 rows: read in place, then packed for the decode
+				// steps), and checks that the weights were packed.
+				call := func(e *Engine, prepack bool) ([][]float32, []*Rollout) {
 					enginePrepack = prepack
 					dst := engNewDst(seqs)
 					if err := e.Score(dst, seqs, 1); err != nil {
@@ -166,21 +171,25 @@ func TestEnginePrepackBitwise(t *testing.T) {
 					if e.gpacked != prepack {
 						t.Fatalf("prepack %v: after Score, gpacked = %v", prepack, e.gpacked)
 					}
-					ro := NewRollout(B, sc.MaxNew)
-					if err := e.Generate(ro, prompts, seeds, sc); err != nil {
-						t.Fatal(err)
+					var ros []*Rollout
+					for _, n := range []int{B, 8} {
+						ro := NewRollout(B, sc.MaxNew)
+						if err := e.Generate(ro, prompts[:n], seeds[:n], sc); err != nil {
+							t.Fatal(err)
+						}
+						if e.gpacked != prepack {
+							t.Fatalf("prepack %v: after Generate of %d prompts, gpacked = %v", prepack, n, e.gpacked)
+						}
+						ros = append(ros, ro)
 					}
-					if e.gpacked != prepack {
-						t.Fatalf("prepack %v: after Generate, gpacked = %v", prepack, e.gpacked)
-					}
-					return dst, ro
+					return dst, ros
 				}
-				fresh := func(workers int) ([][]float32, *Rollout) {
+				fresh := func(workers int) ([][]float32, []*Rollout) {
 					e := newEngine(workers)
 					defer e.Close()
 					return call(e, false)
 				}
-				check := func(what string, gotS, wantS [][]float32, gotR, wantR *Rollout) {
+				check := func(what string, gotS, wantS [][]float32, gotR, wantR []*Rollout) {
 					t.Helper()
 					for b := range wantS {
 						for i, w := range wantS[b] {
@@ -189,8 +198,10 @@ func TestEnginePrepackBitwise(t *testing.T) {
 							}
 						}
 					}
-					if err := engRolloutsEqual(gotR, wantR); err != nil {
-						t.Fatalf("%s: Generate: %v", what, err)
+					for i := range wantR {
+						if err := engRolloutsEqual(gotR[i], wantR[i]); err != nil {
+							t.Fatalf("%s: Generate %d: %v", what, i, err)
+						}
 					}
 				}
 				// Against the same number of workers: with the Go kernel,
@@ -212,6 +223,15 @@ func TestEnginePrepackBitwise(t *testing.T) {
 					gotS, gotR = call(e, true)
 					check(fmt.Sprintf("workers %d, after a weight update", workers), gotS, newS, gotR, newR)
 					copy(p.Data, saved)
+					// A Score of at most gemmInPlaceRows rows reads the
+					// weights in place: packing them would cost more.
+					short := seqs[:2]
+					if err := e.Score(engNewDst(short), short, 1); err != nil {
+						t.Fatal(err)
+					}
+					if e.gpacked {
+						t.Fatalf("workers %d: a Score of %d rows packed the weights", workers, len(short[0])+len(short[1])-2)
+					}
 				}
 			})
 		}
