@@ -115,6 +115,15 @@ func TestEngineGemmMatchesRowKernels(t *testing.T) {
 	}
 }
 
+// engRows is the number of tokens in seqs.
+func engRows(seqs [][]int) int {
+	n := 0
+	for _, s := range seqs {
+		n += len(s)
+	}
+	return n
+}
+
 func engRandF32(rng *rand.Rand, n int) []float32 {
 	x := make([]float32, n)
 	for i := range x {
@@ -142,7 +151,17 @@ func TestEnginePrepackBitwise(t *testing.T) {
 				p, update := engParams(cfg, 61), engParams(cfg, 62)
 				rng := rand.New(rand.NewPCG(63, 64))
 				seqs := engRandSeqs(rng, B, 2, 30, cfg.Vocab) // chunks of 256 rows and fewer
-				prompts := engRandSeqs(rng, B, 1, 14, cfg.Vocab)
+				prompts := engRandSeqs(rng, B, 1, 24, cfg.Vocab)
+				if rows := engRows(prompts); rows <= gemmInPlaceRows {
+					t.Fatalf("the prompts hold %d tokens: want a prefill of more than %d rows", rows, gemmInPlaceRows)
+				}
+				// 6 prompts of at most 20 tokens, no EOS: a prefill of at
+				// most 120 rows, then decode steps of 6 rows, rowMode at 3
+				// workers.
+				short := make([][]int, 6)
+				for i := range short {
+					short[i] = prompts[i][:min(len(prompts[i]), 20)]
+				}
 				seeds := make([]uint64, B)
 				for i := range seeds {
 					seeds[i] = uint64(i)
@@ -159,9 +178,9 @@ func TestEnginePrepackBitwise(t *testing.T) {
 					return e
 				}
 				// call runs Score, Generate of all prompts (a prefill of
-				// more than gemmInPlaceRows rows) and of the first 8 (at
-				// most 112 rows: read in place, then packed for the decode
-				// steps), and checks that the weights were packed.
+				// more than gemmInPlaceRows rows) and of the short ones
+				// (read in place, then packed for the decode steps), and
+				// checks that the weights were packed.
 				call := func(e *Engine, prepack bool) ([][]float32, []*Rollout) {
 					enginePrepack = prepack
 					dst := engNewDst(seqs)
@@ -172,13 +191,17 @@ func TestEnginePrepackBitwise(t *testing.T) {
 						t.Fatalf("prepack %v: after Score, gpacked = %v", prepack, e.gpacked)
 					}
 					var ros []*Rollout
-					for _, n := range []int{B, 8} {
+					for i, pr := range [][][]int{prompts, short} {
+						sc := sc
+						if i == 1 {
+							sc.EOS = -1
+						}
 						ro := NewRollout(B, sc.MaxNew)
-						if err := e.Generate(ro, prompts[:n], seeds[:n], sc); err != nil {
+						if err := e.Generate(ro, pr, seeds[:len(pr)], sc); err != nil {
 							t.Fatal(err)
 						}
 						if e.gpacked != prepack {
-							t.Fatalf("prepack %v: after Generate of %d prompts, gpacked = %v", prepack, n, e.gpacked)
+							t.Fatalf("prepack %v: after Generate of %d prompts, gpacked = %v", prepack, len(pr), e.gpacked)
 						}
 						ros = append(ros, ro)
 					}
