@@ -97,6 +97,10 @@ type Engine struct {
 	gargs    []sgemmArgs    // (workers) each worker's Sgemm operands (heap-resident, like wlin)
 	gbuf     []float32      // (R, ldg) raw matmul sums before the bias and epilogue
 	ldg      int            // pad16(max(3D, M, V))
+	gpk      []float32      // every mat's pk, in gemmMat order; nil when the engine does not use Sgemm
+	gpackNR  int            // the panel width gpk is laid out for: sgemmKern.nr at NewEngine
+	gpanels  int            // panels in gpk (opPackGemm's units)
+	gpacked  bool           // gpk matches the weights (set by prepackGemm, reset by prepare)
 
 	// Fixed column split of chunks of few rows (engine_split.go).
 	split  []workerPanels // (workers) each worker's packed columns of the weights; nil for 1 worker
@@ -121,6 +125,7 @@ const (
 	opPack                      // workers: pack each worker's split panels
 	opSplitAttn                 // workers: LN1, then QKV and attention of each worker's heads
 	opSplitLinear               // workers: each worker's columns of matmul splitM, after its LayerNorm
+	opPackGemm                  // panels: pack the weights into Sgemm's panels (prepackGemm)
 	opQuit                      // the engine is closed (Close); its helpers return on the team's stop
 )
 
@@ -170,6 +175,9 @@ func NewEngine(p *Params, maxBatch, maxLen, workers int) *Engine {
 		e.head.w = make([]float32, D*e.head.ld)
 	} else {
 		e.head = newMat(p.Head.Data, D, V)
+	}
+	if e.gemmRows > 0 {
+		e.newGemmPanels()
 	}
 	e.kstep = 4 * max(pad16(3*D), pad16(M), pad16(V))
 	e.kbuf = make([]float32, workers*e.kstep)
@@ -249,14 +257,18 @@ func (e *Engine) run(w, lo, hi int) {
 		e.splitAttend(w)
 	case opSplitLinear:
 		e.splitLinear(w)
+	case opPackGemm:
+		e.packGemm(lo, hi)
 	}
 }
 
 // prepare brings the kernels' view of the weights up to date with
 // Params.Data (the optimizer updates it in place between calls): it copies
 // the weights that need padding and transposes wte when the head is tied.
+// The packed copies (the split path's panels, Sgemm's) are made again
+// when first needed.
 func (e *Engine) prepare() {
-	e.packed = false
+	e.packed, e.gpacked = false, false
 	for l := range e.mats {
 		m := &e.mats[l]
 		m.qkv.refresh()
@@ -289,6 +301,7 @@ type layerMats struct {
 type mat struct {
 	w, src      []float32
 	in, out, ld int
+	pk          []float32 // (ceil(out/nr), in, nr) w as Sgemm's B panels (gpk); nil without them
 }
 
 func pad16(n int) int { return (n + 15) &^ 15 }

@@ -133,13 +133,14 @@ func BenchmarkRollout(b *testing.B) {
 // on one worker, and reports the ratio of the medians (below 1: on is
 // faster): Sgemm's prefetch of the next in-place weight panel
 // (sgemmPrefetch), the attention scores' scaling and shift 8 lanes at a
-// time (softmaxAsm) and LayerNorm's element-wise pass 8 lanes at a time
-// (layerNormAsm). Each gives the same bits either way.
+// time (softmaxAsm), LayerNorm's element-wise pass 8 lanes at a time
+// (layerNormAsm) and the weights packed once per call (enginePrepack).
+// Each gives the same bits either way.
 func BenchmarkRolloutKnobs(b *testing.B) {
 	for _, knob := range []struct {
 		name string
 		v    *bool
-	}{{"prefetch", &sgemmPrefetch}, {"softmax", &softmaxAsm}, {"layernorm", &layerNormAsm}} {
+	}{{"prefetch", &sgemmPrefetch}, {"softmax", &softmaxAsm}, {"layernorm", &layerNormAsm}, {"prepack", &enginePrepack}} {
 		for _, preset := range []string{"small", "medium"} {
 			for _, batch := range []int{16, 64} {
 				b.Run(fmt.Sprintf("%s/%s/B%d", knob.name, preset, batch), func(b *testing.B) {
@@ -174,6 +175,43 @@ func BenchmarkRolloutKnobs(b *testing.B) {
 					b.ReportMetric(sgemmMedian(t[1])/sgemmMedian(t[0]), "x-on")
 				})
 			}
+		}
+	}
+}
+
+// BenchmarkScoreKnobs times Score of 64 sequences of 144 tokens (as
+// BenchmarkScore) with each knob of the scoring path off and on,
+// alternately call by call on one worker, and reports the ratio of the
+// medians (below 1: on is faster): the weights packed once per call
+// (enginePrepack) rather than for every chunk's matmul. The bits are the
+// same either way.
+func BenchmarkScoreKnobs(b *testing.B) {
+	const batch, seqLen = 64, 144
+	for _, knob := range []struct {
+		name string
+		v    *bool
+	}{{"prepack", &enginePrepack}} {
+		for _, preset := range []string{"small", "medium"} {
+			b.Run(fmt.Sprintf("%s/%s", knob.name, preset), func(b *testing.B) {
+				defer func(v bool) { *knob.v = v }(*knob.v)
+				e, cfg := benchEngine(b, preset, batch, 1)
+				defer e.Close()
+				rng := rand.New(rand.NewPCG(3, 4))
+				seqs := engRandSeqs(rng, batch, seqLen, seqLen, cfg.Vocab)
+				dst := engNewDst(seqs)
+				var t [2][]float64
+				for b.Loop() {
+					for i, on := range []bool{false, true} {
+						*knob.v = on
+						w0 := time.Now()
+						if err := e.Score(dst, seqs, 1); err != nil {
+							b.Fatal(err)
+						}
+						t[i] = append(t[i], time.Since(w0).Seconds())
+					}
+				}
+				b.ReportMetric(sgemmMedian(t[1])/sgemmMedian(t[0]), "x-on")
+			})
 		}
 	}
 }

@@ -26,7 +26,7 @@ func (e *Engine) linearRows(w int, a *linArgs, r0, r1, j1 int) {
 
 // linArgsFor describes dst (n, m.out) = epi(x @ m + b).
 func linArgsFor(dst, x []float32, m *mat, b []float32, n int, epi epilogue) linArgs {
-	return linArgs{dst: dst, x: x, w: m.w, b: b, n: n, in: m.in, out: m.out, ldw: m.ld, epi: epi}
+	return linArgs{dst: dst, x: x, w: m.w, b: b, n: n, in: m.in, out: m.out, ldw: m.ld, epi: epi, wpk: m.pk}
 }
 
 // kvBlock is how many positions a block of the key cache holds. Keys are
@@ -174,6 +174,9 @@ func (e *Engine) forwardChunk() {
 		return
 	}
 	n, D, M := e.n, e.cfg.Dim, e.cfg.MLP
+	if n > gemmInPlaceRows { // Sgemm would pack the weights for each matmul
+		e.prepackGemm(n)
+	}
 	e.embed(0, n)
 	for l := range e.p.Blocks {
 		b := &e.p.Blocks[l]

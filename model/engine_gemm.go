@@ -68,6 +68,92 @@ func (e *Engine) linAlign(n int) int {
 // x1.09, so only here.
 const gemmInPlaceRows = 128
 
+// enginePrepack lets the engine keep its weights packed as Sgemm's B
+// panels (gpk) and hand them to every Sgemm call once they are packed,
+// instead of packing them for every matmul of a chunk (Score's and the
+// prefill's, about 5% of Score on 1 core) or reading them strided in place
+// (decode steps). They are packed at most once per Generate or Score call
+// (prepackGemm), where that pays: before the first chunk of more than
+// gemmInPlaceRows rows, which would pack them anyway, or the first batched
+// decode step through Sgemm, which comes back at every token. A shorter
+// chunk before that (a small prefill) reads them in place as before: one
+// pass over the weights, where packing costs two more (at batch 1 that
+// would be a few percent of Generate). Off, the engine packs or reads in
+// place as Sgemm does for any B (a knob for the benchmarks that measure
+// it, and for the tests that hold the two to the same bits: the kernel
+// reads the same values either way).
+//
+// Memory: a second copy of every matmul weight, each matrix's columns
+// rounded up to nr: in * ceil(out/nr) * nr floats a matrix, 0.80M floats
+// (3.2 MB) for the small preset at vocabulary 103 and 4.75M (19 MB) for
+// the medium one, allocated by NewEngine when it uses Sgemm.
+var enginePrepack = true
+
+// newGemmPanels lays out gpk, Sgemm's B panels of every weight matrix for
+// the current kernel's nr, and points each mat's pk at its part.
+func (e *Engine) newGemmPanels() {
+	nr, size := sgemmKern.nr, 0
+	e.gpanels = 0
+	for i := range 4*len(e.mats) + 1 {
+		m := e.gemmMat(i)
+		size += sgemmPackedLen(m.in, m.out, nr)
+		e.gpanels += (m.out + nr - 1) / nr
+	}
+	e.gpk, e.gpackNR = make([]float32, size), nr
+	at := 0
+	for i := range 4*len(e.mats) + 1 {
+		m := e.gemmMat(i)
+		n := sgemmPackedLen(m.in, m.out, nr)
+		m.pk = e.gpk[at : at+n : at+n]
+		at += n
+	}
+}
+
+// gemmMat is weight matrix i of the engine in gpk's order: each block's
+// qkv, o, w1, w2, then the head.
+func (e *Engine) gemmMat(i int) *mat {
+	if i == 4*len(e.mats) {
+		return &e.head
+	}
+	m := &e.mats[i/4]
+	switch i % 4 {
+	case 0:
+		return &m.qkv
+	case 1:
+		return &m.o
+	case 2:
+		return &m.w1
+	}
+	return &m.w2
+}
+
+// prepackGemm packs the weights into gpk, split by panels over the
+// workers, if a matmul over n rows goes through Sgemm and they are not
+// packed since the call's prepare (which runs after each weight update
+// the engine can see: at the start of every Generate and Score). Its
+// callers decide where it pays (enginePrepack).
+func (e *Engine) prepackGemm(n int) {
+	if e.gpacked || !enginePrepack || !e.useGemm(n) || e.gpk == nil || sgemmKern.nr != e.gpackNR {
+		return
+	}
+	e.parallel(opPackGemm, e.gpanels, 1)
+	e.gpacked = true
+}
+
+// packGemm packs panels [lo, hi) of gpk, counted across the matrices in
+// gemmMat order.
+func (e *Engine) packGemm(lo, hi int) {
+	nr, base := e.gpackNR, 0
+	for i := range 4*len(e.mats) + 1 {
+		m := e.gemmMat(i)
+		np := (m.out + nr - 1) / nr
+		if jp0, jp1 := max(lo-base, 0), min(hi-base, np); jp0 < jp1 {
+			sgemmPackBPanels(m.pk, m.w, m.ld, m.in, m.out, nr, jp0, jp1)
+		}
+		base += np
+	}
+}
+
 // linearGemm computes rows [r0, r1) and columns [j0, j1) of a on worker w
 // with Sgemm's micro-kernel: raw sums into the same rows of e.gbuf
 // (R, ldg), then the bias and epilogue row by row. j0 must be a multiple
@@ -83,6 +169,9 @@ func (e *Engine) linearGemm(w int, a *linArgs, r0, r1, j0, j1 int) {
 	p := &e.gargs[w]
 	*p = sgemmArgs{m: r1 - r0, n: out, k: in, alpha: 1, a: a.x[r0*in:], lda: in, b: a.w, ldb: a.ldw, c: e.gbuf[r0*ldg:], ldc: ldg,
 		bInPlace: r1-r0 <= gemmInPlaceRows}
+	if e.gpacked {
+		p.bPacked = a.wpk // nil for a matrix not of the engine's: packed by run
+	}
 	sgemmCheck(false, false, p.m, p.n, p.k, p.a, p.lda, p.b, p.ldb, p.c, p.ldc)
 	e.gemm[w].run(p, 0, p.m, j0, j1)
 	*p = sgemmArgs{}

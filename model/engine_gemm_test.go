@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -114,10 +115,194 @@ func TestEngineGemmMatchesRowKernels(t *testing.T) {
 	}
 }
 
+// engRows is the number of tokens in seqs.
+func engRows(seqs [][]int) int {
+	n := 0
+	for _, s := range seqs {
+		n += len(s)
+	}
+	return n
+}
+
 func engRandF32(rng *rand.Rand, n int) []float32 {
 	x := make([]float32, n)
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
 	}
 	return x
+}
+
+// TestEnginePrepackBitwise: Score and Generate with the weights packed once
+// per call (enginePrepack) give the bits of packing them per matmul or
+// reading them in place, with every Sgemm kernel of this CPU (nr 4, 16, 32),
+// 1 to 3 workers, scoring chunks of many and few rows, a prefill that packs
+// them and one that reads them in place before the decode steps pack them,
+// decode steps split in rows; and they follow an in-place weight update
+// between calls, as the optimizer makes: after it, each engine gives a
+// fresh engine's bits.
+func TestEnginePrepackBitwise(t *testing.T) {
+	defer func(v bool) { enginePrepack = v }(enginePrepack)
+	for _, kern := range sgemmKernels {
+		for _, tc := range engConfigs {
+			t.Run(kern.name+"/"+tc.name, func(t *testing.T) {
+				defer sgemmUseKernel(kern)()
+				const B = 20
+				cfg := tc.cfg
+				p, update := engParams(cfg, 61), engParams(cfg, 62)
+				rng := rand.New(rand.NewPCG(63, 64))
+				seqs := engRandSeqs(rng, B, 2, 30, cfg.Vocab) // chunks of 256 rows and fewer
+				prompts := engRandSeqs(rng, B, 1, 24, cfg.Vocab)
+				if rows := engRows(prompts); rows <= gemmInPlaceRows {
+					t.Fatalf("the prompts hold %d tokens: want a prefill of more than %d rows", rows, gemmInPlaceRows)
+				}
+				// 6 prompts of at most 20 tokens, no EOS: a prefill of at
+				// most 120 rows, then decode steps of 6 rows, rowMode at 3
+				// workers.
+				short := make([][]int, 6)
+				for i := range short {
+					short[i] = prompts[i][:min(len(prompts[i]), 20)]
+				}
+				seeds := make([]uint64, B)
+				for i := range seeds {
+					seeds[i] = uint64(i)
+				}
+				sc := SampleConfig{Temperature: 1, TopP: 1, MaxNew: 12, EOS: 3}
+				newEngine := func(workers int) *Engine {
+					e := NewEngine(p, B, cfg.Context, workers)
+					// Every matmul of 2 rows or more through Sgemm (decode
+					// steps of a few rows per worker too), with any kernel.
+					e.gemmRows = 2
+					if e.gpk == nil {
+						e.newGemmPanels()
+					}
+					return e
+				}
+				// call runs Score, Generate of all prompts (a prefill of
+				// more than gemmInPlaceRows rows) and of the short ones
+				// (read in place, then packed for the decode steps), and
+				// checks that the weights were packed.
+				call := func(e *Engine, prepack bool) ([][]float32, []*Rollout) {
+					enginePrepack = prepack
+					dst := engNewDst(seqs)
+					if err := e.Score(dst, seqs, 1); err != nil {
+						t.Fatal(err)
+					}
+					if e.gpacked != prepack {
+						t.Fatalf("prepack %v: after Score, gpacked = %v", prepack, e.gpacked)
+					}
+					var ros []*Rollout
+					for i, pr := range [][][]int{prompts, short} {
+						sc := sc
+						if i == 1 {
+							sc.EOS = -1
+						}
+						ro := NewRollout(B, sc.MaxNew)
+						if err := e.Generate(ro, pr, seeds[:len(pr)], sc); err != nil {
+							t.Fatal(err)
+						}
+						if e.gpacked != prepack {
+							t.Fatalf("prepack %v: after Generate of %d prompts, gpacked = %v", prepack, len(pr), e.gpacked)
+						}
+						ros = append(ros, ro)
+					}
+					return dst, ros
+				}
+				fresh := func(workers int) ([][]float32, []*Rollout) {
+					e := newEngine(workers)
+					defer e.Close()
+					return call(e, false)
+				}
+				check := func(what string, gotS, wantS [][]float32, gotR, wantR []*Rollout) {
+					t.Helper()
+					for b := range wantS {
+						for i, w := range wantS[b] {
+							if g := gotS[b][i]; math.Float32bits(g) != math.Float32bits(w) {
+								t.Fatalf("%s: Score seq %d pos %d: %v, want %v", what, b, i, g, w)
+							}
+						}
+					}
+					for i := range wantR {
+						if err := engRolloutsEqual(gotR[i], wantR[i]); err != nil {
+							t.Fatalf("%s: Generate %d: %v", what, i, err)
+						}
+					}
+				}
+				// Against the same number of workers: with the Go kernel,
+				// the matmuls a split leaves to the row kernels differ in
+				// their last bits.
+				for _, workers := range []int{1, 2, 3} {
+					wantS, wantR := fresh(workers)
+					e := newEngine(workers)
+					defer e.Close()
+					gotS, gotR := call(e, true)
+					check(fmt.Sprintf("workers %d", workers), gotS, wantS, gotR, wantR)
+					// The update, then again with the same engine.
+					saved := slices.Clone(p.Data)
+					copy(p.Data, update.Data)
+					newS, newR := fresh(workers)
+					if slices.Equal(newS[0], wantS[0]) {
+						t.Fatal("the update left the scores unchanged")
+					}
+					gotS, gotR = call(e, true)
+					check(fmt.Sprintf("workers %d, after a weight update", workers), gotS, newS, gotR, newR)
+					copy(p.Data, saved)
+					// A Score of at most gemmInPlaceRows rows reads the
+					// weights in place: packing them would cost more.
+					short := seqs[:2]
+					if err := e.Score(engNewDst(short), short, 1); err != nil {
+						t.Fatal(err)
+					}
+					if e.gpacked {
+						t.Fatalf("workers %d: a Score of %d rows packed the weights", workers, len(short[0])+len(short[1])-2)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestEnginePrepackLayout: the engine's packed weights are Sgemm's B panels
+// of each matrix as the kernels read it (refreshed and, when tied, the
+// transposed wte), panel jp holding columns [jp*nr, jp*nr+nr) as in rows
+// of nr floats, zeros past the last column; packed in two panel ranges, as
+// two workers split them, over a buffer of NaNs.
+func TestEnginePrepackLayout(t *testing.T) {
+	for _, kern := range sgemmKernels {
+		for _, tc := range engConfigs {
+			t.Run(kern.name+"/"+tc.name, func(t *testing.T) {
+				defer sgemmUseKernel(kern)()
+				e := NewEngine(engParams(tc.cfg, 65), 4, tc.cfg.Context, 1)
+				defer e.Close()
+				e.newGemmPanels()
+				for i := range e.gpk {
+					e.gpk[i] = float32(math.NaN())
+				}
+				e.prepare()
+				mid := e.gpanels/2 + 1
+				e.packGemm(0, mid)
+				e.packGemm(mid, e.gpanels)
+				nr, total := kern.nr, 0
+				for i := range 4*len(e.mats) + 1 {
+					m := e.gemmMat(i)
+					total += len(m.pk)
+					if len(m.pk) != sgemmPackedLen(m.in, m.out, nr) {
+						t.Fatalf("matrix %d: %d packed floats, want %d", i, len(m.pk), sgemmPackedLen(m.in, m.out, nr))
+					}
+					for at, got := range m.pk {
+						jp, q, c := at/(m.in*nr), at%(m.in*nr)/nr, at%nr
+						var want float32
+						if j := jp*nr + c; j < m.out {
+							want = m.w[q*m.ld+j]
+						}
+						if math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("matrix %d (%dx%d): panel %d row %d col %d: %v, want %v", i, m.in, m.out, jp, q, c, got, want)
+						}
+					}
+				}
+				if total != len(e.gpk) {
+					t.Fatalf("matrices hold %d packed floats, gpk %d", total, len(e.gpk))
+				}
+			})
+		}
+	}
 }

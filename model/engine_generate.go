@@ -119,6 +119,8 @@ func (e *Engine) decodeStep() bool {
 	}
 	e.n, e.nsel = n, n
 	if n >= e.rowMode {
+		units := (n + 3) / 4 // as parallel splits them: the largest share
+		e.prepackGemm(min(n, (units+e.workers-1)/e.workers*4))
 		e.parallel(opDecode, n, 4)
 	} else {
 		e.forwardChunk()

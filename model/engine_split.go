@@ -144,7 +144,7 @@ func (e *Engine) linearPanel(w int, a *linArgs, pn *panel) {
 	}
 	v := &e.wlin[w]
 	*v = *a
-	v.dst, v.w, v.ldw = a.dst[pn.j0:], pn.w, pn.ld
+	v.dst, v.w, v.ldw, v.wpk = a.dst[pn.j0:], pn.w, pn.ld, nil
 	if a.b != nil {
 		v.b = a.b[pn.j0:]
 	}

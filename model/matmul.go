@@ -24,6 +24,7 @@ type linArgs struct {
 	n, in, out   int
 	ldw          int
 	epi          epilogue
+	wpk          []float32 // w as Sgemm's B panels (mat.pk), read by linearGemm when Engine.gpacked; or nil
 }
 
 // linearKernel is the matmul the engine calls: it computes rows [r0, r1)

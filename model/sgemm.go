@@ -134,6 +134,11 @@ type sgemmArgs struct {
 	bInPlace bool
 	// tri: a causal structure that lets run skip work (sgemmTri).
 	tri sgemmTri
+	// bPacked, when not nil, is all of an untransposed B already packed
+	// as sgemmPackBPanels lays it out for sgemmKern.nr: run reads its
+	// panels (nr floats a row) and packs no B, and j0 must be a multiple
+	// of nr. The engine keeps its weights so (engine_gemm.go).
+	bPacked []float32
 }
 
 // sgemmTri names a lower-triangular structure of a square product that
@@ -501,15 +506,20 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 			}
 		}
 	}
+	if p.bPacked != nil && (p.tB || j0%nr != 0 || len(p.bPacked) < sgemmPackedLen(k, p.n, nr)) {
+		panic("model: Sgemm: bad packed B")
+	}
 	loadC := p.beta != 0
 	for jc := j0; jc < j1; jc += nc {
 		ncur := min(nc, j1-jc)
 		npan := (ncur + nr - 1) / nr
-		s.packB = sgemmGrow(s.packB, npan*nr*k)
-		for jp := range npan {
-			cols := min(nr, ncur-jp*nr)
-			if packAllB || cols < nr {
-				sgemmPackB(s.packB[jp*nr*k:(jp+1)*nr*k], p, jc+jp*nr, cols, nr)
+		if p.bPacked == nil {
+			s.packB = sgemmGrow(s.packB, npan*nr*k)
+			for jp := range npan {
+				cols := min(nr, ncur-jp*nr)
+				if packAllB || cols < nr {
+					sgemmPackB(s.packB[jp*nr*k:(jp+1)*nr*k], p, jc+jp*nr, cols, nr)
+				}
 			}
 		}
 		for ic := i0; ic < i1; ic += mc {
@@ -533,17 +543,27 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 			for jp := range npan {
 				j := jc + jp*nr
 				cols := min(nr, ncur-jp*nr)
-				bp, ldbp := s.packB[jp*nr*k:(jp+1)*nr*k], nr
-				if !packAllB && cols == nr {
-					bp, ldbp = p.b[j:], p.ldb
-				}
 				// B read in place (the engine's decode steps, or under
-				// sgemmPackBMinRows rows): the first A panel's call also
-				// pulls the next B panel toward L2, a row a step, so that
-				// its first call does not wait on L3 (sgemmPrefetch).
+				// sgemmPackBMinRows rows), or from bPacked when as few
+				// rows reuse it: the first A panel's call also pulls the
+				// next B panel toward L2, a row a step, so that its first
+				// call does not wait on L3 (sgemmPrefetch).
+				var bp []float32
+				var ldbp int
 				var pf *float32
-				if sgemmPrefetch && !packAllB && cols == nr && jp+1 < npan && ncur-(jp+1)*nr >= nr {
-					pf = &p.b[j+nr]
+				switch {
+				case p.bPacked != nil: // panel j/nr starts at j/nr*nr*k = j*k
+					bp, ldbp = p.bPacked[j*k:(j+nr)*k], nr
+					if sgemmPrefetch && !packAllB && jp+1 < npan {
+						pf = &p.bPacked[(j+nr)*k]
+					}
+				case !packAllB && cols == nr:
+					bp, ldbp = p.b[j:], p.ldb
+					if sgemmPrefetch && jp+1 < npan && ncur-(jp+1)*nr >= nr {
+						pf = &p.b[j+nr]
+					}
+				default:
+					bp, ldbp = s.packB[jp*nr*k:(jp+1)*nr*k], nr
 				}
 				for ip := range mpan {
 					i := ic + ip*mr
@@ -613,6 +633,9 @@ var sgemmKBlock = true
 func (s *sgemmScratch) runKBlocked(p *sgemmArgs, i0, i1, j0, j1 int) {
 	kern := sgemmKern
 	mr, nr, k, kc := kern.mr, kern.nr, p.k, sgemmKC
+	if p.bPacked != nil && (p.tB || j0%nr != 0 || len(p.bPacked) < sgemmPackedLen(k, p.n, nr)) {
+		panic("model: Sgemm: bad packed B")
+	}
 	nc := max(nr, sgemmL2Floats*2/kc/nr*nr)
 	mc := max(mr, sgemmL2Floats/kc/mr*mr)
 	packAllB := p.tB || i1-i0 >= sgemmPackBMinRows && !p.bInPlace
@@ -628,10 +651,12 @@ func (s *sgemmScratch) runKBlocked(p *sgemmArgs, i0, i1, j0, j1 int) {
 	for jc := j0; jc < j1; jc += nc {
 		ncur := min(nc, j1-jc)
 		npan := (ncur + nr - 1) / nr
-		s.packB = sgemmGrow(s.packB, npan*nr*k)
-		for jp := range npan {
-			if cols := min(nr, ncur-jp*nr); packAllB || cols < nr {
-				sgemmPackB(s.packB[jp*nr*k:(jp+1)*nr*k], p, jc+jp*nr, cols, nr)
+		if p.bPacked == nil {
+			s.packB = sgemmGrow(s.packB, npan*nr*k)
+			for jp := range npan {
+				if cols := min(nr, ncur-jp*nr); packAllB || cols < nr {
+					sgemmPackB(s.packB[jp*nr*k:(jp+1)*nr*k], p, jc+jp*nr, cols, nr)
+				}
 			}
 		}
 		for ic := i0; ic < i1; ic += mc {
@@ -658,9 +683,15 @@ func (s *sgemmScratch) runKBlocked(p *sgemmArgs, i0, i1, j0, j1 int) {
 				for jp := range npan {
 					j := jc + jp*nr
 					cols := min(nr, ncur-jp*nr)
-					bp, ldbp := s.packB[jp*nr*k:(jp+1)*nr*k], nr
-					if !packAllB && cols == nr {
+					var bp []float32
+					ldbp := nr
+					switch {
+					case p.bPacked != nil: // panel j/nr starts at j*k (run)
+						bp = p.bPacked[j*k : (j+nr)*k]
+					case !packAllB && cols == nr:
 						bp, ldbp = p.b[j:], p.ldb
+					default:
+						bp = s.packB[jp*nr*k : (jp+1)*nr*k]
 					}
 					bp = bp[pc*ldbp:]
 					for ip := range mpan {
@@ -755,6 +786,23 @@ func sgemmPackA(dst []float32, p *sgemmArgs, i, rows, mr int) {
 		for q, v := range src {
 			d[q*mr] = v
 		}
+	}
+}
+
+// sgemmPackedLen is the length of an untransposed B (k, n) packed by
+// sgemmPackBPanels for nr-wide panels: ceil(n/nr) panels of k*nr floats.
+func sgemmPackedLen(k, n, nr int) int { return (n + nr - 1) / nr * nr * k }
+
+// sgemmPackBPanels packs panels [jp0, jp1) of an untransposed B (k, n),
+// row q at b[q*ldb:], into dst (sgemmPackedLen(k, n, nr) floats): panel jp
+// holds columns [jp*nr, jp*nr+nr) as k rows of nr floats at dst[jp*nr*k:],
+// the last one zero-padded past column n, as run packs them for one call
+// (sgemmPackB).
+func sgemmPackBPanels(dst, b []float32, ldb, k, n, nr, jp0, jp1 int) {
+	p := sgemmArgs{k: k, n: n, b: b, ldb: ldb}
+	for jp := jp0; jp < jp1; jp++ {
+		j := jp * nr
+		sgemmPackB(dst[j*k:(j+nr)*k], &p, j, min(nr, n-j), nr)
 	}
 }
 

@@ -647,3 +647,48 @@ func TestSgemmTriSpecials(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmBPackedBits: a B packed once for all calls (sgemmArgs.bPacked,
+// the engine's weights) gives the bits of packing it per call or reading it
+// in place, with every kernel, for few and many rows, a short last panel,
+// and column ranges that start past the first panel (worker splits) and
+// span several column blocks (k large: nc is a few panels).
+func TestSgemmBPackedBits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, kern := range sgemmKernels {
+		nr := kern.nr
+		for _, tc := range []sgemmCase{
+			{m: 64, n: 384, k: 128, padB: 16}, {m: 33, n: 100, k: 256}, {m: 200, n: 1000, k: 512},
+			{m: 8, n: 256, k: 1024}, {m: 5, n: 37, k: 24, padB: 3},
+		} {
+			restore := sgemmUseKernel(kern)
+			tc.alpha = 1
+			a, lda, b, ldb, c, ldc := tc.operands(rng)
+			pk := make([]float32, sgemmPackedLen(tc.k, tc.n, nr))
+			sgemmPackBPanels(pk, b, ldb, tc.k, tc.n, nr, 0, (tc.n+nr-1)/nr)
+			// Column ranges [0, split) and [split, n), split a whole
+			// number of panels, the second in two row ranges.
+			split := min(tc.n, (tc.n/2+nr-1)/nr*nr)
+			for _, inPlace := range []bool{false, true} {
+				var res [2][]float32
+				for i, packed := range [][]float32{nil, pk} {
+					clear(c)
+					p := sgemmArgs{m: tc.m, n: tc.n, k: tc.k, alpha: 1, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+						bInPlace: inPlace, bPacked: packed}
+					var s sgemmScratch
+					s.run(&p, 0, tc.m, 0, split)
+					s.run(&p, 0, tc.m/3, split, tc.n)
+					s.run(&p, tc.m/3, tc.m, split, tc.n)
+					res[i] = slices.Clone(c)
+				}
+				for i := range res[0] {
+					if math.Float32bits(res[0][i]) != math.Float32bits(res[1][i]) {
+						t.Fatalf("%s %v inPlace=%v: C[%d] (row %d col %d): packed once %v, per call %v",
+							kern.name, tc, inPlace, i, i/ldc, i%ldc, res[1][i], res[0][i])
+					}
+				}
+			}
+			restore()
+		}
+	}
+}
