@@ -76,11 +76,73 @@ func (e *Engine) storeKV(l, r0, r1, j0, j1 int) {
 	}
 }
 
-// scoreScratch is worker w's attention scratch: two rows of maxLen
-// rounded up to 16, for the two heads attendHeadPairAVX takes at once.
+// scoreScratch is worker w's attention scratch: attnPanel rows of maxLen
+// rounded up to 16, for the two heads attendHeadPairAVX takes at once or
+// the rows of attendPanelAVX.
 func (e *Engine) scoreScratch(w int) []float32 {
-	n := 2 * pad16(e.maxLen)
+	n := attnPanel * pad16(e.maxLen)
 	return e.scores[w*n : (w+1)*n]
+}
+
+// attnPanel is how many rows of one sequence attendPanel takes at once:
+// the height of the AVX2 Sgemm micro-kernel (sgemmKernel6x16).
+const attnPanel = 6
+
+// attnGemm lets forwardChunk's attention take runs of attnPanel rows of
+// one sequence at consecutive positions as register-tiled products
+// (attendPanel) instead of one row at a time; the bits are the same. A
+// knob for the tests and the benchmark that compare the two.
+var attnGemm = true
+
+// attendRows computes attention for rows [r0, r1) of block l on worker w:
+// panels of attnPanel rows where panelAt allows, the other rows one at a
+// time. Chunks can start or end mid-sequence; a row's bits do not depend
+// on which route it takes.
+func (e *Engine) attendRows(w, l, r0, r1 int) {
+	s := e.scoreScratch(w)
+	for r := r0; r < r1; {
+		if e.panelAt(r, r1) {
+			e.attendPanel(l, r, s)
+			r += attnPanel
+			continue
+		}
+		e.attend(l, r, s)
+		r++
+	}
+}
+
+// panelAt reports whether rows [r, r+attnPanel) lie below r1, belong to
+// one sequence at consecutive positions, and can go through
+// attendPanelAVX (AVX2, heads a multiple of 16 wide).
+func (e *Engine) panelAt(r, r1 int) bool {
+	if !attnGemm || !useAVX || e.cfg.Dim/e.cfg.Heads%16 != 0 || r+attnPanel > r1 {
+		return false
+	}
+	for i := 1; i < attnPanel; i++ {
+		if e.rowSlot[r+i] != e.rowSlot[r] || e.rowPos[r+i] != e.rowPos[r]+i {
+			return false
+		}
+	}
+	return true
+}
+
+// attendPanel is attend for the attnPanel rows from r (panelAt), head by
+// head. s is a worker's scoreScratch.
+func (e *Engine) attendPanel(l, r int, s []float32) {
+	D, H := e.cfg.Dim, e.cfg.Heads
+	hd := D / H
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	slot, p0 := e.rowSlot[r], e.rowPos[r]
+	n := p0 + attnPanel // positions of the last row
+	ldb := D * kvBlock
+	Kt := e.kc[l][slot*e.nblk*ldb : (slot+1)*e.nblk*ldb]
+	ldp := pad16(e.maxLen)
+	for h := range H {
+		c0 := h * hd
+		_, vAt := e.kvAt(slot, 0, h)
+		attendPanelAVX(e.att[r*D+c0:], D, s[:attnPanel*ldp], ldp, e.qkv[r*3*D+c0:], 3*D,
+			Kt[c0*kvBlock:], ldb, e.vc[l][vAt:vAt+n*hd], hd, p0, scale)
+	}
 }
 
 // attend computes causal multi-head attention for row r of block l from
