@@ -40,7 +40,7 @@ func TestEngineAttnGemmBitwise(t *testing.T) {
 		seeds := []uint64{1, 2, 3, 4, 5, 6}
 		sc := SampleConfig{Temperature: 1, TopP: 1, MaxNew: 6, EOS: -1}
 		for _, workers := range []int{1, 3} {
-			for _, rowCap := range []int{0, 61, 13} {
+			for _, rowCap := range []int{0, 61, 20} {
 				t.Run(fmt.Sprintf("%s/workers=%d/rowCap=%d", tc.name, workers, rowCap), func(t *testing.T) {
 					e := NewEngine(p, 6, cfg.Context, workers)
 					defer e.Close()
@@ -79,8 +79,10 @@ func TestEngineAttnGemmBitwise(t *testing.T) {
 // TestEngineAttendRowsRuns: attendRows (with attnGemm) gives every row
 // attend's bits for chunks whose rows form runs of every kind: one long
 // run from position 0, a run starting mid-sequence, runs of two slots
-// side by side, a gap in the positions of one slot, alternating slots,
-// and runs shorter than a panel. The cache and the queries are random.
+// side by side, a gap in the positions of one slot, a change of slot with
+// consecutive positions, alternating slots, and runs shorter than a
+// panel. It leaves the pattern's last row, past its range, untouched (the
+// next worker's). The cache and the queries are random.
 func TestEngineAttendRowsRuns(t *testing.T) {
 	if !useAVX {
 		t.Skip("no AVX2+FMA: attendRows takes the row path only")
@@ -102,12 +104,13 @@ func TestEngineAttendRowsRuns(t *testing.T) {
 		runs   []run
 		panels bool // some row starts a panel
 	}{
-		{"one run", []run{{0, 0, 71}}, true},
+		{"one run", []run{{0, 0, 72}}, true},
 		{"mid-sequence", []run{{2, 37, 31}}, true},
 		{"two slots", []run{{1, 0, 9}, {0, 0, 14}, {2, 50, 13}}, true},
 		{"gap", []run{{0, 0, 3}, {0, 4, 9}, {0, 14, 5}}, true},
+		{"slot change", []run{{0, 0, 3}, {1, 3, 9}}, true},
 		{"alternating", []run{{0, 5, 1}, {1, 5, 1}, {0, 6, 1}, {1, 6, 1}, {0, 7, 1}, {1, 7, 1}, {0, 8, 1}}, false},
-		{"short runs", []run{{0, 0, 5}, {1, 0, 5}, {2, 60, 5}, {0, 5, 6}}, true},
+		{"short runs", []run{{0, 0, 5}, {1, 0, 5}, {2, 60, 5}, {0, 5, 7}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n, panels := 0, 0
@@ -117,20 +120,29 @@ func TestEngineAttendRowsRuns(t *testing.T) {
 					n++
 				}
 			}
-			for r := 0; r < n; r++ {
-				if e.panelAt(r, n) {
+			m := n - 1 // rows attendRows computes
+			for r := 0; r < m; r++ {
+				if e.panelAt(r, m) {
 					panels++
 				}
 			}
 			D := cfg.Dim
-			clear(e.att)
-			e.attendRows(0, 1, 0, n)
+			nan := float32(math.NaN())
+			for i := range e.att {
+				e.att[i] = nan
+			}
+			e.attendRows(0, 1, 0, m)
 			got := slices.Clone(e.att[:n*D])
+			for c := range D {
+				if g := got[m*D+c]; g == g {
+					t.Fatalf("row %d (slot %d position %d), past the range, column %d: set to %v", m, e.rowSlot[m], e.rowPos[m], c, g)
+				}
+			}
 			clear(e.att)
-			for r := range n {
+			for r := range m {
 				e.attend(1, r, e.scoreScratch(0))
 			}
-			for r := range n {
+			for r := range m {
 				for c := range D {
 					if g, w := got[r*D+c], e.att[r*D+c]; math.Float32bits(g) != math.Float32bits(w) {
 						t.Fatalf("row %d (slot %d position %d) column %d: attendRows %v, attend %v (%d rows start a panel)",

@@ -176,3 +176,34 @@ func BenchmarkRolloutKnobs(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkScoreAttnKnob times Score (64 sequences of 144 tokens, as
+// BenchmarkScore) with attention over runs of rows as register-tiled
+// products (attnGemm) off and on, alternately call by call on one worker,
+// and reports the ratio of the medians (below 1: on is faster). Both give
+// the same bits (TestEngineAttnGemmBitwise).
+func BenchmarkScoreAttnKnob(b *testing.B) {
+	const batch, seqLen = 64, 144
+	for _, preset := range []string{"small", "medium"} {
+		b.Run(preset, func(b *testing.B) {
+			defer func(v bool) { attnGemm = v }(attnGemm)
+			e, cfg := benchEngine(b, preset, batch, 1)
+			defer e.Close()
+			rng := rand.New(rand.NewPCG(3, 4))
+			seqs := engRandSeqs(rng, batch, seqLen, seqLen, cfg.Vocab)
+			dst := engNewDst(seqs)
+			var t [2][]float64
+			for b.Loop() {
+				for i, on := range []bool{false, true} {
+					attnGemm = on
+					w0 := time.Now()
+					if err := e.Score(dst, seqs, 1); err != nil {
+						b.Fatal(err)
+					}
+					t[i] = append(t[i], time.Since(w0).Seconds())
+				}
+			}
+			b.ReportMetric(sgemmMedian(t[1])/sgemmMedian(t[0]), "x-on")
+		})
+	}
+}
