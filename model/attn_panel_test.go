@@ -102,7 +102,7 @@ func TestEngineAttendRowsRuns(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		runs   []run
-		panels bool // some row starts a panel
+		panels bool // some run is long enough for a panel
 	}{
 		{"one run", []run{{0, 0, 72}}, true},
 		{"mid-sequence", []run{{2, 37, 31}}, true},
@@ -121,10 +121,12 @@ func TestEngineAttendRowsRuns(t *testing.T) {
 				}
 			}
 			m := n - 1 // rows attendRows computes
-			for r := 0; r < m; r++ {
-				if e.panelAt(r, m) {
+			for r := 0; r < m; {
+				q := e.runEnd(r, m)
+				if q-r >= attnPanel {
 					panels++
 				}
+				r = q
 			}
 			D := cfg.Dim
 			nan := float32(math.NaN())
@@ -145,13 +147,13 @@ func TestEngineAttendRowsRuns(t *testing.T) {
 			for r := range m {
 				for c := range D {
 					if g, w := got[r*D+c], e.att[r*D+c]; math.Float32bits(g) != math.Float32bits(w) {
-						t.Fatalf("row %d (slot %d position %d) column %d: attendRows %v, attend %v (%d rows start a panel)",
+						t.Fatalf("row %d (slot %d position %d) column %d: attendRows %v, attend %v (%d runs of panels)",
 							r, e.rowSlot[r], e.rowPos[r], c, g, w, panels)
 					}
 				}
 			}
 			if (panels > 0) != tc.panels {
-				t.Errorf("%d rows can start a panel: want some %v", panels, tc.panels)
+				t.Errorf("%d runs of panels: want some %v", panels, tc.panels)
 			}
 		})
 	}

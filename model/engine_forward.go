@@ -95,39 +95,46 @@ const attnPanel = 6
 var attnGemm = true
 
 // attendRows computes attention for rows [r0, r1) of block l on worker w:
-// panels of attnPanel rows where panelAt allows, the other rows one at a
-// time. Chunks can start or end mid-sequence; a row's bits do not depend
-// on which route it takes.
+// runs of at least attnPanel rows of one sequence at consecutive positions
+// (runEnd) in panels of attnPanel rows, the other rows one at a time. A
+// run's last panel, if short, is moved back to end with the run: it
+// recomputes a few rows of the panel before it, with the same bits. Chunks
+// can start or end mid-sequence; a row's bits do not depend on the route.
 func (e *Engine) attendRows(w, l, r0, r1 int) {
 	s := e.scoreScratch(w)
 	for r := r0; r < r1; {
-		if e.panelAt(r, r1) {
-			e.attendPanel(l, r, s)
-			r += attnPanel
+		q := e.runEnd(r, r1)
+		if q-r < attnPanel {
+			for ; r < q; r++ {
+				e.attend(l, r, s)
+			}
 			continue
 		}
-		e.attend(l, r, s)
-		r++
-	}
-}
-
-// panelAt reports whether rows [r, r+attnPanel) lie below r1, belong to
-// one sequence at consecutive positions, and can go through
-// attendPanelAVX (AVX2, heads a multiple of 16 wide).
-func (e *Engine) panelAt(r, r1 int) bool {
-	if !attnGemm || !useAVX || e.cfg.Dim/e.cfg.Heads%16 != 0 || r+attnPanel > r1 {
-		return false
-	}
-	for i := 1; i < attnPanel; i++ {
-		if e.rowSlot[r+i] != e.rowSlot[r] || e.rowPos[r+i] != e.rowPos[r]+i {
-			return false
+		for p := r; p < q; p += attnPanel {
+			e.attendPanel(l, min(p, q-attnPanel), s)
 		}
+		r = q
 	}
-	return true
 }
 
-// attendPanel is attend for the attnPanel rows from r (panelAt), head by
-// head. s is a worker's scoreScratch.
+// runEnd returns the end of the run of rows from r, below r1, that
+// attendPanel can take together: one sequence at consecutive positions.
+// It is r+1 where attendPanelAVX cannot run (attnGemm off, no AVX2, heads
+// not a multiple of 16 wide).
+func (e *Engine) runEnd(r, r1 int) int {
+	if !attnGemm || !useAVX || e.cfg.Dim/e.cfg.Heads%16 != 0 {
+		return r + 1
+	}
+	q := r + 1
+	for q < r1 && e.rowSlot[q] == e.rowSlot[r] && e.rowPos[q] == e.rowPos[q-1]+1 {
+		q++
+	}
+	return q
+}
+
+// attendPanel is attend for the attnPanel rows from r, one sequence at
+// consecutive positions (runEnd), head by head. s is a worker's
+// scoreScratch.
 func (e *Engine) attendPanel(l, r int, s []float32) {
 	D, H := e.cfg.Dim, e.cfg.Heads
 	hd := D / H
