@@ -24,10 +24,12 @@ package model
 // its own position set to zero: each extra step adds 0*v, which is ±0 for
 // a finite v and leaves any sum but -0 unchanged (-0 + +0 = +0), and NaN
 // for an infinite or NaN v, after which the chain stays NaN. So where a
-// result (after the 1/sum scaling, by a finite positive factor) is neither
-// zero nor NaN it is attnMix's over the row's own positions; a row and
-// head with a zero or NaN in its result is mixed again by attnMix over
-// those only (TestEngineAttnGemmBitwise, TestAttendPanelSignedZero).
+// result is neither zero nor NaN it is attnMix's over the row's own
+// positions, and so is the scaled result (a zero or NaN times 1/sum stays
+// a zero or NaN, so the test can follow the scaling); a row and head with
+// a zero or NaN in its scaled result is mixed again by attnMix over its
+// own positions only (TestAttendPanelMatchesRows, TestAttendPanelSignedZero,
+// TestEngineAttnGemmBitwise).
 func attendPanelAVX(out []float32, ldo int, P []float32, ldp int, q []float32, ldq int, Kt []float32, ldb int, V []float32, hd, p0 int, scale float32) {
 	const mr = attnPanel
 	n := p0 + mr // positions of the last row
