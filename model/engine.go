@@ -58,7 +58,7 @@ type Engine struct {
 	att    []float32 // (R, D) attention output, heads concatenated
 	mlp    []float32 // (R, M) GELU(h@w1 + b1)
 	logits []float32 // (R, V) logits of the rows in sel, row i for sel[i]
-	scores []float32 // (workers, 2, pad16(maxLen)) attention weights, two rows per worker (scoreScratch)
+	scores []float32 // (workers, attnPanel, pad16(maxLen)) attention weights (scoreScratch)
 
 	rowTok  []int // (R) token fed at each row
 	rowPos  []int // (R) its position
@@ -151,7 +151,7 @@ func NewEngine(p *Params, maxBatch, maxLen, workers int) *Engine {
 		p: p, cfg: cfg, maxBatch: maxBatch, maxLen: maxLen, rowCap: R, workers: workers,
 		x: make([]float32, R*D), h: make([]float32, R*D), qkv: make([]float32, R*3*D),
 		att: make([]float32, R*D), mlp: make([]float32, R*M), logits: make([]float32, R*V),
-		scores: make([]float32, 2*workers*pad16(maxLen)),
+		scores: make([]float32, attnPanel*workers*pad16(maxLen)),
 		rowTok: make([]int, R), rowPos: make([]int, R), rowSlot: make([]int, R), sel: make([]int, R),
 		rng: make([]rand.PCG, maxBatch), prob: make([]float64, workers*V), idx: make([]int32, workers*V),
 		seqLen: make([]int, maxBatch), finished: make([]bool, maxBatch),
@@ -236,9 +236,7 @@ func (e *Engine) run(w, lo, hi int) {
 			e.storeKV(e.layer, 0, e.lin.n, j0, j1)
 		}
 	case opAttn:
-		for r := lo; r < hi; r++ {
-			e.attend(e.layer, r, e.scoreScratch(w))
-		}
+		e.attendRows(w, e.layer, lo, hi)
 	case opFinal:
 		for i := lo; i < hi; i++ {
 			D, r := e.cfg.Dim, e.sel[i]

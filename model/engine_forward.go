@@ -76,11 +76,80 @@ func (e *Engine) storeKV(l, r0, r1, j0, j1 int) {
 	}
 }
 
-// scoreScratch is worker w's attention scratch: two rows of maxLen
-// rounded up to 16, for the two heads attendHeadPairAVX takes at once.
+// scoreScratch is worker w's attention scratch: attnPanel rows of maxLen
+// rounded up to 16, for the two heads attendHeadPairAVX takes at once or
+// the rows of attendPanelAVX.
 func (e *Engine) scoreScratch(w int) []float32 {
-	n := 2 * pad16(e.maxLen)
+	n := attnPanel * pad16(e.maxLen)
 	return e.scores[w*n : (w+1)*n]
+}
+
+// attnPanel is how many rows of one sequence attendPanel takes at once:
+// the height of the AVX2 Sgemm micro-kernel (sgemmKernel6x16).
+const attnPanel = 6
+
+// attnGemm lets forwardChunk's attention take runs of attnPanel rows of
+// one sequence at consecutive positions as register-tiled products
+// (attendPanel) instead of one row at a time; the bits are the same. A
+// knob for the tests and the benchmark that compare the two.
+var attnGemm = true
+
+// attendRows computes attention for rows [r0, r1) of block l on worker w:
+// runs of at least attnPanel rows of one sequence at consecutive positions
+// (runEnd) in panels of attnPanel rows, the other rows one at a time. A
+// run's last panel, if short, is moved back to end with the run: it
+// recomputes a few rows of the panel before it, with the same bits. Chunks
+// can start or end mid-sequence; a row's bits do not depend on the route.
+func (e *Engine) attendRows(w, l, r0, r1 int) {
+	s := e.scoreScratch(w)
+	for r := r0; r < r1; {
+		q := e.runEnd(r, r1)
+		if q-r < attnPanel {
+			for ; r < q; r++ {
+				e.attend(l, r, s)
+			}
+			continue
+		}
+		for p := r; p < q; p += attnPanel {
+			e.attendPanel(l, min(p, q-attnPanel), s)
+		}
+		r = q
+	}
+}
+
+// runEnd returns the end of the run of rows from r, below r1, that
+// attendPanel can take together: one sequence at consecutive positions.
+// It is r+1 where attendPanelAVX cannot run (attnGemm off, no AVX2, heads
+// not a multiple of 16 wide).
+func (e *Engine) runEnd(r, r1 int) int {
+	if !attnGemm || !useAVX || e.cfg.Dim/e.cfg.Heads%16 != 0 {
+		return r + 1
+	}
+	q := r + 1
+	for q < r1 && e.rowSlot[q] == e.rowSlot[r] && e.rowPos[q] == e.rowPos[q-1]+1 {
+		q++
+	}
+	return q
+}
+
+// attendPanel is attend for the attnPanel rows from r, one sequence at
+// consecutive positions (runEnd), head by head. s is a worker's
+// scoreScratch.
+func (e *Engine) attendPanel(l, r int, s []float32) {
+	D, H := e.cfg.Dim, e.cfg.Heads
+	hd := D / H
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	slot, p0 := e.rowSlot[r], e.rowPos[r]
+	n := p0 + attnPanel // positions of the last row
+	ldb := D * kvBlock
+	Kt := e.kc[l][slot*e.nblk*ldb : (slot+1)*e.nblk*ldb]
+	ldp := pad16(e.maxLen)
+	for h := range H {
+		c0 := h * hd
+		_, vAt := e.kvAt(slot, 0, h)
+		attendPanelAVX(e.att[r*D+c0:], D, s[:attnPanel*ldp], ldp, e.qkv[r*3*D+c0:], 3*D,
+			Kt[c0*kvBlock:], ldb, e.vc[l][vAt:vAt+n*hd], hd, p0, scale)
+	}
 }
 
 // attend computes causal multi-head attention for row r of block l from

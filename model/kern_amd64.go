@@ -138,6 +138,14 @@ func attnScores(s, q, Kt []float32, ldb, hd int, scale float32) float32 {
 	for b := range nb {
 		kern1(&s16[b*kvBlock], &q[0], &Kt[b*ldb], kvBlock, hd, min(kvBlock, n16-b*kvBlock))
 	}
+	return attnSoftmax(s16, n, scale)
+}
+
+// attnSoftmax is attnScores after the scores: s16 holds the raw scores of
+// n positions (and room up to n rounded up to 16), which it turns into
+// exp(score*scale - max), returning their sum in attnScores' fixed order.
+func attnSoftmax(s16 []float32, n int, scale float32) float32 {
+	s := s16[:n]
 	if softmaxAsm {
 		scaleShiftVec(s, scale)
 	} else {
