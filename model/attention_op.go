@@ -494,10 +494,9 @@ func attentionBackward[F float32 | float64](dqkv, qkv, dy []F, B, T, H, hd int, 
 
 // attentionForwardSgemm is attentionForward for float32 on Sgemm, one
 // (b, h) pair at a time: S = Q K^T / sqrt(hd) (T, T), causal softmax of
-// each row (exact zeros above the diagonal), Y = S V, on the register-
-// tiled kernel: the tiles of S wholly above the diagonal are not computed,
-// and each row panel's chain in Y stops at its last row (sgemmTri; about
-// 0.6 of the full T x T products' flops at T = 64, the same bits). scr holds 2*T*T; kept, if not nil, (B*H, T, T) receives
+// each row (exact zeros above the diagonal), Y = S V. It computes the full
+// T x T product, twice the flops of the causal half, but on the register-
+// tiled kernel. scr holds 2*T*T; kept, if not nil, (B*H, T, T) receives
 // each pair's probabilities for the gradient; sg is the worker's Sgemm
 // packing buffers (nil: Sgemm's pool). It allocates nothing once they have
 // grown.
@@ -513,11 +512,11 @@ func attentionForwardSgemm(y, qkv []float32, B, T, H, hd int, pos []int, kept, s
 		b, h := pair/H, pair%H
 		q := qkv[b*T*ld+h*hd:] // (T, hd), row stride 3D
 		k, v := q[D:], q[2*D:]
-		sgemmSerialTri(sg, triCols, false, true, T, T, hd, scale, q, ld, k, ld, 0, S, T)
+		sgemmSerial(sg, false, true, T, T, hd, scale, q, ld, k, ld, 0, S, T)
 		for i := 0; i < T; i++ {
 			attentionSoftmaxRow(S[i*T:][:T], segStart(pos, b, T, i), i)
 		}
-		sgemmSerialTri(sg, triKEnd, false, false, T, hd, T, 1, S, T, v, ld, 0, y[b*T*D+h*hd:], D)
+		sgemmSerial(sg, false, false, T, hd, T, 1, S, T, v, ld, 0, y[b*T*D+h*hd:], D)
 	}
 }
 
@@ -566,11 +565,7 @@ func attentionSoftmaxRowGo(seg []float32) {
 //	dQ = dS K,  dK = dS^T Q,  dV = P^T dY.
 //
 // P is recomputed unless kept (B*H, T, T) holds the forward pass's. scr
-// holds 2*T*T; sg as in attentionForwardSgemm. As there, the products skip
-// what the causal mask makes zero or unread (sgemmTri): the tiles of P and
-// dP above the diagonal (their rows are cleared past i), the ends of dQ's
-// chains over keys j > i, and the starts of dK's and dV's chains over
-// queries i < j.
+// holds 2*T*T; sg as in attentionForwardSgemm.
 func attentionBackwardSgemm(dqkv, qkv, dy []float32, B, T, H, hd int, pos []int, kept, scr []float32, sg *sgemmScratch, first, stride int) {
 	D := H * hd
 	ld := 3 * D
@@ -586,12 +581,12 @@ func attentionBackwardSgemm(dqkv, qkv, dy []float32, B, T, H, hd int, pos []int,
 		if kept != nil {
 			P = kept[pair*T*T:][:T*T]
 		} else {
-			sgemmSerialTri(sg, triCols, false, true, T, T, hd, scale, q, ld, k, ld, 0, P, T)
+			sgemmSerial(sg, false, true, T, T, hd, scale, q, ld, k, ld, 0, P, T)
 			for i := 0; i < T; i++ {
 				attentionSoftmaxRow(P[i*T:][:T], segStart(pos, b, T, i), i)
 			}
 		}
-		sgemmSerialTri(sg, triCols, false, true, T, T, hd, 1, g, D, v, ld, 0, dP, T)
+		sgemmSerial(sg, false, true, T, T, hd, 1, g, D, v, ld, 0, dP, T)
 		for i := 0; i < T; i++ {
 			lo := segStart(pos, b, T, i)
 			p, d := P[i*T+lo:i*T+i+1], dP[i*T:][:T]
@@ -605,8 +600,8 @@ func attentionBackwardSgemm(dqkv, qkv, dy []float32, B, T, H, hd int, pos []int,
 			clear(d[:lo])
 			clear(d[i+1:])
 		}
-		sgemmSerialTri(sg, triKEnd, false, false, T, hd, T, 1, dP, T, k, ld, 0, dq, ld)
-		sgemmSerialTri(sg, triKStart, true, false, T, hd, T, 1, dP, T, q, ld, 0, dk, ld)
-		sgemmSerialTri(sg, triKStart, true, false, T, hd, T, 1, P, T, g, D, 0, dv, ld)
+		sgemmSerial(sg, false, false, T, hd, T, 1, dP, T, k, ld, 0, dq, ld)
+		sgemmSerial(sg, true, false, T, hd, T, 1, dP, T, q, ld, 0, dk, ld)
+		sgemmSerial(sg, true, false, T, hd, T, 1, P, T, g, D, 0, dv, ld)
 	}
 }

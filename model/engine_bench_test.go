@@ -184,16 +184,15 @@ func BenchmarkRolloutKnobs(b *testing.B) {
 // alternately call by call on one worker, and reports the ratio of the
 // medians (below 1: on is faster): the weights packed once per call
 // (enginePrepack) rather than for every chunk's matmul, attention over
-// runs of six rows as register-tiled products (attnGemm), Sgemm's k blocks
-// (sgemmKBlock), LayerNorm's element-wise pass (layerNormAsm) and the
-// log-softmax's float64 exps 4 lanes at a time (exp64Asm). Each gives the
-// same bits either way.
+// runs of six rows as register-tiled products (attnGemm), LayerNorm's
+// element-wise pass (layerNormAsm) and the log-softmax's float64 exps 4
+// lanes at a time (exp64Asm). Each gives the same bits either way.
 func BenchmarkScoreKnobs(b *testing.B) {
 	const batch, seqLen = 64, 144
 	for _, knob := range []struct {
 		name string
 		v    *bool
-	}{{"prepack", &enginePrepack}, {"attngemm", &attnGemm}, {"kblock", &sgemmKBlock}, {"layernorm", &layerNormAsm}, {"exp64", &exp64Asm}} {
+	}{{"prepack", &enginePrepack}, {"attngemm", &attnGemm}, {"layernorm", &layerNormAsm}, {"exp64", &exp64Asm}} {
 		for _, preset := range []string{"small", "medium"} {
 			b.Run(fmt.Sprintf("%s/%s", knob.name, preset), func(b *testing.B) {
 				defer func(v bool) { *knob.v = v }(*knob.v)

@@ -42,7 +42,6 @@ func newGemmScratch(cfg Config) sgemmScratch {
 		packA: make([]float32, mr*max(D, M)),
 		packB: make([]float32, packB),
 		tile:  make([]float32, mr*nr),
-		edge:  make([]float32, (sgemmL2Floats*2/sgemmKC/nr+sgemmL2Floats/sgemmKC/mr+2)*mr*nr),
 	}
 }
 

@@ -187,15 +187,14 @@ func BenchmarkTrainStepByOp(b *testing.B) {
 // vector kernel that has a knob on and off, alternately step by step, and
 // reports the median ms of each and their ratio (below 1: the kernel is
 // faster): AdamW's update (adamwAsm), the attention softmax
-// (softmaxAsm), attention's causal skips (sgemmTriSkip), Sgemm's k
-// blocks (sgemmKBlock), LayerNorm's element-wise passes, forward and
-// backward (layerNormAsm), and the loss's float64 exps 4 lanes at a time
+// (softmaxAsm), LayerNorm's element-wise passes, forward and backward
+// (layerNormAsm), and the loss's float64 exps 4 lanes at a time
 // (exp64Asm). Each gives the same bits either way.
 func BenchmarkTrainStepKnobs(b *testing.B) {
 	for _, knob := range []struct {
 		name string
 		v    *bool
-	}{{"adamw", &adamwAsm}, {"softmax", &softmaxAsm}, {"causal", &sgemmTriSkip}, {"kblock", &sgemmKBlock}, {"layernorm", &layerNormAsm}, {"exp64", &exp64Asm}} {
+	}{{"adamw", &adamwAsm}, {"softmax", &softmaxAsm}, {"layernorm", &layerNormAsm}, {"exp64", &exp64Asm}} {
 		for _, bc := range []struct {
 			preset string
 			B, T   int

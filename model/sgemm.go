@@ -1,7 +1,6 @@
 package model
 
 import (
-	"math"
 	"runtime"
 	"sync"
 )
@@ -103,15 +102,12 @@ type sgemmMicro struct {
 	mr, nr int
 	name   string
 	fn     func(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool, pf *float32)
-	// chain, if not nil, is fn with alpha 1, beta 0 that continues each
-	// element's chain from c's value when cont (runKBlocked).
-	chain func(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, cont bool)
 }
 
 // sgemmKern is the micro-kernel Sgemm uses, chosen once at start-up:
 // AVX-512 8x32 or AVX2+FMA 6x16 on amd64 (sgemm_amd64.go), else the
 // portable 4x4 Go kernel.
-var sgemmKern = sgemmMicro{4, 4, "go", sgemmKernelGo, nil}
+var sgemmKern = sgemmMicro{4, 4, "go", sgemmKernelGo}
 
 // sgemmKernels lists the kernels this CPU can run, best last; tests run
 // each.
@@ -132,40 +128,12 @@ type sgemmArgs struct {
 	// whatever the number of rows (the engine's decode steps, whose B is
 	// a weight matrix packed anew on every step otherwise).
 	bInPlace bool
-	// tri: a causal structure that lets run skip work (sgemmTri).
-	tri sgemmTri
 	// bPacked, when not nil, is all of an untransposed B already packed
 	// as sgemmPackBPanels lays it out for sgemmKern.nr: run reads its
 	// panels (nr floats a row) and packs no B, and j0 must be a multiple
 	// of nr. The engine keeps its weights so (engine_gemm.go).
 	bPacked []float32
 }
-
-// sgemmTri names a lower-triangular structure of a square product that
-// Sgemm can exploit (causal attention's products; sgemmSerialTri). Each
-// skips only products whose A factor is an exact zero, or outputs the
-// caller never reads, and sgemmSerialTri keeps the wanted outputs' bits:
-//   - A zero product at the start of a chain leaves its accumulator at +0
-//     (+0 + -0 is +0 in round to nearest), so triKStart is exact.
-//   - At the end of a chain it leaves the accumulator unchanged unless
-//     that is -0 (an FMA whose exact result underflows rounds to a signed
-//     zero): -0 + +0 is +0. So triKEnd's -0 outputs are recomputed.
-//   - A zero times an Inf or NaN is a NaN: sgemmSerialTri skips only when
-//     B is finite.
-type sgemmTri uint8
-
-const (
-	triNone sgemmTri = iota
-	// triCols: only C[i][j] with j <= i is wanted; tiles wholly above
-	// the diagonal are not computed (and not written).
-	triCols
-	// triKEnd: op(A)[i][q] == 0 for q > i; a row panel's k chain stops
-	// after its last row's index.
-	triKEnd
-	// triKStart: op(A)[i][q] == 0 for q < i; a row panel's k chain starts
-	// at its first row's index.
-	triKStart
-)
 
 // sgemmTask is one worker's share: rows [i0, i1) and columns [j0, j1) of C.
 type sgemmTask struct {
@@ -180,7 +148,6 @@ type sgemmScratch struct {
 	packA []float32 // (mc/mr, k, mr)
 	packB []float32 // (nc/nr, k, nr)
 	tile  []float32 // (mr, nr) for edge tiles
-	edge  []float32 // (npan+mpan, mr, nr): runKBlocked's edge tiles' accumulators
 }
 
 // sgemmCall is what a call takes from sgemmCalls: a task per worker.
@@ -240,60 +207,6 @@ func sgemmSerial(s *sgemmScratch, tA, tB bool, m, n, k int, alpha float32, a []f
 		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
 	s.run(&args, 0, m, 0, n)
 }
-
-// sgemmSerialTri is sgemmSerial on a product with the structure tri
-// (sgemmTri), which it skips where that cannot change the wanted
-// outputs' bits: it computes the whole product when s is nil,
-// sgemmTriSkip is off, beta is not 0, or (triKEnd, triKStart) B holds an
-// Inf or NaN, and again when a triKEnd output is -0.
-func sgemmSerialTri(s *sgemmScratch, tri sgemmTri, tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if s == nil || !sgemmTriSkip || beta != 0 || tri != triCols && !sgemmFinite(tB, k, n, b, ldb) {
-		sgemmSerial(s, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	if sgemmTrivial(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
-		return
-	}
-	args := sgemmArgs{tA: tA, tB: tB, m: m, n: n, k: k, alpha: alpha, beta: beta,
-		a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc, tri: tri}
-	s.run(&args, 0, m, 0, n)
-	if tri == triKEnd && sgemmHasNegZero(c, m, n, ldc) {
-		args.tri = triNone
-		s.run(&args, 0, m, 0, n)
-	}
-}
-
-// sgemmFinite reports whether op(B) (k x n) holds no Inf or NaN.
-func sgemmFinite(tB bool, k, n int, b []float32, ldb int) bool {
-	rows, cols := k, n
-	if tB {
-		rows, cols = n, k
-	}
-	for r := range rows {
-		for _, v := range b[r*ldb : r*ldb+cols] {
-			if v-v != 0 { // Inf - Inf and NaN - NaN are NaN
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// sgemmHasNegZero reports whether C (m x n) holds a -0.
-func sgemmHasNegZero(c []float32, m, n, ldc int) bool {
-	for i := range m {
-		for _, v := range c[i*ldc : i*ldc+n] {
-			if v == 0 && math.Signbit(float64(v)) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// sgemmTriSkip lets sgemmSerialTri skip the zero or unwanted parts of a
-// causal product (a knob for the benchmark that measures it).
-var sgemmTriSkip = true
 
 // sgemmWorkers is Sgemm with the number of workers given (clamped to
 // [1, sgemmMaxWorkers]); tests use it to check that the result does not
@@ -475,10 +388,6 @@ func sgemmGrow(buf []float32, n int) []float32 {
 // blocks of mc (packed A in L2), then NR-wide B panels (L1) by MR-high A
 // panels.
 func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
-	if sgemmKBlock && sgemmKern.chain != nil && p.k >= 2*sgemmKC && p.alpha == 1 && p.beta == 0 && p.tri == triNone && !p.bInPlace {
-		s.runKBlocked(p, i0, i1, j0, j1)
-		return
-	}
 	kern := sgemmKern
 	mr, nr, k := kern.mr, kern.nr, p.k
 	nc := max(nr, sgemmL2Floats*2/k/nr*nr)
@@ -578,150 +487,13 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 					default:
 						ap, rsa, csa = p.a[i*p.lda:], p.lda, 1
 					}
-					kt, bt := k, bp
-					switch p.tri {
-					case triCols:
-						if j > i+rows-1 { // wholly above the diagonal
-							continue
-						}
-					case triKEnd:
-						kt = min(k, i+rows)
-					case triKStart:
-						if i >= k { // every product is zero: C = beta*C
-							clear(s.tile)
-							sgemmEdge(p.c[i*p.ldc+j:], p.ldc, s.tile, nr, rows, cols, p.alpha, p.beta)
-							continue
-						}
-						kt, ap, bt = k-i, ap[i*csa:], bp[i*ldbp:]
-					}
 					if rows == mr && cols == nr {
-						kern.fn(kt, ap, rsa, csa, bt, ldbp, p.c[i*p.ldc+j:], p.ldc, p.alpha, p.beta, loadC, pf)
+						kern.fn(k, ap, rsa, csa, bp, ldbp, p.c[i*p.ldc+j:], p.ldc, p.alpha, p.beta, loadC, pf)
 						pf = nil
 						continue
 					}
-					kern.fn(kt, ap, rsa, csa, bt, ldbp, s.tile, nr, 1, 0, false, nil)
+					kern.fn(k, ap, rsa, csa, bp, ldbp, s.tile, nr, 1, 0, false, nil)
 					sgemmEdge(p.c[i*p.ldc+j:], p.ldc, s.tile, nr, rows, cols, p.alpha, p.beta)
-				}
-			}
-		}
-	}
-}
-
-// sgemmKC is the k block of runKBlocked: a packed B panel's block
-// (sgemmKC x 16 floats, 16 KiB on AVX2) stays in a 32 KiB L1 while the
-// A panels of a row block pass it, and a row block's A (mc x sgemmKC)
-// stays in L2.
-const sgemmKC = 256
-
-// sgemmKBlock lets run split chains of at least 2*sgemmKC products into
-// k blocks (runKBlocked; a knob for the benchmark that measures it).
-var sgemmKBlock = true
-
-// runKBlocked is run for a long k (the weight gradients' k = tokens, the
-// MLP's k = hidden width) with alpha 1 and beta 0, in BLIS's full loop
-// order: k is cut into blocks of sgemmKC, and each tile's accumulators go
-// through C between blocks (the kernel's chain variant stores them raw
-// and the next block starts from them). A float32 accumulator survives the
-// store and load exactly, so every element is still one FMA chain over
-// p = 0..k-1 in order, from zero: the bits of run's single pass. Without
-// the blocks a 6-row A panel and a 16-column B panel of k = 2048 (48 and
-// 128 KiB) came from L2 and L3 at each call, and row blocks were 12 rows.
-// Edge tiles keep their accumulators in s.edge until the last block. The
-// engine's decode steps (bInPlace) keep run: they read each weight panel
-// once, prefetching the next, and a first measurement under load showed
-// no gain there.
-func (s *sgemmScratch) runKBlocked(p *sgemmArgs, i0, i1, j0, j1 int) {
-	kern := sgemmKern
-	mr, nr, k, kc := kern.mr, kern.nr, p.k, sgemmKC
-	if p.bPacked != nil && (p.tB || j0%nr != 0 || len(p.bPacked) < sgemmPackedLen(k, p.n, nr)) {
-		panic("model: Sgemm: bad packed B")
-	}
-	nc := max(nr, sgemmL2Floats*2/kc/nr*nr)
-	mc := max(mr, sgemmL2Floats/kc/mr*mr)
-	packAllB := p.tB || i1-i0 >= sgemmPackBMinRows && !p.bInPlace
-	packA := sgemmPackAll || p.tA && ((j1-j0+nr-1)/nr > sgemmTAInPlacePanels || p.lda%512 == 0)
-	packOnce := false
-	if mpan := (i1 - i0 + mr - 1) / mr; packA && mpan*mr*k <= sgemmPackOnceFloats {
-		packOnce = true
-		s.packA = sgemmGrow(s.packA, mpan*mr*k)
-		for ip := range mpan {
-			sgemmPackA(s.packA[ip*mr*k:(ip+1)*mr*k], p, i0+ip*mr, min(mr, i1-i0-ip*mr), mr)
-		}
-	}
-	for jc := j0; jc < j1; jc += nc {
-		ncur := min(nc, j1-jc)
-		npan := (ncur + nr - 1) / nr
-		if p.bPacked == nil {
-			s.packB = sgemmGrow(s.packB, npan*nr*k)
-			for jp := range npan {
-				if cols := min(nr, ncur-jp*nr); packAllB || cols < nr {
-					sgemmPackB(s.packB[jp*nr*k:(jp+1)*nr*k], p, jc+jp*nr, cols, nr)
-				}
-			}
-		}
-		for ic := i0; ic < i1; ic += mc {
-			mcur := min(mc, i1-ic)
-			mpan := (mcur + mr - 1) / mr
-			apan := 0 // the block's first panel in s.packA
-			switch {
-			case packOnce:
-				apan = (ic - i0) / mr
-			case packA:
-				s.packA = sgemmGrow(s.packA, mpan*mr*k)
-				for ip := range mpan {
-					sgemmPackA(s.packA[ip*mr*k:(ip+1)*mr*k], p, ic+ip*mr, min(mr, mcur-ip*mr), mr)
-				}
-			default:
-				if rows := mcur % mr; rows != 0 { // the last panel is short: pack it
-					s.packA = sgemmGrow(s.packA, mr*k)
-					sgemmPackA(s.packA, p, ic+mcur-rows, rows, mr)
-				}
-			}
-			s.edge = sgemmGrow(s.edge, (npan+mpan)*mr*nr)
-			for pc := 0; pc < k; pc += kc {
-				kcur, cont, last := min(kc, k-pc), pc > 0, pc+kc >= k
-				for jp := range npan {
-					j := jc + jp*nr
-					cols := min(nr, ncur-jp*nr)
-					var bp []float32
-					ldbp := nr
-					switch {
-					case p.bPacked != nil: // panel j/nr starts at j*k (run)
-						bp = p.bPacked[j*k : (j+nr)*k]
-					case !packAllB && cols == nr:
-						bp, ldbp = p.b[j:], p.ldb
-					default:
-						bp = s.packB[jp*nr*k : (jp+1)*nr*k]
-					}
-					bp = bp[pc*ldbp:]
-					for ip := range mpan {
-						i := ic + ip*mr
-						rows := min(mr, mcur-ip*mr)
-						ap, rsa, csa := s.packA, 1, mr
-						switch {
-						case packA:
-							ap = s.packA[(apan+ip)*mr*k : (apan+ip+1)*mr*k]
-						case rows < mr: // packed above
-						case p.tA: // op(A)[i, q] = a[q*lda + i]
-							ap, rsa, csa = p.a[i:], 1, p.lda
-						default:
-							ap, rsa, csa = p.a[i*p.lda:], p.lda, 1
-						}
-						ap = ap[pc*csa:]
-						if rows == mr && cols == nr {
-							kern.chain(kcur, ap, rsa, csa, bp, ldbp, p.c[i*p.ldc+j:], p.ldc, cont)
-							continue
-						}
-						slot := jp // a short row panel (the last): one per column panel
-						if rows == mr {
-							slot = npan + ip // a short column panel (the last)
-						}
-						e := s.edge[slot*mr*nr:][:mr*nr]
-						kern.chain(kcur, ap, rsa, csa, bp, ldbp, e, nr, cont)
-						if last {
-							sgemmEdge(p.c[i*p.ldc+j:], p.ldc, e, nr, rows, cols, 1, 0)
-						}
-					}
 				}
 			}
 		}

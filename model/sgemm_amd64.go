@@ -23,13 +23,6 @@ func sgemmKernel6x16(k int, a *float32, rsa, csa int, b *float32, ldb int, c *fl
 //go:noescape
 func sgemmKernel6x16pf(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, loadC bool, pf *float32)
 
-// sgemmKernel6x16c is sgemmKernel6x16 with alpha 1 and beta 0 that, with
-// cont, starts each accumulator from the tile's value in c instead of zero:
-// one k block of a chain that runs on in the next call (runKBlocked).
-//
-//go:noescape
-func sgemmKernel6x16c(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, cont bool)
-
 //go:noescape
 func sgemmPackT6(dst, src *float32, lda, k int)
 
@@ -77,13 +70,6 @@ func sgemmAVX512(k int, a []float32, rsa, csa int, b []float32, ldb int, c []flo
 	sgemmKernel8x32(k, &a[0], rsa, csa, &b[0], ldb, &c[0], ldc, alpha, beta, loadC)
 }
 
-// sgemmAVX2Chain checks the operands' extent, then runs
-// sgemmKernel6x16c on them.
-func sgemmAVX2Chain(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, cont bool) {
-	_, _, _ = a[5*rsa+(k-1)*csa], b[(k-1)*ldb+15], c[5*ldc+15]
-	sgemmKernel6x16c(k, &a[0], rsa, csa, &b[0], ldb, &c[0], ldc, cont)
-}
-
 func sgemmAVX2(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, loadC bool, pf *float32) {
 	_, _, _ = a[5*rsa+(k-1)*csa], b[(k-1)*ldb+15], c[5*ldc+15]
 	if pf != nil {
@@ -95,10 +81,10 @@ func sgemmAVX2(k int, a []float32, rsa, csa int, b []float32, ldb int, c []float
 
 func init() {
 	if cpuHas.avx2FMA {
-		sgemmKernels = append(sgemmKernels, sgemmMicro{6, 16, "avx2", sgemmAVX2, sgemmAVX2Chain})
+		sgemmKernels = append(sgemmKernels, sgemmMicro{6, 16, "avx2", sgemmAVX2})
 	}
 	if cpuHas.avx512 {
-		sgemmKernels = append(sgemmKernels, sgemmMicro{8, 32, "avx512", sgemmAVX512, nil})
+		sgemmKernels = append(sgemmKernels, sgemmMicro{8, 32, "avx512", sgemmAVX512})
 	}
 	sgemmKern = sgemmKernels[len(sgemmKernels)-1]
 }

@@ -148,54 +148,6 @@ TEXT ·%s(SB), NOSPLIT, $0-%d
 		p("\tVZEROUPPER\n\tRET")
 	}
 
-	// AVX2 6x16 that continues each element's chain from C's value
-	// (cont), or starts it from zero, and stores the raw sums: the k
-	// blocks of sgemmScratch.runKBlocked, whose chains therefore run the
-	// same FMAs in the same order as one call over the whole k.
-	p(`
-// func sgemmKernel6x16c(k int, a *float32, rsa, csa int, b *float32, ldb int, c *float32, ldc int, cont bool)
-TEXT ·sgemmKernel6x16c(SB), NOSPLIT, $0-65
-	MOVQ k+0(FP), CX
-	MOVQ a+8(FP), AX
-	MOVQ rsa+16(FP), R10
-	MOVQ csa+24(FP), R14
-	MOVQ b+32(FP), BX
-	MOVQ ldb+40(FP), R8
-	MOVQ c+48(FP), DI
-	MOVQ ldc+56(FP), R9
-	SHLQ $2, R10
-	SHLQ $2, R14
-	SHLQ $2, R8
-	SHLQ $2, R9
-	LEAQ (AX)(R10*1), R11
-	LEAQ (AX)(R10*2), R12
-	LEAQ (R11)(R10*2), R13
-	MOVBLZX cont+64(FP), DX
-	TESTL DX, DX
-	JEQ   zero256c
-	MOVQ  DI, SI`)
-	for r := 0; r < 6; r++ {
-		p("\tVMOVUPS (SI), Y%d\n\tVMOVUPS 32(SI), Y%d\n\tADDQ R9, SI", 2*r, 2*r+1)
-	}
-	p("\tJMP   start256c\n\nzero256c:")
-	for i := 0; i < 12; i++ {
-		p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
-	}
-	p("\nstart256c:\n\tTESTQ CX, CX\n\tJEQ   store256c\n\nloop256c:")
-	p("\tVMOVUPS (BX), Y12\n\tVMOVUPS 32(BX), Y13")
-	for r := 0; r < 6; r++ {
-		y := 14 + r%2
-		p("\tVBROADCASTSS %s, Y%d", sgemmRow(r), y)
-		p("\tVFMADD231PS Y12, Y%d, Y%d", y, 2*r)
-		p("\tVFMADD231PS Y13, Y%d, Y%d", y, 2*r+1)
-	}
-	p("\tADDQ R14, AX\n\tADDQ R14, R11\n\tADDQ R14, R12\n\tADDQ R14, R13\n\tADDQ R8, BX")
-	p("\tDECQ CX\n\tJNE  loop256c\n\nstore256c:")
-	for r := 0; r < 6; r++ {
-		p("\tVMOVUPS Y%d, (DI)\n\tVMOVUPS Y%d, 32(DI)\n\tADDQ R9, DI", 2*r, 2*r+1)
-	}
-	p("\tVZEROUPPER\n\tRET")
-
 	// Packing (sgemmPackRowsAsm): k rows of 6 or 8 floats of a transposed
 	// A, or of 16 or 32 floats of an untransposed B, ld floats apart,
 	// copied one after another. The same moves in Go (with their bounds
