@@ -506,6 +506,7 @@ var layerNormAsm = true
 // 8 lanes at a time where useAVX && layerNormAsm, the rest (the tail, or
 // all of it) in layerNormRowGo.
 func layerNormRow[F float32 | float64](yr, xr, gain, bias []F, mean, rstd F) {
+	yr = yr[:len(xr)] // the vector pass's length, as the Go loop's
 	n := 0
 	if useAVX && layerNormAsm {
 		if y, ok := any(yr).([]float32); ok {
@@ -566,6 +567,7 @@ func layerNormGradRows[F float32 | float64](dx, x, gain, dy, st []F, C, lo, hi i
 // sgx = sum g xhat (layerNormGradRows).
 func layerNormGradRow[F float32 | float64](dxr, xr, gain, dyr []F, mean, rstd, sg, sgx F) {
 	C := len(xr)
+	dxr = dxr[:C] // the vector pass's length, as the Go loop's
 	sg /= F(C)
 	sgx /= F(C)
 	n := 0
@@ -575,7 +577,7 @@ func layerNormGradRow[F float32 | float64](dxr, xr, gain, dyr []F, mean, rstd, s
 				float32(mean), float32(rstd), float32(sg), float32(sgx))
 		}
 	}
-	layerNormGradRowGo(dxr[n:C], xr[n:], gain[n:C], dyr[n:C], mean, rstd, sg, sgx)
+	layerNormGradRowGo(dxr[n:], xr[n:], gain[n:C], dyr[n:C], mean, rstd, sg, sgx)
 }
 
 // layerNormGradRowGo writes dxr = rstd * (dy*gain - sg - (x-mean)*rstd*sgx)
@@ -610,6 +612,7 @@ func layerNormGainGradRows[F float32 | float64](dgain, x, dy, st []F, C, lo, hi 
 // lanes at a time where useAVX && layerNormAsm (layerNormGainGradArr), the
 // rest in layerNormGainGradRowGo. Each column still adds the rows in order.
 func layerNormGainGradRow[F float32 | float64](dgain, xr, dyr []F, mean, rstd F) {
+	dgain = dgain[:len(xr)] // the vector pass's length, as the Go loop's
 	n := 0
 	if useAVX && layerNormAsm {
 		if d, ok := any(dgain).([]float32); ok {
