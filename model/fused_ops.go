@@ -496,10 +496,10 @@ func layerNormRows[F float32 | float64](y, x, gain, bias, st []F, C, lo, hi int)
 
 // layerNormAsm lets LayerNorm's element-wise passes on float32 rows
 // (layerNormRow, layerNormGradRow, layerNormGainGradRow) run 8 lanes at a
-// time with layerNormArr, layerNormGradArr and layerNormGainGradArr where
-// the CPU has AVX2 (useAVX): the same operations in the same order, so the
-// same bits (TestLayerNormVecMatchesGo). A knob for the benchmarks that
-// measure it.
+// time with layerNormArr (the gain's gradient too) and layerNormGradArr
+// where the CPU has AVX2 and FMA (useAVX): the same operations in the same
+// order, so the same bits (TestLayerNormVecMatchesGo). A knob for the
+// benchmarks that measure it.
 var layerNormAsm = true
 
 // layerNormRow writes yr = (xr - mean) * rstd * gain + bias: a float32 row
@@ -609,8 +609,9 @@ func layerNormGainGradRows[F float32 | float64](dgain, x, dy, st []F, C, lo, hi 
 }
 
 // layerNormGainGradRow adds one row's xhat * dy to dgain: a float32 row 8
-// lanes at a time where useAVX && layerNormAsm (layerNormGainGradArr), the
-// rest in layerNormGainGradRowGo. Each column still adds the rows in order.
+// lanes at a time where useAVX && layerNormAsm (layerNormGainGradVecAVX),
+// the rest in layerNormGainGradRowGo. Each column still adds the rows in
+// order.
 func layerNormGainGradRow[F float32 | float64](dgain, xr, dyr []F, mean, rstd F) {
 	dgain = dgain[:len(xr)] // the vector pass's length, as the Go loop's
 	n := 0
@@ -623,9 +624,9 @@ func layerNormGainGradRow[F float32 | float64](dgain, xr, dyr []F, mean, rstd F)
 }
 
 // layerNormGainGradRowGo adds ((x - mean) * rstd) * dy to dgain one
-// element at a time, the reference of layerNormGainGradArr. The conversion
-// keeps a GOAMD64=v3 build from fusing the last product and the sum into
-// one FMA (a no-op on the default build).
+// element at a time, the reference of layerNormGainGradVecAVX. The
+// conversion keeps a GOAMD64=v3 build from fusing the last product and the
+// sum into one FMA (a no-op on the default build).
 func layerNormGainGradRowGo[F float32 | float64](dgain, xr, dyr []F, mean, rstd F) {
 	n := len(xr)
 	dgain, dyr = dgain[:n], dyr[:n]

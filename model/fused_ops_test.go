@@ -834,12 +834,12 @@ func TestSoftmaxRowAVXMatchesGo(t *testing.T) {
 
 // TestLayerNormVecMatchesGo: LayerNorm's element-wise passes on float32
 // rows, 8 lanes at a time (layerNormRow, layerNormGradRow and
-// layerNormGainGradRow through layerNormArr, layerNormGradArr and
-// layerNormGainGradArr), give the Go loops' bits on every length from 1 to
-// 70 and on model widths (so every tail), at offsets 0 to 3 into their
-// slices, on values with zeros of both signs, subnormals, infinities, NaN
-// and products that overflow; and they write nothing past the row, even
-// where the destination is longer.
+// layerNormGainGradRow through layerNormArr and layerNormGradArr, the
+// gain's gradient as layerNormArr with dgain for the bias), give the Go
+// loops' bits on every length from 1 to 70 and on model widths (so every
+// tail), at offsets 0 to 3 into their slices, on values with zeros of
+// both signs, subnormals, infinities, NaN and products that overflow; and
+// they write nothing past the row, even where the destination is longer.
 func TestLayerNormVecMatchesGo(t *testing.T) {
 	if !useAVX {
 		t.Skip("no AVX2 on this CPU or build")
