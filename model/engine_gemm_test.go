@@ -306,3 +306,44 @@ func TestEnginePrepackLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestEnginePrepackRead: once the weights are packed (gpacked), the
+// engine's Sgemm matmuls read them from gpk, not from the weights in
+// place: packed, a matmul gives the in-place bits, and with gpk then
+// poisoned with NaNs every output is NaN. (The bitwise tests alone pass
+// whether or not the panels are read.)
+func TestEnginePrepackRead(t *testing.T) {
+	cfg := engConfigs[1].cfg
+	e := NewEngine(engParams(cfg, 66), 4, cfg.Context, 1)
+	defer e.Close()
+	e.gemmRows = 2 // through Sgemm whatever its kernel
+	if e.gpk == nil {
+		e.newGemmPanels()
+	}
+	e.prepare()
+	const n = 12
+	rng := rand.New(rand.NewPCG(67, 68))
+	m := &e.mats[1].w1
+	x := engRandF32(rng, n*m.in)
+	dst := make([]float32, n*m.out)
+	a := linArgsFor(dst, x, m, nil, n, epiSet)
+	e.linearGemm(0, &a, 0, n, 0, m.out)
+	want := slices.Clone(dst)
+	e.packGemm(0, e.gpanels)
+	e.gpacked = true
+	e.linearGemm(0, &a, 0, n, 0, m.out)
+	for i, w := range want {
+		if math.Float32bits(dst[i]) != math.Float32bits(w) {
+			t.Fatalf("packed: out[%d] = %v, in place %v", i, dst[i], w)
+		}
+	}
+	for i := range e.gpk {
+		e.gpk[i] = float32(math.NaN())
+	}
+	e.linearGemm(0, &a, 0, n, 0, m.out)
+	for i, v := range dst {
+		if v == v {
+			t.Fatalf("gpk poisoned: out[%d] = %v, want NaN (the matmul did not read the packed panels)", i, v)
+		}
+	}
+}

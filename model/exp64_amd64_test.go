@@ -3,9 +3,11 @@
 package model
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 )
@@ -80,5 +82,29 @@ func TestExp64VecAVX(t *testing.T) {
 	}
 	if n := exp64VecAVX(y, y); n != len(y) {
 		t.Errorf("exp64VecAVX on [-50, 0] set %d of %d", n, len(y))
+	}
+}
+
+// TestExp64OffWithoutMathFMA: with GODEBUG=cpu.fma=off, math.Exp leaves
+// its FMA path and rounds some inputs differently from exp64x4, so
+// exp64MatchesMath must turn the vector exp off and expF64 must still give
+// math.Exp's bits. It reruns TestExpF64MatchesMath and TestExp64VecAVX in a
+// child process under that GODEBUG and demands that both pass and that the
+// vector exp was off there.
+func TestExp64OffWithoutMathFMA(t *testing.T) {
+	if !cpuHas.avx2FMA {
+		t.Skip("no AVX2+FMA: the vector exp never runs")
+	}
+	if strings.Contains(os.Getenv("GODEBUG"), "cpu.") {
+		t.Skip("GODEBUG already sets CPU features (this is the child, or a run that chose them)")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^(TestExpF64MatchesMath|TestExp64VecAVX)$", "-test.v")
+	cmd.Env = append(os.Environ(), "GODEBUG=cpu.fma=off")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("with GODEBUG=cpu.fma=off: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("exp64MatchesMath turned the vector exp off")) {
+		t.Fatalf("with GODEBUG=cpu.fma=off the vector exp stayed on:\n%s", out)
 	}
 }

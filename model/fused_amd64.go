@@ -95,20 +95,14 @@ func layerNormGradVecAVX(dx, x, gain, dy []float32, mean, rstd, sg, sgx float32)
 func layerNormGradArr(dx, x, gain, dy *float32, n int, c *[4]float32)
 
 // layerNormGainGradVecAVX runs layerNormGainGradRowGo on the first
-// len(dgain) &^ 7 elements with layerNormGainGradArr and returns how many
-// it did.
+// len(dgain) &^ 7 elements and returns how many it did: dgain =
+// ((x - mean) * rstd) * dy + dgain is layerNormArr with dy for the gain and
+// dgain for the bias, the same operations in the same order (the product
+// the first operand of the sum, as in the compiled Go loop), each element
+// read before it is written.
 func layerNormGainGradVecAVX(dgain, x, dy []float32, mean, rstd float32) int {
-	n := len(dgain) &^ 7
-	if n == 0 {
-		return 0
-	}
-	x, dy = x[:n], dy[:n]
-	layerNormGainGradArr(&dgain[0], &x[0], &dy[0], n, mean, rstd)
-	return n
+	return layerNormVecAVX(dgain, x, dy, dgain, mean, rstd)
 }
-
-//go:noescape
-func layerNormGainGradArr(dgain, x, dy *float32, n int, mean, rstd float32)
 
 //go:noescape
 func maxArr(x *float32, n int) float32

@@ -262,35 +262,3 @@ lgloop:
 lgdone:
 	VZEROUPPER
 	RET
-
-// func layerNormGainGradArr(dgain, x, dy *float32, n int, mean, rstd float32)
-// dgain[i] = ((x[i] - mean) * rstd) * dy[i] + dgain[i] for i < n,
-// n % 8 == 0: layerNormGainGradRowGo's operations in its order, one
-// rounding each (no FMA), so the same bits; each with the first operand
-// the compiled Go loop gives it (the product before dgain in the sum).
-TEXT ·layerNormGainGradArr(SB), NOSPLIT, $0-40
-	MOVQ         dgain+0(FP), DI
-	MOVQ         x+8(FP), SI
-	MOVQ         dy+16(FP), R8
-	MOVQ         n+24(FP), CX
-	VBROADCASTSS mean+32(FP), Y1
-	VBROADCASTSS rstd+36(FP), Y2
-	TESTQ        CX, CX
-	JZ           lggdone
-
-lggloop:
-	VMOVUPS      (SI), Y0
-	VSUBPS       Y1, Y0, Y0
-	VMULPS       Y2, Y0, Y0
-	VMULPS       (R8), Y0, Y0
-	VADDPS       (DI), Y0, Y0
-	VMOVUPS      Y0, (DI)
-	ADDQ         $32, SI
-	ADDQ         $32, R8
-	ADDQ         $32, DI
-	SUBQ         $8, CX
-	JNZ          lggloop
-
-lggdone:
-	VZEROUPPER
-	RET

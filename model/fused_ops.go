@@ -496,16 +496,17 @@ func layerNormRows[F float32 | float64](y, x, gain, bias, st []F, C, lo, hi int)
 
 // layerNormAsm lets LayerNorm's element-wise passes on float32 rows
 // (layerNormRow, layerNormGradRow, layerNormGainGradRow) run 8 lanes at a
-// time with layerNormArr, layerNormGradArr and layerNormGainGradArr where
-// the CPU has AVX2 (useAVX): the same operations in the same order, so the
-// same bits (TestLayerNormVecMatchesGo). A knob for the benchmarks that
-// measure it.
+// time with layerNormArr (the gain's gradient too) and layerNormGradArr
+// where the CPU has AVX2 and FMA (useAVX): the same operations in the same
+// order, so the same bits (TestLayerNormVecMatchesGo). A knob for the
+// benchmarks that measure it.
 var layerNormAsm = true
 
 // layerNormRow writes yr = (xr - mean) * rstd * gain + bias: a float32 row
 // 8 lanes at a time where useAVX && layerNormAsm, the rest (the tail, or
 // all of it) in layerNormRowGo.
 func layerNormRow[F float32 | float64](yr, xr, gain, bias []F, mean, rstd F) {
+	yr = yr[:len(xr)] // the vector pass's length, as the Go loop's
 	n := 0
 	if useAVX && layerNormAsm {
 		if y, ok := any(yr).([]float32); ok {
@@ -566,6 +567,7 @@ func layerNormGradRows[F float32 | float64](dx, x, gain, dy, st []F, C, lo, hi i
 // sgx = sum g xhat (layerNormGradRows).
 func layerNormGradRow[F float32 | float64](dxr, xr, gain, dyr []F, mean, rstd, sg, sgx F) {
 	C := len(xr)
+	dxr = dxr[:C] // the vector pass's length, as the Go loop's
 	sg /= F(C)
 	sgx /= F(C)
 	n := 0
@@ -575,7 +577,7 @@ func layerNormGradRow[F float32 | float64](dxr, xr, gain, dyr []F, mean, rstd, s
 				float32(mean), float32(rstd), float32(sg), float32(sgx))
 		}
 	}
-	layerNormGradRowGo(dxr[n:C], xr[n:], gain[n:C], dyr[n:C], mean, rstd, sg, sgx)
+	layerNormGradRowGo(dxr[n:], xr[n:], gain[n:C], dyr[n:C], mean, rstd, sg, sgx)
 }
 
 // layerNormGradRowGo writes dxr = rstd * (dy*gain - sg - (x-mean)*rstd*sgx)
@@ -607,9 +609,11 @@ func layerNormGainGradRows[F float32 | float64](dgain, x, dy, st []F, C, lo, hi 
 }
 
 // layerNormGainGradRow adds one row's xhat * dy to dgain: a float32 row 8
-// lanes at a time where useAVX && layerNormAsm (layerNormGainGradArr), the
-// rest in layerNormGainGradRowGo. Each column still adds the rows in order.
+// lanes at a time where useAVX && layerNormAsm (layerNormGainGradVecAVX),
+// the rest in layerNormGainGradRowGo. Each column still adds the rows in
+// order.
 func layerNormGainGradRow[F float32 | float64](dgain, xr, dyr []F, mean, rstd F) {
+	dgain = dgain[:len(xr)] // the vector pass's length, as the Go loop's
 	n := 0
 	if useAVX && layerNormAsm {
 		if d, ok := any(dgain).([]float32); ok {
@@ -620,9 +624,9 @@ func layerNormGainGradRow[F float32 | float64](dgain, xr, dyr []F, mean, rstd F)
 }
 
 // layerNormGainGradRowGo adds ((x - mean) * rstd) * dy to dgain one
-// element at a time, the reference of layerNormGainGradArr. The conversion
-// keeps a GOAMD64=v3 build from fusing the last product and the sum into
-// one FMA (a no-op on the default build).
+// element at a time, the reference of layerNormGainGradVecAVX. The
+// conversion keeps a GOAMD64=v3 build from fusing the last product and the
+// sum into one FMA (a no-op on the default build).
 func layerNormGainGradRowGo[F float32 | float64](dgain, xr, dyr []F, mean, rstd F) {
 	n := len(xr)
 	dgain, dyr = dgain[:n], dyr[:n]

@@ -834,11 +834,12 @@ func TestSoftmaxRowAVXMatchesGo(t *testing.T) {
 
 // TestLayerNormVecMatchesGo: LayerNorm's element-wise passes on float32
 // rows, 8 lanes at a time (layerNormRow, layerNormGradRow and
-// layerNormGainGradRow through layerNormArr, layerNormGradArr and
-// layerNormGainGradArr), give the Go loops' bits on every length from 1 to
-// 70 and on model widths (so every tail), at offsets 0 to 3 into their
-// slices, on values with zeros of both signs, subnormals, infinities, NaN
-// and products that overflow; and they write nothing past the row.
+// layerNormGainGradRow through layerNormArr and layerNormGradArr, the
+// gain's gradient as layerNormArr with dgain for the bias), give the Go
+// loops' bits on every length from 1 to 70 and on model widths (so every
+// tail), at offsets 0 to 3 into their slices, on values with zeros of
+// both signs, subnormals, infinities, NaN and products that overflow; and
+// they write nothing past the row, even where the destination is longer.
 func TestLayerNormVecMatchesGo(t *testing.T) {
 	if !useAVX {
 		t.Skip("no AVX2 on this CPU or build")
@@ -881,13 +882,13 @@ func TestLayerNormVecMatchesGo(t *testing.T) {
 					got[i] = sentinel
 				}
 				want := slices.Clone(got)
-				layerNormRow(got[off:off+n], x, gain, bias, mean, rstd)
+				layerNormRow(got[off:], x, gain, bias, mean, rstd) // dst longer than the row
 				layerNormRowGo(want[off:off+n], x, gain, bias, mean, rstd)
 				same("layerNormRow", n, off, got, want)
 				if k := layerNormVecAVX(got[off:off+n], x, gain, bias, mean, rstd); k != n&^7 {
 					t.Fatalf("n=%d: layerNormVecAVX did %d elements, want %d", n, k, n&^7)
 				}
-				layerNormGradRow(got[off:off+n], x, gain, dy, mean, rstd, sg, sgx)
+				layerNormGradRow(got[off:], x, gain, dy, mean, rstd, sg, sgx)
 				layerNormGradRowGo(want[off:off+n], x, gain, dy, mean, rstd, sg/float32(n), sgx/float32(n))
 				same("layerNormGradRow", n, off, got, want)
 				if k := layerNormGradVecAVX(got[off:off+n], x, gain, dy, mean, rstd, sg, sgx); k != n&^7 {
@@ -895,7 +896,7 @@ func TestLayerNormVecMatchesGo(t *testing.T) {
 				}
 				copy(got[off:off+n], bias) // dgain accumulates onto the values it holds
 				copy(want[off:off+n], bias)
-				layerNormGainGradRow(got[off:off+n], x, dy, mean, rstd)
+				layerNormGainGradRow(got[off:], x, dy, mean, rstd)
 				layerNormGainGradRowGo(want[off:off+n], x, dy, mean, rstd)
 				same("layerNormGainGradRow", n, off, got, want)
 				if k := layerNormGainGradVecAVX(got[off:off+n], x, dy, mean, rstd); k != n&^7 {

@@ -125,8 +125,10 @@ type sgemmArgs struct {
 	lda, ldb    int
 	ldc         int
 	// bInPlace: read full column panels of an untransposed B in place
-	// whatever the number of rows (the engine's decode steps, whose B is
-	// a weight matrix packed anew on every step otherwise).
+	// whatever the number of rows (the engine's products of at most
+	// gemmInPlaceRows rows before its weights are packed for the call, or
+	// all of them without enginePrepack: B a weight matrix that would be
+	// packed anew for every product otherwise).
 	bInPlace bool
 	// bPacked, when not nil, is all of an untransposed B already packed
 	// as sgemmPackBPanels lays it out for sgemmKern.nr: run reads its
@@ -452,11 +454,11 @@ func (s *sgemmScratch) run(p *sgemmArgs, i0, i1, j0, j1 int) {
 			for jp := range npan {
 				j := jc + jp*nr
 				cols := min(nr, ncur-jp*nr)
-				// B read in place (the engine's decode steps, or under
-				// sgemmPackBMinRows rows), or from bPacked when as few
-				// rows reuse it: the first A panel's call also pulls the
-				// next B panel toward L2, a row a step, so that its first
-				// call does not wait on L3 (sgemmPrefetch).
+				// B read in place (bInPlace, or under sgemmPackBMinRows
+				// rows), or from bPacked when as few rows reuse it (the
+				// engine's decode steps): the first A panel's call also
+				// pulls the next B panel toward L2, a row a step, so that
+				// its first call does not wait on L3 (sgemmPrefetch).
 				var bp []float32
 				var ldbp int
 				var pf *float32
