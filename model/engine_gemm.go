@@ -168,7 +168,7 @@ func (e *Engine) linearGemm(w int, a *linArgs, r0, r1, j0, j1 int) {
 	p := &e.gargs[w]
 	*p = sgemmArgs{m: r1 - r0, n: out, k: in, alpha: 1, a: a.x[r0*in:], lda: in, b: a.w, ldb: a.ldw, c: e.gbuf[r0*ldg:], ldc: ldg,
 		bInPlace: r1-r0 <= gemmInPlaceRows}
-	if e.gpacked {
+	if e.gpacked && sgemmKern.nr == e.gpackNR { // (a test may switch kernels)
 		p.bPacked = a.wpk // nil for a matrix not of the engine's: packed by run
 	}
 	sgemmCheck(false, false, p.m, p.n, p.k, p.a, p.lda, p.b, p.ldb, p.c, p.ldc)

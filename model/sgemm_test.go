@@ -460,6 +460,7 @@ func TestSgemmBInPlaceBits(t *testing.T) {
 // and column ranges that start past the first panel (worker splits) and
 // span several column blocks (k large: nc is a few panels).
 func TestSgemmBPackedBits(t *testing.T) {
+	defer func(k sgemmMicro) { sgemmKern = k }(sgemmKern) // also after a t.Fatalf
 	rng := rand.New(rand.NewPCG(17, 18))
 	for _, kern := range sgemmKernels {
 		nr := kern.nr
